@@ -1,0 +1,29 @@
+// Command photobench is the entry point of the photobench benchmark suite:
+// it starts the native service stack and, as the project grows, the apps,
+// the load generator and the benchmark runs. Run `photobench help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/photobench/photobench/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var exit cli.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.Code)
+		}
+		fmt.Fprintln(os.Stderr, cli.Message(err))
+		os.Exit(1)
+	}
+}

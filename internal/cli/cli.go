@@ -1,0 +1,62 @@
+// Package cli is the photobench command line: it parses arguments and
+// environment into typed configuration and runs the subcommands.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ExitError asks main to exit with Code without printing anything more
+// (the command already said what happened).
+type ExitError struct{ Code int }
+
+func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// errUsage marks an error caused by a bad command line.
+var errUsage = errors.New("usage")
+
+const usage = `photobench: measure a monolith against an event-driven, scale-to-zero
+version of the same photo app, under one open-loop load generator.
+
+Usage:
+  photobench <command> [arguments]
+
+Commands:
+  stack    start, check and stop the native service stack
+           (PostgreSQL, Kafka, MinIO, Prometheus on loopback)
+  help     show this help, or a command's: photobench help stack
+
+Most users drive photobench through make: make help lists the targets.
+`
+
+// Run runs the photobench command line. args excludes the program name.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && rest[0] == "stack" {
+			fmt.Fprint(stdout, stackUsage)
+			return nil
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "stack":
+		return runStack(ctx, rest, getenv, stdout, stderr)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+// oneLine folds an error message onto one line for the terminal.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Message formats err for the user: one line, prefixed with the program name.
+func Message(err error) string { return "photobench: " + oneLine(err.Error()) }

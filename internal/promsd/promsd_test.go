@@ -1,0 +1,64 @@
+package promsd_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/photobench/photobench/internal/promsd"
+)
+
+func TestRegisterWritesFileSDAndUnregisterRemovesIt(t *testing.T) {
+	dir := t.TempDir()
+	unregister, err := promsd.Register(dir, promsd.Target{
+		Name: "monolith-1", Addr: "127.0.0.1:8080",
+		Labels: map[string]string{"component": "monolith"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "monolith-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal(b, &groups); err != nil {
+		t.Fatalf("not file_sd JSON: %v\n%s", err, b)
+	}
+	if len(groups) != 1 || len(groups[0].Targets) != 1 || groups[0].Targets[0] != "127.0.0.1:8080" || groups[0].Labels["component"] != "monolith" {
+		t.Fatalf("unexpected content: %s", b)
+	}
+	if err := unregister(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "monolith-1.json")); !os.IsNotExist(err) {
+		t.Fatalf("file still there after unregister (stat err %v)", err)
+	}
+	if err := unregister(); err != nil {
+		t.Fatalf("second unregister: %v", err)
+	}
+}
+
+func TestRegisterRejectsBadInput(t *testing.T) {
+	tests := map[string]promsd.Target{
+		"empty name":       {Name: "", Addr: "127.0.0.1:1"},
+		"path in name":     {Name: "../escape", Addr: "127.0.0.1:1"},
+		"empty address":    {Name: "x", Addr: ""},
+		"slash inside too": {Name: "a/b", Addr: "127.0.0.1:1"},
+	}
+	for name, tgt := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := promsd.Register(dir, tgt); err == nil {
+				t.Fatal("accepted, want an error")
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("left %d files behind", len(entries))
+			}
+		})
+	}
+}

@@ -1,0 +1,284 @@
+// Package stack starts, checks and stops photobench's native service stack:
+// PostgreSQL, Apache Kafka (single-node KRaft), MinIO and Prometheus, each a
+// real server run as a local process on loopback with its data under one
+// directory (.stack/ by default).
+//
+// Machines without a container engine (the development machines and CI) run
+// these processes directly; compose/docker-compose.yml describes the same
+// services for machines with Docker. Both honour the same environment
+// contract, written by Up to <dir>/env.
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/photobench/photobench/internal/atomicfile"
+)
+
+// Default loopback ports. They are deliberately not the services' own
+// defaults, so a PostgreSQL on 5432 or a Prometheus on 9090 that a user already
+// runs does not collide with the benchmark's.
+const (
+	DefaultPGPort              = 15432
+	DefaultKafkaPort           = 19092
+	DefaultKafkaControllerPort = 19093
+	DefaultMinIOPort           = 19000
+	DefaultPrometheusPort      = 19090
+)
+
+// Names of the event topics and buckets that the stack creates. Later parts of
+// the project (the event-driven functions) use these names.
+const (
+	TopicObjects     = "photos.objects"
+	TopicThumbnailed = "photo.thumbnailed"
+	TopicTagged      = "photo.tagged"
+	BucketOriginals  = "originals"
+	BucketThumbnails = "thumbnails"
+	// MinIONotifyTarget is the identifier of MinIO's Kafka notification target;
+	// it appears in the target's ARN, arn:minio:sqs::PHOTOBENCH:kafka.
+	MinIONotifyTarget = "PHOTOBENCH"
+)
+
+// Config says where the stack lives, which binaries it runs and on which
+// ports. Build it with LoadConfig.
+type Config struct {
+	// Dir is the stack's state directory: data, logs, pid files, the env file.
+	Dir string
+	// BinDir holds the minio and prometheus binaries that `make deps` builds.
+	BinDir string
+	// KafkaLibDir holds the Kafka broker's jars that `make deps` fetches.
+	KafkaLibDir string
+	// PGBinDir holds PostgreSQL's initdb and postgres (Debian: /usr/lib/postgresql/N/bin).
+	PGBinDir string
+	// Java is the java launcher that runs the Kafka broker.
+	Java string
+
+	// Host is the loopback address every service listens on.
+	Host string
+
+	PGPort              int
+	KafkaPort           int
+	KafkaControllerPort int
+	MinIOPort           int
+	PrometheusPort      int
+
+	PGUser     string
+	PGPassword string
+	PGDatabase string
+
+	S3AccessKey string
+	S3SecretKey string
+
+	// KafkaHeapMB bounds the broker's JVM heap (-Xms and -Xmx).
+	KafkaHeapMB int
+	// KafkaPartitions is the partition count of each event topic; it caps how
+	// many replicas of a consumer function can share the work.
+	KafkaPartitions int
+
+	// MinIONotifyQueue makes MinIO stage notifications in a queue directory
+	// on disk before sending them to Kafka, so events survive a Kafka outage.
+	// The price is latency: MinIO sends staged events from a loop that lists
+	// the directory every 3 s, so each event waits 0-3 s (1.5 s on average).
+	// Without it events go to Kafka at once but are lost while Kafka is down.
+	MinIONotifyQueue bool
+
+	// ReadyTimeout bounds how long Up waits for one service to become ready.
+	ReadyTimeout time.Duration
+}
+
+// LoadConfig builds a Config from the environment. dir is the default state
+// directory (used when PHOTOBENCH_STACK_DIR is unset); it is made absolute.
+// Every malformed variable is reported in one error.
+func LoadConfig(getenv func(string) string, dir string) (Config, error) {
+	var problems []string
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(name string, def, min, max int) int {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			problems = append(problems, fmt.Sprintf("%s=%q: want an integer in [%d, %d]", name, v, min, max))
+			return def
+		}
+		return n
+	}
+
+	boolean := func(name string, def bool) bool {
+		switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
+		case "":
+			return def
+		case "1", "true", "on", "yes":
+			return true
+		case "0", "false", "off", "no":
+			return false
+		default:
+			problems = append(problems, fmt.Sprintf("%s=%q: want on or off", name, v))
+			return def
+		}
+	}
+
+	c := Config{
+		Dir:                 str("PHOTOBENCH_STACK_DIR", dir),
+		Java:                str("PHOTOBENCH_JAVA", "java"),
+		Host:                "127.0.0.1",
+		PGPort:              num("PHOTOBENCH_PG_PORT", DefaultPGPort, 1, 65535),
+		KafkaPort:           num("PHOTOBENCH_KAFKA_PORT", DefaultKafkaPort, 1, 65535),
+		KafkaControllerPort: num("PHOTOBENCH_KAFKA_CONTROLLER_PORT", DefaultKafkaControllerPort, 1, 65535),
+		MinIOPort:           num("PHOTOBENCH_MINIO_PORT", DefaultMinIOPort, 1, 65535),
+		PrometheusPort:      num("PHOTOBENCH_PROMETHEUS_PORT", DefaultPrometheusPort, 1, 65535),
+		PGUser:              "photobench",
+		PGPassword:          "photobench",
+		PGDatabase:          "photobench",
+		S3AccessKey:         "photobench",
+		S3SecretKey:         "photobench-secret",
+		KafkaHeapMB:         num("PHOTOBENCH_KAFKA_HEAP_MB", 512, 128, 16384),
+		KafkaPartitions:     num("PHOTOBENCH_KAFKA_PARTITIONS", 4, 1, 256),
+		MinIONotifyQueue:    boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
+		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
+	}
+	abs, err := filepath.Abs(c.Dir)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("PHOTOBENCH_STACK_DIR=%q: %v", c.Dir, err))
+	}
+	c.Dir = abs
+	c.BinDir = absOr(str("PHOTOBENCH_STACK_BIN_DIR", filepath.Join(c.Dir, "bin")))
+	c.KafkaLibDir = absOr(str("PHOTOBENCH_KAFKA_LIB_DIR", filepath.Join(c.Dir, "lib", "kafka")))
+	c.PGBinDir = str("PHOTOBENCH_PG_BIN_DIR", findPGBinDir())
+
+	ports := map[int][]string{}
+	for _, p := range c.Ports() {
+		ports[p.Port] = append(ports[p.Port], p.Name)
+	}
+	for port, names := range ports {
+		if len(names) > 1 {
+			problems = append(problems, fmt.Sprintf("port %d is configured for %s", port, strings.Join(names, " and ")))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return c, errors.New("stack config: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+func absOr(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// findPGBinDir returns the newest /usr/lib/postgresql/N/bin holding a postgres
+// binary (Debian's layout), or "" when there is none.
+func findPGBinDir() string {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	best, bestVer := "", -1
+	for _, m := range matches {
+		ver, err := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(m))))
+		if err == nil && ver > bestVer {
+			best, bestVer = filepath.Dir(m), ver
+		}
+	}
+	return best
+}
+
+// PortUse names one port the stack listens on and the service that owns it.
+type PortUse struct {
+	Service string
+	Name    string
+	Port    int
+}
+
+// Ports lists every port the stack listens on.
+func (c Config) Ports() []PortUse {
+	return []PortUse{
+		{"postgres", "PHOTOBENCH_PG_PORT", c.PGPort},
+		{"kafka", "PHOTOBENCH_KAFKA_PORT", c.KafkaPort},
+		{"kafka", "PHOTOBENCH_KAFKA_CONTROLLER_PORT", c.KafkaControllerPort},
+		{"minio", "PHOTOBENCH_MINIO_PORT", c.MinIOPort},
+		{"prometheus", "PHOTOBENCH_PROMETHEUS_PORT", c.PrometheusPort},
+	}
+}
+
+func (c Config) addr(port int) string { return fmt.Sprintf("%s:%d", c.Host, port) }
+
+// PGDSN is the connection string of the project's database.
+func (c Config) PGDSN() string { return c.pgDSN(c.PGDatabase) }
+
+func (c Config) pgDSN(db string) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", c.PGUser, c.PGPassword, c.addr(c.PGPort), db)
+}
+
+// KafkaBrokers is the bootstrap address list of the Kafka broker.
+func (c Config) KafkaBrokers() string { return c.addr(c.KafkaPort) }
+
+// S3Endpoint is MinIO's S3 API base URL.
+func (c Config) S3Endpoint() string { return "http://" + c.addr(c.MinIOPort) }
+
+// PrometheusURL is Prometheus's base URL.
+func (c Config) PrometheusURL() string { return "http://" + c.addr(c.PrometheusPort) }
+
+// SDDir is the directory of Prometheus file-based service discovery files;
+// processes register their /metrics endpoints there (see package promsd).
+func (c Config) SDDir() string { return filepath.Join(c.Dir, "prometheus", "targets") }
+
+// EnvFile is the path of the shell-sourceable environment file Up writes.
+func (c Config) EnvFile() string { return filepath.Join(c.Dir, "env") }
+
+// Topics lists the Kafka topics the stack creates, with their partition counts.
+// Each event topic has a dead-letter twin (<topic>.dlq) with one partition:
+// dead letters are rare and read by people, not scaled consumers.
+func (c Config) Topics() []Topic {
+	var ts []Topic
+	for _, name := range []string{TopicObjects, TopicThumbnailed, TopicTagged} {
+		ts = append(ts, Topic{Name: name, Partitions: c.KafkaPartitions}, Topic{Name: name + ".dlq", Partitions: 1})
+	}
+	return ts
+}
+
+// Topic is a Kafka topic the stack creates.
+type Topic struct {
+	Name       string
+	Partitions int
+}
+
+// Env is the environment contract other processes read: the same names
+// whether the stack runs natively or in containers.
+func (c Config) Env() [][2]string {
+	return [][2]string{
+		{"PHOTOBENCH_PG_DSN", c.PGDSN()},
+		{"PHOTOBENCH_KAFKA_BROKERS", c.KafkaBrokers()},
+		{"PHOTOBENCH_S3_ENDPOINT", c.S3Endpoint()},
+		{"PHOTOBENCH_S3_ACCESS_KEY", c.S3AccessKey},
+		{"PHOTOBENCH_S3_SECRET_KEY", c.S3SecretKey},
+		{"PHOTOBENCH_PROMETHEUS_URL", c.PrometheusURL()},
+		{"PHOTOBENCH_PROMETHEUS_SD_DIR", c.SDDir()},
+		{"PHOTOBENCH_STACK_DIR", c.Dir},
+	}
+}
+
+// writeEnvFile writes the env contract as `export NAME='value'` lines,
+// atomically, so a reader never sources half a file.
+func (c Config) writeEnvFile() error {
+	var b strings.Builder
+	b.WriteString("# Written by `photobench stack up`; source it: . " + c.EnvFile() + "\n")
+	for _, kv := range c.Env() {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	return atomicfile.Write(c.EnvFile(), []byte(b.String()), 0o644)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

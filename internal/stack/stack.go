@@ -1,0 +1,312 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// service is one server of the stack. Up drives each through
+// check -> prepare -> command -> ready -> setup.
+type service interface {
+	name() string
+	// check reports a missing binary or library, before anything starts.
+	check(c Config) error
+	// prepare writes configuration and initialises data on first use.
+	prepare(ctx context.Context, c Config) error
+	// command builds the server's command line and environment.
+	command(c Config) (*exec.Cmd, error)
+	// ready probes once whether the server answers; nil means ready.
+	ready(ctx context.Context, c Config) error
+	// setup creates what the project needs inside the server (databases,
+	// topics, buckets); it is idempotent and runs on every Up.
+	setup(ctx context.Context, c Config) error
+	// stopSignal is the signal that shuts the server down cleanly and quickly.
+	stopSignal() syscall.Signal
+	// endpoint is what Up prints for the server.
+	endpoint(c Config) string
+}
+
+// services lists the stack in start order: MinIO needs Kafka (and its topics)
+// for its notification target; Prometheus comes last so its first scrapes
+// find everything up.
+func services() []service {
+	return []service{postgres{}, kafka{}, minio{}, prometheus{}}
+}
+
+// ServiceNames lists the native stack's services in start order.
+func ServiceNames() []string {
+	var names []string
+	for _, s := range services() {
+		names = append(names, s.name())
+	}
+	return names
+}
+
+const stopGrace = 30 * time.Second
+
+// Up starts every service that is not running yet, waits until each is ready,
+// creates the project's databases, topics and buckets, and writes the env
+// file. It returns the names of the services it started. If anything fails,
+// it stops the services it started and returns a one-line error that names
+// the service and the cause.
+func Up(ctx context.Context, c Config, out io.Writer) (started []string, err error) {
+	for _, d := range []string{c.Dir, filepath.Join(c.Dir, "run"), filepath.Join(c.Dir, "logs"), filepath.Join(c.Dir, "data")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("stack up: %w", err)
+		}
+	}
+	// Another user (postgres) runs PostgreSQL when we are root; it must be
+	// able to reach its data directory.
+	_ = os.Chmod(c.Dir, 0o755)
+	_ = os.Chmod(filepath.Join(c.Dir, "data"), 0o755)
+
+	svcs := services()
+	running := map[string]bool{}
+	var problems []string
+	for _, s := range svcs {
+		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
+			running[s.name()] = true
+			continue
+		}
+		if err := s.check(c); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", s.name(), err))
+		}
+		for _, p := range c.Ports() {
+			if p.Service == s.name() && !portFree(c.Host, p.Port) {
+				problems = append(problems, fmt.Sprintf("%s: port %s is already in use (set %s to another port)", s.name(), c.addr(p.Port), p.Name))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("stack up: " + strings.Join(problems, "; "))
+	}
+
+	defer func() {
+		if err != nil && len(started) > 0 {
+			fmt.Fprintf(out, "stack up failed; stopping what this run started: %s\n", strings.Join(started, ", "))
+			_ = stopServices(c, started, io.Discard)
+			started = nil
+		}
+	}()
+	for _, s := range svcs {
+		t0 := time.Now()
+		if running[s.name()] {
+			if err := waitReady(ctx, c, s, nil, 10*time.Second); err != nil {
+				return started, fmt.Errorf("stack up: %s: running (pid file %s) but not ready: %w", s.name(), c.pidFile(s.name()), err)
+			}
+		} else {
+			fmt.Fprintf(out, "%-10s starting\n", s.name())
+			if err := s.prepare(ctx, c); err != nil {
+				return started, fmt.Errorf("stack up: %s: prepare: %w (log: %s)", s.name(), err, c.logFile(s.name()))
+			}
+			cmd, err := s.command(c)
+			if err != nil {
+				return started, fmt.Errorf("stack up: %s: %w", s.name(), err)
+			}
+			p, err := startProcess(cmd, c.logFile(s.name()), c.pidFile(s.name()))
+			if err != nil {
+				return started, fmt.Errorf("stack up: %s: start %s: %w", s.name(), cmd.Path, err)
+			}
+			started = append(started, s.name())
+			if err := waitReady(ctx, c, s, p, c.ReadyTimeout); err != nil {
+				return started, fmt.Errorf("stack up: %s: %w", s.name(), err)
+			}
+		}
+		if err := setupWithRetry(ctx, c, s); err != nil {
+			return started, fmt.Errorf("stack up: %s: setup: %w", s.name(), err)
+		}
+		state := "ready in " + time.Since(t0).Round(10*time.Millisecond).String()
+		if running[s.name()] {
+			state = "already running"
+		}
+		fmt.Fprintf(out, "%-10s %-22s %s\n", s.name(), state, s.endpoint(c))
+	}
+	if err := c.writeEnvFile(); err != nil {
+		return started, fmt.Errorf("stack up: %w", err)
+	}
+	fmt.Fprintf(out, "environment: . %s\n", c.EnvFile())
+	return started, nil
+}
+
+// waitReady polls the service's probe until it answers, the process exits,
+// the timeout passes or ctx ends.
+func waitReady(ctx context.Context, c Config, s service, p *process, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+		last = s.ready(pctx, c)
+		pcancel()
+		if last == nil {
+			return nil
+		}
+		var exited <-chan struct{}
+		if p != nil {
+			exited = p.exited
+		}
+		select {
+		case <-exited:
+			msg := fmt.Sprintf("exited before it was ready (%v)", p.err)
+			if l := lastLogLine(c.logFile(s.name())); l != "" {
+				msg += ": " + l
+			}
+			return fmt.Errorf("%s (log: %s)", msg, c.logFile(s.name()))
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("not ready after %s: %v (log: %s)", timeout, last, c.logFile(s.name()))
+			}
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// setupWithRetry runs the service's setup until it succeeds, for up to 30 s:
+// a server that answers its readiness probe may still refuse some requests
+// for a moment (Kafka loading its metadata, MinIO initialising), and setup
+// is idempotent, so trying again is safe.
+func setupWithRetry(ctx context.Context, c Config, s service) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.setup(sctx, c)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func portFree(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// Down stops the named services (all when names is empty) in reverse start
+// order, each by the pid Up recorded, and removes their pid files. It never
+// signals a process it did not start.
+func Down(c Config, names []string, out io.Writer) error {
+	if len(names) == 0 {
+		names = ServiceNames()
+	}
+	for _, n := range names {
+		if !slices.Contains(ServiceNames(), n) {
+			return fmt.Errorf("stack down: unknown service %q (known: %s)", n, strings.Join(ServiceNames(), ", "))
+		}
+	}
+	return stopServices(c, names, out)
+}
+
+func stopServices(c Config, names []string, out io.Writer) error {
+	var errs []error
+	svcs := services()
+	slices.Reverse(svcs)
+	for _, s := range svcs {
+		if !slices.Contains(names, s.name()) {
+			continue
+		}
+		path := c.pidFile(s.name())
+		rec, ok := readPID(path)
+		if !ok {
+			continue
+		}
+		if !rec.alive() {
+			os.Remove(path)
+			continue
+		}
+		t0 := time.Now()
+		err := stopPID(rec, s.stopSignal(), stopGrace)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name(), err))
+		}
+		os.Remove(path)
+		fmt.Fprintf(out, "%-10s stopped (pid %d) in %s\n", s.name(), rec.PID, time.Since(t0).Round(10*time.Millisecond))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("stack down: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Status is the state of one service of the stack.
+type Status struct {
+	Service  string
+	PID      int    // 0 when not running
+	Endpoint string // where it listens
+	// Ready is nil when the service answers its readiness probe.
+	Ready error
+}
+
+// Running reports whether the service's recorded process is alive.
+func (s Status) Running() bool { return s.PID != 0 }
+
+// Statuses reports, for every service, whether its process runs and whether
+// it answers.
+func Statuses(ctx context.Context, c Config) []Status {
+	var st []Status
+	for _, s := range services() {
+		x := Status{Service: s.name(), Endpoint: s.endpoint(c), Ready: errors.New("not running")}
+		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
+			x.PID = rec.PID
+			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			x.Ready = s.ready(pctx, c)
+			cancel()
+		}
+		st = append(st, x)
+	}
+	return st
+}
+
+// Clean removes the stack's data, logs and generated configuration. The
+// installed binaries and jars (bin/, lib/) stay, so the next Up needs no
+// rebuild. It refuses while any service runs.
+func Clean(c Config, out io.Writer) error {
+	for _, s := range services() {
+		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
+			return fmt.Errorf("stack clean: %s is running (pid %d); stop the stack first (make down)", s.name(), rec.PID)
+		}
+	}
+	entries, err := os.ReadDir(c.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stack clean: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, d := range []string{c.BinDir, c.KafkaLibDir} {
+		if rel, err := filepath.Rel(c.Dir, d); err == nil && !strings.HasPrefix(rel, "..") {
+			keep[strings.Split(rel, string(filepath.Separator))[0]] = true
+		}
+	}
+	for _, e := range entries {
+		if keep[e.Name()] {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(c.Dir, e.Name())); err != nil {
+			return fmt.Errorf("stack clean: %w", err)
+		}
+		fmt.Fprintf(out, "removed %s\n", filepath.Join(c.Dir, e.Name()))
+	}
+	return nil
+}

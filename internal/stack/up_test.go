@@ -1,0 +1,236 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/internal/stacktest"
+)
+
+// scratchStack returns the configuration of a second stack in a fresh
+// directory, on free ports, using the installed binaries of the main one.
+// env overrides or adds variables.
+func scratchStack(t *testing.T, env map[string]string) stack.Config {
+	t.Helper()
+	root := stacktest.RepoRoot(t)
+	dir, err := os.MkdirTemp("", "photobench-stack-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL runs as the postgres user when tests run as root: it must
+	// be able to reach its data directory.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+
+	vars := map[string]string{
+		"PHOTOBENCH_STACK_DIR":             dir,
+		"PHOTOBENCH_STACK_BIN_DIR":         filepath.Join(root, ".stack", "bin"),
+		"PHOTOBENCH_KAFKA_LIB_DIR":         filepath.Join(root, ".stack", "lib", "kafka"),
+		"PHOTOBENCH_PG_PORT":               fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_KAFKA_PORT":            fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_KAFKA_CONTROLLER_PORT": fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_MINIO_PORT":            fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// assertNothingLeft checks that no service of cfg runs or listens and that
+// no pid file is left.
+func assertNothingLeft(t *testing.T, cfg stack.Config) {
+	t.Helper()
+	for _, s := range stack.Statuses(context.Background(), cfg) {
+		if s.Running() {
+			t.Errorf("%s still running (pid %d)", s.Service, s.PID)
+		}
+	}
+	for _, p := range cfg.Ports() {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port), 200*time.Millisecond); err == nil {
+			c.Close()
+			// The port the test itself holds is expected to answer.
+			if !strings.Contains(t.Name(), "Taken") || p.Service != "kafka" || p.Name != "PHOTOBENCH_KAFKA_PORT" {
+				t.Errorf("%s port %d still accepts connections", p.Service, p.Port)
+			}
+		}
+	}
+	pids, _ := filepath.Glob(filepath.Join(cfg.Dir, "run", "*.pid"))
+	if len(pids) > 0 {
+		t.Errorf("pid files left behind: %v", pids)
+	}
+}
+
+func TestUpWithTakenPortFailsNamingTheServiceAndStartsNothing(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_KAFKA_PORT": fmt.Sprint(taken)})
+
+	var out bytes.Buffer
+	_, err = stack.Up(context.Background(), cfg, &out)
+	if err == nil {
+		stack.Down(cfg, nil, &out)
+		t.Fatal("Up succeeded with Kafka's port taken")
+	}
+	msg := err.Error()
+	for _, want := range []string{"kafka", fmt.Sprintf("127.0.0.1:%d", taken), "already in use", "PHOTOBENCH_KAFKA_PORT"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	assertNothingLeft(t, cfg)
+}
+
+func TestUpWithMissingBinariesNamesEachService(t *testing.T) {
+	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_STACK_BIN_DIR": t.TempDir()})
+	_, err := stack.Up(context.Background(), cfg, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("Up succeeded without the minio and prometheus binaries")
+	}
+	for _, want := range []string{"minio: binary", "prometheus: binary", "make deps"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	assertNothingLeft(t, cfg)
+}
+
+// A server that dies during start-up (here a stand-in prometheus that exits
+// at once) must fail Up with its name and its last words, and Up must stop
+// the services it had already started.
+func TestUpRollsBackWhenALaterServiceFails(t *testing.T) {
+	cfg := scratchStack(t, nil)
+	bin := t.TempDir()
+	if err := os.Symlink(filepath.Join(stacktest.RepoRoot(t), ".stack", "bin", "minio"), filepath.Join(bin, "minio")); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho 'simulated failure: cannot open storage' >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(bin, "prometheus"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.BinDir = bin
+
+	var out bytes.Buffer
+	started, err := stack.Up(context.Background(), cfg, &out)
+	if err == nil {
+		stack.Down(cfg, nil, &out)
+		t.Fatalf("Up succeeded with a failing prometheus:\n%s", out.String())
+	}
+	if len(started) != 0 {
+		t.Errorf("Up reported started services %v after failing", started)
+	}
+	for _, want := range []string{"prometheus", "exited before it was ready", "simulated failure: cannot open storage"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	// It did get as far as starting the others, and stopped them again.
+	for _, svc := range []string{"postgres", "kafka", "minio"} {
+		if !strings.Contains(out.String(), svc+" ") {
+			t.Errorf("output does not show %s starting:\n%s", svc, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "stopping what this run started: postgres, kafka, minio") {
+		t.Errorf("output does not report the rollback:\n%s", out.String())
+	}
+	assertNothingLeft(t, cfg)
+}
+
+// The full cycle on a scratch stack: up, up again (idempotent), status,
+// down, and up again on the same data.
+func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
+	cfg := scratchStack(t, nil)
+	ctx := context.Background()
+	var out bytes.Buffer
+	started, err := stack.Up(ctx, cfg, &out)
+	t.Cleanup(func() { stack.Down(cfg, nil, &bytes.Buffer{}) })
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out.String())
+	}
+	if strings.Join(started, ",") != "postgres,kafka,minio,prometheus" {
+		t.Errorf("started %v, want all four in order", started)
+	}
+	env, err := os.ReadFile(cfg.EnvFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range cfg.Env() {
+		if !strings.Contains(string(env), "export "+kv[0]+"='"+kv[1]+"'") {
+			t.Errorf("env file lacks %s=%s:\n%s", kv[0], kv[1], env)
+		}
+	}
+
+	again, err := stack.Up(ctx, cfg, &out)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second up: started %v, err %v", again, err)
+	}
+	for _, s := range stack.Statuses(ctx, cfg) {
+		if !s.Running() || s.Ready != nil {
+			t.Errorf("%s: running=%v ready=%v", s.Service, s.Running(), s.Ready)
+		}
+	}
+
+	// Stopping one service leaves the others; up restarts only that one.
+	if err := stack.Down(cfg, []string{"minio"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := stack.Up(ctx, cfg, &out)
+	if err != nil || strings.Join(restarted, ",") != "minio" {
+		t.Fatalf("up after stopping minio: started %v, err %v", restarted, err)
+	}
+
+	if err := stack.Down(cfg, nil, &out); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	assertNothingLeft(t, cfg)
+
+	if _, err := stack.Up(ctx, cfg, &out); err != nil {
+		t.Fatalf("up on existing data: %v\n%s", err, out.String())
+	}
+	if err := stack.Down(cfg, nil, &out); err != nil {
+		t.Fatalf("second down: %v", err)
+	}
+	assertNothingLeft(t, cfg)
+}
+
+func TestDownRejectsUnknownService(t *testing.T) {
+	cfg := scratchStack(t, nil)
+	err := stack.Down(cfg, []string{"zookeeper"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `unknown service "zookeeper"`) {
+		t.Fatalf("Down(zookeeper) = %v, want an unknown-service error", err)
+	}
+}

@@ -1,0 +1,165 @@
+// Package stacktest gives integration tests the endpoints of the running
+// service stack, and helpers to observe it.
+//
+// Tests read the stack's environment contract (PHOTOBENCH_PG_DSN and the
+// rest) from the process environment, as `make test` sets it, or else from
+// the .stack/env file that `make up` writes. With neither, the test fails: an
+// integration test is never skipped silently.
+package stacktest
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Env is the stack's environment contract.
+type Env struct {
+	PGDSN         string // PHOTOBENCH_PG_DSN
+	KafkaBrokers  string // PHOTOBENCH_KAFKA_BROKERS
+	S3Endpoint    string // PHOTOBENCH_S3_ENDPOINT, a URL
+	S3AccessKey   string // PHOTOBENCH_S3_ACCESS_KEY
+	S3SecretKey   string // PHOTOBENCH_S3_SECRET_KEY
+	PrometheusURL string // PHOTOBENCH_PROMETHEUS_URL
+	SDDir         string // PHOTOBENCH_PROMETHEUS_SD_DIR
+	StackDir      string // PHOTOBENCH_STACK_DIR
+}
+
+// Load returns the running stack's environment or fails the test.
+func Load(t testing.TB) Env {
+	t.Helper()
+	get := os.Getenv
+	if get("PHOTOBENCH_PG_DSN") == "" {
+		vars, err := readEnvFile(filepath.Join(RepoRoot(t), ".stack", "env"))
+		if err != nil {
+			t.Fatalf("the service stack is not running (no PHOTOBENCH_PG_DSN, and %v): run `make test`, or `make up` before go test", err)
+		}
+		get = func(k string) string { return vars[k] }
+	}
+	e := Env{
+		PGDSN:         get("PHOTOBENCH_PG_DSN"),
+		KafkaBrokers:  get("PHOTOBENCH_KAFKA_BROKERS"),
+		S3Endpoint:    get("PHOTOBENCH_S3_ENDPOINT"),
+		S3AccessKey:   get("PHOTOBENCH_S3_ACCESS_KEY"),
+		S3SecretKey:   get("PHOTOBENCH_S3_SECRET_KEY"),
+		PrometheusURL: get("PHOTOBENCH_PROMETHEUS_URL"),
+		SDDir:         get("PHOTOBENCH_PROMETHEUS_SD_DIR"),
+		StackDir:      get("PHOTOBENCH_STACK_DIR"),
+	}
+	for name, v := range map[string]string{"PHOTOBENCH_KAFKA_BROKERS": e.KafkaBrokers, "PHOTOBENCH_S3_ENDPOINT": e.S3Endpoint, "PHOTOBENCH_PROMETHEUS_URL": e.PrometheusURL, "PHOTOBENCH_PROMETHEUS_SD_DIR": e.SDDir} {
+		if v == "" {
+			t.Fatalf("stack environment incomplete: %s is empty", name)
+		}
+	}
+	return e
+}
+
+// readEnvFile parses the `export NAME='value'` lines that `stack up` writes.
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
+		if !ok {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		vars[k] = strings.ReplaceAll(strings.Trim(v, "'"), `'\''`, "'")
+	}
+	return vars, sc.Err()
+}
+
+// RepoRoot returns the directory holding go.mod, searching up from the
+// test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// TailTopic returns the messages that arrive on every partition of topic
+// after the call, until the test ends. It starts from each partition's
+// current end offset, so earlier messages are never seen.
+func TailTopic(t testing.TB, brokers, topic string) <-chan kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	client := &kafka.Client{Addr: kafka.TCP(brokers), Timeout: 10 * time.Second}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		cancel()
+		t.Fatalf("tail topic %s: metadata: %v %+v", topic, err, md)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		cancel()
+		t.Fatalf("tail topic %s: list offsets: %v", topic, err)
+	}
+	out := make(chan kafka.Message, 1024)
+	done := make(chan struct{}, len(offs.Topics[topic]))
+	for _, po := range offs.Topics[topic] {
+		if po.Error != nil {
+			cancel()
+			t.Fatalf("tail topic %s partition %d: %v", topic, po.Partition, po.Error)
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{
+			Brokers: []string{brokers}, Topic: topic, Partition: po.Partition,
+			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+		})
+		if err := r.SetOffset(po.LastOffset); err != nil {
+			cancel()
+			t.Fatalf("tail topic %s: %v", topic, err)
+		}
+		go func() {
+			defer func() { r.Close(); done <- struct{}{} }()
+			for {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					return
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	n := len(offs.Topics[topic])
+	t.Cleanup(func() {
+		cancel()
+		for range n {
+			<-done
+		}
+	})
+	return out
+}
