@@ -15,7 +15,6 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 )
 
-
 // kafka runs a single-node KRaft broker (broker and controller in one JVM)
 // from the jars in KafkaLibDir, with the machine's Java 17.
 type kafka struct{}

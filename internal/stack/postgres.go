@@ -20,7 +20,9 @@ type postgres struct{}
 
 func (postgres) name() string { return "postgres" }
 
-func (postgres) endpoint(c Config) string { return "postgres://" + c.addr(c.PGPort) + "/" + c.PGDatabase }
+func (postgres) endpoint(c Config) string {
+	return "postgres://" + c.addr(c.PGPort) + "/" + c.PGDatabase
+}
 
 func (postgres) stopSignal() syscall.Signal { return syscall.SIGINT } // "fast" shutdown
 
