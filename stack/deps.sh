@@ -51,8 +51,14 @@ if [ ! -f "$LIB_DIR/kafka_2.13-$KAFKA_VERSION.jar" ]; then
   say "fetching Apache Kafka $KAFKA_VERSION broker jars with Maven"
   tmp="$LIB_DIR.tmp"
   rm -rf "$tmp"
-  mvn -q -B -Dstyle.color=never -f stack/kafka/pom.xml -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$(realpath -m "$tmp")"
+  log=$(mktemp)
+  if ! mvn -q -B -f stack/kafka/pom.xml -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$(realpath -m "$tmp")" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "fetching the Kafka jars with Maven failed (output above)"
+  fi
+  rm -f "$log"
   rm -rf "$LIB_DIR"
   mkdir -p "$(dirname "$LIB_DIR")"
   mv "$tmp" "$LIB_DIR"

@@ -59,6 +59,7 @@ func TestHelpListsCommands(t *testing.T) {
 // stack exec against the running stack: the command sees the environment
 // contract, and its exit status comes back.
 func TestStackExecPassesEnvironmentAndExitStatus(t *testing.T) {
+	stacktest.NativeOnly(t)
 	env := stacktest.Load(t)
 	getenv := func(k string) string {
 		if k == "PHOTOBENCH_STACK_DIR" {

@@ -40,9 +40,9 @@ func (prometheus) configPath(c Config) string {
 	return filepath.Join(c.Dir, "prometheus", "prometheus.yml")
 }
 
-// config is Prometheus's configuration: YAML, written by hand because it is
-// small and fixed.
-func (prometheus) config(c Config) string {
+// PrometheusConfig is Prometheus's configuration for the stack c: YAML,
+// written by hand because it is small and fixed.
+func PrometheusConfig(c Config) string {
 	return strings.Join([]string{
 		"# Written by photobench on every `stack up`; edit internal/stack/prometheus.go instead.",
 		"global:",
@@ -71,7 +71,7 @@ func (p prometheus) prepare(ctx context.Context, c Config) error {
 	if err := os.MkdirAll(c.SDDir(), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(p.configPath(c), []byte(p.config(c)), 0o644)
+	return os.WriteFile(p.configPath(c), []byte(PrometheusConfig(c)), 0o644)
 }
 
 func (p prometheus) command(c Config) (*exec.Cmd, error) {

@@ -172,6 +172,29 @@ func waitReady(ctx context.Context, c Config, s service, p *process, timeout tim
 	}
 }
 
+// WaitReady waits until every service of the stack answers its readiness
+// probe, however it was started, or the timeout passes.
+func WaitReady(ctx context.Context, c Config, timeout time.Duration) error {
+	for _, s := range services() {
+		if err := waitReady(ctx, c, s, nil, timeout); err != nil {
+			return fmt.Errorf("%s: %w", s.name(), err)
+		}
+	}
+	return nil
+}
+
+// Provision creates what the project needs inside servers that run already,
+// however they were started (natively by Up, or as containers): the database,
+// the topics, the buckets and MinIO's bucket notifications. It is idempotent.
+func Provision(ctx context.Context, c Config) error {
+	for _, s := range services() {
+		if err := setupWithRetry(ctx, c, s); err != nil {
+			return fmt.Errorf("provision %s: %w", s.name(), err)
+		}
+	}
+	return nil
+}
+
 // setupWithRetry runs the service's setup until it succeeds, for up to 30 s:
 // a server that answers its readiness probe may still refuse some requests
 // for a moment (Kafka loading its metadata, MinIO initialising), and setup

@@ -20,6 +20,7 @@ import (
 // env overrides or adds variables.
 func scratchStack(t *testing.T, env map[string]string) stack.Config {
 	t.Helper()
+	stacktest.NativeOnly(t)
 	root := stacktest.RepoRoot(t)
 	dir, err := os.MkdirTemp("", "photobench-stack-test-")
 	if err != nil {

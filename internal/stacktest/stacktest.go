@@ -31,9 +31,18 @@ type Env struct {
 	StackDir      string // PHOTOBENCH_STACK_DIR
 }
 
-// Load returns the running stack's environment or fails the test.
+// Load returns the running stack's environment or fails the test. With
+// PHOTOBENCH_STACK=containers (and -tags containers) it starts the stack as
+// containers instead; see containers.go.
 func Load(t testing.TB) Env {
 	t.Helper()
+	switch mode := os.Getenv("PHOTOBENCH_STACK"); mode {
+	case "", "native":
+	case "containers":
+		return containersMode(t)
+	default:
+		t.Fatalf("PHOTOBENCH_STACK=%q: want native or containers", mode)
+	}
 	get := os.Getenv
 	if get("PHOTOBENCH_PG_DSN") == "" {
 		vars, err := readEnvFile(filepath.Join(RepoRoot(t), ".stack", "env"))
@@ -42,7 +51,17 @@ func Load(t testing.TB) Env {
 		}
 		get = func(k string) string { return vars[k] }
 	}
-	e := Env{
+	e := envFrom(get)
+	for name, v := range map[string]string{"PHOTOBENCH_PG_DSN": e.PGDSN, "PHOTOBENCH_KAFKA_BROKERS": e.KafkaBrokers, "PHOTOBENCH_S3_ENDPOINT": e.S3Endpoint, "PHOTOBENCH_PROMETHEUS_URL": e.PrometheusURL, "PHOTOBENCH_PROMETHEUS_SD_DIR": e.SDDir} {
+		if v == "" {
+			t.Fatalf("stack environment incomplete: %s is empty", name)
+		}
+	}
+	return e
+}
+
+func envFrom(get func(string) string) Env {
+	return Env{
 		PGDSN:         get("PHOTOBENCH_PG_DSN"),
 		KafkaBrokers:  get("PHOTOBENCH_KAFKA_BROKERS"),
 		S3Endpoint:    get("PHOTOBENCH_S3_ENDPOINT"),
@@ -52,12 +71,6 @@ func Load(t testing.TB) Env {
 		SDDir:         get("PHOTOBENCH_PROMETHEUS_SD_DIR"),
 		StackDir:      get("PHOTOBENCH_STACK_DIR"),
 	}
-	for name, v := range map[string]string{"PHOTOBENCH_KAFKA_BROKERS": e.KafkaBrokers, "PHOTOBENCH_S3_ENDPOINT": e.S3Endpoint, "PHOTOBENCH_PROMETHEUS_URL": e.PrometheusURL, "PHOTOBENCH_PROMETHEUS_SD_DIR": e.SDDir} {
-		if v == "" {
-			t.Fatalf("stack environment incomplete: %s is empty", name)
-		}
-	}
-	return e
 }
 
 // readEnvFile parses the `export NAME='value'` lines that `stack up` writes.
@@ -162,4 +175,15 @@ func TailTopic(t testing.TB, brokers, topic string) <-chan kafka.Message {
 		}
 	})
 	return out
+}
+
+// NativeOnly skips a test of the native stack's own process management when
+// the stack runs as containers (PHOTOBENCH_STACK=containers), where there
+// are no native processes to manage. CI runs the native stack, so these
+// tests always run there.
+func NativeOnly(t testing.TB) {
+	t.Helper()
+	if os.Getenv("PHOTOBENCH_STACK") == "containers" {
+		t.Skip("tests the native stack's processes; PHOTOBENCH_STACK=containers")
+	}
 }
