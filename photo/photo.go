@@ -1,0 +1,168 @@
+// Package photo is the photo app's shared domain: the types both
+// architectures (the monolith and the event-driven functions) store and
+// serve, the status machine, and the error kinds their HTTP layers map to
+// status codes. It holds types and small pure functions only; packages that
+// talk to a dependency live elsewhere and are named after it.
+package photo
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Status is where a photo is in its life: every photo starts pending and
+// ends ready or failed; nothing else moves.
+type Status string
+
+// The statuses of a photo.
+const (
+	StatusPending Status = "pending"
+	StatusReady   Status = "ready"
+	StatusFailed  Status = "failed"
+)
+
+// CanBecome reports whether a photo in status s may move to next: pending
+// may become ready or failed; ready and failed are final. Staying in the
+// same status is allowed, so replayed events are harmless.
+func (s Status) CanBecome(next Status) bool {
+	if s == next {
+		return true
+	}
+	return s == StatusPending && (next == StatusReady || next == StatusFailed)
+}
+
+// Format is the encoding of an original photo.
+type Format string
+
+// The accepted formats.
+const (
+	FormatJPEG Format = "jpeg"
+	FormatPNG  Format = "png"
+)
+
+// ContentType is the format's media type.
+func (f Format) ContentType() string { return "image/" + string(f) }
+
+// Size names a thumbnail size.
+type Size string
+
+// The thumbnail sizes: each fits in a square of Bound() pixels.
+const (
+	SizeSmall Size = "small"
+	SizeLarge Size = "large"
+)
+
+// Sizes lists every thumbnail size, smallest first.
+var Sizes = []Size{SizeSmall, SizeLarge}
+
+// Bound is the side of the square a thumbnail of this size fits in.
+func (s Size) Bound() int {
+	switch s {
+	case SizeSmall:
+		return 256
+	case SizeLarge:
+		return 1024
+	}
+	return 0
+}
+
+// ParseSize reads a size name; an unknown name is an Invalid error.
+func ParseSize(s string) (Size, error) {
+	switch Size(s) {
+	case SizeSmall, SizeLarge:
+		return Size(s), nil
+	}
+	return "", Errorf(Invalid, "unknown thumbnail size %q (want small or large)", s)
+}
+
+// Thumbnail describes one stored thumbnail (always JPEG).
+type Thumbnail struct {
+	Width  int   `json:"width"`
+	Height int   `json:"height"`
+	Bytes  int64 `json:"bytes"`
+}
+
+// Photo is one user's photo as both architectures store and serve it.
+type Photo struct {
+	ID     string `json:"id"`
+	Owner  string `json:"owner"`
+	Status Status `json:"status"`
+	// FailureReason says why a photo failed; empty otherwise.
+	FailureReason string `json:"failure_reason,omitempty"`
+	Format        Format `json:"format,omitempty"`
+	Width         int    `json:"width"`
+	Height        int    `json:"height"`
+	// Bytes is the size of the original.
+	Bytes int64 `json:"bytes"`
+	// Tags are the vision service's tags, sorted.
+	Tags []string `json:"tags"`
+	// Colors are the dominant colours as #rrggbb, most dominant first.
+	Colors []string `json:"colors,omitempty"`
+	// Hash is the perceptual hash (hex), equal for visually equal photos.
+	Hash       string             `json:"hash,omitempty"`
+	Thumbnails map[Size]Thumbnail `json:"thumbnails"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	// ReadyAt is when the photo became ready (or failed).
+	ReadyAt *time.Time `json:"ready_at,omitempty"`
+}
+
+// NewID returns a new photo id: a UUIDv7, so ids sort by creation time.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ValidID reports whether s is a well-formed photo id (a UUID in its
+// canonical 36-character form).
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// CheckID returns an Invalid error for a malformed id.
+func CheckID(s string) error {
+	if !ValidID(s) {
+		return Errorf(Invalid, "malformed photo id %q", truncate(s, 64))
+	}
+	return nil
+}
+
+// ListQuery selects a page of one user's photos, newest first.
+type ListQuery struct {
+	Owner string
+	// Tag, when set, keeps only photos with this tag.
+	Tag string
+	// Limit is the page size, 1..MaxListLimit (DefaultListLimit when 0).
+	Limit int
+	// Cursor continues after the last photo of the previous page; empty
+	// for the first page.
+	Cursor string
+}
+
+// Page limits of ListQuery.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 100
+)
+
+// Page is one page of a listing.
+type Page struct {
+	Photos []Photo `json:"photos"`
+	// NextCursor continues the listing; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// String renders a photo briefly for logs.
+func (p Photo) String() string {
+	return fmt.Sprintf("photo %s (%s, %dx%d, %s)", p.ID, p.Owner, p.Width, p.Height, p.Status)
+}
