@@ -26,12 +26,24 @@ Usage:
   photobench <command> [arguments]
 
 Commands:
-  stack    start, check and stop the native service stack
-           (PostgreSQL, Kafka, MinIO, Prometheus on loopback)
-  help     show this help, or a command's: photobench help stack
+  stack     start, check and stop the native service stack
+            (PostgreSQL, Kafka, MinIO, Prometheus, and the apps) on loopback
+  monolith  run the monolith photo app
+  vision    run the vision service (stand-in for a cloud vision API)
+  token     print a bearer token for a user
+  help      show this help, or a command's: photobench help monolith
+
+Run photobench COMMAND -h for a command's flags.
 
 Most users drive photobench through make: make help lists the targets.
 `
+
+var usages = map[string]string{
+	"stack":    stackUsage,
+	"monolith": monolithUsage,
+	"vision":   visionUsage,
+	"token":    tokenUsage,
+}
 
 // Run runs the photobench command line. args excludes the program name.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -41,14 +53,22 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 && rest[0] == "stack" {
-			fmt.Fprint(stdout, stackUsage)
-			return nil
+		if len(rest) > 0 {
+			if u, ok := usages[rest[0]]; ok {
+				fmt.Fprint(stdout, u)
+				return nil
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "stack":
 		return runStack(ctx, rest, getenv, stdout, stderr)
+	case "monolith":
+		return runMonolith(ctx, rest, getenv, stdout, stderr)
+	case "vision":
+		return runVision(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

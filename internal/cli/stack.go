@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -27,7 +28,8 @@ const stackUsage = `Usage:
   photobench stack clean              remove data, logs and generated config under .stack/
                                       (keeps the installed binaries in .stack/bin and .stack/lib)
 
-Services, in start order: postgres, kafka, minio, prometheus.
+Services, in start order: postgres, kafka, minio, prometheus (the servers), then
+vision and monolith (the apps, run from this binary).
 
 Environment (all optional):
   PHOTOBENCH_STACK_DIR               state directory (default .stack)
@@ -55,6 +57,11 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	cfg, err := stack.LoadConfig(getenv, ".stack")
 	if err != nil {
 		return err
+	}
+	// The apps run from this very binary (and only from a binary named
+	// photobench: a test binary calling Run must not start copies of itself).
+	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "photobench" {
+		cfg.AppBinary = exe
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("stack "+sub, flag.ContinueOnError)
@@ -98,7 +105,8 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tENDPOINT")
 	notReady := 0
-	for _, s := range stack.Statuses(ctx, cfg) {
+	statuses := stack.Statuses(ctx, cfg)
+	for _, s := range statuses {
 		state, pid := "stopped", "-"
 		switch {
 		case s.Running() && s.Ready == nil:
@@ -113,7 +121,7 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 	}
 	tw.Flush()
 	if check && notReady > 0 {
-		return fmt.Errorf("stack status: %d of %d services not ready", notReady, len(stack.ServiceNames()))
+		return fmt.Errorf("stack status: %d of %d services not ready", notReady, len(statuses))
 	}
 	return nil
 }

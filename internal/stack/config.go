@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
 )
 
@@ -30,6 +31,8 @@ const (
 	DefaultKafkaControllerPort = 19093
 	DefaultMinIOPort           = 19000
 	DefaultPrometheusPort      = 19090
+	DefaultMonolithPort        = 18080
+	DefaultVisionPort          = 18081
 )
 
 // Names of the event topics and buckets that the stack creates. Later parts of
@@ -87,6 +90,14 @@ type Config struct {
 	// the directory every 3 s, so each event waits 0-3 s (1.5 s on average).
 	// Without it events go to Kafka at once but are lost while Kafka is down.
 	MinIONotifyQueue bool
+
+	// AppBinary is the photobench executable that runs the apps (vision
+	// service, monolith); empty means Up starts the servers only.
+	AppBinary string
+	// VisionPort and MonolithPort are the apps' ports.
+	VisionPort, MonolithPort int
+	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
+	AuthSecret string
 
 	// ReadyTimeout bounds how long Up waits for one service to become ready.
 	ReadyTimeout time.Duration
@@ -147,6 +158,9 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		KafkaHeapMB:         num("PHOTOBENCH_KAFKA_HEAP_MB", 512, 128, 16384),
 		KafkaPartitions:     num("PHOTOBENCH_KAFKA_PARTITIONS", 4, 1, 256),
 		MinIONotifyQueue:    boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
+		VisionPort:          num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
+		MonolithPort:        num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
+		AuthSecret:          string(auth.SecretFromEnv(getenv)),
 		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
 	}
 	abs, err := filepath.Abs(c.Dir)
@@ -159,7 +173,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 	c.PGBinDir = str("PHOTOBENCH_PG_BIN_DIR", findPGBinDir())
 
 	ports := map[int][]string{}
-	for _, p := range c.Ports() {
+	for _, p := range append(c.Ports(), c.appPorts()...) {
 		ports[p.Port] = append(ports[p.Port], p.Name)
 	}
 	for port, names := range ports {
@@ -272,10 +286,14 @@ func (c Config) Env() [][2]string {
 
 // writeEnvFile writes the env contract as `export NAME='value'` lines,
 // atomically, so a reader never sources half a file.
-func (c Config) writeEnvFile() error {
+func (c Config) writeEnvFile(withApps bool) error {
 	var b strings.Builder
 	b.WriteString("# Written by `photobench stack up`; source it: . " + c.EnvFile() + "\n")
-	for _, kv := range c.Env() {
+	env := c.Env()
+	if withApps {
+		env = append(env, c.AppEnv()...)
+	}
+	for _, kv := range env {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
 	return atomicfile.Write(c.EnvFile(), []byte(b.String()), 0o644)

@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,19 +60,7 @@ func (m minio) command(c Config) (*exec.Cmd, error) {
 }
 
 func (minio) ready(ctx context.Context, c Config) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.S3Endpoint()+"/minio/health/ready", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health check answered %s", resp.Status)
-	}
-	return nil
+	return httpOK(ctx, c.S3Endpoint()+"/minio/health/ready")
 }
 
 // NotifyARN is the ARN of MinIO's Kafka notification target.

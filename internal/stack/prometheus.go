@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,19 +85,7 @@ func (p prometheus) command(c Config) (*exec.Cmd, error) {
 }
 
 func (prometheus) ready(ctx context.Context, c Config) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.PrometheusURL()+"/-/ready", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/-/ready answered %s", resp.Status)
-	}
-	return nil
+	return httpOK(ctx, c.PrometheusURL()+"/-/ready")
 }
 
 func (prometheus) setup(ctx context.Context, c Config) error { return nil }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,17 +37,40 @@ type service interface {
 	endpoint(c Config) string
 }
 
-// services lists the stack in start order: MinIO needs Kafka (and its topics)
-// for its notification target; Prometheus comes last so its first scrapes
-// find everything up.
-func services() []service {
+// servers lists the stack's servers in start order: MinIO needs Kafka (and
+// its topics) for its notification target; Prometheus comes last so its
+// first scrapes find everything up.
+func servers() []service {
 	return []service{postgres{}, kafka{}, minio{}, prometheus{}}
 }
 
-// ServiceNames lists the native stack's services in start order.
+// services lists what Up starts: the servers, then the apps when c names
+// the photobench binary to run them with.
+func services(c Config) []service {
+	if c.AppBinary == "" {
+		return servers()
+	}
+	return append(servers(), apps()...)
+}
+
+// known lists every service Down and Status know of, whether or not c
+// starts apps.
+func known() []service { return append(servers(), apps()...) }
+
+// ServiceNames lists the stack's servers (not the apps) in start order:
+// the set compose/docker-compose.yml must also run.
 func ServiceNames() []string {
 	var names []string
-	for _, s := range services() {
+	for _, s := range servers() {
+		names = append(names, s.name())
+	}
+	return names
+}
+
+// AllNames lists every service the stack can run, apps included.
+func AllNames() []string {
+	var names []string
+	for _, s := range known() {
 		names = append(names, s.name())
 	}
 	return names
@@ -70,7 +94,7 @@ func Up(ctx context.Context, c Config, out io.Writer) (started []string, err err
 	_ = os.Chmod(c.Dir, 0o755)
 	_ = os.Chmod(filepath.Join(c.Dir, "data"), 0o755)
 
-	svcs := services()
+	svcs := services(c)
 	running := map[string]bool{}
 	var problems []string
 	for _, s := range svcs {
@@ -81,7 +105,7 @@ func Up(ctx context.Context, c Config, out io.Writer) (started []string, err err
 		if err := s.check(c); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", s.name(), err))
 		}
-		for _, p := range c.Ports() {
+		for _, p := range append(c.Ports(), c.appPorts()...) {
 			if p.Service == s.name() && !portFree(c.Host, p.Port) {
 				problems = append(problems, fmt.Sprintf("%s: port %s is already in use (set %s to another port)", s.name(), c.addr(p.Port), p.Name))
 			}
@@ -131,7 +155,7 @@ func Up(ctx context.Context, c Config, out io.Writer) (started []string, err err
 		}
 		fmt.Fprintf(out, "%-10s %-22s %s\n", s.name(), state, s.endpoint(c))
 	}
-	if err := c.writeEnvFile(); err != nil {
+	if err := c.writeEnvFile(c.AppBinary != ""); err != nil {
 		return started, fmt.Errorf("stack up: %w", err)
 	}
 	fmt.Fprintf(out, "environment: . %s\n", c.EnvFile())
@@ -172,10 +196,10 @@ func waitReady(ctx context.Context, c Config, s service, p *process, timeout tim
 	}
 }
 
-// WaitReady waits until every service of the stack answers its readiness
+// WaitReady waits until every server of the stack answers its readiness
 // probe, however it was started, or the timeout passes.
 func WaitReady(ctx context.Context, c Config, timeout time.Duration) error {
-	for _, s := range services() {
+	for _, s := range servers() {
 		if err := waitReady(ctx, c, s, nil, timeout); err != nil {
 			return fmt.Errorf("%s: %w", s.name(), err)
 		}
@@ -187,7 +211,7 @@ func WaitReady(ctx context.Context, c Config, timeout time.Duration) error {
 // however they were started (natively by Up, or as containers): the database,
 // the topics, the buckets and MinIO's bucket notifications. It is idempotent.
 func Provision(ctx context.Context, c Config) error {
-	for _, s := range services() {
+	for _, s := range servers() {
 		if err := setupWithRetry(ctx, c, s); err != nil {
 			return fmt.Errorf("provision %s: %w", s.name(), err)
 		}
@@ -216,6 +240,23 @@ func setupWithRetry(ctx context.Context, c Config, s service) error {
 	}
 }
 
+// httpOK is a readiness probe: GET url answers 200.
+func httpOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %s", url, resp.Status)
+	}
+	return nil
+}
+
 func portFree(host string, port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
 	if err != nil {
@@ -230,11 +271,11 @@ func portFree(host string, port int) bool {
 // signals a process it did not start.
 func Down(c Config, names []string, out io.Writer) error {
 	if len(names) == 0 {
-		names = ServiceNames()
+		names = AllNames()
 	}
 	for _, n := range names {
-		if !slices.Contains(ServiceNames(), n) {
-			return fmt.Errorf("stack down: unknown service %q (known: %s)", n, strings.Join(ServiceNames(), ", "))
+		if !slices.Contains(AllNames(), n) {
+			return fmt.Errorf("stack down: unknown service %q (known: %s)", n, strings.Join(AllNames(), ", "))
 		}
 	}
 	return stopServices(c, names, out)
@@ -242,7 +283,7 @@ func Down(c Config, names []string, out io.Writer) error {
 
 func stopServices(c Config, names []string, out io.Writer) error {
 	var errs []error
-	svcs := services()
+	svcs := known()
 	slices.Reverse(svcs)
 	for _, s := range svcs {
 		if !slices.Contains(names, s.name()) {
@@ -263,6 +304,7 @@ func stopServices(c Config, names []string, out io.Writer) error {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name(), err))
 		}
 		os.Remove(path)
+		os.Remove(filepath.Join(c.SDDir(), s.name()+".json")) // an app's scrape target
 		fmt.Fprintf(out, "%-10s stopped (pid %d) in %s\n", s.name(), rec.PID, time.Since(t0).Round(10*time.Millisecond))
 	}
 	if len(errs) > 0 {
@@ -287,7 +329,7 @@ func (s Status) Running() bool { return s.PID != 0 }
 // it answers.
 func Statuses(ctx context.Context, c Config) []Status {
 	var st []Status
-	for _, s := range services() {
+	for _, s := range known() {
 		x := Status{Service: s.name(), Endpoint: s.endpoint(c), Ready: errors.New("not running")}
 		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
 			x.PID = rec.PID
@@ -304,7 +346,7 @@ func Statuses(ctx context.Context, c Config) []Status {
 // installed binaries and jars (bin/, lib/) stay, so the next Up needs no
 // rebuild. It refuses while any service runs.
 func Clean(c Config, out io.Writer) error {
-	for _, s := range services() {
+	for _, s := range known() {
 		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
 			return fmt.Errorf("stack clean: %s is running (pid %d); stop the stack first (make down)", s.name(), rec.PID)
 		}

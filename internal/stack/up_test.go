@@ -42,6 +42,8 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_KAFKA_CONTROLLER_PORT": fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_MINIO_PORT":            fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_VISION_PORT":           fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
 	}
 	for k, v := range env {
@@ -175,6 +177,11 @@ func TestUpRollsBackWhenALaterServiceFails(t *testing.T) {
 // down, and up again on the same data.
 func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 	cfg := scratchStack(t, nil)
+	// The apps run from the photobench binary that make test builds.
+	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
+	if _, err := os.Stat(cfg.AppBinary); err != nil {
+		t.Fatalf("%v: run make build (make test does)", err)
+	}
 	ctx := context.Background()
 	var out bytes.Buffer
 	started, err := stack.Up(ctx, cfg, &out)
@@ -182,14 +189,20 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
-	if strings.Join(started, ",") != "postgres,kafka,minio,prometheus" {
-		t.Errorf("started %v, want all four in order", started)
+	if strings.Join(started, ",") != "postgres,kafka,minio,prometheus,vision,monolith" {
+		t.Errorf("started %v, want all six in order", started)
+	}
+	// The apps registered with Prometheus's discovery.
+	for _, app := range []string{"vision", "monolith"} {
+		if _, err := os.Stat(filepath.Join(cfg.SDDir(), app+".json")); err != nil {
+			t.Errorf("%s not registered for scraping: %v", app, err)
+		}
 	}
 	env, err := os.ReadFile(cfg.EnvFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kv := range cfg.Env() {
+	for _, kv := range append(cfg.Env(), cfg.AppEnv()...) {
 		if !strings.Contains(string(env), "export "+kv[0]+"='"+kv[1]+"'") {
 			t.Errorf("env file lacks %s=%s:\n%s", kv[0], kv[1], env)
 		}
@@ -218,6 +231,9 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 		t.Fatalf("down: %v", err)
 	}
 	assertNothingLeft(t, cfg)
+	if reg, _ := filepath.Glob(filepath.Join(cfg.SDDir(), "*.json")); len(reg) > 0 {
+		t.Errorf("scrape registrations left after down: %v", reg)
+	}
 
 	if _, err := stack.Up(ctx, cfg, &out); err != nil {
 		t.Fatalf("up on existing data: %v\n%s", err, out.String())

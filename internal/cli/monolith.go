@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/httpmetrics"
+	"github.com/photobench/photobench/monolith"
+	"github.com/photobench/photobench/monolith/disk"
+	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/vision"
+)
+
+const monolithUsage = `Usage: photobench monolith [flags]
+
+Runs the monolith: one process, go-chi + PostgreSQL + local disk, every step
+of an upload done inside the request (201 with the ready photo).
+
+Flags (each also read from the environment variable shown; flags win):
+  --addr ADDR             listen address (PHOTOBENCH_MONOLITH_ADDR, default 127.0.0.1:18080)
+  --data-dir DIR          originals and thumbnails (PHOTOBENCH_MONOLITH_DATA_DIR, default .stack/data/monolith)
+  --pg-dsn DSN            its PostgreSQL database, created if missing (PHOTOBENCH_MONOLITH_PG_DSN,
+                          default: PHOTOBENCH_PG_DSN with the database "monolith")
+  --pg-max-conns N        connection pool size (default 16)
+  --vision-url URL        vision service (PHOTOBENCH_VISION_URL, default http://127.0.0.1:18081)
+  --vision-timeout D      per attempt (default 5s)
+  --vision-retries N      retries after the first attempt on 429, 5xx and timeouts (default 2)
+  --vision-backoff D      first retry delay, exponential with full jitter, at most 2s;
+                          a Retry-After from the service is honoured up to 2s (default 100ms)
+  --max-uploads N         uploads processed at once; others queue (default 4 x cores)
+  --max-bytes N           upload byte limit (default 20971520)
+  --max-pixels N          upload pixel limit (default 40000000)
+  --sync-writes           fsync each original before acknowledging (default true)
+
+Environment: PHOTOBENCH_AUTH_SECRET signs and verifies bearer tokens
+(default: a development secret; see photobench token).
+
+With the defaults an upload that the vision service cannot serve fails after
+at most 3 attempts x 5 s plus 2 waits of at most 2 s, with 503 and
+Retry-After, and leaves no file and no row behind.
+`
+
+type monolithConfig struct {
+	addr, dataDir, pgDSN, visionURL string
+	pgMaxConns, maxUploads          int
+	visionTimeout, visionBackoff    time.Duration
+	visionRetries                   int
+	limits                          imaging.Limits
+	syncWrites                      bool
+	secret                          []byte
+}
+
+func parseMonolith(args []string, getenv func(string) string, stderr io.Writer) (monolithConfig, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	c := monolithConfig{}
+	fs := flag.NewFlagSet("monolith", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, monolithUsage) }
+	fs.StringVar(&c.addr, "addr", env("PHOTOBENCH_MONOLITH_ADDR", "127.0.0.1:18080"), "")
+	fs.StringVar(&c.dataDir, "data-dir", env("PHOTOBENCH_MONOLITH_DATA_DIR", ".stack/data/monolith"), "")
+	fs.StringVar(&c.pgDSN, "pg-dsn", env("PHOTOBENCH_MONOLITH_PG_DSN", ""), "")
+	fs.IntVar(&c.pgMaxConns, "pg-max-conns", 16, "")
+	fs.StringVar(&c.visionURL, "vision-url", env("PHOTOBENCH_VISION_URL", "http://127.0.0.1:18081"), "")
+	fs.DurationVar(&c.visionTimeout, "vision-timeout", 5*time.Second, "")
+	fs.IntVar(&c.visionRetries, "vision-retries", 2, "")
+	fs.DurationVar(&c.visionBackoff, "vision-backoff", 100*time.Millisecond, "")
+	fs.IntVar(&c.maxUploads, "max-uploads", 4*runtime.NumCPU(), "")
+	fs.Int64Var(&c.limits.MaxBytes, "max-bytes", imaging.DefaultLimits.MaxBytes, "")
+	fs.Int64Var(&c.limits.MaxPixels, "max-pixels", imaging.DefaultLimits.MaxPixels, "")
+	fs.BoolVar(&c.syncWrites, "sync-writes", true, "")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+	}
+	if c.pgDSN == "" {
+		base := getenv("PHOTOBENCH_PG_DSN")
+		if base == "" {
+			problems = append(problems, "no database: set --pg-dsn, PHOTOBENCH_MONOLITH_PG_DSN or PHOTOBENCH_PG_DSN (make up writes it to .stack/env)")
+		} else if u, err := url.Parse(base); err != nil {
+			problems = append(problems, "PHOTOBENCH_PG_DSN is not a URL: "+err.Error())
+		} else {
+			u.Path = "/monolith"
+			c.pgDSN = u.String()
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		problems = append(problems, fmt.Sprintf("--addr %q: %v", c.addr, err))
+	}
+	if u, err := url.Parse(c.visionURL); err != nil || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("--vision-url %q is not an http URL", c.visionURL))
+	}
+	for name, v := range map[string]int{"--pg-max-conns": c.pgMaxConns, "--max-uploads": c.maxUploads} {
+		if v < 1 {
+			problems = append(problems, fmt.Sprintf("%s must be at least 1", name))
+		}
+	}
+	if c.visionRetries < 0 || c.visionTimeout <= 0 || c.visionBackoff <= 0 {
+		problems = append(problems, "--vision-timeout and --vision-backoff must be positive, --vision-retries not negative")
+	}
+	if c.limits.MaxBytes < 1 || c.limits.MaxPixels < 1 {
+		problems = append(problems, "--max-bytes and --max-pixels must be positive")
+	}
+	c.secret = auth.SecretFromEnv(getenv)
+	if len(problems) > 0 {
+		return c, fmt.Errorf("%w: monolith: %s", errUsage, strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+func runMonolith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseMonolith(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "monolith")
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := monolith.NewMetrics(reg)
+	httpm := httpmetrics.NewMetrics(reg)
+
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	db, err := postgres.Open(startCtx, c.pgDSN, postgres.Options{MaxConns: int32(c.pgMaxConns)})
+	if err != nil {
+		return fmt.Errorf("monolith: %w", err)
+	}
+	defer db.Close()
+	files, err := disk.Open(c.dataDir)
+	if err != nil {
+		return fmt.Errorf("monolith: %w", err)
+	}
+	verifier, err := auth.NewVerifier(c.secret, 5*time.Second)
+	if err != nil {
+		return fmt.Errorf("monolith: %w", err)
+	}
+	retries := c.visionRetries
+	if retries == 0 {
+		retries = -1 // the client reads 0 as "default"; negative is none
+	}
+	vc := vision.NewClient(c.visionURL, vision.ClientOptions{
+		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff,
+	})
+	svc := monolith.NewService(log, db, files, vc, m, monolith.Options{Limits: c.limits, SyncWrites: c.syncWrites})
+	h := monolith.NewHandler(log, svc, verifier, reg, httpm, m, monolith.HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits})
+	return serveHTTP(ctx, log, "monolith", c.addr, h, stdout)
+}
+
+// serveHTTP serves h on addr until ctx ends, then shuts down gracefully
+// (in-flight requests get up to 30 s). It prints the listening URL to
+// stdout once the socket is bound, so that callers (the stack, tests) know
+// where it is even with port 0.
+func serveHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen: %w", name, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: serve: %w", name, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/photobench/photobench/auth"
+)
+
+const tokenUsage = `Usage:
+  photobench token [--ttl DURATION] USER
+
+Prints a bearer token naming USER (1-64 of A-Z a-z 0-9 _ -), for
+  curl -H "Authorization: Bearer $(photobench token alice)" ...
+(A USER starting with '-' goes after --: photobench token -- -bob)
+
+Flags:
+  --ttl DURATION   how long the token is valid (default 24h), e.g. 90m, 7h
+
+Environment:
+  PHOTOBENCH_AUTH_SECRET   the signing secret the servers share (at least 16 bytes);
+                           unset: the public development secret, for local
+                           benchmarking only
+`
+
+// defaultTokenTTL is how long `photobench token` tokens last by default.
+const defaultTokenTTL = 24 * time.Hour
+
+// runToken implements `photobench token [--ttl 24h] USER`: one token on
+// one line of stdout.
+func runToken(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, usage printed below
+	ttl := fs.Duration("ttl", defaultTokenTTL, "how long the token is valid")
+	// Flags may come before or after USER.
+	var users []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, tokenUsage)
+				return nil
+			}
+			fmt.Fprint(stderr, tokenUsage)
+			return fmt.Errorf("%w: token: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		users = append(users, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	switch {
+	case len(users) == 0:
+		fmt.Fprint(stderr, tokenUsage)
+		return fmt.Errorf("%w: token: no user given", errUsage)
+	case len(users) > 1:
+		return fmt.Errorf("%w: token: one user at a time, got %d: %q", errUsage, len(users), users)
+	case *ttl <= 0:
+		return fmt.Errorf("%w: token: --ttl %v is not positive", errUsage, *ttl)
+	case !auth.ValidUser(users[0]):
+		return fmt.Errorf("%w: token: user %q is not a valid user id (want 1-64 of A-Z a-z 0-9 _ -)", errUsage, users[0])
+	}
+	iss, err := auth.NewIssuer(auth.SecretFromEnv(getenv))
+	if err != nil {
+		return fmt.Errorf("token: %s: %w", auth.EnvSecret, err)
+	}
+	tok, err := iss.Mint(users[0], *ttl)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	if getenv(auth.EnvSecret) == "" {
+		fmt.Fprintf(stderr, "photobench: %s is unset: signed with the development secret\n", auth.EnvSecret)
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}

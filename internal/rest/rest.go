@@ -1,0 +1,232 @@
+// Package rest is the JSON in and out of every HTTP layer of the photo app:
+// encoding responses, decoding and validating request bodies, and turning
+// errors into status codes and the API's JSON error body
+//
+//	{"error":{"code":"<photo.Kind>","message":"<client-safe text>"}}
+//
+// so that the monolith and the event-driven functions answer alike.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/photobench/photobench/photo"
+)
+
+// MaxDecodeBytes bounds a JSON request body Decode reads.
+const MaxDecodeBytes = 1 << 20
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: Code is a photo.Kind (or
+// "method_not_allowed"), Message is safe to show to users.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Encode writes v as a JSON response with the given status. v is encoded
+// before anything is written, so an unencodable value becomes a clean 500
+// instead of a truncated body.
+func Encode[T any](w http.ResponseWriter, status int, v T) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		writeError(w, http.StatusInternalServerError, string(photo.Internal), "internal error")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b.Bytes()) //nolint:errcheck // the client went away; nothing to do
+}
+
+// Validator is a decoded request body that can check itself. Valid returns
+// the problems found, keyed by field name; none (an empty or nil map) means
+// the value is valid.
+type Validator interface {
+	Valid(ctx context.Context) map[string]string
+}
+
+// Decode reads a JSON request body of at most MaxDecodeBytes into a T and
+// validates it. Errors are *photo.Error: Invalid for an empty or malformed
+// body, unknown fields, trailing data or validation problems (listed in the
+// message, sorted by field), TooLarge for a body over MaxDecodeBytes (or
+// over the limit of an http.MaxBytesReader the caller wrapped it in).
+func Decode[T Validator](r *http.Request) (T, error) {
+	var v T
+	if r.Body == nil {
+		return v, photo.Errorf(photo.Invalid, "empty body: send a JSON object")
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxDecodeBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return v, &photo.Error{Kind: photo.TooLarge, Message: fmt.Sprintf("body is larger than the limit of %d bytes", mbe.Limit), Err: err}
+		}
+		return v, &photo.Error{Kind: photo.Invalid, Message: "could not read the request body", Err: err}
+	}
+	if len(data) > MaxDecodeBytes {
+		return v, photo.Errorf(photo.TooLarge, "body is larger than the limit of %d bytes", MaxDecodeBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return v, photo.Errorf(photo.Invalid, "malformed JSON body: data after the JSON value")
+	}
+	if problems := v.Valid(r.Context()); len(problems) > 0 {
+		return v, &photo.Error{Kind: photo.Invalid, Message: "invalid request: " + listProblems(problems)}
+	}
+	return v, nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		unmarshal *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return photo.Errorf(photo.Invalid, "empty body: send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &photo.Error{Kind: photo.Invalid, Message: "malformed JSON body: truncated", Err: err}
+	case errors.As(err, &syntax):
+		return &photo.Error{Kind: photo.Invalid, Message: fmt.Sprintf("malformed JSON body at byte %d", syntax.Offset), Err: err}
+	case errors.As(err, &unmarshal):
+		field := unmarshal.Field
+		if field == "" {
+			field = "body"
+		}
+		return &photo.Error{Kind: photo.Invalid, Message: fmt.Sprintf("malformed JSON body: %s must be %s", field, unmarshal.Type), Err: err}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &photo.Error{Kind: photo.Invalid, Message: "malformed JSON body: " + strings.TrimPrefix(err.Error(), "json: "), Err: err}
+	}
+	return &photo.Error{Kind: photo.Invalid, Message: "malformed JSON body", Err: err}
+}
+
+func listProblems(problems map[string]string) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(problems)) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s", k, problems[k])
+	}
+	return b.String()
+}
+
+// Error answers err: the status is photo.KindOf(err).HTTPStatus(), the body
+// an ErrorBody with the kind as code and photo.MessageOf(err) as message, so
+// errors without a kind become a bare 500 "internal error" and nothing but a
+// *photo.Error's client-safe message ever reaches the client. Unavailable
+// errors also set Retry-After (whole seconds, at least 1). Internal errors
+// and every other 5xx are logged at Error level with the full error, 4xx at
+// Debug level. log may be nil (no logging); r may be nil.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if err == nil {
+		err = errors.New("rest: Error called with a nil error")
+	}
+	kind := photo.KindOf(err)
+	status := kind.HTTPStatus()
+	msg := photo.MessageOf(err)
+	if msg == "" {
+		msg = strings.ToLower(http.StatusText(status))
+	}
+	if kind == photo.Unavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
+	}
+	if log != nil {
+		ctx := context.Background()
+		attrs := []any{"status", status, "code", string(kind), "err", err.Error()}
+		if r != nil {
+			ctx = r.Context()
+			attrs = append(attrs, "method", r.Method, "path", r.URL.Path)
+		}
+		if kind == photo.Internal || status >= 500 {
+			log.ErrorContext(ctx, "request failed", attrs...)
+		} else {
+			log.DebugContext(ctx, "request refused", attrs...)
+		}
+	}
+	writeError(w, status, string(kind), msg)
+}
+
+// retryAfterSeconds is err's RetryAfter rounded up to whole seconds, at
+// least 1 (also when unset).
+func retryAfterSeconds(err error) int {
+	d := photo.RetryAfterOf(err)
+	s := math.Ceil(d.Seconds())
+	if s < 1 {
+		return 1
+	}
+	if s > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(s)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg}}) // strings always encode
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away; nothing to do
+}
+
+// NotFoundHandler answers 404 with a not_found JSON error: give it to chi's
+// r.NotFound so unknown routes answer like unknown photos.
+func NotFoundHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, string(photo.NotFound), "no such route: "+r.Method+" "+clip(r.URL.Path, 100))
+	}
+}
+
+// CodeMethodNotAllowed is the error code of 405 answers (no photo.Kind
+// maps to 405: only routing produces it).
+const CodeMethodNotAllowed = "method_not_allowed"
+
+// notAllowedProbe are the methods MethodNotAllowedHandler probes to fill
+// the Allow header.
+var notAllowedProbe = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// MethodNotAllowedHandler answers 405 with a method_not_allowed JSON error:
+// give it to chi's r.MethodNotAllowed. Under chi it also sets the Allow
+// header (chi sets it only for its own default handler).
+func MethodNotAllowedHandler() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
+			for _, m := range notAllowedProbe {
+				if rctx.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+					w.Header().Add("Allow", m)
+				}
+			}
+		}
+		writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+clip(r.Method, 20)+" is not allowed on "+clip(r.URL.Path, 100))
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,103 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/photobench/photobench/internal/promsd"
+)
+
+// app is one of photobench's own programs that the stack runs beside the
+// servers: the photobench binary with a subcommand. Each registers with
+// Prometheus's file-based discovery once it answers.
+type app struct {
+	svc string
+	// arch is the architecture label of its metrics: "monolith",
+	// "eventdriven", or "shared" for what both use (the vision service).
+	arch string
+	port func(Config) int
+	args func(Config) []string
+}
+
+// apps lists the apps in start order: the vision service before the
+// monolith that calls it.
+func apps() []service {
+	return []service{
+		app{svc: "vision", arch: "shared", port: func(c Config) int { return c.VisionPort },
+			args: func(c Config) []string {
+				return []string{"vision", "--addr", c.addr(c.VisionPort)}
+			}},
+		app{svc: "monolith", arch: "monolith", port: func(c Config) int { return c.MonolithPort },
+			args: func(c Config) []string {
+				return []string{"monolith",
+					"--addr", c.addr(c.MonolithPort),
+					"--data-dir", filepath.Join(c.Dir, "data", "monolith"),
+					"--pg-dsn", c.pgDSN("monolith"),
+					"--vision-url", "http://" + c.addr(c.VisionPort),
+				}
+			}},
+	}
+}
+
+func (c Config) appPorts() []PortUse {
+	if c.AppBinary == "" {
+		return nil
+	}
+	var ps []PortUse
+	for _, s := range apps() {
+		a := s.(app)
+		ps = append(ps, PortUse{a.svc, "PHOTOBENCH_" + strings.ToUpper(a.svc) + "_PORT", a.port(c)})
+	}
+	return ps
+}
+
+// AppEnv is the apps' part of the environment contract.
+func (c Config) AppEnv() [][2]string {
+	return [][2]string{
+		{"PHOTOBENCH_MONOLITH_URL", "http://" + c.addr(c.MonolithPort)},
+		{"PHOTOBENCH_VISION_URL", "http://" + c.addr(c.VisionPort)},
+		{"PHOTOBENCH_AUTH_SECRET", c.AuthSecret},
+	}
+}
+
+func (a app) name() string { return a.svc }
+
+func (a app) endpoint(c Config) string { return "http://" + c.addr(a.port(c)) }
+
+func (app) stopSignal() syscall.Signal { return syscall.SIGTERM } // graceful HTTP shutdown
+
+func (a app) check(c Config) error {
+	if _, err := os.Stat(c.AppBinary); err != nil {
+		return fmt.Errorf("photobench binary %s not found (run make build)", c.AppBinary)
+	}
+	return nil
+}
+
+func (app) prepare(ctx context.Context, c Config) error {
+	return os.MkdirAll(filepath.Join(c.Dir, "data"), 0o755)
+}
+
+func (a app) command(c Config) (*exec.Cmd, error) {
+	cmd := exec.Command(c.AppBinary, a.args(c)...)
+	cmd.Env = append(os.Environ(), "PHOTOBENCH_AUTH_SECRET="+c.AuthSecret)
+	return cmd, nil
+}
+
+func (a app) ready(ctx context.Context, c Config) error {
+	return httpOK(ctx, a.endpoint(c)+"/healthz")
+}
+
+func (a app) setup(ctx context.Context, c Config) error {
+	u, _ := url.Parse(a.endpoint(c))
+	_, err := promsd.Register(c.SDDir(), promsd.Target{
+		Name: a.svc, Addr: u.Host,
+		Labels: map[string]string{"component": a.svc, "architecture": a.arch},
+	})
+	return err
+}

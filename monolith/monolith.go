@@ -1,0 +1,233 @@
+// Package monolith is the photo app built as one process that orchestrates
+// everything inside the request: POST /v1/photos validates the image,
+// stores the original, decodes it, makes the thumbnails, asks the vision
+// service for tags, writes the rows in one transaction and only then
+// answers 201 with the ready photo. State is one PostgreSQL database and one
+// data directory.
+//
+// It is meant to be a good monolith, not a strawman: pooled database
+// connections, bounded upload concurrency, streaming-limited bodies, the
+// vision service sent a 1024-px rendition rather than the original, server
+// timeouts and graceful shutdown.
+// Its one deliberate property is coupling: when the vision service fails or
+// is slow, uploads fail (503 with Retry-After) or slow down with it, and
+// nothing of the failed upload is left behind.
+package monolith
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/monolith/disk"
+	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/photo"
+	"github.com/photobench/photobench/vision"
+)
+
+// Analyzer asks the vision service about an image. *vision.Client is one;
+// it returns *photo.Error kinds Unavailable (after its retries) or the
+// service's own kind for a refused image.
+type Analyzer interface {
+	Analyze(ctx context.Context, data []byte) (vision.Analysis, error)
+}
+
+// Options tune the service.
+type Options struct {
+	Limits imaging.Limits
+	// SyncWrites flushes each original to stable storage before the upload
+	// is acknowledged (fsync), as a database would. On by default: an
+	// accepted photo must survive a crash.
+	SyncWrites bool
+}
+
+// Service is the monolith's application logic, independent of HTTP.
+type Service struct {
+	log     *slog.Logger
+	db      *postgres.Store
+	files   *disk.Store
+	vision  Analyzer
+	metrics *Metrics
+	opts    Options
+}
+
+// NewService wires the service's dependencies.
+func NewService(log *slog.Logger, db *postgres.Store, files *disk.Store, vision Analyzer, metrics *Metrics, opts Options) *Service {
+	return &Service{log: log, db: db, files: files, vision: vision, metrics: metrics, opts: opts}
+}
+
+// stage times one step of an upload into the per-stage histogram.
+func (s *Service) stage(name string, start time.Time) {
+	s.metrics.StageDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+}
+
+// Upload runs the whole pipeline for one photo inside the caller's request
+// and returns it ready. On any error nothing of the photo remains: no file,
+// no row. Errors are *photo.Error kinds Invalid, Unsupported, TooLarge,
+// TooManyPixels (bad input), Unavailable (vision failed or timed out), or
+// others (internal).
+func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p photo.Photo, err error) {
+	defer func() { s.metrics.Uploads.WithLabelValues(uploadOutcome(err)).Inc() }()
+
+	t := time.Now()
+	info, err := imaging.Inspect(data, s.opts.Limits)
+	s.stage("validate", t)
+	if err != nil {
+		return photo.Photo{}, err
+	}
+
+	id := photo.NewID()
+	var written []string
+	defer func() {
+		if err != nil && len(written) > 0 {
+			if rerr := s.files.Remove(written...); rerr != nil {
+				s.log.ErrorContext(ctx, "remove files of failed upload", "photo", id, "err", rerr)
+			}
+		}
+	}()
+
+	t = time.Now()
+	orig, err := s.files.OriginalPath(owner, id)
+	if err != nil {
+		return photo.Photo{}, err
+	}
+	if err := s.files.Write(orig, data, s.opts.SyncWrites); err != nil {
+		return photo.Photo{}, err
+	}
+	written = append(written, orig)
+	s.stage("disk", t)
+
+	t = time.Now()
+	img, err := imaging.Decode(data, info)
+	s.stage("decode", t)
+	if err != nil {
+		return photo.Photo{}, err
+	}
+	t = time.Now()
+	thumbs, err := imaging.Thumbnails(img, info.Orientation)
+	s.stage("thumbnail", t)
+	if err != nil {
+		return photo.Photo{}, fmt.Errorf("thumbnails of %s: %w", id, err)
+	}
+
+	t = time.Now()
+	p = photo.Photo{
+		ID: id, Owner: owner, Status: photo.StatusReady, Format: info.Format,
+		Width: info.Width, Height: info.Height, Bytes: info.Bytes,
+		Thumbnails: map[photo.Size]photo.Thumbnail{},
+	}
+	for _, th := range thumbs {
+		path, err := s.files.ThumbnailPath(owner, id, th.Size)
+		if err != nil {
+			return photo.Photo{}, err
+		}
+		// Thumbnails can be remade from the original: no fsync needed.
+		if err := s.files.Write(path, th.JPEG, false); err != nil {
+			return photo.Photo{}, err
+		}
+		written = append(written, path)
+		p.Thumbnails[th.Size] = photo.Thumbnail{Width: th.Width, Height: th.Height, Bytes: int64(len(th.JPEG))}
+	}
+	s.stage("disk", t)
+
+	// The vision service gets the large thumbnail, not the original: cloud
+	// vision APIs advise sending a downscaled image (smaller uploads, same
+	// labels), and the event-driven tagger sends the same rendition.
+	t = time.Now()
+	var rendition []byte
+	for _, th := range thumbs {
+		if th.Size == photo.SizeLarge {
+			rendition = th.JPEG
+		}
+	}
+	a, err := s.vision.Analyze(ctx, rendition)
+	s.stage("vision", t)
+	if err != nil {
+		if photo.KindOf(err) == photo.Unavailable {
+			return photo.Photo{}, err
+		}
+		// The vision service refused an image we accepted: a disagreement
+		// about validity is our problem, not the client's.
+		return photo.Photo{}, fmt.Errorf("vision refused photo %s: %w", id, err)
+	}
+	p.Tags = append([]string(nil), a.Tags...)
+	sort.Strings(p.Tags)
+	p.Colors, p.Hash = a.Colors, a.Hash
+
+	now := postgres.Now()
+	p.CreatedAt, p.UpdatedAt, p.ReadyAt = now, now, &now
+	t = time.Now()
+	err = s.db.Insert(ctx, p)
+	s.stage("database", t)
+	if err != nil {
+		return photo.Photo{}, err
+	}
+	return p, nil
+}
+
+func uploadOutcome(err error) string {
+	switch photo.KindOf(err) {
+	case "":
+		return "ok"
+	case photo.Unavailable:
+		return "unavailable"
+	case photo.Internal:
+		return "error"
+	}
+	return "rejected"
+}
+
+// Get returns one of owner's photos (photo.NotFound for a missing one or
+// another user's, photo.Invalid for a malformed id).
+func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error) {
+	if err := photo.CheckID(id); err != nil {
+		return photo.Photo{}, err
+	}
+	return s.db.Get(ctx, owner, id)
+}
+
+// Thumbnail returns the JPEG bytes of one of owner's photos' thumbnails.
+func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {
+	if _, err := s.Get(ctx, owner, id); err != nil {
+		return nil, err
+	}
+	path, err := s.files.ThumbnailPath(owner, id, size)
+	if err != nil {
+		return nil, err
+	}
+	return s.files.Read(path)
+}
+
+// List returns a page of the query owner's photos, newest first.
+func (s *Service) List(ctx context.Context, q photo.ListQuery) (photo.Page, error) {
+	return s.db.List(ctx, q)
+}
+
+// Delete removes one of owner's photos: its rows, then its files.
+func (s *Service) Delete(ctx context.Context, owner, id string) error {
+	if err := photo.CheckID(id); err != nil {
+		return err
+	}
+	if err := s.db.Delete(ctx, owner, id); err != nil {
+		return err
+	}
+	paths := make([]string, 0, 3)
+	if p, err := s.files.OriginalPath(owner, id); err == nil {
+		paths = append(paths, p)
+	}
+	for _, size := range photo.Sizes {
+		if p, err := s.files.ThumbnailPath(owner, id, size); err == nil {
+			paths = append(paths, p)
+		}
+	}
+	if err := s.files.Remove(paths...); err != nil {
+		// The rows are gone, so the photo is gone for every reader; the
+		// files are orphans. Log them rather than fail the delete.
+		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
+		s.metrics.OrphanFiles.Add(1)
+	}
+	return nil
+}

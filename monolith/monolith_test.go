@@ -1,0 +1,277 @@
+package monolith_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/conformance"
+	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/httpmetrics"
+	"github.com/photobench/photobench/internal/stacktest"
+	"github.com/photobench/photobench/internal/synth"
+	"github.com/photobench/photobench/monolith"
+	"github.com/photobench/photobench/monolith/disk"
+	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/vision"
+)
+
+var secret = []byte("monolith-test-secret-0123456789")
+
+// app is a monolith and its vision service, in-process over real HTTP on
+// loopback, with a fresh database in the stack's PostgreSQL.
+type app struct {
+	URL     string
+	DataDir string
+	Vision  *vision.Remote
+	Metrics *prometheus.Registry
+}
+
+type appOptions struct {
+	visionTimeout time.Duration
+	retries       int
+	limits        imaging.Limits
+}
+
+func newApp(t testing.TB, o appOptions) *app {
+	t.Helper()
+	env := stacktest.Load(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+
+	remote, err := vision.NewRemote(vision.Profile{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsrv := httptest.NewServer(vision.NewServer(log, remote, vision.NewMetrics(prometheus.NewRegistry())))
+	t.Cleanup(vsrv.Close)
+
+	dsn := freshDatabase(t, env.PGDSN)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	dataDir := t.TempDir()
+	files, err := disk.Open(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.limits.MaxBytes == 0 {
+		o.limits = imaging.DefaultLimits
+	}
+	if o.visionTimeout == 0 {
+		o.visionTimeout = 5 * time.Second
+	}
+	vc := vision.NewClient(vsrv.URL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	reg := prometheus.NewRegistry()
+	m := monolith.NewMetrics(reg)
+	svc := monolith.NewService(log, db, files, vc, m, monolith.Options{Limits: o.limits, SyncWrites: true})
+	verifier, err := auth.NewVerifier(secret, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, monolith.HandlerOptions{MaxUploads: 4, Limits: o.limits})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &app{URL: srv.URL, DataDir: dataDir, Vision: remote, Metrics: reg}
+}
+
+// freshDatabase names a new database on the stack's server; the monolith
+// creates it. It is dropped when the test ends.
+func freshDatabase(t testing.TB, base string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "pbtest_monolith_" + hex.EncodeToString(b)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, base)
+		if err == nil {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return u.String()
+}
+
+func TestMonolithConformance(t *testing.T) {
+	a := newApp(t, appOptions{})
+	conformance.Run(t, conformance.Target{
+		BaseURL: a.URL,
+		Secret:  secret,
+		Limits:  imaging.DefaultLimits,
+	})
+}
+
+func token(t testing.TB, user string) string {
+	t.Helper()
+	iss, err := auth.NewIssuer(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Mint(user, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func do(t testing.TB, method, u, tok string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// files lists the regular files under dir.
+func files(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+func setProfile(t testing.TB, r *vision.Remote, p vision.Profile) {
+	t.Helper()
+	if err := r.SetProfile(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The coupling the workshops show: with the vision service down, uploads
+// fail with 503 and Retry-After, and leave no file and no row behind.
+func TestUploadFailsCleanlyWhenVisionFails(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile vision.Profile
+		opts    appOptions
+	}{
+		{"outage fail", vision.Profile{Outage: vision.OutageFail, RetryAfterSeconds: 3}, appOptions{retries: 1}},
+		{"outage hang past the timeout", vision.Profile{Outage: vision.OutageHang}, appOptions{retries: -1, visionTimeout: 300 * time.Millisecond}},
+		{"every request errors", vision.Profile{ErrorRate: 1}, appOptions{retries: 2}},
+		{"slower than the timeout", vision.Profile{Latency: vision.Latency{Distribution: vision.LatencyFixed, FixedMS: 1000}}, appOptions{retries: -1, visionTimeout: 200 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newApp(t, tt.opts)
+			tok := token(t, "coupled")
+			img := synth.JPEG(synth.Options{Seed: 7, Width: 800, Height: 600})
+
+			setProfile(t, a.Vision, tt.profile)
+			resp, body := do(t, "POST", a.URL+"/v1/photos", tok, img)
+			setProfile(t, a.Vision, vision.Profile{}) // release hung requests
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("upload answered %d %s, want 503", resp.StatusCode, body)
+			}
+			if ra := resp.Header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Errorf("Retry-After = %q, want a positive number of seconds", ra)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != "unavailable" {
+				t.Errorf("error body %s: want code unavailable", body)
+			}
+			if left := files(t, a.DataDir); len(left) > 0 {
+				t.Errorf("files left behind: %v", left)
+			}
+			_, list := do(t, "GET", a.URL+"/v1/photos", tok, nil)
+			if !strings.Contains(string(list), `"photos":[]`) {
+				t.Errorf("rows left behind: %s", list)
+			}
+
+			// With vision back, the same upload succeeds.
+			resp, body = do(t, "POST", a.URL+"/v1/photos", tok, img)
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("upload after recovery answered %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+func TestDeleteRemovesFiles(t *testing.T) {
+	a := newApp(t, appOptions{})
+	tok := token(t, "deleter")
+	resp, body := do(t, "POST", a.URL+"/v1/photos", tok, synth.PNG(synth.Options{Seed: 3, Width: 400, Height: 300}))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	var p struct{ ID string }
+	json.Unmarshal(body, &p)
+	if n := len(files(t, a.DataDir)); n != 3 {
+		t.Fatalf("%d files after upload, want 3 (original, two thumbnails)", n)
+	}
+	resp, body = do(t, "DELETE", a.URL+"/v1/photos/"+p.ID, tok, nil)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, body)
+	}
+	if left := files(t, a.DataDir); len(left) > 0 {
+		t.Errorf("files left after delete: %v", left)
+	}
+}
+
+func TestMetricsCountStagesAndOutcomes(t *testing.T) {
+	a := newApp(t, appOptions{})
+	tok := token(t, "measured")
+	do(t, "POST", a.URL+"/v1/photos", tok, synth.JPEG(synth.Options{Seed: 9, Width: 640, Height: 480}))
+	do(t, "POST", a.URL+"/v1/photos", tok, []byte("not an image"))
+	_, body := do(t, "GET", a.URL+"/metrics", tok, nil)
+	for _, want := range []string{
+		`photobench_monolith_uploads_total{outcome="ok"} 1`,
+		`photobench_monolith_uploads_total{outcome="rejected"} 1`,
+		`photobench_monolith_stage_duration_seconds_count{stage="vision"} 1`,
+		`photobench_monolith_stage_duration_seconds_count{stage="database"} 1`,
+		`photobench_http_request_duration_seconds_count{code="201",method="POST",route="/v1/photos"} 1`,
+		`photobench_http_request_duration_seconds_count{code="415",method="POST",route="/v1/photos"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
