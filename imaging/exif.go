@@ -2,18 +2,32 @@ package imaging
 
 import "encoding/binary"
 
-// exifOrientation returns the EXIF orientation (1..8) of a JPEG, or 1 when
-// it has none or the metadata is malformed. It reads only the APP1 segments
-// before the image data, and every offset is bounds-checked: the input is
-// untrusted.
-func exifOrientation(data []byte) int {
+// jpegHeader is what Inspect reads from a JPEG's marker segments itself.
+type jpegHeader struct {
+	// width and height are those of the first SOFn segment; 0 when there
+	// is none before the scan data (or it is cut short).
+	width, height int
+	// orientation is the EXIF orientation, 1..8 (1 when absent or
+	// malformed).
+	orientation int
+}
+
+// scanJPEG walks a JPEG's marker segments up to the first scan. It reads
+// only what it needs and bounds-checks every offset: the input is
+// untrusted. It exists because jpeg.DecodeConfig, for a file without a
+// JFIF segment, reads on past the frame header to the scan and fails on a
+// file cut short there, and a decompression bomb need not be more than the
+// header that announces it; and because the standard library ignores EXIF.
+func scanJPEG(data []byte) jpegHeader {
+	h := jpegHeader{orientation: 1}
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
+		return h
 	}
+	oriented := false
 	i := 2
 	for i+4 <= len(data) {
 		if data[i] != 0xFF {
-			return 1
+			return h
 		}
 		marker := data[i+1]
 		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 || marker == 0xFF {
@@ -21,21 +35,35 @@ func exifOrientation(data []byte) int {
 			continue
 		}
 		if marker == 0xDA || marker == 0xD9 { // start of scan / end: no metadata after
-			return 1
+			return h
 		}
 		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if n < 2 || i+2+n > len(data) {
-			return 1
+		if n < 2 {
+			return h
 		}
-		seg := data[i+4 : i+2+n]
-		if marker == 0xE1 && len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00" {
+		end := min(i+2+n, len(data))
+		seg := data[i+4 : end]
+		switch {
+		case isSOF(marker) && h.width == 0 && h.height == 0 && len(seg) >= 5:
+			// precision, height, width: enough for the pixel limit even
+			// when the rest of the file is missing.
+			h.height = int(binary.BigEndian.Uint16(seg[1:]))
+			h.width = int(binary.BigEndian.Uint16(seg[3:]))
+		case marker == 0xE1 && !oriented && end == i+2+n && len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00":
 			if o := tiffOrientation(seg[6:]); o != 0 {
-				return o
+				h.orientation = o
+				oriented = true
 			}
 		}
 		i += 2 + n
 	}
-	return 1
+	return h
+}
+
+// isSOF reports whether marker starts a frame (SOF0..SOF15 less DHT, JPG
+// and DAC, which share the range).
+func isSOF(marker byte) bool {
+	return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC
 }
 
 // tiffOrientation reads tag 0x0112 from IFD0 of a TIFF structure; 0 when
@@ -56,20 +84,20 @@ func tiffOrientation(t []byte) int {
 	if bo.Uint16(t[2:]) != 42 {
 		return 0
 	}
-	off := int(bo.Uint32(t[4:]))
-	if off < 8 || off+2 > len(t) {
+	off := int64(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > int64(len(t)) {
 		return 0
 	}
 	count := int(bo.Uint16(t[off:]))
 	for k := 0; k < count; k++ {
-		e := off + 2 + 12*k
+		e := int(off) + 2 + 12*k
 		if e+12 > len(t) {
 			return 0
 		}
 		if bo.Uint16(t[e:]) != 0x0112 {
 			continue
 		}
-		if bo.Uint16(t[e+2:]) != 3 { // SHORT
+		if bo.Uint16(t[e+2:]) != 3 || bo.Uint32(t[e+4:]) == 0 { // SHORT, value inline
 			return 0
 		}
 		v := int(bo.Uint16(t[e+8:]))

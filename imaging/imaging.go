@@ -3,13 +3,32 @@
 // EXIF orientation, and make the JPEG thumbnails.
 //
 // Validation never decodes pixels: it checks the byte limit, recognises the
-// format by its magic bytes, and reads the dimensions from the header, so a
-// decompression bomb (a small file announcing a huge image) is refused
-// before any pixel memory is allocated.
+// format by its magic bytes, and reads the dimensions from the header (its
+// own parse of the JPEG frame header and PNG IHDR first, then the standard
+// library's), so a decompression bomb (a small file announcing a huge
+// image) is refused before any pixel memory is allocated, even when nothing
+// follows its header.
+//
+// Thumbnails are resampled by the package's own separable fixed-point
+// Catmull-Rom filter, run on the decoded image's planes (JPEG chroma at its
+// subsampled resolution); the small thumbnail is made from the large one.
+// Chosen by benchmark (SCALER.md; median of 5 runs, 2-core AMD EPYC,
+// go1.26.8, 12 MP 4:2:0 source): 44 ms [43.8-44.2] to 1024x768 against
+// 16 ms for x/image ApproxBiLinear, which aliases (a 1-px checkerboard
+// keeps 15.5 dB of ripple against 59.9 dB here), and 251 ms and 102 MB
+// allocated for x/image CatmullRom, whose quality it matches (photo PSNR
+// against an exact area average: 53.4 dB against 52.0). The cascade's
+// small thumbnail is as good as a direct one (50.7 against 50.5 dB) for
+// 6.8 ms instead of 27 ms.
+//
+// The whole pipeline (Process) takes 38 ms for a 1 MP JPEG and 138 ms for
+// a 12 MP one on one core; with both cores of that machine busy it tops out
+// at about 51 and 13.6 photos/s (BENCHMARKS.md).
 package imaging
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -88,15 +107,26 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 		cfg image.Config
 		err error
 	)
+	// The pixel limit is checked on the dimensions read from the frame
+	// header by hand before the standard decoder looks at the file: a bomb
+	// is refused as such even when nothing follows its header.
 	switch {
 	case bytes.HasPrefix(data, magicJPEG):
 		info.Format = photo.FormatJPEG
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
-		if err == nil {
-			info.Orientation = exifOrientation(data)
+		h := scanJPEG(data)
+		if err := checkPixels(int64(h.width), int64(h.height), lim); err != nil {
+			return Info{}, err
 		}
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+		info.Orientation = h.orientation
 	case bytes.HasPrefix(data, magicPNG):
 		info.Format = photo.FormatPNG
+		if len(data) >= 24 && string(data[12:16]) == "IHDR" {
+			w, h := binary.BigEndian.Uint32(data[16:]), binary.BigEndian.Uint32(data[20:])
+			if err := checkPixels(int64(w), int64(h), lim); err != nil {
+				return Info{}, err
+			}
+		}
 		cfg, err = png.DecodeConfig(bytes.NewReader(data))
 	case bytes.HasPrefix(data, magicGIF):
 		return Info{}, photo.Errorf(photo.Unsupported, "GIF is not supported: send JPEG or PNG")
@@ -109,14 +139,23 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return Info{}, photo.Errorf(photo.Invalid, "image has no pixels (%dx%d)", cfg.Width, cfg.Height)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
-		return Info{}, photo.Errorf(photo.TooManyPixels, "image is %dx%d = %d pixels, over the limit of %d", cfg.Width, cfg.Height, px, lim.MaxPixels)
+	if err := checkPixels(int64(cfg.Width), int64(cfg.Height), lim); err != nil {
+		return Info{}, err
 	}
 	info.Width, info.Height = cfg.Width, cfg.Height
 	if info.Orientation >= 5 {
 		info.Width, info.Height = cfg.Height, cfg.Width
 	}
 	return info, nil
+}
+
+// checkPixels is a TooManyPixels error when a w x h image is over the
+// pixel limit.
+func checkPixels(w, h int64, lim Limits) error {
+	if px := w * h; px > lim.MaxPixels {
+		return photo.Errorf(photo.TooManyPixels, "image is %dx%d = %d pixels, over the limit of %d", w, h, px, lim.MaxPixels)
+	}
+	return nil
 }
 
 // Decode decodes an image that Inspect accepted. A truncated or corrupt

@@ -7,27 +7,28 @@ import (
 	"image/draw"
 	"image/jpeg"
 
-	xdraw "golang.org/x/image/draw"
-
 	"github.com/photobench/photobench/photo"
 )
 
 // Thumb is one encoded thumbnail.
 type Thumb struct {
-	Size          photo.Size
+	Size photo.Size
+	// Width and Height are as displayed (oriented).
 	Width, Height int
-	JPEG          []byte
+	// JPEG is the encoded thumbnail, quality ThumbnailQuality.
+	JPEG []byte
 }
 
 // ThumbnailQuality is the JPEG quality of thumbnails.
 const ThumbnailQuality = 80
 
-// scaler resamples images for thumbnails; see the package benchmarks for
-// why this one.
-var scaler xdraw.Scaler = xdraw.ApproxBiLinear
+// thumbFilter resamples images for thumbnails: Catmull-Rom, widened to
+// the scale, on the image's own planes; SCALER.md says why.
+var thumbFilter = catmullRom
 
-// Fit returns the size of a w x h image scaled to fit in a bound x bound
-// square, aspect ratio kept, never upscaled, at least 1x1.
+// Fit returns the size of a w x h image (w, h >= 1) scaled to fit in a
+// bound x bound square: aspect ratio kept (each side rounded to the
+// nearest pixel), never upscaled, at least 1x1.
 func Fit(w, h, bound int) (int, int) {
 	if w <= bound && h <= bound {
 		return w, h
@@ -39,28 +40,25 @@ func Fit(w, h, bound int) (int, int) {
 }
 
 // Thumbnails makes every size's thumbnail of img (as stored), oriented by
-// orientation (EXIF, 1..8). The large one is scaled from the original, the
-// smaller from the large one, which is much cheaper and, at that ratio,
-// indistinguishable.
+// orientation (EXIF, 1..8), smallest first. The large one is scaled from
+// the original, the smaller from the large one, which is much cheaper and
+// measured as good (SCALER.md). An empty image is an Invalid error.
 func Thumbnails(img image.Image, orientation int) ([]Thumb, error) {
 	b := img.Bounds()
+	if b.Empty() {
+		return nil, photo.Errorf(photo.Invalid, "image has no pixels")
+	}
 	sw, sh := b.Dx(), b.Dy() // as stored
 	var thumbs []Thumb
 	src := img
 	for i := len(photo.Sizes) - 1; i >= 0; i-- {
 		size := photo.Sizes[i]
-		// Fit in displayed orientation: swap for 90/270 degree turns.
+		// Scale as stored, then orient: Fit is symmetric in w and h, so
+		// this is the size that fits once turned, and orienting the small
+		// result is cheaper than orienting the original.
 		dw, dh := Fit(sw, sh, size.Bound())
-		if orientation >= 5 {
-			h, w := Fit(sh, sw, size.Bound())
-			dw, dh = w, h
-		}
 		dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-		if dw == src.Bounds().Dx() && dh == src.Bounds().Dy() {
-			draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src)
-		} else {
-			scaler.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
-		}
+		resize(dst, src)
 		src = dst
 		out := Orient(dst, orientation)
 		var buf bytes.Buffer
@@ -74,7 +72,7 @@ func Thumbnails(img image.Image, orientation int) ([]Thumb, error) {
 }
 
 // Orient applies an EXIF orientation (1..8) to img, returning a new image
-// (or img itself for 1).
+// (or img itself for 1 and for values out of range).
 func Orient(img *image.RGBA, orientation int) *image.RGBA {
 	if orientation <= 1 || orientation > 8 {
 		return img
@@ -86,28 +84,37 @@ func Orient(img *image.RGBA, orientation int) *image.RGBA {
 		ow, oh = h, w
 	}
 	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	if w == 0 || h == 0 {
+		return out
+	}
+	// Source pixel (x, y) lands at byte base + x*xs + y*ys of out: the
+	// orientation tells where the stored first row and column go (EXIF
+	// 2.3, tag 0x0112).
+	os := out.Stride
+	var base, xs, ys int
+	switch orientation {
+	case 2: // mirrored: first column on the right
+		base, xs, ys = 4*(w-1), -4, os
+	case 3: // rotated 180
+		base, xs, ys = 4*(w-1)+os*(h-1), -4, -os
+	case 4: // flipped: first row at the bottom
+		base, xs, ys = os*(h-1), 4, -os
+	case 5: // transposed: first row on the left, first column at the top
+		base, xs, ys = 0, os, 4
+	case 6: // rotated 90 clockwise: first row on the right
+		base, xs, ys = 4*(h-1), os, -4
+	case 7: // transverse: first row on the right, first column at the bottom
+		base, xs, ys = 4*(h-1)+os*(w-1), -os, -4
+	case 8: // rotated 90 counter-clockwise: first row on the left, first column at the bottom
+		base, xs, ys = os*(w-1), -os, 4
+	}
 	for y := 0; y < h; y++ {
+		src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):]
+		src = src[:4*w]
+		d := base + y*ys
 		for x := 0; x < w; x++ {
-			var dx, dy int
-			switch orientation {
-			case 2: // mirror horizontal
-				dx, dy = w-1-x, y
-			case 3: // rotate 180
-				dx, dy = w-1-x, h-1-y
-			case 4: // mirror vertical
-				dx, dy = x, h-1-y
-			case 5: // transpose
-				dx, dy = y, x
-			case 6: // rotate 90 clockwise
-				dx, dy = h-1-y, x
-			case 7: // transverse
-				dx, dy = h-1-y, w-1-x
-			case 8: // rotate 270 clockwise
-				dx, dy = y, w-1-x
-			}
-			si := img.PixOffset(b.Min.X+x, b.Min.Y+y)
-			di := out.PixOffset(dx, dy)
-			copy(out.Pix[di:di+4], img.Pix[si:si+4])
+			copy(out.Pix[d:d+4], src[4*x:4*x+4])
+			d += xs
 		}
 	}
 	return out
@@ -135,4 +142,15 @@ func Process(data []byte, lim Limits) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Info: info, Thumbs: thumbs}, nil
+}
+
+// resize scales src to fill dst: a copy when the sizes match, otherwise
+// the thumbnail filter (see SCALER.md).
+func resize(dst *image.RGBA, src image.Image) {
+	sb, db := src.Bounds(), dst.Bounds()
+	if sb.Dx() == db.Dx() && sb.Dy() == db.Dy() {
+		draw.Draw(dst, db, src, sb.Min, draw.Src)
+		return
+	}
+	resampleFilter(dst, src, thumbFilter)
 }

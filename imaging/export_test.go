@@ -1,0 +1,17 @@
+package imaging
+
+import "image"
+
+// Internals exposed to the external tests and benchmarks.
+var (
+	Resize     = resize
+	Triangle   = triangle
+	CatmullRom = catmullRom
+	Area       = area
+)
+
+// ResampleFilter scales src to fill dst with the filter f.
+func ResampleFilter(dst *image.RGBA, src image.Image, f filter) { resampleFilter(dst, src, f) }
+
+// Filter is a resampling kernel.
+type Filter = filter
