@@ -133,13 +133,15 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 	}
 	s.stage("disk", t)
 
-	// The vision service gets the large thumbnail, not the original: cloud
-	// vision APIs advise sending a downscaled image (smaller uploads, same
-	// labels), and the event-driven tagger sends the same rendition.
+	// The vision service gets the small thumbnail, not the original. Cloud
+	// vision APIs advise sending a downscaled image; the stand-in analyses
+	// a 64-px downsample anyway, and a 256-px rendition keeps its own
+	// decoding (CPU a real cloud API would not spend on this machine) out
+	// of the comparison. The event-driven tagger sends the same rendition.
 	t = time.Now()
 	var rendition []byte
 	for _, th := range thumbs {
-		if th.Size == photo.SizeLarge {
+		if th.Size == photo.SizeSmall {
 			rendition = th.JPEG
 		}
 	}

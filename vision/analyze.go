@@ -131,6 +131,26 @@ func orientationTag(w, h int) string {
 	return "portrait"
 }
 
+// rgbAt reads one pixel as non-premultiplied 8-bit RGB. The decoders'
+// image types are read directly: the generic At path allocates a
+// color.Color per pixel, which dominated the service's allocations.
+func rgbAt(img image.Image, x, y int) (r, g, b uint8) {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		yi, ci := m.YOffset(x, y), m.COffset(x, y)
+		return color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+	case *image.Gray:
+		v := m.Pix[m.PixOffset(x, y)]
+		return v, v, v
+	case *image.RGBA:
+		if i := m.PixOffset(x, y); m.Pix[i+3] == 0xff {
+			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
+		}
+	}
+	c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+	return c.R, c.G, c.B
+}
+
 // downsample box-averages img into at most sampleSide x sampleSide cells,
 // aspect ratio kept, reading at most samplesPerCell^2 points per cell.
 func downsample(img image.Image) *image.RGBA {
@@ -153,10 +173,10 @@ func downsample(img image.Image) *image.RGBA {
 				y := y0 + ((2*j+1)*(y1-y0))/(2*ny)
 				for i := 0; i < nx; i++ {
 					x := x0 + ((2*i+1)*(x1-x0))/(2*nx)
-					c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-					r += uint64(c.R)
-					g += uint64(c.G)
-					bl += uint64(c.B)
+					cr, cg, cb := rgbAt(img, b.Min.X+x, b.Min.Y+y)
+					r += uint64(cr)
+					g += uint64(cg)
+					bl += uint64(cb)
 					n++
 				}
 			}
