@@ -517,3 +517,28 @@ func TestProcessErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSmallThumbnailMatchesThumbnails(t *testing.T) {
+	for _, o := range []int{1, 6} {
+		data := synth.JPEG(synth.Options{Seed: 11, Width: 1500, Height: 1000})
+		info, err := imaging.Inspect(data, imaging.DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imaging.Decode(data, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := imaging.Thumbnails(img, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small, err := imaging.SmallThumbnail(img, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if small.Size != photo.SizeSmall || !bytes.Equal(small.JPEG, all[0].JPEG) {
+			t.Errorf("orientation %d: SmallThumbnail differs from Thumbnails' small one", o)
+		}
+	}
+}

@@ -44,6 +44,22 @@ func Fit(w, h, bound int) (int, int) {
 // the original, the smaller from the large one, which is much cheaper and
 // measured as good (SCALER.md). An empty image is an Invalid error.
 func Thumbnails(img image.Image, orientation int) ([]Thumb, error) {
+	return thumbnails(img, orientation, func(photo.Size) bool { return true })
+}
+
+// SmallThumbnail makes only the small thumbnail, with the same pixels and
+// bytes as Thumbnails' small one (it goes through the same large
+// intermediate, without encoding it). The event-driven tagger uses it to
+// send the vision service the rendition the monolith sends.
+func SmallThumbnail(img image.Image, orientation int) (Thumb, error) {
+	ts, err := thumbnails(img, orientation, func(s photo.Size) bool { return s == photo.SizeSmall })
+	if err != nil {
+		return Thumb{}, err
+	}
+	return ts[0], nil
+}
+
+func thumbnails(img image.Image, orientation int, want func(photo.Size) bool) ([]Thumb, error) {
 	b := img.Bounds()
 	if b.Empty() {
 		return nil, photo.Errorf(photo.Invalid, "image has no pixels")
@@ -60,6 +76,9 @@ func Thumbnails(img image.Image, orientation int) ([]Thumb, error) {
 		dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
 		resize(dst, src)
 		src = dst
+		if !want(size) {
+			continue
+		}
 		out := Orient(dst, orientation)
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: ThumbnailQuality}); err != nil {

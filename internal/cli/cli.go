@@ -29,6 +29,7 @@ Commands:
   stack     start, check and stop the native service stack
             (PostgreSQL, Kafka, MinIO, Prometheus, and the apps) on loopback
   monolith  run the monolith photo app
+  fn        run one function of the event-driven photo app
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -43,6 +44,7 @@ var usages = map[string]string{
 	"monolith": monolithUsage,
 	"vision":   visionUsage,
 	"token":    tokenUsage,
+	"fn":       fnUsage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -69,6 +71,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVision(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "fn":
+		return runFn(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

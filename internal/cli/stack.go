@@ -148,7 +148,11 @@ func stackExec(ctx context.Context, cfg stack.Config, argv []string, stdout, std
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = stdout, stderr, os.Stdin
 	cmd.Env = os.Environ()
-	for _, kv := range cfg.Env() {
+	env := cfg.Env()
+	if cfg.AppBinary != "" {
+		env = append(env, cfg.AppEnv()...)
+	}
+	for _, kv := range env {
 		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
 	}
 	if err := cmd.Run(); err != nil {

@@ -25,10 +25,20 @@ type app struct {
 	args func(Config) []string
 }
 
+// FunctionPorts are the default loopback ports of the event-driven
+// functions (each overridable as PHOTOBENCH_<NAME>_PORT). front is the
+// event-driven app's one base URL.
+var FunctionPorts = map[string]int{"front": 18090, "ingest": 18091, "query": 18092, "thumbnailer": 18093, "tagger": 18094, "catalog": 18095}
+
+// functionOrder is the start order of the event-driven functions: the
+// catalog (which creates its database) before query reads it, consumers
+// before ingest accepts uploads, front last.
+var functionOrder = []string{"catalog", "thumbnailer", "tagger", "query", "ingest", "front"}
+
 // apps lists the apps in start order: the vision service before the
-// monolith that calls it.
+// monolith and the tagger that call it, then the event-driven functions.
 func apps() []service {
-	return []service{
+	as := []service{
 		app{svc: "vision", arch: "shared", port: func(c Config) int { return c.VisionPort },
 			args: func(c Config) []string {
 				return []string{"vision", "--addr", c.addr(c.VisionPort)}
@@ -43,6 +53,16 @@ func apps() []service {
 				}
 			}},
 	}
+	for _, name := range functionOrder {
+		as = append(as, app{svc: name, arch: "eventdriven", port: func(c Config) int { return c.FunctionPorts[name] },
+			args: func(c Config) []string {
+				return []string{"fn", name, "--addr", c.addr(c.FunctionPorts[name]),
+					"--ingest-url", "http://" + c.addr(c.FunctionPorts["ingest"]),
+					"--query-url", "http://" + c.addr(c.FunctionPorts["query"]),
+				}
+			}})
+	}
+	return as
 }
 
 func (c Config) appPorts() []PortUse {
@@ -61,7 +81,9 @@ func (c Config) appPorts() []PortUse {
 func (c Config) AppEnv() [][2]string {
 	return [][2]string{
 		{"PHOTOBENCH_MONOLITH_URL", "http://" + c.addr(c.MonolithPort)},
+		{"PHOTOBENCH_EVENTDRIVEN_URL", "http://" + c.addr(c.FunctionPorts["front"])},
 		{"PHOTOBENCH_VISION_URL", "http://" + c.addr(c.VisionPort)},
+		{"PHOTOBENCH_CATALOG_PG_DSN", c.pgDSN("catalog")},
 		{"PHOTOBENCH_AUTH_SECRET", c.AuthSecret},
 	}
 }
@@ -85,7 +107,10 @@ func (app) prepare(ctx context.Context, c Config) error {
 
 func (a app) command(c Config) (*exec.Cmd, error) {
 	cmd := exec.Command(c.AppBinary, a.args(c)...)
-	cmd.Env = append(os.Environ(), "PHOTOBENCH_AUTH_SECRET="+c.AuthSecret)
+	cmd.Env = os.Environ()
+	for _, kv := range append(c.Env(), c.AppEnv()...) {
+		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
+	}
 	return cmd, nil
 }
 

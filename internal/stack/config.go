@@ -94,8 +94,10 @@ type Config struct {
 	// AppBinary is the photobench executable that runs the apps (vision
 	// service, monolith); empty means Up starts the servers only.
 	AppBinary string
-	// VisionPort and MonolithPort are the apps' ports.
+	// VisionPort and MonolithPort are the apps' ports; FunctionPorts the
+	// event-driven functions'.
 	VisionPort, MonolithPort int
+	FunctionPorts            map[string]int
 	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
 	AuthSecret string
 
@@ -161,7 +163,11 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		VisionPort:          num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
 		MonolithPort:        num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
+		FunctionPorts:       map[string]int{},
 		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
+	}
+	for name, def := range FunctionPorts {
+		c.FunctionPorts[name] = num("PHOTOBENCH_"+strings.ToUpper(name)+"_PORT", def, 1, 65535)
 	}
 	abs, err := filepath.Abs(c.Dir)
 	if err != nil {

@@ -46,6 +46,9 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
 	}
+	for name := range stack.FunctionPorts {
+		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(freePort(t))
+	}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -189,11 +192,12 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
-	if strings.Join(started, ",") != "postgres,kafka,minio,prometheus,vision,monolith" {
-		t.Errorf("started %v, want all six in order", started)
+	want := "postgres,kafka,minio,prometheus,vision,monolith,catalog,thumbnailer,tagger,query,ingest,front"
+	if strings.Join(started, ",") != want {
+		t.Errorf("started %v, want %s", started, want)
 	}
 	// The apps registered with Prometheus's discovery.
-	for _, app := range []string{"vision", "monolith"} {
+	for _, app := range []string{"vision", "monolith", "catalog", "front"} {
 		if _, err := os.Stat(filepath.Join(cfg.SDDir(), app+".json")); err != nil {
 			t.Errorf("%s not registered for scraping: %v", app, err)
 		}

@@ -29,6 +29,21 @@ type Env struct {
 	PrometheusURL string // PHOTOBENCH_PROMETHEUS_URL
 	SDDir         string // PHOTOBENCH_PROMETHEUS_SD_DIR
 	StackDir      string // PHOTOBENCH_STACK_DIR
+
+	// The apps' part, set when the stack runs the apps (make up, make test).
+	MonolithURL    string // PHOTOBENCH_MONOLITH_URL
+	EventDrivenURL string // PHOTOBENCH_EVENTDRIVEN_URL
+	VisionURL      string // PHOTOBENCH_VISION_URL
+	CatalogDSN     string // PHOTOBENCH_CATALOG_PG_DSN
+	AuthSecret     string // PHOTOBENCH_AUTH_SECRET
+}
+
+// Apps fails the test unless the stack runs the apps.
+func (e Env) Apps(t testing.TB) {
+	t.Helper()
+	if e.EventDrivenURL == "" || e.VisionURL == "" || e.AuthSecret == "" || e.CatalogDSN == "" {
+		t.Fatal("the stack does not run the apps (no PHOTOBENCH_EVENTDRIVEN_URL, PHOTOBENCH_VISION_URL, PHOTOBENCH_CATALOG_PG_DSN or PHOTOBENCH_AUTH_SECRET): run make test, or make up first")
+	}
 }
 
 // Load returns the running stack's environment or fails the test. With
@@ -70,6 +85,12 @@ func envFrom(get func(string) string) Env {
 		PrometheusURL: get("PHOTOBENCH_PROMETHEUS_URL"),
 		SDDir:         get("PHOTOBENCH_PROMETHEUS_SD_DIR"),
 		StackDir:      get("PHOTOBENCH_STACK_DIR"),
+
+		MonolithURL:    get("PHOTOBENCH_MONOLITH_URL"),
+		EventDrivenURL: get("PHOTOBENCH_EVENTDRIVEN_URL"),
+		VisionURL:      get("PHOTOBENCH_VISION_URL"),
+		CatalogDSN:     get("PHOTOBENCH_CATALOG_PG_DSN"),
+		AuthSecret:     get("PHOTOBENCH_AUTH_SECRET"),
 	}
 }
 

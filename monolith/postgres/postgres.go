@@ -9,14 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/photobench/photobench/internal/pgdb"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -38,28 +37,15 @@ type Options struct {
 // Open connects to the database named in dsn, creating the database when
 // it does not exist yet, and applies pending migrations.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
-	} else {
-		cfg.MaxConns = 16
-	}
-	if err := ensureDatabase(ctx, cfg.ConnConfig); err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	s := &Store{pool: pool}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
 		return nil, err
 	}
-	return s, nil
+	pool, err := pgdb.Open(ctx, dsn, opts.MaxConns, sub)
+	if err != nil {
+		return nil, fmt.Errorf("open monolith database: %w", err)
+	}
+	return &Store{pool: pool}, nil
 }
 
 // Close closes the pool.
@@ -70,82 +56,6 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Pool exposes the pool's statistics for metrics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// ensureDatabase creates cfg's database through the server's maintenance
-// database when it is missing.
-func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
-	admin := cfg.Copy()
-	admin.Database = "postgres"
-	conn, err := pgx.ConnectConfig(ctx, admin)
-	if err != nil {
-		return fmt.Errorf("connect to maintenance database: %w", err)
-	}
-	defer conn.Close(context.Background())
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", cfg.Database).Scan(&exists); err != nil {
-		return fmt.Errorf("look up database %s: %w", cfg.Database, err)
-	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile by another process
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("create database %s: %w", cfg.Database, err)
-	}
-	return nil
-}
-
-// migrate applies the embedded migrations not applied yet, in name order,
-// each in its own transaction, under an advisory lock so that two processes
-// starting at once do not race.
-func (s *Store) migrate(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer conn.Release()
-	const lockID = 0x70686f746f // "photo"
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
-	}
-	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockID)
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		var done bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)", name).Scan(&done); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-		if done {
-			continue
-		}
-		sql, err := migrations.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (name) VALUES ($1)", name)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-	}
-	return nil
-}
 
 // Insert writes a photo and its thumbnails' rows in one transaction.
 func (s *Store) Insert(ctx context.Context, p photo.Photo) error {

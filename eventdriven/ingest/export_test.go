@@ -1,0 +1,4 @@
+package ingest
+
+// Complete exposes complete to the external tests.
+var Complete = complete

@@ -1,0 +1,84 @@
+// Package ingest is the event-driven app's write side, an HTTP function:
+// it accepts uploads and deletions and does nothing else.
+//
+// An upload is checked cheaply (byte and pixel limits and format from the
+// header, completeness from the last bytes; nothing is decoded) and put
+// into MinIO's originals bucket under users/<owner>/<id> with owner and
+// created-at metadata; the answer is 202 with the photo as "pending".
+// From there MinIO's s3:ObjectCreated notification on Kafka drives the
+// choreography: the thumbnailer decodes and makes thumbnails (a corrupt
+// but complete image ends "failed" there), the tagger asks the vision
+// service, the catalog records it all. Clients may instead ask for a
+// presigned PUT URL (POST /v1/uploads) and send the bytes to MinIO
+// directly; that object flows through the same pipeline, unchecked until
+// the thumbnailer sees it. A deletion removes the original, and the
+// s3:ObjectRemoved notification drives the rest.
+//
+// Ingest never calls another function and keeps no state: it needs only
+// MinIO.
+package ingest
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/photo"
+)
+
+// DefaultPresignExpiry is how long a presigned upload URL stays valid when
+// Options.PresignExpiry is zero.
+const DefaultPresignExpiry = 15 * time.Minute
+
+// Options tune the handler.
+type Options struct {
+	// Limits bound uploads (imaging.DefaultLimits when zero).
+	Limits imaging.Limits
+	// PresignExpiry is how long a presigned upload URL stays valid
+	// (DefaultPresignExpiry when zero).
+	PresignExpiry time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Limits.MaxBytes <= 0 {
+		o.Limits.MaxBytes = imaging.DefaultLimits.MaxBytes
+	}
+	if o.Limits.MaxPixels <= 0 {
+		o.Limits.MaxPixels = imaging.DefaultLimits.MaxPixels
+	}
+	if o.PresignExpiry <= 0 {
+		o.PresignExpiry = DefaultPresignExpiry
+	}
+	return o
+}
+
+// Upload is the answer to POST /v1/uploads: PUT the image bytes to
+// UploadURL before ExpiresAt, and the photo appears as ID.
+type Upload struct {
+	ID        string    `json:"id"`
+	UploadURL string    `json:"upload_url"`
+	Method    string    `json:"method"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+var (
+	jpegEOI = []byte{0xFF, 0xD9}
+	pngIEND = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+)
+
+// complete reports whether an image that imaging.Inspect accepted ends as
+// a whole file of its format does: a JPEG with the EOI marker (after any
+// zero padding some encoders append), a PNG with the IEND chunk. It reads
+// only the last bytes, so a truncated upload (a cut-off transfer) is
+// refused with 400 at once rather than stored and failed later, without
+// ingest paying for a decode; a complete but corrupt image still passes
+// and fails in the thumbnailer.
+func complete(data []byte, info imaging.Info) bool {
+	switch info.Format {
+	case photo.FormatJPEG:
+		return bytes.HasSuffix(bytes.TrimRight(data, "\x00"), jpegEOI)
+	case photo.FormatPNG:
+		return bytes.HasSuffix(data, pngIEND)
+	}
+	return false
+}

@@ -1,0 +1,344 @@
+// Package s3store is the event-driven app's object store: MinIO, reached
+// with minio-go. It is the one place that knows the buckets and the key
+// layout (eventdriven.ObjectKey, eventdriven.ThumbnailKey).
+//
+// In the choreography the store is where work starts and ends: ingest puts
+// an original (or hands the client a presigned PUT URL), and MinIO's
+// s3:ObjectCreated notification on Kafka is what sets the thumbnailer, the
+// tagger and the catalog going; the thumbnailer writes the thumbnails back
+// here and query serves them (as bytes, or as presigned GET URLs). Deleting
+// is the same in reverse: ingest removes the original, and the
+// s3:ObjectRemoved notification drives the rest.
+//
+// Errors are *photo.Error where a kind applies: NotFound for a missing
+// object, Invalid for a malformed owner or photo id, Unavailable (with a
+// RetryAfter) when MinIO cannot be reached or answers 5xx, so HTTP
+// functions answer 503 and event functions retry without limit.
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	miniogo "github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/photo"
+)
+
+// region is the region every request is signed for. MinIO's default is
+// us-east-1; naming it saves minio-go a GetBucketLocation round trip
+// before the first request to each bucket, and lets presigning work
+// without any network call.
+const region = "us-east-1"
+
+// maxRetries bounds minio-go's own retries of a failed request (its default
+// of 10, with backoff, keeps a request waiting for seconds when MinIO is
+// down; callers have their own retry policies).
+const maxRetries = 3
+
+// retryAfter is what Unavailable errors suggest to clients.
+const retryAfter = time.Second
+
+// Store reads and writes originals and thumbnails. It is safe for
+// concurrent use.
+type Store struct {
+	client     *miniogo.Client
+	originals  string
+	thumbnails string
+}
+
+// New returns a Store for the MinIO server at endpoint, a URL such as
+// http://127.0.0.1:19000 (https for TLS). It does not contact the server;
+// see Ping.
+func New(endpoint, accessKey, secretKey string) (*Store, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("new s3 store: endpoint %q: %w", endpoint, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("new s3 store: endpoint %q: want http(s)://host:port", endpoint)
+	}
+	client, err := miniogo.New(u.Host, &miniogo.Options{
+		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
+		Secure:       u.Scheme == "https",
+		Region:       region,
+		BucketLookup: miniogo.BucketLookupPath,
+		MaxRetries:   maxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new s3 store: %w", err)
+	}
+	return &Store{client: client, originals: stack.BucketOriginals, thumbnails: stack.BucketThumbnails}, nil
+}
+
+// ObjectInfo describes a stored original.
+type ObjectInfo struct {
+	Size        int64
+	ContentType string
+	// Owner is the owner metadata ingest sets; empty for presigned uploads.
+	Owner string
+	// CreatedAt is the created-at metadata ingest sets; zero for presigned
+	// uploads (or unparseable metadata).
+	CreatedAt time.Time
+	// LastModified is when MinIO stored the object.
+	LastModified time.Time
+}
+
+// PutOriginal stores a photo's original under users/<owner>/<id> with the
+// owner and created-at metadata, replacing any object there. Its
+// s3:ObjectCreated notification starts the pipeline.
+func (s *Store) PutOriginal(ctx context.Context, owner, id string, data []byte, contentType string, createdAt time.Time) error {
+	key, err := originalKey(owner, id)
+	if err != nil {
+		return fmt.Errorf("put original: %w", err)
+	}
+	_, err = s.client.PutObject(ctx, s.originals, key, bytes.NewReader(data), int64(len(data)), miniogo.PutObjectOptions{
+		ContentType: contentType,
+		UserMetadata: map[string]string{
+			eventdriven.MetaOwner:     owner,
+			eventdriven.MetaCreatedAt: createdAt.UTC().Format(time.RFC3339Nano),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put original %s: %w", key, classify(err, "original"))
+	}
+	return nil
+}
+
+// GetOriginal returns a photo's original bytes; NotFound when there is
+// none.
+func (s *Store) GetOriginal(ctx context.Context, owner, id string) ([]byte, error) {
+	key, err := originalKey(owner, id)
+	if err != nil {
+		return nil, fmt.Errorf("get original: %w", err)
+	}
+	b, err := s.get(ctx, s.originals, key)
+	if err != nil {
+		return nil, fmt.Errorf("get original %s: %w", key, classify(err, "photo"))
+	}
+	return b, nil
+}
+
+// StatOriginal describes a photo's original without reading it; NotFound
+// when there is none.
+func (s *Store) StatOriginal(ctx context.Context, owner, id string) (ObjectInfo, error) {
+	key, err := originalKey(owner, id)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("stat original: %w", err)
+	}
+	oi, err := s.client.StatObject(ctx, s.originals, key, miniogo.StatObjectOptions{})
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("stat original %s: %w", key, classify(err, "photo"))
+	}
+	info := ObjectInfo{
+		Size:         oi.Size,
+		ContentType:  oi.ContentType,
+		Owner:        userMeta(oi, eventdriven.MetaOwner),
+		LastModified: oi.LastModified.UTC(),
+	}
+	if v := userMeta(oi, eventdriven.MetaCreatedAt); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			info.CreatedAt = t.UTC()
+		}
+	}
+	return info, nil
+}
+
+// RemoveOriginal removes a photo's original; its s3:ObjectRemoved
+// notification drives the rest of the deletion. Removing a missing
+// original is not an error (S3 semantics).
+func (s *Store) RemoveOriginal(ctx context.Context, owner, id string) error {
+	key, err := originalKey(owner, id)
+	if err != nil {
+		return fmt.Errorf("remove original: %w", err)
+	}
+	if err := s.client.RemoveObject(ctx, s.originals, key, miniogo.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("remove original %s: %w", key, classify(err, "photo"))
+	}
+	return nil
+}
+
+// PutThumbnail stores one of a photo's thumbnails (JPEG), replacing any
+// previous one of that size: the key is deterministic, so a replayed
+// thumbnailer writes the same object again.
+func (s *Store) PutThumbnail(ctx context.Context, owner, id string, size photo.Size, jpeg []byte) error {
+	key, err := thumbnailKey(owner, id, size)
+	if err != nil {
+		return fmt.Errorf("put thumbnail: %w", err)
+	}
+	_, err = s.client.PutObject(ctx, s.thumbnails, key, bytes.NewReader(jpeg), int64(len(jpeg)), miniogo.PutObjectOptions{
+		ContentType: "image/jpeg",
+	})
+	if err != nil {
+		return fmt.Errorf("put thumbnail %s: %w", key, classify(err, "thumbnail"))
+	}
+	return nil
+}
+
+// GetThumbnail returns one of a photo's thumbnails; NotFound when there is
+// none.
+func (s *Store) GetThumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {
+	key, err := thumbnailKey(owner, id, size)
+	if err != nil {
+		return nil, fmt.Errorf("get thumbnail: %w", err)
+	}
+	b, err := s.get(ctx, s.thumbnails, key)
+	if err != nil {
+		return nil, fmt.Errorf("get thumbnail %s: %w", key, classify(err, "thumbnail"))
+	}
+	return b, nil
+}
+
+// RemoveThumbnails removes both of a photo's thumbnails; missing ones are
+// not an error.
+func (s *Store) RemoveThumbnails(ctx context.Context, owner, id string) error {
+	for _, size := range photo.Sizes {
+		key, err := thumbnailKey(owner, id, size)
+		if err != nil {
+			return fmt.Errorf("remove thumbnails: %w", err)
+		}
+		if err := s.client.RemoveObject(ctx, s.thumbnails, key, miniogo.RemoveObjectOptions{}); err != nil {
+			return fmt.Errorf("remove thumbnail %s: %w", key, classify(err, "thumbnail"))
+		}
+	}
+	return nil
+}
+
+// PresignPut returns a URL that lets whoever holds it PUT a photo's
+// original (any bytes, any Content-Type) until expiry passes. No metadata
+// is attached: the pipeline takes the owner from the key and the creation
+// time from the event. Presigning is local; MinIO is not contacted.
+func (s *Store) PresignPut(ctx context.Context, owner, id string, expiry time.Duration) (*url.URL, error) {
+	key, err := originalKey(owner, id)
+	if err != nil {
+		return nil, fmt.Errorf("presign put: %w", err)
+	}
+	u, err := s.client.PresignedPutObject(ctx, s.originals, key, expiry)
+	if err != nil {
+		return nil, fmt.Errorf("presign put %s: %w", key, err)
+	}
+	return u, nil
+}
+
+// PresignGetThumbnail returns a URL to GET one of a photo's thumbnails
+// until expiry passes. It does not check that the thumbnail exists.
+func (s *Store) PresignGetThumbnail(ctx context.Context, owner, id string, size photo.Size, expiry time.Duration) (*url.URL, error) {
+	key, err := thumbnailKey(owner, id, size)
+	if err != nil {
+		return nil, fmt.Errorf("presign get thumbnail: %w", err)
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.thumbnails, key, expiry, nil)
+	if err != nil {
+		return nil, fmt.Errorf("presign get thumbnail %s: %w", key, err)
+	}
+	return u, nil
+}
+
+// Ping checks that MinIO answers and both buckets exist: Unavailable when
+// MinIO cannot be reached, an error of no kind when a bucket is missing
+// (the stack was not set up).
+func (s *Store) Ping(ctx context.Context) error {
+	for _, b := range []string{s.originals, s.thumbnails} {
+		ok, err := s.client.BucketExists(ctx, b)
+		if err != nil {
+			return fmt.Errorf("ping bucket %s: %w", b, classify(err, "bucket"))
+		}
+		if !ok {
+			return fmt.Errorf("ping: bucket %s does not exist", b)
+		}
+	}
+	return nil
+}
+
+func (s *Store) get(ctx context.Context, bucket, key string) ([]byte, error) {
+	obj, err := s.client.GetObject(ctx, bucket, key, miniogo.GetObjectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	return io.ReadAll(obj)
+}
+
+// originalKey checks owner and id before they become a key, so that no
+// caller can address a key outside users/<owner>/.
+func originalKey(owner, id string) (string, error) {
+	if err := checkOwnerID(owner, id); err != nil {
+		return "", err
+	}
+	return eventdriven.ObjectKey(owner, id), nil
+}
+
+func thumbnailKey(owner, id string, size photo.Size) (string, error) {
+	if err := checkOwnerID(owner, id); err != nil {
+		return "", err
+	}
+	if _, err := photo.ParseSize(string(size)); err != nil {
+		return "", err
+	}
+	return eventdriven.ThumbnailKey(owner, id, size), nil
+}
+
+func checkOwnerID(owner, id string) error {
+	if !auth.ValidUser(owner) {
+		return photo.Errorf(photo.Invalid, "malformed owner %q", clip(owner, 64))
+	}
+	return photo.CheckID(id)
+}
+
+// userMeta reads user metadata key (as set, e.g. "created-at") from a stat
+// result. minio-go reports keys canonicalised ("Created-At" in
+// UserMetadata, "X-Amz-Meta-Created-At" in Metadata), so match without
+// regard to case and look in both.
+func userMeta(oi miniogo.ObjectInfo, key string) string {
+	for k, v := range oi.UserMetadata {
+		if strings.EqualFold(k, key) || strings.EqualFold(k, "X-Amz-Meta-"+key) {
+			return v
+		}
+	}
+	return oi.Metadata.Get("X-Amz-Meta-" + key)
+}
+
+// classify gives minio-go errors their kind: a missing object or bucket is
+// NotFound (what names the missing thing), an unreachable server or a 5xx
+// answer is Unavailable; anything else (access denied: a misconfiguration)
+// stays an error of no kind. A cancelled context is kept as it is (the
+// caller gave up); a deadline that passed while waiting for MinIO is
+// Unavailable (errors.Is still finds context.DeadlineExceeded).
+func classify(err error, what string) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var resp miniogo.ErrorResponse
+	if errors.As(err, &resp) && resp.Code != "" {
+		switch {
+		case resp.Code == miniogo.NoSuchKey || resp.StatusCode == 404 && resp.Code != miniogo.NoSuchBucket:
+			return &photo.Error{Kind: photo.NotFound, Message: "no such " + what, Err: err}
+		case resp.StatusCode >= 500:
+			return unavailable(err)
+		}
+		return err
+	}
+	// No S3 answer at all: connection refused, reset, timeout.
+	return unavailable(err)
+}
+
+func unavailable(err error) error {
+	return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: retryAfter, Err: err}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
