@@ -1,0 +1,217 @@
+package catalog_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/eventdriven/catalog"
+	"github.com/photobench/photobench/internal/stacktest"
+	"github.com/photobench/photobench/photo"
+)
+
+// openStore opens a catalog in a fresh database of the stack's PostgreSQL.
+func openStore(t *testing.T) *catalog.Store {
+	t.Helper()
+	env := stacktest.Load(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "pbtest_catalog_" + hex.EncodeToString(b)
+	u, err := url.Parse(env.PGDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	ctx := context.Background()
+	s, err := catalog.Open(ctx, u.String(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		if c, err := pgx.Connect(ctx, env.PGDSN); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	})
+	return s
+}
+
+var created = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+type step struct {
+	name string
+	do   func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error)
+}
+
+func objectCreated(seq string) step {
+	return step{"created", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
+		return nil, s.ObjectCreated(ctx, id, "alice", 1234, created, seq)
+	}}
+}
+
+func objectRemoved(seq string) step {
+	return step{"removed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
+		return nil, s.ObjectRemoved(ctx, id, "alice", seq)
+	}}
+}
+
+var thumbnailed = step{"thumbnailed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
+	return s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Format: photo.FormatJPEG, Width: 800, Height: 600, Bytes: 1234,
+		Thumbnails: map[photo.Size]photo.Thumbnail{photo.SizeSmall: {Width: 256, Height: 192, Bytes: 10}, photo.SizeLarge: {Width: 800, Height: 600, Bytes: 99}},
+		CreatedAt: created})
+}}
+
+var tagged = step{"tagged", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
+	return s.Tagged(ctx, eventdriven.Tagged{ID: id, Owner: "alice", Tags: []string{"blue", "landscape"}, Colors: []string{"#0000ff"}, Hash: "ff00", CreatedAt: created})
+}}
+
+var failed = step{"failed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
+	return s.Failed(ctx, eventdriven.Failed{ID: id, Owner: "alice", Reason: "not a JPEG or PNG image"})
+}}
+
+func permutations(steps []step) [][]step {
+	if len(steps) <= 1 {
+		return [][]step{steps}
+	}
+	var out [][]step
+	for i := range steps {
+		rest := append(append([]step{}, steps[:i]...), steps[i+1:]...)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]step{steps[i]}, p...))
+		}
+	}
+	return out
+}
+
+func names(steps []step) string {
+	var n []string
+	for _, s := range steps {
+		n = append(n, s.name)
+	}
+	return strings.Join(n, ",")
+}
+
+// run applies steps (each twice: at-least-once delivery) and returns how
+// many writes reported the photo as becoming final.
+func run(t *testing.T, s *catalog.Store, id string, steps []step) int {
+	t.Helper()
+	ctx := context.Background()
+	final := 0
+	for _, st := range steps {
+		for range 2 {
+			r, err := st.do(s, ctx, id)
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			if r != nil {
+				final++
+			}
+		}
+	}
+	return final
+}
+
+func TestReadyWhateverTheOrderExactlyOnce(t *testing.T) {
+	s := openStore(t)
+	for _, order := range permutations([]step{objectCreated("0A"), thumbnailed, tagged}) {
+		t.Run(names(order), func(t *testing.T) {
+			id := photo.NewID()
+			if n := run(t, s, id, order); n != 1 {
+				t.Errorf("became ready %d times, want 1", n)
+			}
+			p, err := s.Get(context.Background(), "alice", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != photo.StatusReady || p.Width != 800 || p.Bytes != 1234 || strings.Join(p.Tags, ",") != "blue,landscape" ||
+				len(p.Thumbnails) != 2 || !p.CreatedAt.Equal(created) || p.ReadyAt == nil {
+				t.Errorf("photo %+v", p)
+			}
+		})
+	}
+}
+
+func TestPendingUntilBothAreIn(t *testing.T) {
+	s := openStore(t)
+	for _, steps := range [][]step{{objectCreated("01")}, {objectCreated("01"), thumbnailed}, {tagged}} {
+		t.Run(names(steps), func(t *testing.T) {
+			id := photo.NewID()
+			if n := run(t, s, id, steps); n != 0 {
+				t.Errorf("reported final %d times", n)
+			}
+			p, err := s.Get(context.Background(), "alice", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != photo.StatusPending || len(p.Thumbnails) != 0 {
+				t.Errorf("status %s, thumbnails %v: want pending with none served", p.Status, p.Thumbnails)
+			}
+		})
+	}
+}
+
+func TestDeletedStaysDeleted(t *testing.T) {
+	s := openStore(t)
+	for _, order := range [][]step{
+		{objectCreated("01"), thumbnailed, tagged, objectRemoved("02")},
+		{objectCreated("01"), objectRemoved("02"), thumbnailed, tagged},
+		{objectRemoved("02"), objectCreated("01"), tagged, thumbnailed},
+	} {
+		t.Run(names(order), func(t *testing.T) {
+			id := photo.NewID()
+			run(t, s, id, order)
+			if _, err := s.Get(context.Background(), "alice", id); photo.KindOf(err) != photo.NotFound {
+				t.Errorf("Get after removal: %v, want NotFound", err)
+			}
+			page, err := s.List(context.Background(), photo.ListQuery{Owner: "alice", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page.Photos {
+				if p.ID == id {
+					t.Error("a removed photo is listed")
+				}
+			}
+		})
+	}
+}
+
+func TestFailedWhateverTheOrder(t *testing.T) {
+	s := openStore(t)
+	for _, order := range permutations([]step{objectCreated("01"), failed, objectRemoved("02")}) {
+		t.Run(names(order), func(t *testing.T) {
+			id := photo.NewID()
+			if n := run(t, s, id, order); n != 1 {
+				t.Errorf("reported final %d times, want 1", n)
+			}
+			p, err := s.Get(context.Background(), "alice", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != photo.StatusFailed || p.FailureReason == "" {
+				t.Errorf("status %s reason %q, want failed with a reason", p.Status, p.FailureReason)
+			}
+		})
+	}
+}
+
+func TestOwnerIsolation(t *testing.T) {
+	s := openStore(t)
+	id := photo.NewID()
+	run(t, s, id, []step{objectCreated("01"), thumbnailed, tagged})
+	if _, err := s.Get(context.Background(), "mallory", id); photo.KindOf(err) != photo.NotFound {
+		t.Errorf("another user's Get: %v, want NotFound", err)
+	}
+	page, err := s.List(context.Background(), photo.ListQuery{Owner: "mallory", Limit: 10})
+	if err != nil || len(page.Photos) != 0 {
+		t.Errorf("another user's list: %v %v", page.Photos, err)
+	}
+}
