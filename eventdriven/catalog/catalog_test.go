@@ -66,7 +66,7 @@ func objectRemoved(seq string) step {
 var thumbnailed = step{"thumbnailed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
 	return s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Format: photo.FormatJPEG, Width: 800, Height: 600, Bytes: 1234,
 		Thumbnails: map[photo.Size]photo.Thumbnail{photo.SizeSmall: {Width: 256, Height: 192, Bytes: 10}, photo.SizeLarge: {Width: 800, Height: 600, Bytes: 99}},
-		CreatedAt: created})
+		CreatedAt:  created})
 }}
 
 var tagged = step{"tagged", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {

@@ -155,11 +155,23 @@ func Up(ctx context.Context, c Config, out io.Writer) (started []string, err err
 		}
 		fmt.Fprintf(out, "%-10s %-22s %s\n", s.name(), state, s.endpoint(c))
 	}
-	if err := c.writeEnvFile(c.AppBinary != ""); err != nil {
+	if err := c.writeEnvFile(c.AppBinary != "" || appsRunning(c)); err != nil {
 		return started, fmt.Errorf("stack up: %w", err)
 	}
 	fmt.Fprintf(out, "environment: . %s\n", c.EnvFile())
 	return started, nil
+}
+
+// appsRunning reports whether any app of the stack runs (started by an
+// earlier Up), so that an Up that starts no apps keeps their part of the
+// env file.
+func appsRunning(c Config) bool {
+	for _, a := range apps() {
+		if rec, ok := readPID(c.pidFile(a.name())); ok && rec.alive() {
+			return true
+		}
+	}
+	return false
 }
 
 // waitReady polls the service's probe until it answers, the process exits,
