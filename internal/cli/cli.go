@@ -30,6 +30,7 @@ Commands:
             (PostgreSQL, Kafka, MinIO, Prometheus, and the apps) on loopback
   monolith  run the monolith photo app
   fn        run one function of the event-driven photo app
+  runtime   run the event-driven functions with scale to zero (KEDA/Knative semantics)
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -45,6 +46,7 @@ var usages = map[string]string{
 	"vision":   visionUsage,
 	"token":    tokenUsage,
 	"fn":       fnUsage,
+	"runtime":  runtimeUsage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -73,6 +75,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runToken(ctx, rest, getenv, stdout, stderr)
 	case "fn":
 		return runFn(ctx, rest, getenv, stdout, stderr)
+	case "runtime":
+		return runRuntime(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

@@ -30,11 +30,6 @@ type app struct {
 // event-driven app's one base URL.
 var FunctionPorts = map[string]int{"front": 18090, "ingest": 18091, "query": 18092, "thumbnailer": 18093, "tagger": 18094, "catalog": 18095}
 
-// functionOrder is the start order of the event-driven functions: the
-// catalog (which creates its database) before query reads it, consumers
-// before ingest accepts uploads, front last.
-var functionOrder = []string{"catalog", "thumbnailer", "tagger", "query", "ingest", "front"}
-
 // apps lists the apps in start order: the vision service before the
 // monolith and the tagger that call it, then the event-driven functions.
 func apps() []service {
@@ -53,15 +48,28 @@ func apps() []service {
 				}
 			}},
 	}
-	for _, name := range functionOrder {
-		as = append(as, app{svc: name, arch: "eventdriven", port: func(c Config) int { return c.FunctionPorts[name] },
+	// The event-driven functions run under the scale-to-zero runtime,
+	// which owns their replicas and the activators of the HTTP ones (at the
+	// ingest and query ports); the front stays up and routes to those.
+	as = append(as,
+		app{svc: "runtime", arch: "eventdriven", port: func(c Config) int { return c.RuntimePort },
 			args: func(c Config) []string {
-				return []string{"fn", name, "--addr", c.addr(c.FunctionPorts[name]),
+				args := []string{"runtime", "--addr", c.addr(c.RuntimePort),
+					"--listen", "ingest=" + c.addr(c.FunctionPorts["ingest"]),
+					"--listen", "query=" + c.addr(c.FunctionPorts["query"]),
+				}
+				if c.RuntimePinned {
+					args = append(args, "--pinned")
+				}
+				return args
+			}},
+		app{svc: "front", arch: "eventdriven", port: func(c Config) int { return c.FunctionPorts["front"] },
+			args: func(c Config) []string {
+				return []string{"fn", "front", "--addr", c.addr(c.FunctionPorts["front"]),
 					"--ingest-url", "http://" + c.addr(c.FunctionPorts["ingest"]),
 					"--query-url", "http://" + c.addr(c.FunctionPorts["query"]),
 				}
 			}})
-	}
 	return as
 }
 
@@ -73,6 +81,10 @@ func (c Config) appPorts() []PortUse {
 	for _, s := range apps() {
 		a := s.(app)
 		ps = append(ps, PortUse{a.svc, "PHOTOBENCH_" + strings.ToUpper(a.svc) + "_PORT", a.port(c)})
+	}
+	// The runtime also listens for the HTTP functions (their activators).
+	for _, fn := range []string{"ingest", "query"} {
+		ps = append(ps, PortUse{"runtime", "PHOTOBENCH_" + strings.ToUpper(fn) + "_PORT", c.FunctionPorts[fn]})
 	}
 	return ps
 }

@@ -33,6 +33,7 @@ const (
 	DefaultPrometheusPort      = 19090
 	DefaultMonolithPort        = 18080
 	DefaultVisionPort          = 18081
+	DefaultRuntimePort         = 18096
 )
 
 // Names of the event topics and buckets that the stack creates. Later parts of
@@ -98,6 +99,11 @@ type Config struct {
 	// event-driven functions'.
 	VisionPort, MonolithPort int
 	FunctionPorts            map[string]int
+	// RuntimePort is the scale-to-zero runtime's /healthz and /metrics;
+	// RuntimePinned runs one replica of every function instead of scaling
+	// (PHOTOBENCH_RUNTIME_PINNED=on, for comparison).
+	RuntimePort   int
+	RuntimePinned bool
 	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
 	AuthSecret string
 
@@ -164,6 +170,8 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		MonolithPort:        num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
 		FunctionPorts:       map[string]int{},
+		RuntimePort:         num("PHOTOBENCH_RUNTIME_PORT", DefaultRuntimePort, 1, 65535),
+		RuntimePinned:       boolean("PHOTOBENCH_RUNTIME_PINNED", false),
 		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
 	}
 	for name, def := range FunctionPorts {

@@ -295,29 +295,41 @@ func Down(c Config, names []string, out io.Writer) error {
 
 func stopServices(c Config, names []string, out io.Writer) error {
 	var errs []error
-	svcs := known()
-	slices.Reverse(svcs)
-	for _, s := range svcs {
-		if !slices.Contains(names, s.name()) {
-			continue
-		}
-		path := c.pidFile(s.name())
+	stop := func(name string, sig syscall.Signal) {
+		path := c.pidFile(name)
 		rec, ok := readPID(path)
 		if !ok {
-			continue
+			return
 		}
 		if !rec.alive() {
 			os.Remove(path)
-			continue
+			return
 		}
 		t0 := time.Now()
-		err := stopPID(rec, s.stopSignal(), stopGrace)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.name(), err))
+		if err := stopPID(rec, sig, stopGrace); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 		os.Remove(path)
-		os.Remove(filepath.Join(c.SDDir(), s.name()+".json")) // an app's scrape target
-		fmt.Fprintf(out, "%-10s stopped (pid %d) in %s\n", s.name(), rec.PID, time.Since(t0).Round(10*time.Millisecond))
+		os.Remove(filepath.Join(c.SDDir(), name+".json")) // an app's scrape target
+		fmt.Fprintf(out, "%-10s stopped (pid %d) in %s\n", name, rec.PID, time.Since(t0).Round(10*time.Millisecond))
+	}
+	svcs := known()
+	slices.Reverse(svcs)
+	// Processes recorded under names this version no longer runs (a
+	// service renamed or dropped since they started) go first, so that a
+	// full Down never leaves one behind.
+	if len(names) == len(AllNames()) {
+		pids, _ := filepath.Glob(filepath.Join(c.Dir, "run", "*.pid"))
+		for _, p := range pids {
+			if n := strings.TrimSuffix(filepath.Base(p), ".pid"); !slices.Contains(AllNames(), n) {
+				stop(n, syscall.SIGTERM)
+			}
+		}
+	}
+	for _, s := range svcs {
+		if slices.Contains(names, s.name()) {
+			stop(s.name(), s.stopSignal())
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("stack down: %w", errors.Join(errs...))

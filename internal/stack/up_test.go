@@ -44,6 +44,7 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_VISION_PORT":           fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_RUNTIME_PORT":          fmt.Sprint(freePort(t)),
 		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
 	}
 	for name := range stack.FunctionPorts {
@@ -192,12 +193,12 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
-	want := "postgres,kafka,minio,prometheus,vision,monolith,catalog,thumbnailer,tagger,query,ingest,front"
+	want := "postgres,kafka,minio,prometheus,vision,monolith,runtime,front"
 	if strings.Join(started, ",") != want {
 		t.Errorf("started %v, want %s", started, want)
 	}
 	// The apps registered with Prometheus's discovery.
-	for _, app := range []string{"vision", "monolith", "catalog", "front"} {
+	for _, app := range []string{"vision", "monolith", "runtime", "front"} {
 		if _, err := os.Stat(filepath.Join(cfg.SDDir(), app+".json")); err != nil {
 			t.Errorf("%s not registered for scraping: %v", app, err)
 		}

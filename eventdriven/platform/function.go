@@ -1,0 +1,203 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// A Function is the set of replicas of one function, kept at a desired
+// count by the supervisor (Runtime.Run). Its methods are safe for
+// concurrent use.
+type Function struct {
+	rt   *Runtime
+	cfg  FunctionConfig
+	log  *slog.Logger
+	wake chan struct{} // buffered 1: something changed, reconcile
+
+	mu        sync.Mutex
+	desired   int
+	partCap   int        // most useful replicas (partitions); 0 = unknown
+	replicas  []*replica // alive (stopping ones included), in start order
+	readyCh   chan struct{}
+	rr        int       // round robin over ready replicas in WaitReady
+	lastAcct  time.Time // replica-seconds accounted up to here
+	backoff   time.Duration
+	notBefore time.Time // no start before (crash backoff)
+	seq       int
+}
+
+// Replica describes one replica process of a function.
+type Replica struct {
+	// ID numbers the function's replicas in start order, from 1.
+	ID int
+	// PID is the process id (also its process group id).
+	PID int
+	// Addr is the host:port from its listening line; empty until ready.
+	Addr string
+	// Started is when the process was started.
+	Started time.Time
+	// Ready: the replica printed its listening line.
+	Ready bool
+	// Stopping: the replica was asked to stop (SIGTERM) and has not exited.
+	Stopping bool
+}
+
+type replica struct {
+	Replica
+	cmd        *exec.Cmd
+	firstEvent bool
+	done       chan struct{} // closed once the process was reaped
+}
+
+func newFunction(rt *Runtime, cfg FunctionConfig) *Function {
+	f := &Function{
+		rt:      rt,
+		cfg:     cfg,
+		log:     rt.log.With("function", cfg.Name),
+		wake:    make(chan struct{}, 1),
+		readyCh: make(chan struct{}),
+		desired: cfg.Min(),
+	}
+	if rt.opts.Pinned {
+		f.desired = 1
+	}
+	rt.m.init(cfg)
+	rt.m.DesiredReplicas.WithLabelValues(cfg.Name).Set(float64(f.desired))
+	return f
+}
+
+// Name returns the function's name.
+func (f *Function) Name() string { return f.cfg.Name }
+
+// Config returns the function's configuration, defaults filled in.
+func (f *Function) Config() FunctionConfig { return f.cfg }
+
+// SetDesired sets how many replicas the supervisor keeps, clamped to the
+// function's [min, max] (max also capped at the partition count for event
+// functions, once known). A change is counted in
+// photobench_runtime_scaling_decisions_total by direction. In pinned mode
+// it does nothing: every function keeps one replica.
+func (f *Function) SetDesired(n int) {
+	if f.rt.opts.Pinned {
+		return
+	}
+	f.mu.Lock()
+	n = f.clampLocked(n)
+	old := f.desired
+	f.desired = n
+	f.mu.Unlock()
+	if n == old {
+		return
+	}
+	dir := DirectionUp
+	if n < old {
+		dir = DirectionDown
+	}
+	f.rt.m.ScalingDecisions.WithLabelValues(f.cfg.Name, dir).Inc()
+	f.rt.m.DesiredReplicas.WithLabelValues(f.cfg.Name).Set(float64(n))
+	f.log.Info("scaling", "from", old, "to", n, "direction", dir)
+	f.poke()
+}
+
+func (f *Function) clampLocked(n int) int {
+	lo, hi := f.cfg.Min(), f.cfg.Max()
+	if f.partCap > 0 && f.partCap < hi {
+		hi = f.partCap
+	}
+	lo = min(lo, hi)
+	return max(lo, min(n, hi))
+}
+
+// Desired returns the replica count the supervisor is keeping.
+func (f *Function) Desired() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.desired
+}
+
+// Replicas describes the function's live replica processes (stopping ones
+// included), in start order.
+func (f *Function) Replicas() []Replica {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Replica, 0, len(f.replicas))
+	for _, r := range f.replicas {
+		out = append(out, r.Replica)
+	}
+	return out
+}
+
+// ReadyAddrs returns the host:port of replicas that printed their listening
+// line and are not stopping.
+func (f *Function) ReadyAddrs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.readyLocked()
+}
+
+func (f *Function) readyLocked() []string {
+	var out []string
+	for _, r := range f.replicas {
+		if r.Ready && !r.Stopping {
+			out = append(out, r.Addr)
+		}
+	}
+	return out
+}
+
+// WaitReady returns the address of a ready replica (round robin over the
+// ready ones), waiting until one is or ctx ends. It does not scale the
+// function up: a caller holding a request at zero replicas (the activator)
+// calls SetDesired first.
+func (f *Function) WaitReady(ctx context.Context) (string, error) {
+	for {
+		f.mu.Lock()
+		if addrs := f.readyLocked(); len(addrs) > 0 {
+			f.rr++
+			a := addrs[f.rr%len(addrs)]
+			f.mu.Unlock()
+			return a, nil
+		}
+		ch := f.readyCh
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return "", fmt.Errorf("wait for a ready replica of %s: %w", f.cfg.Name, context.Cause(ctx))
+		}
+	}
+}
+
+// ObserveFirstRequest records a cold start's first_request phase: d from
+// the replica's process start to the first request it answered.
+func (f *Function) ObserveFirstRequest(d time.Duration) {
+	f.rt.m.ColdStart.WithLabelValues(f.cfg.Name, PhaseFirstRequest).Observe(d.Seconds())
+}
+
+// poke asks the reconcile loop to look again.
+func (f *Function) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// accountLocked adds the replica-seconds since the last call.
+func (f *Function) accountLocked(now time.Time) {
+	if !f.lastAcct.IsZero() && len(f.replicas) > 0 {
+		if d := now.Sub(f.lastAcct).Seconds(); d > 0 {
+			f.rt.m.ReplicaSeconds.WithLabelValues(f.cfg.Name).Add(float64(len(f.replicas)) * d)
+		}
+	}
+	f.lastAcct = now
+}
+
+func (f *Function) account() {
+	f.mu.Lock()
+	f.accountLocked(time.Now())
+	f.mu.Unlock()
+}

@@ -1,0 +1,351 @@
+package platform_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/photobench/photobench/eventdriven/platform"
+)
+
+var updateManifests = flag.Bool("update", false, "rewrite the manifests under deploy/k8s from eventdriven/deploy/functions.yaml")
+
+const (
+	functionsYAML = "../deploy/functions.yaml"
+	k8sDir        = "../../deploy/k8s"
+	k8sImage      = "photobench/photobench:dev"
+	k8sNamespace  = "photobench"
+)
+
+// k8sDoc is what the test reads back of a generated object: the fields the
+// configuration decides.
+type k8sDoc struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name      string `yaml:"name"`
+		Namespace string `yaml:"namespace"`
+	} `yaml:"metadata"`
+	Spec struct {
+		// ScaledObject
+		ScaleTargetRef struct {
+			Name string `yaml:"name"`
+		} `yaml:"scaleTargetRef"`
+		MinReplicaCount *int `yaml:"minReplicaCount"`
+		MaxReplicaCount *int `yaml:"maxReplicaCount"`
+		PollingInterval *int `yaml:"pollingInterval"`
+		CooldownPeriod  *int `yaml:"cooldownPeriod"`
+		Triggers        []struct {
+			Type     string            `yaml:"type"`
+			Metadata map[string]string `yaml:"metadata"`
+		} `yaml:"triggers"`
+		// Deployment and Knative Service
+		Template struct {
+			Metadata struct {
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"metadata"`
+			Spec struct {
+				Containers []struct {
+					Image   string   `yaml:"image"`
+					Command []string `yaml:"command"`
+					Args    []string `yaml:"args"`
+				} `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+	Data map[string]string `yaml:"data"`
+}
+
+func parseDocs(t *testing.T, name string, b []byte) []k8sDoc {
+	t.Helper()
+	var docs []k8sDoc
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var d k8sDoc
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: parse: %v", name, err)
+		}
+		docs = append(docs, d)
+	}
+}
+
+func ceilSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+
+// TestManifestsMatchConfig checks the Kubernetes manifests against the
+// runtime's configuration: one scaler per function with the same numbers,
+// and the files committed under deploy/k8s are what Manifests generates
+// now. `go test ./eventdriven/platform -run Manifests -args -update`
+// rewrites them.
+func TestManifestsMatchConfig(t *testing.T) {
+	cfg, err := platform.LoadConfig(functionsYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := platform.Manifests(cfg, k8sImage, k8sNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *updateManifests {
+		writeManifests(t, files)
+	}
+
+	t.Run("one scaler per function with the config's numbers", func(t *testing.T) {
+		scalers := map[string][]k8sDoc{}     // function -> ScaledObjects and Knative Services
+		deployments := map[string][]k8sDoc{} // function -> Deployments
+		var autoscalerCM []k8sDoc
+		for name, b := range files {
+			for _, d := range parseDocs(t, name, b) {
+				switch {
+				case d.Kind == "ScaledObject" && d.APIVersion == "keda.sh/v1alpha1",
+					d.Kind == "Service" && d.APIVersion == "serving.knative.dev/v1":
+					scalers[d.Metadata.Name] = append(scalers[d.Metadata.Name], d)
+				case d.Kind == "Deployment":
+					deployments[d.Metadata.Name] = append(deployments[d.Metadata.Name], d)
+				case d.Kind == "ConfigMap" && d.Metadata.Name == "config-autoscaler":
+					autoscalerCM = append(autoscalerCM, d)
+				}
+				if d.Metadata.Namespace == "" {
+					t.Errorf("%s: %s %s has no namespace", name, d.Kind, d.Metadata.Name)
+				}
+			}
+		}
+		var maxGrace time.Duration
+		for _, f := range cfg.Functions {
+			got := scalers[f.Name]
+			delete(scalers, f.Name)
+			if len(got) != 1 {
+				t.Errorf("%s: %d scalers, want 1", f.Name, len(got))
+				continue
+			}
+			d := got[0]
+			switch f.Kind {
+			case platform.KindEvent:
+				checkScaledObject(t, f, d)
+				if deps := deployments[f.Name]; len(deps) != 1 {
+					t.Errorf("%s: %d Deployments, want 1", f.Name, len(deps))
+				} else {
+					checkContainer(t, f, deps[0])
+				}
+			case platform.KindHTTP:
+				maxGrace = max(maxGrace, f.ScaleToZeroGracePeriod.Duration)
+				checkKnativeService(t, f, d)
+				checkContainer(t, f, d)
+			}
+		}
+		for name := range scalers {
+			t.Errorf("scaler %s: no such function in %s", name, functionsYAML)
+		}
+		if maxGrace > 0 {
+			if len(autoscalerCM) != 1 {
+				t.Fatalf("%d config-autoscaler ConfigMaps, want 1", len(autoscalerCM))
+			}
+			if got := autoscalerCM[0].Data["scale-to-zero-grace-period"]; got != maxGrace.String() {
+				t.Errorf("scale-to-zero-grace-period = %q, want %q", got, maxGrace)
+			}
+		}
+	})
+
+	t.Run("committed files are up to date", func(t *testing.T) {
+		entries, err := os.ReadDir(k8sDir)
+		if err != nil {
+			t.Fatalf("%v (run: go test ./eventdriven/platform -run Manifests -args -update)", err)
+		}
+		var onDisk []string
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
+				continue
+			}
+			onDisk = append(onDisk, e.Name())
+			b, err := os.ReadFile(filepath.Join(k8sDir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ok := files[e.Name()]
+			switch {
+			case !ok:
+				t.Errorf("%s: not generated any more; remove it (-update does)", e.Name())
+			case !bytes.Equal(b, want):
+				t.Errorf("%s differs from what Manifests generates; run: go test ./eventdriven/platform -run Manifests -args -update", e.Name())
+			}
+		}
+		for name := range files {
+			if !slices.Contains(onDisk, name) {
+				t.Errorf("%s is missing under deploy/k8s; run: go test ./eventdriven/platform -run Manifests -args -update", name)
+			}
+		}
+	})
+}
+
+func checkScaledObject(t *testing.T, f platform.FunctionConfig, d k8sDoc) {
+	t.Helper()
+	s := d.Spec
+	if s.ScaleTargetRef.Name != f.Name {
+		t.Errorf("%s: scaleTargetRef %q", f.Name, s.ScaleTargetRef.Name)
+	}
+	intEq := func(field string, got *int, want int) {
+		if got == nil || *got != want {
+			t.Errorf("%s: %s = %v, want %d", f.Name, field, got, want)
+		}
+	}
+	intEq("minReplicaCount", s.MinReplicaCount, f.MinReplicaCount)
+	intEq("maxReplicaCount", s.MaxReplicaCount, f.MaxReplicaCount)
+	intEq("pollingInterval", s.PollingInterval, ceilSeconds(f.PollingInterval.Duration))
+	intEq("cooldownPeriod", s.CooldownPeriod, ceilSeconds(f.CooldownPeriod.Duration))
+	var topics []string
+	for _, tr := range s.Triggers {
+		if tr.Type != "kafka" {
+			t.Errorf("%s: trigger type %q, want kafka", f.Name, tr.Type)
+		}
+		m := tr.Metadata
+		want := map[string]string{
+			"bootstrapServers":       platform.KafkaBootstrap,
+			"consumerGroup":          f.Group,
+			"lagThreshold":           strconv.FormatInt(f.LagThreshold, 10),
+			"activationLagThreshold": strconv.FormatInt(f.ActivationLagThreshold, 10),
+		}
+		for k, v := range want {
+			if m[k] != v {
+				t.Errorf("%s: trigger %s = %q, want %q", f.Name, k, m[k], v)
+			}
+		}
+		topics = append(topics, m["topic"])
+	}
+	if !slices.Equal(topics, f.Topics) {
+		t.Errorf("%s: trigger topics %q, want %q (one trigger per topic)", f.Name, topics, f.Topics)
+	}
+}
+
+func checkKnativeService(t *testing.T, f platform.FunctionConfig, d k8sDoc) {
+	t.Helper()
+	ann := d.Spec.Template.Metadata.Annotations
+	atoi := func(k string) int {
+		n, err := strconv.Atoi(ann[k])
+		if err != nil {
+			t.Errorf("%s: annotation %s: %v", f.Name, k, err)
+		}
+		return n
+	}
+	for _, c := range []struct {
+		key       string
+		got, want int
+	}{
+		{"autoscaling.knative.dev/min-scale", atoi("autoscaling.knative.dev/min-scale"), f.MinScale},
+		{"autoscaling.knative.dev/max-scale", atoi("autoscaling.knative.dev/max-scale"), f.MaxScale},
+		{"autoscaling.knative.dev/target", atoi("autoscaling.knative.dev/target"), f.ContainerConcurrency},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %s = %d, want %d", f.Name, c.key, c.got, c.want)
+		}
+	}
+	if u, err := strconv.ParseFloat(ann["autoscaling.knative.dev/target-utilization-percentage"], 64); err != nil || u != f.TargetUtilization {
+		t.Errorf("%s: target-utilization-percentage %q, want %v", f.Name, ann["autoscaling.knative.dev/target-utilization-percentage"], f.TargetUtilization)
+	}
+	if w, err := time.ParseDuration(ann["autoscaling.knative.dev/window"]); err != nil || w != f.StableWindow.Duration {
+		t.Errorf("%s: window %q, want %v", f.Name, ann["autoscaling.knative.dev/window"], f.StableWindow)
+	}
+}
+
+func checkContainer(t *testing.T, f platform.FunctionConfig, d k8sDoc) {
+	t.Helper()
+	cs := d.Spec.Template.Spec.Containers
+	if len(cs) != 1 {
+		t.Fatalf("%s %s: %d containers, want 1", d.Kind, f.Name, len(cs))
+	}
+	c := cs[0]
+	cmd := append(slices.Clone(c.Command), c.Args...)
+	if c.Image != k8sImage || len(cmd) < 3 || cmd[0] != "photobench" || cmd[1] != "fn" || cmd[2] != f.Name {
+		t.Errorf("%s %s: image %q runs %q, want %s running photobench fn %s", d.Kind, f.Name, c.Image, cmd, k8sImage, f.Name)
+	}
+}
+
+// writeManifests replaces the YAML files under deploy/k8s with files.
+func writeManifests(t *testing.T, files map[string][]byte) {
+	t.Helper()
+	if err := os.MkdirAll(k8sDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old, err := filepath.Glob(filepath.Join(k8sDir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range old {
+		if _, ok := files[filepath.Base(p)]; !ok {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(k8sDir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestManifests(t *testing.T) {
+	cfg, err := platform.ParseConfig([]byte(`
+functions:
+  - {name: catalog, kind: event, group: catalog-g, topics: [a, b, c], pollingInterval: 1500ms, cooldownPeriod: 30s}
+  - {name: query, kind: http, addr: "127.0.0.1:1", scaleToZeroGracePeriod: 45s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		image, ns string
+		wantErr   bool
+		wantFiles []string
+	}{
+		{name: "event and http", image: "img", ns: "ns", wantFiles: []string{"catalog.yaml", "knative-config-autoscaler.yaml", "photobench-env.yaml", "query.yaml"}},
+		{name: "no image", ns: "ns", wantErr: true},
+		{name: "no namespace", image: "img", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, err := platform.Manifests(cfg, tt.image, tt.ns)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			var names []string
+			for n := range files {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, tt.wantFiles) {
+				t.Errorf("files %q, want %q", names, tt.wantFiles)
+			}
+			if tt.wantErr {
+				return
+			}
+			docs := parseDocs(t, "catalog.yaml", files["catalog.yaml"])
+			if len(docs) != 2 || docs[0].Kind != "Deployment" || docs[1].Kind != "ScaledObject" {
+				t.Fatalf("catalog.yaml: want a Deployment and a ScaledObject, got %+v", docs)
+			}
+			so := docs[1].Spec
+			if len(so.Triggers) != 3 || *so.PollingInterval != 2 || *so.CooldownPeriod != 30 {
+				t.Errorf("catalog ScaledObject: %d triggers, pollingInterval %d, cooldownPeriod %d; want 3, 2 (rounded up), 30",
+					len(so.Triggers), *so.PollingInterval, *so.CooldownPeriod)
+			}
+			cm := parseDocs(t, "knative-config-autoscaler.yaml", files["knative-config-autoscaler.yaml"])
+			if len(cm) != 1 || cm[0].Data["scale-to-zero-grace-period"] != "45s" {
+				t.Errorf("config-autoscaler: %+v, want scale-to-zero-grace-period 45s", cm)
+			}
+		})
+	}
+}

@@ -1,0 +1,113 @@
+package platform
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Cold start phases (label phase of ColdStart), each timed from the
+// replica's process start.
+const (
+	PhaseProcessReady = "process_ready" // the replica printed its listening line
+	PhaseFirstEvent   = "first_event"   // an event function handled and committed its first event
+	PhaseFirstRequest = "first_request" // the activator got a first answer from the replica
+)
+
+// Scaling directions (label direction of ScalingDecisions).
+const (
+	DirectionUp   = "up"
+	DirectionDown = "down"
+)
+
+// Metrics are the runtime's metrics. The only label values are function
+// names, phases and directions.
+type Metrics struct {
+	// Replicas is photobench_runtime_replicas{function}: replica processes
+	// alive, those being stopped included (they still cost).
+	Replicas *prometheus.GaugeVec
+	// DesiredReplicas is photobench_runtime_desired_replicas{function}.
+	DesiredReplicas *prometheus.GaugeVec
+	// ColdStart is photobench_runtime_cold_start_seconds{function,phase}:
+	// from a replica's process start to each phase.
+	ColdStart *prometheus.HistogramVec
+	// ActivatorHold is photobench_runtime_activator_hold_seconds{function}:
+	// how long the activator held a request until a replica was ready.
+	ActivatorHold *prometheus.HistogramVec
+	// ScalingDecisions is
+	// photobench_runtime_scaling_decisions_total{function,direction}:
+	// changes of the desired replica count.
+	ScalingDecisions *prometheus.CounterVec
+	// ReplicaSeconds is photobench_runtime_replica_seconds_total{function}:
+	// replicas alive integrated over time, the cost proxy.
+	ReplicaSeconds *prometheus.CounterVec
+	// Lag is photobench_runtime_lag{function}: an event function's total
+	// consumer-group lag as the scaler last read it.
+	Lag *prometheus.GaugeVec
+	// Restarts is photobench_runtime_restarts_total{function}: replicas
+	// that exited without being asked to (crashed) and were replaced.
+	Restarts *prometheus.CounterVec
+	// InFlightRequests is photobench_runtime_in_flight_requests{function}:
+	// requests an HTTP function's activator is proxying or holding.
+	InFlightRequests *prometheus.GaugeVec
+}
+
+// coldStartBuckets span a warm fork (tens of ms) to a slow group join
+// (tens of seconds).
+var coldStartBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60}
+
+// NewMetrics creates the metrics and registers them with reg (none if reg
+// is nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	fn := []string{"function"}
+	m := &Metrics{
+		Replicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_replicas", Help: "Replica processes alive (stopping ones included).",
+		}, fn),
+		DesiredReplicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_desired_replicas", Help: "Replicas the scaler wants.",
+		}, fn),
+		ColdStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "photobench_runtime_cold_start_seconds", Help: "Time from a replica's process start to a phase (process_ready, first_event, first_request).",
+			Buckets: coldStartBuckets,
+		}, []string{"function", "phase"}),
+		ActivatorHold: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "photobench_runtime_activator_hold_seconds", Help: "Time the activator held a request waiting for a ready replica.",
+			Buckets: coldStartBuckets,
+		}, fn),
+		ScalingDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_scaling_decisions_total", Help: "Changes of the desired replica count, by direction.",
+		}, []string{"function", "direction"}),
+		ReplicaSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_replica_seconds_total", Help: "Replicas alive integrated over time (the cost proxy).",
+		}, fn),
+		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_lag", Help: "Total consumer-group lag of an event function, as last polled.",
+		}, fn),
+		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_restarts_total", Help: "Replicas that crashed and were replaced.",
+		}, fn),
+		InFlightRequests: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_in_flight_requests", Help: "Requests an HTTP function's activator is proxying or holding.",
+		}, fn),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Replicas, m.DesiredReplicas, m.ColdStart, m.ActivatorHold, m.ScalingDecisions,
+			m.ReplicaSeconds, m.Lag, m.Restarts, m.InFlightRequests)
+	}
+	return m
+}
+
+// init creates every series of a function so they read 0 before anything
+// happens.
+func (m *Metrics) init(cfg FunctionConfig) {
+	n := cfg.Name
+	m.Replicas.WithLabelValues(n)
+	m.DesiredReplicas.WithLabelValues(n)
+	m.ReplicaSeconds.WithLabelValues(n)
+	m.Restarts.WithLabelValues(n)
+	m.ScalingDecisions.WithLabelValues(n, DirectionUp)
+	m.ScalingDecisions.WithLabelValues(n, DirectionDown)
+	switch cfg.Kind {
+	case KindEvent:
+		m.Lag.WithLabelValues(n)
+	case KindHTTP:
+		m.InFlightRequests.WithLabelValues(n)
+	}
+}
