@@ -3,9 +3,11 @@ package eventdriven_test
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,7 +28,8 @@ import (
 )
 
 // BenchmarkSideBySide runs both architectures of the running stack (make
-// up: one replica per function, the vision service at zero added latency)
+// up with PHOTOBENCH_RUNTIME_PINNED=on: one replica per function; the vision
+// service at zero added latency)
 // on the same synthetic photos, back to back, and reports:
 //
 //   - mono_photos/s, ed_photos/s: sustained uploads per second at
@@ -38,7 +41,7 @@ import (
 //
 // It is bounded (a fixed count and duration) and talks to loopback only.
 //
-//	make up
+//	PHOTOBENCH_RUNTIME_PINNED=on make up
 //	go test -run '^$' -bench SideBySide -benchtime 1x -count 3 -timeout 30m ./eventdriven/
 func BenchmarkSideBySide(b *testing.B) {
 	env := stacktest.Load(b)
@@ -83,10 +86,10 @@ func BenchmarkSideBySide(b *testing.B) {
 		monoAck := openLoop(b, env.MonolithURL, tok, imgs, rate, 20*time.Second, http.StatusCreated)
 		edUser, tok = owner("ed-half")
 		objects := stacktest.TailTopic(b, env.KafkaBrokers, stack.TopicObjects)
-		before := scrapeStages(b)
+		before := scrapeStages(b, env.SDDir)
 		edAck := openLoop(b, env.EventDrivenURL, tok, imgs, rate, 20*time.Second, http.StatusAccepted)
 		edReady := readyLatencies(b, db, edUser, len(edAck), 5*time.Minute)
-		after := scrapeStages(b)
+		after := scrapeStages(b, env.SDDir)
 		notify := notificationDelays(objects, edUser, len(edAck))
 		b.ReportMetric(pct(notify, 50), "notify_p50_ms")
 		b.ReportMetric(pct(notify, 99), "notify_p99_ms")
@@ -242,14 +245,28 @@ func notificationDelays(msgs <-chan kgo.Message, owner string, n int) []float64 
 var sumCount = regexp.MustCompile(`^(photobench_event_(?:delivery_delay|handling_duration)_seconds)_(sum|count)\{function="(\w+)",topic="([\w.]+)"\} (\S+)$`)
 
 // scrapeStages reads the event functions' delivery-delay and handling
-// histograms (sum, count) from their /metrics, keyed by
-// function_topic_metric.
-func scrapeStages(b *testing.B) map[string][2]float64 {
+// histograms (sum, count) from every replica's /metrics, summed per
+// function, keyed by function_topic_metric. Replicas are found in
+// Prometheus's discovery files, where the runtime registers them. (A
+// replica that stopped during the phase takes its counts with it, so run
+// the comparison with PHOTOBENCH_RUNTIME_PINNED=on.)
+func scrapeStages(b *testing.B, sdDir string) map[string][2]float64 {
 	out := map[string][2]float64{}
-	for _, fn := range []string{"thumbnailer", "tagger", "catalog"} {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", stack.FunctionPorts[fn]))
+	files, _ := filepath.Glob(filepath.Join(sdDir, "replica-*.json"))
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
 		if err != nil {
-			b.Fatal(err)
+			continue
+		}
+		var groups []struct {
+			Targets []string `json:"targets"`
+		}
+		if json.Unmarshal(raw, &groups) != nil || len(groups) == 0 || len(groups[0].Targets) == 0 {
+			continue
+		}
+		resp, err := http.Get("http://" + groups[0].Targets[0] + "/metrics")
+		if err != nil {
+			continue
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -263,9 +280,9 @@ func scrapeStages(b *testing.B) map[string][2]float64 {
 			key := m[3] + "_" + strings.ReplaceAll(m[4], ".", "_") + "_" + short
 			e := out[key]
 			if m[2] == "sum" {
-				e[0] = v
+				e[0] += v
 			} else {
-				e[1] = v
+				e[1] += v
 			}
 			out[key] = e
 		}

@@ -52,12 +52,12 @@ func user(prefix string) string {
 }
 
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	tok  string
 }
 
-func newClient(t *testing.T, env stacktest.Env, owner string) *client {
+func newClient(t testing.TB, env stacktest.Env, owner string) *client {
 	iss, err := auth.NewIssuer([]byte(env.AuthSecret))
 	if err != nil {
 		t.Fatal(err)

@@ -176,6 +176,7 @@ func (f *Function) WaitReady(ctx context.Context) (string, error) {
 // the replica's process start to the first request it answered.
 func (f *Function) ObserveFirstRequest(d time.Duration) {
 	f.rt.m.ColdStart.WithLabelValues(f.cfg.Name, PhaseFirstRequest).Observe(d.Seconds())
+	f.log.Info("replica answered its first request", "after", d.String())
 }
 
 // poke asks the reconcile loop to look again.
