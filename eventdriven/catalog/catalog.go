@@ -239,37 +239,5 @@ func (s *Store) Get(ctx context.Context, owner, id string) (photo.Photo, error) 
 
 // List returns a page of the query owner's photos, newest first.
 func (s *Store) List(ctx context.Context, q photo.ListQuery) (photo.Page, error) {
-	where, args := []string{"owner = $1", "NOT deleted"}, []any{q.Owner}
-	if q.Tag != "" {
-		args = append(args, []string{q.Tag})
-		where = append(where, fmt.Sprintf("tags @> $%d", len(args)))
-	}
-	if q.Cursor != "" {
-		c, err := photo.ParseCursor(q.Cursor)
-		if err != nil {
-			return photo.Page{}, err
-		}
-		args = append(args, c.CreatedAt, c.ID)
-		where = append(where, fmt.Sprintf("(created_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
-	}
-	args = append(args, q.Limit+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM photos WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
-	}
-	photos, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (photo.Photo, error) { return scan(r) })
-	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
-	}
-	page := photo.Page{Photos: photos}
-	if len(photos) > q.Limit {
-		page.Photos = photos[:q.Limit]
-		last := page.Photos[q.Limit-1]
-		page.NextCursor = photo.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
-	}
-	if page.Photos == nil {
-		page.Photos = []photo.Photo{}
-	}
-	return page, nil
+	return pgdb.ListPhotos(ctx, s.pool, `SELECT `+columns+` FROM photos`, []string{"NOT deleted"}, q, scan)
 }

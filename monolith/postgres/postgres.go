@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -124,37 +123,9 @@ func (s *Store) Get(ctx context.Context, owner, id string) (photo.Photo, error) 
 
 // List returns a page of the query's owner's photos, newest first.
 func (s *Store) List(ctx context.Context, q photo.ListQuery) (photo.Page, error) {
-	var (
-		where = []string{"owner = $1"}
-		args  = []any{q.Owner}
-	)
-	if q.Tag != "" {
-		args = append(args, []string{q.Tag})
-		where = append(where, fmt.Sprintf("tags @> $%d", len(args)))
-	}
-	if q.Cursor != "" {
-		c, err := photo.ParseCursor(q.Cursor)
-		if err != nil {
-			return photo.Page{}, err
-		}
-		args = append(args, c.CreatedAt, c.ID)
-		where = append(where, fmt.Sprintf("(created_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
-	}
-	args = append(args, q.Limit+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+photoColumns+` FROM photos WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	page, err := pgdb.ListPhotos(ctx, s.pool, `SELECT `+photoColumns+` FROM photos`, nil, q, scanPhoto)
 	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
-	}
-	photos, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (photo.Photo, error) { return scanPhoto(r) })
-	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
-	}
-	page := photo.Page{Photos: photos}
-	if len(photos) > q.Limit {
-		page.Photos = photos[:q.Limit]
-		last := page.Photos[q.Limit-1]
-		page.NextCursor = photo.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+		return photo.Page{}, err
 	}
 	ptrs := make([]*photo.Photo, len(page.Photos))
 	for i := range page.Photos {
