@@ -276,6 +276,22 @@ func (c *Consumer) ReaderConfig() kgo.ReaderConfig {
 // failed, or if the reader closed under it.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kgo.NewReader(c.ReaderConfig())
+	// kafka-go's Stats returns the counts since its last call.
+	countRebalances := func() { c.m.Rebalances.WithLabelValues(c.cfg.Function).Add(float64(r.Stats().Rebalances)) }
+	statsDone := make(chan struct{})
+	defer close(statsDone)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-statsDone:
+				return
+			case <-t.C:
+				countRebalances()
+			}
+		}
+	}()
 	dlq := NewProducer(c.cfg.Brokers, ProducerOptions{})
 	c.log.Info("consumer starting", "topics", c.cfg.Topics)
 	var runErr error

@@ -132,6 +132,8 @@ func TestRetryThenSuccess(t *testing.T) {
 	if n := f.count(t, f.dlq); n != 0 {
 		t.Errorf("dead-letter topic holds %d messages, want 0", n)
 	}
+	// Joining the group was a rebalance, counted within a second or two.
+	eventually(t, "the group join counted as a rebalance", func() bool { return counter(f.metrics.Rebalances, "flaky") >= 1 })
 }
 
 func TestPoisonMessagesAreDeadLettered(t *testing.T) {

@@ -48,6 +48,11 @@ type Metrics struct {
 	// offset minus the group's committed offset, as Consumer.PollLag last
 	// saw it.
 	ConsumerLag *prometheus.GaugeVec
+	// Rebalances is photobench_consumer_rebalances_total{function}: consumer
+	// group rebalances this process's reader took part in (kafka-go's
+	// rebalances are eager: every member stops while one happens, so a
+	// replica joining or leaving pauses all of them).
+	Rebalances *prometheus.CounterVec
 }
 
 // NewMetrics creates the consumer metrics and registers them with reg (a
@@ -81,9 +86,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "photobench_consumer_lag",
 			Help: "Messages not yet committed by the function's consumer group, by topic and partition.",
 		}, []string{"function", "topic", "partition"}),
+		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_consumer_rebalances_total",
+			Help: "Consumer group rebalances the function's reader took part in.",
+		}, []string{"function"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.HandledTotal, m.HandlingDuration, m.DeliveryDelay, m.RetriesTotal, m.DLQWritesTotal, m.ConsumerLag)
+		reg.MustRegister(m.HandledTotal, m.HandlingDuration, m.DeliveryDelay, m.RetriesTotal, m.DLQWritesTotal, m.ConsumerLag, m.Rebalances)
 	}
 	return m
 }
@@ -91,6 +100,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // init creates the zero-valued series of a consumer, so that rate() and
 // "DLQ writes" panels show 0 rather than no data before the first event.
 func (m *Metrics) init(function string, topics []string) {
+	m.Rebalances.WithLabelValues(function)
 	for _, t := range topics {
 		m.HandledTotal.WithLabelValues(function, t, OutcomeOK)
 		m.HandledTotal.WithLabelValues(function, t, OutcomeDeadLettered)
