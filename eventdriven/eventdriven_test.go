@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +266,39 @@ func TestVisionOutageBecomesBacklogNotErrors(t *testing.T) {
 		if p := c.waitFinal(id, 60*time.Second); p.Status != "ready" || len(p.Tags) == 0 {
 			t.Errorf("after the outage photo %s ended %s with tags %v", id, p.Status, p.Tags)
 		}
+	}
+}
+
+// Prometheus scrapes every app the stack runs, found through the
+// discovery files they are registered in.
+func TestPrometheusScrapesTheApps(t *testing.T) {
+	env := appEnv(t)
+	for _, component := range []string{"vision", "monolith", "runtime", "front"} {
+		t.Run(component, func(t *testing.T) {
+			q := url.QueryEscape(fmt.Sprintf(`up{job="photobench",component=%q}`, component))
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				resp, err := http.Get(env.PrometheusURL + "/api/v1/query?query=" + q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var body struct {
+					Data struct {
+						Result []struct {
+							Value [2]any `json:"value"`
+						} `json:"result"`
+					} `json:"data"`
+				}
+				json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				if len(body.Data.Result) == 1 && body.Data.Result[0].Value[1] == "1" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("up{component=%q} = %+v after 30 s, want one target up", component, body.Data.Result)
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		})
 	}
 }
