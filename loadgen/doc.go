@@ -1,0 +1,25 @@
+// Package loadgen is photobench's open-loop load generator: it starts requests on
+// a schedule, never waiting for earlier answers, and measures latency from each
+// request's intended start so that a stalled target shows in the results instead of
+// slowing the generator down (no coordinated omission).
+//
+// The parts, shaped after vegeta's lib:
+//
+//   - Pacers (pacer.go) are schedules: Due(i) is when hit i is meant to start.
+//     Constant, NewPoisson (seeded), Ramp (exact integral), Steps, Spike, Sine and
+//     Idle; Count gives the exact number of hits over a duration and each pacer's
+//     Expected the integral of its rate.
+//   - A Scenario (scenario.go) is a YAML file of named phases, each with a pacer and
+//     a duration (warm-up phases excluded from results), an operation mix, a user
+//     count, a seed, an in-flight cap and a request timeout. ParseScenario reports
+//     the first problem as one line: "phases[2].pacer.rate: must be positive".
+//   - Attack (attack.go) runs a scenario against a Targeter and sends one Result per
+//     scheduled hit on a channel: answered, failed, timed out, dropped at the
+//     in-flight cap, or cancelled when the run was stopped.
+//   - A Recorder (metrics.go) folds results into HDR histograms (1 µs to 1 h, 3
+//     significant digits) per phase and operation, one Recorder per goroutine,
+//     merged; its Summary is the JSON report. Run does all of it in one call.
+//
+// Latency is Done - Intended; service time is Done - the moment the request got a
+// connection; schedule lag is Sent - Intended.
+package loadgen
