@@ -55,6 +55,7 @@ type Scenario struct {
 	Timeout     time.Duration // per request, counted as an error when exceeded
 	Mix         []Weight
 	Phases      []Phase
+	Photos      PhotoSpec // the upload bodies; DefaultPhotoSpec when the file has none
 }
 
 // Phase is one named stretch of the schedule.
@@ -145,6 +146,7 @@ type rawScenario struct {
 	Timeout     string             `yaml:"timeout"`
 	Mix         map[string]float64 `yaml:"mix"`
 	Phases      []rawPhase         `yaml:"phases"`
+	Photos      *rawPhotos         `yaml:"photos"`
 }
 
 type rawPhase struct {
@@ -218,7 +220,7 @@ func ParseScenario(data []byte) (*Scenario, error) {
 
 func (r *rawScenario) scenario() (*Scenario, error) {
 	s := &Scenario{Name: r.Name, Seed: DefaultSeed, Users: DefaultUsers,
-		MaxInFlight: DefaultMaxInFlight, Timeout: DefaultTimeout}
+		MaxInFlight: DefaultMaxInFlight, Timeout: DefaultTimeout, Photos: DefaultPhotoSpec()}
 	if r.Seed != nil {
 		s.Seed = *r.Seed
 	}
@@ -274,6 +276,13 @@ func (r *rawScenario) scenario() (*Scenario, error) {
 			return nil, err
 		}
 		s.Phases = append(s.Phases, Phase{Name: rp.Name, Duration: d, Warmup: rp.Warmup, Pacer: p})
+	}
+	if r.Photos != nil {
+		p, err := r.Photos.spec()
+		if err != nil {
+			return nil, err
+		}
+		s.Photos = p
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err

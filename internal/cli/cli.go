@@ -31,6 +31,7 @@ Commands:
   monolith  run the monolith photo app
   fn        run one function of the event-driven photo app
   runtime   run the event-driven functions with scale to zero (KEDA/Knative semantics)
+  load      run a load scenario (open loop) against either architecture's API
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -47,6 +48,7 @@ var usages = map[string]string{
 	"token":    tokenUsage,
 	"fn":       fnUsage,
 	"runtime":  runtimeUsage,
+	"load":     loadUsage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -77,6 +79,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runFn(ctx, rest, getenv, stdout, stderr)
 	case "runtime":
 		return runRuntime(ctx, rest, getenv, stdout, stderr)
+	case "load":
+		return runLoad(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

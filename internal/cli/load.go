@@ -1,0 +1,450 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/loadgen"
+)
+
+const loadUsage = `Usage:
+  photobench load --scenario FILE --target URL [flags]
+
+Runs a load scenario (YAML, see loadgen/scenarios/) open loop against one
+architecture's public API, then writes the results under the run directory:
+  summary.json   per phase and operation: counts, rates, latency from the
+                 intended start and service time quantiles (warm-up excluded)
+  run.json       what ran: scenario, target, architecture, start and end
+and prints a summary table. On a terminal a progress line is updated every
+second. Ctrl-C stops the run within a second and writes the partial results,
+marked "partial": true.
+
+Flags:
+  --scenario FILE  the scenario file (required)
+  --target URL     the API's base URL, e.g. http://127.0.0.1:8080 (required);
+                   its /healthz must answer 200 within 3 s, and it must accept
+                   the tokens (one list request is sent before the run)
+  --secret S       the bearer tokens' signing secret (default $PHOTOBENCH_AUTH_SECRET,
+                   else the development secret)
+  --out DIR        the run directory (default results/runs/<UTC time>)
+  --arch NAME      the architecture's label in the results, e.g. monolith
+  --cache DIR      where generated photos are kept between runs
+                   (default $PHOTOBENCH_STACK_DIR/loadgen-cache, else .stack/loadgen-cache)
+`
+
+// healthTimeout bounds the pre-flight check of the target.
+const healthTimeout = 3 * time.Second
+
+var archRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+type loadConfig struct {
+	scenario, target, out, arch, cache string
+	secret                             []byte
+	devSecret                          bool // neither --secret nor the environment gave one
+}
+
+// runLoad implements `photobench load`.
+func runLoad(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseLoad(args, getenv, time.Now())
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, loadUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return runLoadConfig(ctx, cfg, stdout, stderr)
+}
+
+// parseLoad reads the flags and reports every problem at once, on one line.
+func parseLoad(args []string, getenv func(string) string, now time.Time) (loadConfig, error) {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var cfg loadConfig
+	var secret string
+	fs.StringVar(&cfg.scenario, "scenario", "", "")
+	fs.StringVar(&cfg.target, "target", "", "")
+	fs.StringVar(&secret, "secret", "", "")
+	fs.StringVar(&cfg.out, "out", "", "")
+	fs.StringVar(&cfg.arch, "arch", "", "")
+	fs.StringVar(&cfg.cache, "cache", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w: load: %s", errUsage, oneLine(err.Error()))
+	}
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+	}
+	if cfg.scenario == "" {
+		problems = append(problems, "--scenario is required")
+	}
+	if cfg.target == "" {
+		problems = append(problems, "--target is required")
+	} else if u, err := url.Parse(cfg.target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("--target %q is not an http(s) URL", cfg.target))
+	}
+	if cfg.arch != "" && !archRe.MatchString(cfg.arch) {
+		problems = append(problems, fmt.Sprintf("--arch %q is not a label (want 1-64 of A-Z a-z 0-9 _ . -)", cfg.arch))
+	}
+	if secret == "" {
+		cfg.secret = auth.SecretFromEnv(getenv)
+		cfg.devSecret = getenv(auth.EnvSecret) == ""
+	} else {
+		cfg.secret = []byte(secret)
+	}
+	if len(cfg.secret) < auth.MinSecretLen {
+		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
+	}
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("%w: load: %s", errUsage, strings.Join(problems, "; "))
+	}
+	cfg.target = strings.TrimSuffix(cfg.target, "/")
+	if cfg.out == "" {
+		cfg.out = filepath.Join("results", "runs", now.UTC().Format("20060102T150405Z"))
+	}
+	if cfg.cache == "" {
+		root := getenv("PHOTOBENCH_STACK_DIR")
+		if root == "" {
+			root = ".stack"
+		}
+		cfg.cache = filepath.Join(root, "loadgen-cache")
+	}
+	return cfg, nil
+}
+
+// runInfo is run.json: what ran where.
+type runInfo struct {
+	Scenario     string    `json:"scenario"`
+	ScenarioFile string    `json:"scenario_file"`
+	Target       string    `json:"target"`
+	Arch         string    `json:"arch,omitempty"`
+	Seed         uint64    `json:"seed"`
+	Users        int       `json:"users"`
+	Started      time.Time `json:"started"`
+	Ended        time.Time `json:"ended"`
+	Partial      bool      `json:"partial"`
+}
+
+func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer) error {
+	sc, err := loadgen.LoadScenario(cfg.scenario)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if err := checkHealth(ctx, cfg.target); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	var photos *loadgen.PhotoSet
+	if uploads(sc) {
+		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+	}
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{
+		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
+		TokenTTL: sc.Duration() + 24*time.Hour, Photos: photos,
+	})
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if cfg.devSecret {
+		fmt.Fprintf(stderr, "photobench: %s is unset: tokens signed with the development secret\n", auth.EnvSecret)
+	}
+	if err := checkAuth(ctx, tgt); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return fmt.Errorf("load: run directory: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = sc.MaxInFlight
+	tr.MaxIdleConnsPerHost = sc.MaxInFlight
+	client := tgt.Client(&http.Client{Transport: tr})
+	defer tr.CloseIdleConnections()
+
+	info := runInfo{Scenario: sc.Name, ScenarioFile: cfg.scenario, Target: cfg.target, Arch: cfg.arch,
+		Seed: sc.Seed, Users: sc.Users, Started: time.Now().UTC()}
+	results, err := loadgen.Attack(ctx, sc, tgt.Target, loadgen.WithClient(client))
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	var prog *progress
+	if isTerminal(stderr) {
+		prog = newProgress(sc, cfg.target, info.Started)
+	}
+	rec := collect(results, prog, stderr)
+	info.Ended = time.Now().UTC()
+	info.Partial = ctx.Err() != nil
+	sum := rec.Summary(info.Partial)
+
+	if err := writeJSON(filepath.Join(cfg.out, "summary.json"), sum); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if err := writeJSON(filepath.Join(cfg.out, "run.json"), info); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	printSummary(stdout, sc, sum, cfg)
+	if info.Partial {
+		return fmt.Errorf("load: stopped before the end; partial results in %s", cfg.out)
+	}
+	return nil
+}
+
+func uploads(sc *loadgen.Scenario) bool {
+	for _, w := range sc.Mix {
+		if w.Op == loadgen.OpUpload && w.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHealth fails unless target/healthz answers 200 within healthTimeout.
+func checkHealth(ctx context.Context, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("target %s unreachable: %w", target, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("target %s unreachable: %w", target, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("target %s unreachable: /healthz answered %s", target, resp.Status)
+	}
+	return nil
+}
+
+// checkAuth lists user 0's photos once, so that a secret the target does not
+// share fails the run before it starts instead of making every request a 401.
+func checkAuth(ctx context.Context, tgt *loadgen.APITarget) error {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	req, err := tgt.Target(ctx, loadgen.Hit{Op: loadgen.OpList, Intended: time.Now()})
+	if err != nil {
+		return fmt.Errorf("check token: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("check token: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("target %s rejects our bearer tokens (401): does --secret or %s match the servers' secret?", req.URL.Host, auth.EnvSecret)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return atomicfile.Write(path, append(data, '\n'), 0o644)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// collect folds the results into a Recorder per goroutine (merged at the end)
+// and, with prog, redraws the progress line on w once per second.
+func collect(results <-chan loadgen.Result, prog *progress, w io.Writer) *loadgen.Recorder {
+	if prog == nil {
+		return loadgen.Collect(results, runtime.GOMAXPROCS(0))
+	}
+	done := make(chan struct{})
+	var drawn sync.WaitGroup
+	drawn.Add(1)
+	go func() {
+		defer drawn.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r"+prog.line(time.Now())+"\x1b[K\n")
+				return
+			case now := <-tick.C:
+				fmt.Fprint(w, "\r"+prog.line(now)+"\x1b[K")
+			}
+		}
+	}()
+	tee := make(chan loadgen.Result, 1024)
+	go func() {
+		defer close(tee)
+		for r := range results {
+			prog.add(r)
+			tee <- r
+		}
+	}()
+	rec := loadgen.Collect(tee, runtime.GOMAXPROCS(0))
+	close(done)
+	drawn.Wait()
+	return rec
+}
+
+// progress keeps the figures of the live progress line.
+type progress struct {
+	sc     *loadgen.Scenario
+	target string
+	start  time.Time
+	before []uint64 // hits scheduled by the phases before phase i
+
+	mu            sync.Mutex
+	phase         int // the phase lat is for
+	lat           *hdrhistogram.Histogram
+	received      uint64
+	sent          uint64 // sends among the results received
+	sentAtLast    uint64
+	last          time.Time
+	errors, drops uint64
+}
+
+func newProgress(sc *loadgen.Scenario, target string, start time.Time) *progress {
+	p := &progress{sc: sc, target: target, start: start, last: start,
+		lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
+	var n uint64
+	for _, ph := range sc.Phases {
+		p.before = append(p.before, n)
+		n += loadgen.Count(ph.Pacer, ph.Duration)
+	}
+	p.before = append(p.before, n)
+	return p
+}
+
+func (p *progress) add(r loadgen.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.received++
+	if !r.Sent.IsZero() {
+		p.sent++
+	}
+	switch r.Class() {
+	case "ok", "canceled":
+	case "dropped":
+		p.drops++
+	default:
+		p.errors++
+	}
+	if r.Phase == p.phase && !r.Sent.IsZero() && !r.Canceled {
+		_ = p.lat.RecordValue(min(max(r.Latency().Microseconds(), 1), int64(time.Hour/time.Microsecond)))
+	}
+}
+
+// line is the progress line at now: phase, target and achieved send rate over
+// the last interval, requests in flight (scheduled so far less answered),
+// latency quantiles of the phase so far, errors and dropped hits.
+func (p *progress) line(now time.Time) string {
+	el := now.Sub(p.start)
+	pi, off := len(p.sc.Phases)-1, time.Duration(0)
+	var at time.Duration
+	for i, ph := range p.sc.Phases {
+		if el < at+ph.Duration {
+			pi, off = i, el-at
+			break
+		}
+		at += ph.Duration
+	}
+	ph := p.sc.Phases[pi]
+	if el >= p.sc.Duration() {
+		off = ph.Duration
+	}
+	scheduled := p.before[pi] + loadgen.Count(ph.Pacer, off)
+	// The schedule's rate over the last second of the phase, or over its first
+	// second while it is younger than that.
+	from := max(off-time.Second, 0)
+	to := from + time.Second
+	target := float64(loadgen.Count(ph.Pacer, to) - loadgen.Count(ph.Pacer, from))
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pi != p.phase {
+		p.phase = pi
+		p.lat.Reset()
+	}
+	achieved := 0.0
+	if d := now.Sub(p.last).Seconds(); d > 0 {
+		achieved = float64(p.sent-p.sentAtLast) / d
+	}
+	p.sentAtLast, p.last = p.sent, now
+	inFlight := int64(scheduled) - int64(p.received)
+	name := ph.Name
+	if ph.Warmup {
+		name += " (warm-up)"
+	}
+	return fmt.Sprintf("%s %5.0fs  %s  target %.1f/s  sent %.1f/s  in flight %d  p50 %s  p99 %s  errors %d  dropped %d",
+		name, el.Seconds(), p.target, target, achieved, max(inFlight, 0),
+		usDuration(p.lat.ValueAtQuantile(50)), usDuration(p.lat.ValueAtQuantile(99)), p.errors, p.drops)
+}
+
+func usDuration(us int64) string {
+	return (time.Duration(us) * time.Microsecond).Round(10 * time.Microsecond).String()
+}
+
+func secDuration(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()
+}
+
+// printSummary prints one row per phase and operation, and the phase's total.
+func printSummary(w io.Writer, sc *loadgen.Scenario, sum loadgen.Summary, cfg loadConfig) {
+	title := fmt.Sprintf("%s against %s", sc.Name, cfg.target)
+	if sc.Name == "" {
+		title = "scenario " + cfg.scenario + " against " + cfg.target
+	}
+	if cfg.arch != "" {
+		title += " (" + cfg.arch + ")"
+	}
+	if sum.Partial {
+		title += ": PARTIAL, stopped early"
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\top\tscheduled\tsent\tok\terrors\tdropped\ttarget/s\tsent/s\tp50\tp99\tmax\tlag p99\t")
+	row := func(phase, op string, st loadgen.Stats) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t\n",
+			phase, op, st.Scheduled, st.Sent, st.OK, st.Errors, st.Dropped, st.TargetRate, st.AchievedRate,
+			secDuration(st.Latency.P50), secDuration(st.Latency.P99), secDuration(st.Latency.Max), secDuration(st.ScheduleLagP99))
+	}
+	for _, ph := range sum.Phases {
+		for _, op := range loadgen.Ops {
+			if st, ok := ph.Ops[op]; ok {
+				row(ph.Name, string(op), st)
+			}
+		}
+		row(ph.Name, "all", ph.All)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "results in %s\n", cfg.out)
+}

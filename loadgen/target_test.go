@@ -1,0 +1,161 @@
+package loadgen_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/loadgen"
+)
+
+const testSecret = "loadgen-test-secret-0123456789"
+
+// fakeAPI answers the photo API's routes and logs "user METHOD path?query".
+type fakeAPI struct {
+	mu  sync.Mutex
+	log []string
+	n   int
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v, _ := auth.NewVerifier([]byte(testSecret), 0)
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	user, err := v.Verify(tok)
+	if err != nil {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.log = append(f.log, fmt.Sprintf("%s %s %s", user, r.Method, r.URL.RequestURI()))
+	f.n++
+	id := fmt.Sprintf("id%d", f.n)
+	f.mu.Unlock()
+	if r.Method == http.MethodPost {
+		if len(body) == 0 {
+			http.Error(w, "empty", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"id":%q,"status":"ready"}`, id)
+		return
+	}
+	w.Write([]byte(`{}`))
+}
+
+func (f *fakeAPI) last() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.log[len(f.log)-1]
+}
+
+func TestAPITarget(t *testing.T) {
+	api := &fakeAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	photos, err := loadgen.LoadPhotos(loadgen.PhotoSpec{Count: 2, Sizes: []loadgen.PhotoSize{{Megapixels: 0.01, Weight: 1}}}, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: srv.URL + "/", Secret: []byte(testSecret), Users: 2, Seed: 9, Photos: photos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := tgt.Client(srv.Client())
+	send := func(op loadgen.Op, user int) int {
+		t.Helper()
+		req, err := tgt.Target(context.Background(), loadgen.Hit{Op: op, User: user, Intended: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(resp.Body); resp.StatusCode == http.StatusCreated && !strings.Contains(string(b), `"id"`) {
+			t.Errorf("upload body not handed on: %q", b)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	steps := []struct {
+		op   loadgen.Op
+		user int
+		want string
+	}{
+		{loadgen.OpGet, 0, "load-9-0 GET /v1/photos?limit=20"}, // nothing uploaded yet: a list
+		{loadgen.OpThumbnail, 0, "load-9-0 GET /v1/photos?limit=20"},
+		{loadgen.OpDelete, 0, "load-9-0 GET /v1/photos?limit=20"},
+		{loadgen.OpUpload, 0, "load-9-0 POST /v1/photos"}, // id4
+		{loadgen.OpGet, 0, "load-9-0 GET /v1/photos/id4"},
+		{loadgen.OpThumbnail, 0, "load-9-0 GET /v1/photos/id4/thumbnail?size=small"},
+		{loadgen.OpGet, 1, "load-9-1 GET /v1/photos?limit=20"}, // another user's photo is not known
+		{loadgen.OpSearch, 1, "load-9-1 GET /v1/photos?tag=landscape&limit=20"},
+		{loadgen.OpDelete, 0, "load-9-0 DELETE /v1/photos/id4"},
+		{loadgen.OpGet, 0, "load-9-0 GET /v1/photos?limit=20"}, // deleted: forgotten
+	}
+	for i, s := range steps {
+		send(s.op, s.user)
+		if got := api.last(); got != s.want {
+			t.Errorf("step %d (%s): server saw %q, want %q", i, s.op, got, s.want)
+		}
+	}
+	if n := tgt.Known(0); n != 0 {
+		t.Errorf("user 0 knows %d photos after the delete, want 0", n)
+	}
+}
+
+func TestAPITargetRemembersBoundedIDs(t *testing.T) {
+	api := &fakeAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	photos, err := loadgen.LoadPhotos(loadgen.PhotoSpec{Count: 1, Sizes: []loadgen.PhotoSize{{Megapixels: 0.01, Weight: 1}}}, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: srv.URL, Secret: []byte(testSecret), Users: 3, Photos: photos, KnownIDs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &loadgen.Scenario{Name: "t", Seed: 1, Users: 3, MaxInFlight: 50, Timeout: 5 * time.Second,
+		Mix:    []loadgen.Weight{{Op: loadgen.OpUpload, Weight: 2}, {Op: loadgen.OpGet, Weight: 1}, {Op: loadgen.OpDelete, Weight: 1}},
+		Phases: []loadgen.Phase{{Name: "p", Duration: 500 * time.Millisecond, Pacer: loadgen.Constant{Rate: 200}}}}
+	sum, err := loadgen.Run(context.Background(), s, tgt.Target, loadgen.WithClient(tgt.Client(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := sum.Phases[0].All; all.OK != all.Scheduled || all.Scheduled != 100 {
+		t.Fatalf("ok %d of %d scheduled, want all 100: %+v", all.OK, all.Scheduled, all)
+	}
+	for u := range 3 {
+		if n := tgt.Known(u); n > 4 {
+			t.Errorf("user %d: %d ids remembered, want at most 4", u, n)
+		}
+	}
+}
+
+func TestNewAPITargetErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     loadgen.APIConfig
+		wantErr string
+	}{
+		{"bad url", loadgen.APIConfig{BaseURL: "localhost:8080", Secret: []byte(testSecret), Users: 1}, "not an http(s) URL"},
+		{"no users", loadgen.APIConfig{BaseURL: "http://x", Secret: []byte(testSecret)}, "users must be positive"},
+		{"short secret", loadgen.APIConfig{BaseURL: "http://x", Secret: []byte("short"), Users: 1}, "secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := loadgen.NewAPITarget(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
