@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/photobench/photobench/internal/proxy"
 	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
@@ -70,7 +70,7 @@ func NewActivator(f *Function, m *Metrics, log *slog.Logger) *Activator {
 			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(targetKey{}).(*target).addr})
 			pr.SetXForwarded()
 		},
-		Transport:    newTransport(),
+		Transport:    proxy.NewTransport(),
 		ErrorHandler: a.proxyError,
 	}
 	return a
@@ -85,30 +85,18 @@ type target struct {
 	failed bool // it could not be reached
 }
 
-// newTransport is the connection pool to the replicas: many idle
-// connections per host (every client request becomes a replica request),
-// no proxy from the environment (replicas are local), no transparent
-// compression (bodies pass through as the replica wrote them).
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy: nil,
-		DialContext: (&net.Dialer{
-			Timeout:   2 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-	}
-}
-
 // ServeHTTP holds the request until a replica is ready (scaling from zero
 // if need be) and proxies it there. A request held longer than
 // ActivatorTimeout, or one the replica cannot be reached for, is answered
 // 503 unavailable with Retry-After 1.
 func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A health probe asks whether the function can be served, which the
+	// activator answers itself while no replica runs: forwarding it would
+	// wake a replica for every probe and defeat scale to zero.
+	if r.URL.Path == "/healthz" && a.pick() == "" {
+		w.Write([]byte("ok (scaled to zero)\n"))
+		return
+	}
 	a.begin()
 	defer a.end()
 

@@ -181,6 +181,23 @@ func TestActivator(t *testing.T) {
 		}
 	})
 
+	t.Run("answers health probes at zero without waking a replica", func(t *testing.T) {
+		f, _, reg, srv := httpFunction(t, platform.FunctionConfig{
+			Name: "idle", ActivatorTimeout: platform.Duration{Duration: 10 * time.Second},
+		}, "serve")
+		for range 3 {
+			if code, _, _ := activatorGet(t, srv.URL+"/healthz"); code != http.StatusOK {
+				t.Fatalf("/healthz at zero answered %d, want 200", code)
+			}
+		}
+		if f.Desired() != 0 || len(f.ReadyAddrs()) != 0 {
+			t.Errorf("after health probes: desired %d, %d ready; want 0, 0", f.Desired(), len(f.ReadyAddrs()))
+		}
+		if n := histogramCount(t, reg, "photobench_runtime_activator_hold_seconds", "idle", ""); n != 0 {
+			t.Errorf("activator holds observed: %d, want 0", n)
+		}
+	})
+
 	t.Run("answers 503 when no replica gets ready in time", func(t *testing.T) {
 		_, _, reg, srv := httpFunction(t, platform.FunctionConfig{
 			Name: "stuck", ActivatorTimeout: platform.Duration{Duration: 300 * time.Millisecond},
