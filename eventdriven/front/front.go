@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -29,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/internal/httpmetrics"
+	"github.com/photobench/photobench/internal/proxy"
 	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
@@ -44,7 +44,7 @@ const healthTimeout = 2 * time.Second
 // 503 unavailable and Retry-After 1. Other routes answer 404 or 405
 // without reaching an upstream.
 func NewHandler(ingestURL, queryURL *url.URL, reg prometheus.Gatherer, httpm *httpmetrics.Metrics) http.Handler {
-	tr := newTransport()
+	tr := proxy.NewTransport()
 	ingest := newProxy("ingest", ingestURL, tr)
 	query := newProxy("query", queryURL, tr)
 
@@ -64,26 +64,6 @@ func NewHandler(ingestURL, queryURL *url.URL, reg prometheus.Gatherer, httpm *ht
 	})
 	r.Post("/v1/uploads", ingest)
 	return r
-}
-
-// newTransport is the connection pool shared by both upstreams: many idle
-// connections per host, since every client request becomes an upstream
-// request and a benchmark runs hundreds at once; no proxy from the
-// environment (the upstreams are local); no transparent compression, so
-// bodies and their headers pass through as the upstream wrote them.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy: nil,
-		DialContext: (&net.Dialer{
-			Timeout:   2 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-	}
 }
 
 // newProxy forwards requests to target keeping method, path, query,

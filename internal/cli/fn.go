@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	kgo "github.com/segmentio/kafka-go"
 
@@ -160,8 +158,7 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", c.name)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	httpm := httpmetrics.NewMetrics(reg)
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -15,9 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/httpmetrics"
@@ -141,8 +138,7 @@ func runMonolith(ctx context.Context, args []string, getenv func(string) string,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "monolith")
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	m := monolith.NewMetrics(reg)
 	httpm := httpmetrics.NewMetrics(reg)
 

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
@@ -113,8 +111,7 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "runtime")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	m := platform.NewMetrics(reg)
 	var brokerList []string
 	if brokers != "" {

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/vision"
 )
@@ -228,8 +225,7 @@ func runVision(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("vision: profile: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	handler := vision.NewServer(base, remote, vision.NewMetrics(reg), vision.WithLimits(cfg.Limits))
 
 	var lc net.ListenConfig
