@@ -10,7 +10,7 @@ GOFILES  := $(shell find . -name '*.go' -not -path './.stack/*' 2>/dev/null) go.
 # Integration tests start real servers; allow for a slow first compile too.
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: help deps build up down status clean-stack test bench vet
+.PHONY: help deps build up down status clean-stack test bench vet loadgen-calibrate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ else
 test: deps build ## unit and integration tests against the real stack (starts it if needed, stops only what it started)
 	@$(BIN) stack exec -- $(GO) test $(TEST_FLAGS) ./...
 endif
+
+loadgen-calibrate: build ## the load generator against vegeta and wrk on a trivial local server (about 10 min; stop other work first)
+	@./stack/calibrate-deps.sh
+	@$(BIN) calibrate run --rates 1000,5000,10000,20000,30000 --duration 5s --repeats 3 --search-budget 2m
 
 bench: ## the side-by-side benchmark and report: arrives with issue 7 (not built yet)
 	@echo "make bench: not built yet; the side-by-side benchmark and report arrive with issue 7." >&2; exit 2

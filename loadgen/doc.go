@@ -22,6 +22,25 @@
 //   - APITarget (target.go) is the Targeter for photobench's public API: synthetic
 //     users with their own tokens, and get, thumbnail and delete of photos the
 //     user uploaded, whose ids its Client reads from the upload answers.
+//   - A Follower (follow.go) follows accepted uploads until their photos are ready:
+//     APITarget.OnUpload hands it each upload's answer, and it polls GET
+//     /v1/photos/{id} as the uploader with jittered exponential backoff
+//     (ready.min_poll doubling to ready.max_poll) until the photo is ready or
+//     failed or ready.timeout passes, at most ready.max_following at once, and
+//     sends one ReadyResult per upload; an answer already ready (the monolith's
+//     201) needs no polls. Recorder.AddReady folds them into each phase's
+//     upload-to-ready latency (from the server's ready_at), outcomes and the
+//     polls' own load.
+//   - An Exporter (export.go) serves the run as Prometheus metrics
+//     (photobench_loadgen_*: requests by operation, phase and outcome, latency,
+//     service time, schedule lag, upload-to-ready, in flight, target rate), and an
+//     IntervalLog (hlog.go) keeps the raw results as an HdrHistogram interval log,
+//     one histogram per interval and <phase>/<operation>/<latency|service|ready>.
+//   - APIRun (run.go) puts it together for photobench load and photobench bench:
+//     Attack with an APITarget, the Follower, the Exporter, the IntervalLog and a
+//     progress hook; it ends when the schedule has and every followed upload is final.
+//   - PlainTarget (plain.go) sends GET to one URL, for calibration against other
+//     generators (photobench calibrate).
 //   - LoadPhotos (photos.go) makes the upload bodies from a scenario's photos
 //     section: synthetic JPEGs deterministic from the seed, cached on disk.
 //

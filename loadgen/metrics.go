@@ -19,16 +19,47 @@ const (
 )
 
 // A Recorder aggregates results per phase and operation into HDR histograms of
-// latency, service time and schedule lag, and counts of outcomes. Warm-up results
-// are ignored. Like the histograms it is built on, it does no locking: give each
+// latency, service time and schedule lag, and counts of outcomes, and the
+// Follower's ReadyResults per phase (AddReady). Warm-up results are ignored. Like the histograms it is built on, it does no locking: give each
 // goroutine its own and Merge them (Collect does).
 type Recorder struct {
 	phases map[int]*phaseRec
 }
 
 type phaseRec struct {
-	name string
-	ops  map[Op]*opRec
+	name  string
+	ops   map[Op]*opRec
+	ready *readyRec // nil until the phase has a ReadyResult or a skip
+}
+
+// readyRec aggregates one phase's followed uploads.
+type readyRec struct {
+	latency, observed  *hdrhistogram.Histogram // ready and failed photos only
+	counts             map[ReadyOutcome]uint64
+	skipped            uint64
+	polls, pollErrors  uint64
+	firstIntended, end time.Time // the poll-rate span
+}
+
+func newReadyRec() *readyRec {
+	return &readyRec{
+		latency:  hdrhistogram.New(histMin, histMax, histDigits),
+		observed: hdrhistogram.New(histMin, histMax, histDigits),
+		counts:   map[ReadyOutcome]uint64{},
+	}
+}
+
+func (r *readyRec) merge(from *readyRec) {
+	r.latency.Merge(from.latency)
+	r.observed.Merge(from.observed)
+	for k, v := range from.counts {
+		r.counts[k] += v
+	}
+	r.skipped += from.skipped
+	r.polls += from.polls
+	r.pollErrors += from.pollErrors
+	r.firstIntended = earliest(r.firstIntended, from.firstIntended)
+	r.end = latest(r.end, from.end)
 }
 
 type opRec struct {
@@ -57,12 +88,17 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(us) // in range by construction
 }
 
-func (r *Recorder) op(phase int, name string, op Op) *opRec {
+func (r *Recorder) phase(phase int, name string) *phaseRec {
 	p := r.phases[phase]
 	if p == nil {
 		p = &phaseRec{name: name, ops: map[Op]*opRec{}}
 		r.phases[phase] = p
 	}
+	return p
+}
+
+func (r *Recorder) op(phase int, name string, op Op) *opRec {
+	p := r.phase(phase, name)
 	o := p.ops[op]
 	if o == nil {
 		o = newOpRec()
@@ -93,6 +129,46 @@ func (r *Recorder) Add(res Result) {
 	}
 	record(o.latency, res.Latency())
 	record(o.service, res.Service())
+}
+
+func (r *Recorder) ready(phase int, name string) *readyRec {
+	p := r.phase(phase, name)
+	if p.ready == nil {
+		p.ready = newReadyRec()
+	}
+	return p.ready
+}
+
+// AddReady records one followed upload under its upload's phase; warm-up
+// results are ignored. Latencies are recorded for ready and failed photos.
+func (r *Recorder) AddReady(res ReadyResult) {
+	if res.Warmup {
+		return
+	}
+	o := r.ready(res.Upload.Phase, res.PhaseName)
+	switch res.Outcome {
+	case ReadyOK, ReadyFailed, ReadyTimeout, ReadyError, ReadyAborted:
+		o.counts[res.Outcome]++
+	default:
+		o.counts[ReadyError]++ // keeps every followed upload in one count
+	}
+	o.polls += uint64(max(res.Polls, 0))
+	o.pollErrors += uint64(max(res.PollErrors, 0))
+	o.firstIntended = earliest(o.firstIntended, res.Upload.Intended)
+	o.end = latest(o.end, latest(res.Acked, res.Observed))
+	if res.Outcome == ReadyOK || res.Outcome == ReadyFailed {
+		record(o.latency, res.Latency())
+		record(o.observed, res.ObservedLatency())
+	}
+}
+
+// AddReadySkipped records uploads the Follower did not follow (see
+// Follower.SkippedPhases); warm-up skips are ignored.
+func (r *Recorder) AddReadySkipped(s ReadySkip) {
+	if s.Warmup || s.N == 0 {
+		return
+	}
+	r.ready(s.Phase, s.PhaseName).skipped += s.N
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -130,6 +206,9 @@ func (r *Recorder) Merge(from *Recorder) {
 		for op, o := range p.ops {
 			r.op(pi, p.name, op).merge(o)
 		}
+		if p.ready != nil {
+			r.ready(pi, p.name).merge(p.ready)
+		}
 	}
 }
 
@@ -139,11 +218,40 @@ type Summary struct {
 	Phases  []PhaseSummary `json:"phases"`  // in scenario order
 }
 
-// PhaseSummary holds one phase's figures for all operations together and for each.
+// PhaseSummary holds one phase's figures for all operations together and for
+// each, and those of following its uploads when they were followed.
 type PhaseSummary struct {
-	Name string       `json:"name"`
-	All  Stats        `json:"all"`
-	Ops  map[Op]Stats `json:"ops"`
+	Name  string        `json:"name"`
+	All   Stats         `json:"all"`
+	Ops   map[Op]Stats  `json:"ops"`
+	Ready *ReadySummary `json:"ready,omitempty"`
+}
+
+// ReadySummary holds the figures of following one phase's accepted uploads
+// until their photos were ready. Every followed upload is in exactly one of
+// Ready, Failed, Timeouts, Errors and Canceled; Skipped ones were not
+// followed. Times are in seconds.
+type ReadySummary struct {
+	Followed   uint64 `json:"followed"`
+	Ready      uint64 `json:"ready"`
+	Failed     uint64 `json:"failed"`
+	Timeouts   uint64 `json:"timeouts"` // still pending at the follow timeout
+	Errors     uint64 `json:"errors"`   // polling failed for good (e.g. 404 twice)
+	Canceled   uint64 `json:"canceled"` // still followed when the run was stopped
+	Skipped    uint64 `json:"skipped"`  // not followed: too many followed at once
+	Polls      uint64 `json:"polls"`    // GETs sent to follow the photos
+	PollErrors uint64 `json:"poll_errors"`
+	// PollsPerPhoto is Polls / Followed. PollRate is Polls per second over the
+	// span from the phase's first upload's intended start to the latest
+	// observation (or answer, for follows that observed no final status):
+	// the load the following added while it lasted.
+	PollsPerPhoto float64 `json:"polls_per_photo"`
+	PollRate      float64 `json:"poll_rate"`
+	// Latency is from the upload's intended start to the server's ready_at
+	// (to the observing poll when ready_at is unknown); Observed to the poll
+	// that saw the final status. Both count ready and failed photos.
+	Latency  Quantiles `json:"latency_seconds"`
+	Observed Quantiles `json:"observed_seconds"`
 }
 
 // Phase returns the summary of the named phase and whether it is present.
@@ -233,6 +341,31 @@ func (o *opRec) stats() Stats {
 	return st
 }
 
+func (r *readyRec) summary() ReadySummary {
+	s := ReadySummary{
+		Ready:      r.counts[ReadyOK],
+		Failed:     r.counts[ReadyFailed],
+		Timeouts:   r.counts[ReadyTimeout],
+		Errors:     r.counts[ReadyError],
+		Canceled:   r.counts[ReadyAborted],
+		Skipped:    r.skipped,
+		Polls:      r.polls,
+		PollErrors: r.pollErrors,
+		Latency:    quantiles(r.latency),
+		Observed:   quantiles(r.observed),
+	}
+	for _, n := range r.counts {
+		s.Followed += n
+	}
+	if s.Followed > 0 {
+		s.PollsPerPhoto = float64(s.Polls) / float64(s.Followed)
+	}
+	if span := r.end.Sub(r.firstIntended); span > 0 && !r.firstIntended.IsZero() {
+		s.PollRate = float64(s.Polls) / span.Seconds()
+	}
+	return s
+}
+
 // Summary computes the figures recorded so far; partial marks a run that was
 // stopped before its end.
 func (r *Recorder) Summary(partial bool) Summary {
@@ -251,6 +384,10 @@ func (r *Recorder) Summary(partial bool) Summary {
 			ps.Ops[op] = o.stats()
 		}
 		ps.All = all.stats()
+		if p.ready != nil {
+			rs := p.ready.summary()
+			ps.Ready = &rs
+		}
 		s.Phases = append(s.Phases, ps)
 	}
 	return s

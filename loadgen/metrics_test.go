@@ -1,7 +1,11 @@
 package loadgen_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,3 +119,135 @@ var errTest = errorString("test")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// readyResults makes the ReadyResults of phase 1 ("main") TestRecorderReady
+// expects: upload i intended at i·10 ms; 100 final photos (the first failed)
+// ready i+1 ms after intended and observed 2(i+1) ms after, with 2 polls
+// each; 3 timeouts (5 polls, 1 failed each) answered at 2 s; an error (2
+// failed polls); a cancelled follow (1 poll); and a warm-up result.
+func readyResults() []loadgen.ReadyResult {
+	t0 := time.Unix(1000, 0)
+	var out []loadgen.ReadyResult
+	add := func(i int, o loadgen.ReadyOutcome, polls, errs int) *loadgen.ReadyResult {
+		in := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		out = append(out, loadgen.ReadyResult{
+			Upload:    loadgen.Hit{Seq: uint64(i), Phase: 1, Op: loadgen.OpUpload, Intended: in},
+			PhaseName: "main", ID: fmt.Sprint(i), Outcome: o, Acked: in.Add(time.Millisecond),
+			Polls: polls, PollErrors: errs,
+		})
+		return &out[len(out)-1]
+	}
+	for i := range 100 {
+		o := loadgen.ReadyOK
+		if i == 0 {
+			o = loadgen.ReadyFailed
+		}
+		r := add(i, o, 2, 0)
+		r.ServerReady = r.Upload.Intended.Add(time.Duration(i+1) * time.Millisecond)
+		r.Observed = r.Upload.Intended.Add(time.Duration(2*(i+1)) * time.Millisecond)
+	}
+	for i := range 3 {
+		add(100+i, loadgen.ReadyTimeout, 5, 1).Acked = t0.Add(2 * time.Second)
+	}
+	add(103, loadgen.ReadyError, 2, 2)
+	add(104, loadgen.ReadyAborted, 1, 0)
+	w := add(105, loadgen.ReadyOK, 100, 0)
+	w.Warmup, w.Observed = true, t0.Add(time.Hour)
+	return out
+}
+
+func TestRecorderReady(t *testing.T) {
+	rs := readyResults()
+	skips := []loadgen.ReadySkip{{Phase: 1, PhaseName: "main", N: 4}, {Phase: 0, PhaseName: "warm", Warmup: true, N: 7}}
+	one := loadgen.NewRecorder()
+	for _, r := range rs {
+		one.AddReady(r)
+	}
+	for _, s := range skips {
+		one.AddReadySkipped(s)
+	}
+	a, b := loadgen.NewRecorder(), loadgen.NewRecorder()
+	for i, r := range rs {
+		if i%3 == 0 {
+			a.AddReady(r)
+		} else {
+			b.AddReady(r)
+		}
+	}
+	b.AddReadySkipped(skips[0])
+	b.AddReadySkipped(skips[1])
+	a.Merge(b)
+
+	for name, rec := range map[string]*loadgen.Recorder{"single": one, "merged": a} {
+		t.Run(name, func(t *testing.T) {
+			sum := rec.Summary(false)
+			if _, ok := sum.Phase("warm"); ok {
+				t.Error("warm-up skips made a phase")
+			}
+			rd := phase(t, sum, "main").Ready
+			if rd == nil {
+				t.Fatal("no ready summary")
+			}
+			counts := loadgen.ReadySummary{Followed: 105, Ready: 99, Failed: 1, Timeouts: 3, Errors: 1, Canceled: 1,
+				Skipped: 4, Polls: 218, PollErrors: 5}
+			got := *rd
+			got.PollsPerPhoto, got.PollRate, got.Latency, got.Observed = 0, 0, loadgen.Quantiles{}, loadgen.Quantiles{}
+			if got != counts {
+				t.Errorf("counts\n got %+v\nwant %+v", got, counts)
+			}
+			// 218 polls from the first intended start (t0) to the last answer (t0 + 2 s).
+			if math.Abs(rd.PollsPerPhoto-218.0/105) > 1e-9 || math.Abs(rd.PollRate-109) > 1e-9 {
+				t.Errorf("polls per photo %v, poll rate %v, want %v and 109", rd.PollsPerPhoto, rd.PollRate, 218.0/105)
+			}
+			if rd.Latency.Count != 100 || rd.Observed.Count != 100 {
+				t.Errorf("latencies %d / %d, want 100 ready and failed", rd.Latency.Count, rd.Observed.Count)
+			}
+			// Latencies 1..100 ms, observed 2..200 ms, to 3 significant digits.
+			for _, q := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"p50", rd.Latency.P50, 0.050}, {"p90", rd.Latency.P90, 0.090}, {"p99", rd.Latency.P99, 0.099},
+				{"max", rd.Latency.Max, 0.100}, {"observed p50", rd.Observed.P50, 0.100}, {"observed max", rd.Observed.Max, 0.200},
+			} {
+				if math.Abs(q.got-q.want) > q.want*1e-3 {
+					t.Errorf("%s = %v, want %v", q.name, q.got, q.want)
+				}
+			}
+		})
+	}
+}
+
+func TestReadySummaryJSON(t *testing.T) {
+	rec := loadgen.NewRecorder()
+	for _, r := range results(2) { // phase 0: requests only
+		rec.Add(r)
+	}
+	rec.AddReady(readyResults()[5]) // phase 1
+	data, err := json.Marshal(rec.Summary(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Phases []map[string]json.RawMessage `json:"phases"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Phases[0]["ready"]; ok || len(got.Phases) != 2 {
+		t.Fatalf("phases %s: want the first without ready", data)
+	}
+	var ready map[string]any
+	if err := json.Unmarshal(got.Phases[1]["ready"], &ready); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range ready {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := "canceled errors failed followed latency_seconds observed_seconds poll_errors poll_rate polls polls_per_photo ready skipped timeouts"
+	if strings.Join(keys, " ") != want {
+		t.Errorf("ready keys\n got %s\nwant %s", strings.Join(keys, " "), want)
+	}
+}

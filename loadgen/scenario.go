@@ -56,6 +56,57 @@ type Scenario struct {
 	Mix         []Weight
 	Phases      []Phase
 	Photos      PhotoSpec // the upload bodies; DefaultPhotoSpec when the file has none
+	Ready       ReadyConfig
+}
+
+// ReadyConfig says whether and how the generator follows accepted uploads
+// until their photos are ready (see Follower).
+type ReadyConfig struct {
+	Follow       bool          // follow uploads at all
+	Timeout      time.Duration // give up following this long after the upload's answer
+	MinPoll      time.Duration // first wait before polling; waits double from here
+	MaxPoll      time.Duration // longest wait between polls
+	MaxFollowing int           // photos followed at once at most; uploads beyond are skipped
+}
+
+// Defaults of ReadyConfig.
+const (
+	DefaultReadyTimeout = 120 * time.Second
+	DefaultMinPoll      = 50 * time.Millisecond
+	DefaultMaxPoll      = 2 * time.Second
+	DefaultMaxFollowing = 1000
+)
+
+// DefaultReadyConfig is the ready section of a file without one, for a mix
+// that uploads (ParseScenario sets Follow only when the mix has uploads).
+func DefaultReadyConfig() ReadyConfig {
+	return ReadyConfig{Follow: true, Timeout: DefaultReadyTimeout, MinPoll: DefaultMinPoll,
+		MaxPoll: DefaultMaxPoll, MaxFollowing: DefaultMaxFollowing}
+}
+
+// Validate reports the first problem of the config as "ready.field: problem".
+func (c ReadyConfig) Validate() error {
+	switch {
+	case c.Timeout <= 0:
+		return fieldErr("ready.timeout", "must be positive")
+	case c.MinPoll <= 0:
+		return fieldErr("ready.min_poll", "must be positive")
+	case c.MaxPoll < c.MinPoll:
+		return fieldErr("ready.max_poll", "must be at least ready.min_poll")
+	case c.MaxFollowing <= 0:
+		return fieldErr("ready.max_following", "must be positive")
+	}
+	return nil
+}
+
+// uploads reports whether the mix sends uploads.
+func (s *Scenario) uploads() bool {
+	for _, w := range s.Mix {
+		if w.Op == OpUpload && w.Weight > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Phase is one named stretch of the schedule.
@@ -76,7 +127,7 @@ func (s *Scenario) Duration() time.Duration {
 }
 
 // Validate reports the first problem of a scenario built in code, as
-// "field.path: problem".
+// "field.path: problem". Ready is checked only when Ready.Follow is set.
 func (s *Scenario) Validate() error {
 	switch {
 	case s.Users <= 0:
@@ -118,6 +169,9 @@ func (s *Scenario) Validate() error {
 		}
 		names[p.Name] = true
 	}
+	if s.Ready.Follow {
+		return s.Ready.Validate()
+	}
 	return nil
 }
 
@@ -147,6 +201,48 @@ type rawScenario struct {
 	Mix         map[string]float64 `yaml:"mix"`
 	Phases      []rawPhase         `yaml:"phases"`
 	Photos      *rawPhotos         `yaml:"photos"`
+	Ready       *rawReady          `yaml:"ready"`
+}
+
+type rawReady struct {
+	Follow       *bool  `yaml:"follow"`
+	Timeout      string `yaml:"timeout"`
+	MinPoll      string `yaml:"min_poll"`
+	MaxPoll      string `yaml:"max_poll"`
+	MaxFollowing *int   `yaml:"max_following"`
+}
+
+// config applies the section to the defaults; follow is the default of Follow.
+func (r *rawReady) config(follow bool) (ReadyConfig, error) {
+	c := DefaultReadyConfig()
+	c.Follow = follow
+	if r == nil {
+		return c, nil
+	}
+	if r.Follow != nil {
+		c.Follow = *r.Follow
+	}
+	for _, d := range []struct {
+		path, text string
+		to         *time.Duration
+	}{
+		{"ready.timeout", r.Timeout, &c.Timeout},
+		{"ready.min_poll", r.MinPoll, &c.MinPoll},
+		{"ready.max_poll", r.MaxPoll, &c.MaxPoll},
+	} {
+		if d.text == "" {
+			continue
+		}
+		v, err := positiveDuration(d.path, d.text)
+		if err != nil {
+			return ReadyConfig{}, err
+		}
+		*d.to = v
+	}
+	if r.MaxFollowing != nil {
+		c.MaxFollowing = *r.MaxFollowing
+	}
+	return c, c.Validate()
 }
 
 type rawPhase struct {
@@ -200,11 +296,16 @@ const (
 //	  - {name: warmup, warmup: true, duration: 10s, pacer: {type: constant, rate: 20}}
 //	  - {name: ramp, duration: 1m, pacer: {type: ramp, from: 20, to: 200}}
 //	  - {name: rest, duration: 5s, pacer: {type: idle}}
+//	ready: {follow: true, timeout: 2m, min_poll: 50ms, max_poll: 2s, max_following: 1000}
 //
 // Pacer types and their fields: constant (rate), poisson (rate, seed: default the
 // scenario's seed plus the phase index), ramp (from, to, over: default the phase's
 // duration), step (steps: list of {rate, duration}), spike (base, peak, start,
 // length), sine (mean, amplitude, period), idle (none).
+//
+// The optional ready section configures the Follower; each field left out
+// takes its value from DefaultReadyConfig, except follow, which defaults to
+// whether the mix has uploads.
 func ParseScenario(data []byte) (*Scenario, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("scenario: file is empty")
@@ -284,6 +385,11 @@ func (r *rawScenario) scenario() (*Scenario, error) {
 		}
 		s.Photos = p
 	}
+	ready, err := r.Ready.config(s.uploads())
+	if err != nil {
+		return nil, err
+	}
+	s.Ready = ready
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

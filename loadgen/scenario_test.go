@@ -59,6 +59,10 @@ func TestLoadScenario(t *testing.T) {
 		if got := s.Duration(); got != 4*time.Minute+45*time.Second {
 			t.Errorf("Duration = %v", got)
 		}
+		want := loadgen.ReadyConfig{Follow: true, Timeout: 90 * time.Second, MinPoll: 20 * time.Millisecond, MaxPoll: time.Second, MaxFollowing: 200}
+		if s.Ready != want {
+			t.Errorf("Ready = %+v, want %+v", s.Ready, want)
+		}
 	})
 	t.Run("defaults", func(t *testing.T) {
 		s, err := loadgen.LoadScenario("testdata/minimal.yaml")
@@ -68,6 +72,11 @@ func TestLoadScenario(t *testing.T) {
 		if s.Seed != loadgen.DefaultSeed || s.Users != loadgen.DefaultUsers ||
 			s.MaxInFlight != loadgen.DefaultMaxInFlight || s.Timeout != loadgen.DefaultTimeout {
 			t.Errorf("defaults not applied: %+v", s)
+		}
+		want := loadgen.DefaultReadyConfig()
+		want.Follow = false // the mix does not upload
+		if s.Ready != want {
+			t.Errorf("Ready = %+v, want %+v", s.Ready, want)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
@@ -136,6 +145,17 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"spike length bad", pacer("{type: spike, base: 1, peak: 5, start: 1s, length: long}"), `phases[0].pacer.length: invalid duration "long" (want e.g. 30s, 2m, 500ms)`},
 		{"sine amplitude too big", pacer("{type: sine, mean: 5, amplitude: 6, period: 1m}"), "phases[0].pacer.amplitude: must not exceed mean (the rate would go negative)"},
 		{"sine period missing", pacer("{type: sine, mean: 5, amplitude: 1}"), "phases[0].pacer.period: is required"},
+		{"ready not a mapping", "ready: true\n" + ok, "ready: must be a mapping"},
+		{"ready unknown field", "ready: {follw: true}\n" + ok, "ready.follw: unknown field"},
+		{"ready follow not bool", "ready: {follow: maybe}\n" + ok, "ready.follow: must be true or false"},
+		{"ready timeout zero", "ready: {timeout: 0s}\n" + ok, "ready.timeout: must be positive"},
+		{"ready timeout malformed", "ready: {timeout: soon}\n" + ok, `ready.timeout: invalid duration "soon" (want e.g. 30s, 2m, 500ms)`},
+		{"ready min_poll negative", "ready: {min_poll: -1s}\n" + ok, "ready.min_poll: must not be negative"},
+		{"ready max_poll below min_poll", "ready: {min_poll: 1s, max_poll: 500ms}\n" + ok, "ready.max_poll: must be at least ready.min_poll"},
+		{"ready max_poll below default min_poll", "ready: {max_poll: 10ms}\n" + ok, "ready.max_poll: must be at least ready.min_poll"},
+		{"ready max_following zero", "ready: {max_following: 0}\n" + ok, "ready.max_following: must be positive"},
+		{"ready max_following text", "ready: {max_following: all}\n" + ok, "ready.max_following: must be a whole number"},
+		{"ready checked when not following", "ready: {follow: false, max_following: -1}\n" + ok, "ready.max_following: must be positive"},
 		{"third phase", ok + "  - {name: b, duration: 1s, pacer: {type: idle}}\n  - {name: c, duration: 1s, pacer: {type: constant, rate: -2}}\n", "phases[2].pacer.rate: must be positive"},
 	}
 	for _, tt := range tests {
@@ -159,6 +179,42 @@ func TestParseScenarioErrors(t *testing.T) {
 	})
 }
 
+func TestParseScenarioReady(t *testing.T) {
+	const phases = "phases:\n  - {name: a, duration: 1s, pacer: {type: constant, rate: 5}}\n"
+	def := loadgen.DefaultReadyConfig()
+	with := func(change func(*loadgen.ReadyConfig)) loadgen.ReadyConfig {
+		c := def
+		change(&c)
+		return c
+	}
+	tests := []struct {
+		name, yaml string
+		want       loadgen.ReadyConfig
+	}{
+		{"uploads: followed by default", "mix: {upload: 1, get: 1}\n", def},
+		{"no uploads: not followed", "mix: {get: 1}\n", with(func(c *loadgen.ReadyConfig) { c.Follow = false })},
+		{"zero upload weight: not followed", "mix: {upload: 0, get: 1}\n", with(func(c *loadgen.ReadyConfig) { c.Follow = false })},
+		{"empty section", "mix: {upload: 1}\nready: {}\n", def},
+		{"follow off", "mix: {upload: 1}\nready: {follow: false}\n", with(func(c *loadgen.ReadyConfig) { c.Follow = false })},
+		{"follow on without uploads", "mix: {get: 1}\nready: {follow: true}\n", def},
+		{"some fields", "mix: {upload: 1}\nready: {max_poll: 500ms, max_following: 10}\n",
+			with(func(c *loadgen.ReadyConfig) { c.MaxPoll, c.MaxFollowing = 500*time.Millisecond, 10 })},
+		{"block style", "mix: {upload: 1}\nready:\n  timeout: 1m\n  min_poll: 2s\n  max_poll: 2s\n",
+			with(func(c *loadgen.ReadyConfig) { c.Timeout, c.MinPoll = time.Minute, 2*time.Second })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := loadgen.ParseScenario([]byte(tt.yaml + phases))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Ready != tt.want {
+				t.Errorf("Ready = %+v, want %+v", s.Ready, tt.want)
+			}
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	valid := func() *loadgen.Scenario {
 		return &loadgen.Scenario{Users: 1, MaxInFlight: 1, Timeout: time.Second,
@@ -177,6 +233,17 @@ func TestValidate(t *testing.T) {
 		{"unknown op", func(s *loadgen.Scenario) { s.Mix[0].Op = "put" }, `mix[0]: unknown operation "put"`},
 		{"nil pacer", func(s *loadgen.Scenario) { s.Phases[0].Pacer = nil }, "phases[0].pacer: is required"},
 		{"no phases", func(s *loadgen.Scenario) { s.Phases = nil }, "phases: must list at least one phase"},
+		{"following", func(s *loadgen.Scenario) { s.Ready = loadgen.DefaultReadyConfig() }, ""},
+		{"ready unset, not following", func(s *loadgen.Scenario) { s.Ready = loadgen.ReadyConfig{MaxPoll: -1} }, ""},
+		{"following without a timeout", func(s *loadgen.Scenario) { s.Ready = loadgen.ReadyConfig{Follow: true} }, "ready.timeout: must be positive"},
+		{"following with max_poll below min_poll", func(s *loadgen.Scenario) {
+			s.Ready = loadgen.DefaultReadyConfig()
+			s.Ready.MaxPoll = s.Ready.MinPoll - 1
+		}, "ready.max_poll: must be at least ready.min_poll"},
+		{"following without a cap", func(s *loadgen.Scenario) {
+			s.Ready = loadgen.DefaultReadyConfig()
+			s.Ready.MaxFollowing = 0
+		}, "ready.max_following: must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/photobench/photobench/auth"
@@ -53,12 +54,23 @@ const (
 // read the answers to uploads (201 or 202 with the photo's JSON) and hands the
 // body on unchanged. Attack must send with that client (WithClient), or the
 // target never learns an id and every get, thumbnail and delete is a list.
+// The same client reports accepted uploads to the function set with OnUpload.
 type APITarget struct {
-	base   *url.URL
-	tokens []string
-	users  []*idRing
-	photos *PhotoSet
-	tag    string
+	base     *url.URL
+	tokens   []string
+	users    []*idRing
+	photos   *PhotoSet
+	tag      string
+	onUpload atomic.Pointer[func(Hit, UploadAnswer)]
+}
+
+// UploadAnswer is what the answer to an accepted upload (201 or 202) said, as
+// the target's client read it.
+type UploadAnswer struct {
+	ID      string    // the photo's id
+	Status  string    // the photo's status: "pending", "ready" or "failed" ("" if absent)
+	ReadyAt time.Time // the photo's ready_at; zero when absent
+	Acked   time.Time // when the answer's body had been read
 }
 
 // NewAPITarget mints the users' tokens and returns the target.
@@ -104,7 +116,38 @@ func UserName(seed uint64, i int) string { return fmt.Sprintf("load-%d-%d", seed
 // Known returns how many photo ids the target currently remembers for user.
 func (t *APITarget) Known(user int) int { return t.users[user].len() }
 
-type userKey struct{}
+// OnUpload sets f to be called, by the client Client returns, with the hit
+// and the answer of every upload accepted with a photo id (nil stops the
+// calls). f runs on the sending goroutine before the response is handed on,
+// so it must be quick: Follower.Follow is.
+func (t *APITarget) OnUpload(f func(h Hit, a UploadAnswer)) {
+	if f == nil {
+		t.onUpload.Store(nil)
+		return
+	}
+	t.onUpload.Store(&f)
+}
+
+// PhotoRequest builds user's GET /v1/photos/{id}, with the user's token: the
+// request the Follower polls a photo's status with.
+func (t *APITarget) PhotoRequest(ctx context.Context, user int, id string) (*http.Request, error) {
+	if user < 0 || user >= len(t.users) {
+		return nil, fmt.Errorf("photo request: user %d out of range", user)
+	}
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		return nil, fmt.Errorf("photo request: bad photo id %q", id)
+	}
+	u := *t.base
+	u.Path += "/v1/photos/" + id
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("photo request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+t.tokens[user])
+	return req, nil
+}
+
+type hitKey struct{}
 
 // Target builds the request for h; it is the target's Targeter.
 func (t *APITarget) Target(ctx context.Context, h Hit) (*http.Request, error) {
@@ -145,7 +188,7 @@ func (t *APITarget) Target(ctx context.Context, h Hit) (*http.Request, error) {
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, userKey{}, h.User), method, u.String(), r)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, hitKey{}, h), method, u.String(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -184,21 +227,30 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || req.Method != http.MethodPost || (resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted) {
 		return resp, err
 	}
-	user, ok := req.Context().Value(userKey{}).(int)
-	if !ok || user < 0 || user >= len(o.t.users) {
+	h, ok := req.Context().Value(hitKey{}).(Hit)
+	if !ok || h.User < 0 || h.User >= len(o.t.users) {
 		return resp, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	acked := time.Now()
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
 	var p struct {
-		ID string `json:"id"`
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		ReadyAt string `json:"ready_at"` // parsed apart: a bad time must not lose the id
 	}
-	if json.Unmarshal(data, &p) == nil && p.ID != "" && !strings.ContainsAny(p.ID, "/?#") {
-		o.t.users[user].add(p.ID)
+	if json.Unmarshal(data, &p) != nil || p.ID == "" || strings.ContainsAny(p.ID, "/?#") {
+		return resp, nil
+	}
+	o.t.users[h.User].add(p.ID)
+	if f := o.t.onUpload.Load(); f != nil {
+		a := UploadAnswer{ID: p.ID, Status: p.Status, Acked: acked}
+		a.ReadyAt, _ = time.Parse(time.RFC3339Nano, p.ReadyAt) // zero when absent or malformed
+		(*f)(h, a)
 	}
 	return resp, nil
 }

@@ -159,3 +159,100 @@ func TestNewAPITargetErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAPITargetOnUpload(t *testing.T) {
+	readyAt := "2030-01-02T03:04:05.123456789Z"
+	tests := []struct {
+		name      string
+		code      int
+		body      string
+		want      *loadgen.UploadAnswer // nil: not called
+		wantReady bool                  // ReadyAt is readyAt
+		wantKnown int                   // ids the target remembers after
+	}{
+		{"ready", 201, `{"id":"a1","status":"ready","ready_at":"` + readyAt + `"}`, &loadgen.UploadAnswer{ID: "a1", Status: "ready"}, true, 1},
+		{"pending", 202, `{"id":"a2","status":"pending"}`, &loadgen.UploadAnswer{ID: "a2", Status: "pending"}, false, 1},
+		{"bad ready_at", 202, `{"id":"a3","status":"pending","ready_at":"soon"}`, &loadgen.UploadAnswer{ID: "a3", Status: "pending"}, false, 1},
+		{"no id", 201, `{"status":"ready"}`, nil, false, 0},
+		{"refused", 503, `{"id":"a4"}`, nil, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.code)
+				fmt.Fprint(w, tt.body)
+			}))
+			defer srv.Close()
+			photos, err := loadgen.LoadPhotos(loadgen.PhotoSpec{Count: 1, Sizes: []loadgen.PhotoSize{{Megapixels: 0.01, Weight: 1}}}, 1, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: srv.URL, Secret: []byte(testSecret), Users: 2, Photos: photos})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var calls []loadgen.UploadAnswer
+			var hits []loadgen.Hit
+			tgt.OnUpload(func(h loadgen.Hit, a loadgen.UploadAnswer) { hits, calls = append(hits, h), append(calls, a) })
+			hit := loadgen.Hit{Seq: 4, Phase: 1, Op: loadgen.OpUpload, User: 1, Intended: time.Now()}
+			req, err := tgt.Target(context.Background(), hit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := time.Now()
+			resp, err := tgt.Client(nil).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(resp.Body); string(b) != tt.body {
+				t.Errorf("body handed on as %q", b)
+			}
+			resp.Body.Close()
+			if n := tgt.Known(1); n != tt.wantKnown {
+				t.Errorf("%d ids remembered, want %d", n, tt.wantKnown)
+			}
+			if tt.want == nil {
+				if len(calls) != 0 {
+					t.Errorf("called with %+v", calls)
+				}
+				return
+			}
+			if len(calls) != 1 {
+				t.Fatalf("%d calls, want 1", len(calls))
+			}
+			a := calls[0]
+			if hits[0] != hit {
+				t.Errorf("hit %+v, want %+v", hits[0], hit)
+			}
+			if a.ID != tt.want.ID || a.Status != tt.want.Status || a.Acked.Before(before) || a.Acked.After(time.Now()) {
+				t.Errorf("answer %+v, want %+v acked during the request", a, *tt.want)
+			}
+			if got := a.ReadyAt.Format(time.RFC3339Nano); tt.wantReady != (got == readyAt) || (!tt.wantReady && !a.ReadyAt.IsZero()) {
+				t.Errorf("ReadyAt = %v", a.ReadyAt)
+			}
+		})
+	}
+	t.Run("PhotoRequest", func(t *testing.T) {
+		tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: "http://h:1/base/", Secret: []byte(testSecret), Users: 2, Seed: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := tgt.PhotoRequest(context.Background(), 1, "abc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := auth.NewVerifier([]byte(testSecret), 0)
+		tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if user, err := v.Verify(tok); err != nil || user != "load-9-1" || req.Method != http.MethodGet || req.URL.String() != "http://h:1/base/v1/photos/abc" {
+			t.Errorf("%s %s as %q (%v)", req.Method, req.URL, user, err)
+		}
+		for _, bad := range []struct {
+			user int
+			id   string
+		}{{2, "abc"}, {-1, "abc"}, {0, ""}, {0, "a/b"}, {0, "a?b"}} {
+			if _, err := tgt.PhotoRequest(context.Background(), bad.user, bad.id); err == nil {
+				t.Errorf("user %d id %q: no error", bad.user, bad.id)
+			}
+		}
+	})
+}

@@ -35,6 +35,7 @@ Commands:
   fn        run one function of the event-driven photo app
   runtime   run the event-driven functions with scale to zero (KEDA/Knative semantics)
   load      run a load scenario (open loop) against either architecture's API
+  calibrate measure the load generator against vegeta and wrk on a trivial server
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -45,13 +46,14 @@ Most users drive photobench through make: make help lists the targets.
 `
 
 var usages = map[string]string{
-	"stack":    stackUsage,
-	"monolith": monolithUsage,
-	"vision":   visionUsage,
-	"token":    tokenUsage,
-	"fn":       fnUsage,
-	"runtime":  runtimeUsage,
-	"load":     loadUsage,
+	"stack":     stackUsage,
+	"monolith":  monolithUsage,
+	"vision":    visionUsage,
+	"token":     tokenUsage,
+	"fn":        fnUsage,
+	"runtime":   runtimeUsage,
+	"load":      loadUsage,
+	"calibrate": calibrateUsage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -84,6 +86,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRuntime(ctx, rest, getenv, stdout, stderr)
 	case "load":
 		return runLoad(ctx, rest, getenv, stdout, stderr)
+	case "calibrate":
+		return runCalibrate(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

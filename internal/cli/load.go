@@ -1,27 +1,30 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/loadgen"
 )
 
@@ -31,11 +34,26 @@ const loadUsage = `Usage:
 Runs a load scenario (YAML, see loadgen/scenarios/) open loop against one
 architecture's public API, then writes the results under the run directory:
   summary.json   per phase and operation: counts, rates, latency from the
-                 intended start and service time quantiles (warm-up excluded)
+                 intended start and service time quantiles (warm-up excluded);
+                 per phase "ready": uploads followed until ready, upload-to-ready
+                 latency and the polling's own load (polls, polls/s)
+  latency.hlog   raw results: HdrHistogram interval log, one histogram per
+                 second and <phase>/<operation>/<latency|service|ready>, in µs
   run.json       what ran: scenario, target, architecture, start and end
 and prints a summary table. On a terminal a progress line is updated every
 second. Ctrl-C stops the run within a second and writes the partial results,
 marked "partial": true.
+
+After the schedule ends, accepted uploads are followed (GET /v1/photos/{id},
+backoff from the scenario's ready.min_poll to ready.max_poll) until ready,
+failed or ready.timeout; the run ends when all are.
+
+While it runs, the generator serves Prometheus metrics (photobench_loadgen_*,
+labels architecture, operation, phase) and, when PHOTOBENCH_PROMETHEUS_SD_DIR
+is set (make up's .stack/env sets it), registers them with the stack's
+Prometheus for the length of the run: it waits (at most 15 s) until
+Prometheus ($PHOTOBENCH_PROMETHEUS_URL) has scraped them once before the run
+starts, and once more after it ends.
 
 Flags:
   --scenario FILE  the scenario file (required)
@@ -48,6 +66,8 @@ Flags:
   --arch NAME      the architecture's label in the results, e.g. monolith
   --cache DIR      where generated photos are kept between runs
                    (default $PHOTOBENCH_STACK_DIR/loadgen-cache, else .stack/loadgen-cache)
+  --metrics-addr A where to serve /metrics (default 127.0.0.1:0, a free port;
+                   "off" serves none)
 `
 
 // healthTimeout bounds the pre-flight check of the target.
@@ -57,6 +77,7 @@ var archRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 type loadConfig struct {
 	scenario, target, out, arch, cache string
+	metricsAddr, sdDir, promURL        string
 	secret                             []byte
 	devSecret                          bool // neither --secret nor the environment gave one
 }
@@ -86,6 +107,7 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 	fs.StringVar(&cfg.out, "out", "", "")
 	fs.StringVar(&cfg.arch, "arch", "", "")
 	fs.StringVar(&cfg.cache, "cache", "", "")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "127.0.0.1:0", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -107,6 +129,13 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 	if cfg.arch != "" && !archRe.MatchString(cfg.arch) {
 		problems = append(problems, fmt.Sprintf("--arch %q is not a label (want 1-64 of A-Z a-z 0-9 _ . -)", cfg.arch))
 	}
+	if cfg.metricsAddr != "off" {
+		if host, _, err := net.SplitHostPort(cfg.metricsAddr); err != nil || !loopbackHost(host) {
+			problems = append(problems, fmt.Sprintf("--metrics-addr %q is not a loopback host:port (or off)", cfg.metricsAddr))
+		}
+	}
+	cfg.sdDir = getenv("PHOTOBENCH_PROMETHEUS_SD_DIR")
+	cfg.promURL = strings.TrimSuffix(getenv("PHOTOBENCH_PROMETHEUS_URL"), "/")
 	if secret == "" {
 		cfg.secret = auth.SecretFromEnv(getenv)
 		cfg.devSecret = getenv(auth.EnvSecret) == ""
@@ -162,7 +191,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	}
 	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{
 		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
-		TokenTTL: sc.Duration() + 24*time.Hour, Photos: photos,
+		TokenTTL: sc.Duration() + sc.Ready.Timeout + 24*time.Hour, Photos: photos,
 	})
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -179,24 +208,43 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = sc.MaxInFlight
 	tr.MaxIdleConnsPerHost = sc.MaxInFlight
-	client := tgt.Client(&http.Client{Transport: tr})
 	defer tr.CloseIdleConnections()
 
+	run := &loadgen.APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: tr}}
+	if cfg.metricsAddr != "off" {
+		stop, err := serveLoadMetrics(ctx, cfg, run, stderr)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		defer stop()
+	}
 	info := runInfo{Scenario: sc.Name, ScenarioFile: cfg.scenario, Target: cfg.target, Arch: cfg.arch,
 		Seed: sc.Seed, Users: sc.Users, Started: time.Now().UTC()}
-	results, err := loadgen.Attack(ctx, sc, tgt.Target, loadgen.WithClient(client))
-	if err != nil {
+	var hlog bytes.Buffer
+	if run.Log, err = loadgen.NewIntervalLog(&hlog, info.Started, time.Second); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	var prog *progress
 	if isTerminal(stderr) {
-		prog = newProgress(sc, cfg.target, info.Started)
+		prog = newProgress(sc, cfg.target, info.Started, run)
+		run.Observe = prog.add
 	}
-	rec := collect(results, prog, stderr)
+	stopProgress := drawProgress(prog, stderr)
+	rec, err := run.Run(ctx)
+	stopProgress()
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	info.Ended = time.Now().UTC()
 	info.Partial = ctx.Err() != nil
 	sum := rec.Summary(info.Partial)
 
+	if err := run.Log.Close(); err != nil {
+		return fmt.Errorf("load: interval log: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(cfg.out, "latency.hlog"), hlog.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	if err := writeJSON(filepath.Join(cfg.out, "summary.json"), sum); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
@@ -208,6 +256,65 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 		return fmt.Errorf("load: stopped before the end; partial results in %s", cfg.out)
 	}
 	return nil
+}
+
+// scrapeWait bounds the waits for the stack's Prometheus: until it has
+// discovered the generator (its discovery batches updates for up to 5 s),
+// and for a last scrape after the run.
+const scrapeWait = 15 * time.Second
+
+// serveLoadMetrics serves the run's metrics on cfg.metricsAddr and, with a
+// discovery directory, registers them with the stack's Prometheus and (with
+// its URL) waits until it scrapes them, so that the run's first seconds are
+// captured. stop waits for one more scrape, unregisters and closes the server.
+func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *loadgen.APIRun, stderr io.Writer) (stop func(), err error) {
+	reg := newRegistry()
+	run.Exporter = loadgen.NewExporter(reg, cfg.arch)
+	ln, err := net.Listen("tcp", cfg.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	addr := ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	if cfg.sdDir == "" {
+		return func() { srv.Close() }, nil
+	}
+	unregister, err := promsd.Register(cfg.sdDir, promsd.Target{Name: fmt.Sprintf("loadgen-%d", os.Getpid()), Addr: addr,
+		Labels: map[string]string{"component": "loadgen"}})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	waitScrape := func(after time.Time, why string) {
+		if cfg.promURL == "" {
+			return
+		}
+		wctx, cancel := context.WithTimeout(ctx, scrapeWait)
+		defer cancel()
+		if err := promsd.WaitScraped(wctx, cfg.promURL, addr, after); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "photobench: %s: %v\n", why, oneLine(err.Error()))
+		}
+	}
+	waitScrape(time.Now(), "the stack's Prometheus has not scraped the generator yet; its first seconds may be missing there")
+	return func() {
+		waitScrape(time.Now(), "no last scrape of the generator")
+		if err := unregister(); err != nil {
+			fmt.Fprintf(stderr, "photobench: %v\n", err)
+		}
+		srv.Close()
+	}, nil
+}
+
+// loopbackHost reports whether host (of a listen address) is on loopback.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func uploads(sc *loadgen.Scenario) bool {
@@ -278,11 +385,11 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// collect folds the results into a Recorder per goroutine (merged at the end)
-// and, with prog, redraws the progress line on w once per second.
-func collect(results <-chan loadgen.Result, prog *progress, w io.Writer) *loadgen.Recorder {
+// drawProgress redraws prog's line on w once per second until stopped; a nil
+// prog draws nothing.
+func drawProgress(prog *progress, w io.Writer) (stop func()) {
 	if prog == nil {
-		return loadgen.Collect(results, runtime.GOMAXPROCS(0))
+		return func() {}
 	}
 	done := make(chan struct{})
 	var drawn sync.WaitGroup
@@ -301,23 +408,13 @@ func collect(results <-chan loadgen.Result, prog *progress, w io.Writer) *loadge
 			}
 		}
 	}()
-	tee := make(chan loadgen.Result, 1024)
-	go func() {
-		defer close(tee)
-		for r := range results {
-			prog.add(r)
-			tee <- r
-		}
-	}()
-	rec := loadgen.Collect(tee, runtime.GOMAXPROCS(0))
-	close(done)
-	drawn.Wait()
-	return rec
+	return func() { close(done); drawn.Wait() }
 }
 
 // progress keeps the figures of the live progress line.
 type progress struct {
 	sc     *loadgen.Scenario
+	run    *loadgen.APIRun // for the uploads being followed; may be nil
 	target string
 	start  time.Time
 	before []uint64 // hits scheduled by the phases before phase i
@@ -332,8 +429,8 @@ type progress struct {
 	errors, drops uint64
 }
 
-func newProgress(sc *loadgen.Scenario, target string, start time.Time) *progress {
-	p := &progress{sc: sc, target: target, start: start, last: start,
+func newProgress(sc *loadgen.Scenario, target string, start time.Time, run *loadgen.APIRun) *progress {
+	p := &progress{sc: sc, target: target, start: start, last: start, run: run,
 		lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
 	var n uint64
 	for _, ph := range sc.Phases {
@@ -368,25 +465,14 @@ func (p *progress) add(r loadgen.Result) {
 // latency quantiles of the phase so far, errors and dropped hits.
 func (p *progress) line(now time.Time) string {
 	el := now.Sub(p.start)
-	pi, off := len(p.sc.Phases)-1, time.Duration(0)
-	var at time.Duration
-	for i, ph := range p.sc.Phases {
-		if el < at+ph.Duration {
-			pi, off = i, el-at
-			break
-		}
-		at += ph.Duration
-	}
+	pi, off := p.sc.PhaseAt(el)
 	ph := p.sc.Phases[pi]
-	if el >= p.sc.Duration() {
-		off = ph.Duration
-	}
 	scheduled := p.before[pi] + loadgen.Count(ph.Pacer, off)
-	// The schedule's rate over the last second of the phase, or over its first
-	// second while it is younger than that.
-	from := max(off-time.Second, 0)
-	to := from + time.Second
-	target := float64(loadgen.Count(ph.Pacer, to) - loadgen.Count(ph.Pacer, from))
+	_, target := p.sc.RateAt(el)
+	if p.run != nil && p.run.Draining() {
+		return fmt.Sprintf("schedule done %5.0fs  following %d uploads until ready (at most %s)  polls %d  errors %d  dropped %d",
+			el.Seconds(), p.run.Following(), p.sc.Ready.Timeout, p.run.Polls(), p.errors, p.drops)
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -404,8 +490,12 @@ func (p *progress) line(now time.Time) string {
 	if ph.Warmup {
 		name += " (warm-up)"
 	}
-	return fmt.Sprintf("%s %5.0fs  %s  target %.1f/s  sent %.1f/s  in flight %d  p50 %s  p99 %s  errors %d  dropped %d",
-		name, el.Seconds(), p.target, target, achieved, max(inFlight, 0),
+	following := ""
+	if p.run != nil && p.sc.Ready.Follow {
+		following = fmt.Sprintf("  following %d", p.run.Following())
+	}
+	return fmt.Sprintf("%s %5.0fs  %s  target %.1f/s  sent %.1f/s  in flight %d%s  p50 %s  p99 %s  errors %d  dropped %d",
+		name, el.Seconds(), p.target, target, achieved, max(inFlight, 0), following,
 		usDuration(p.lat.ValueAtQuantile(50)), usDuration(p.lat.ValueAtQuantile(99)), p.errors, p.drops)
 }
 
@@ -446,5 +536,22 @@ func printSummary(w io.Writer, sc *loadgen.Scenario, sum loadgen.Summary, cfg lo
 		row(ph.Name, "all", ph.All)
 	}
 	tw.Flush()
+	var ready bool
+	for _, ph := range sum.Phases {
+		ready = ready || ph.Ready != nil
+	}
+	if ready {
+		fmt.Fprintln(w, "upload to ready (server ready_at - intended start of the upload):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "phase\tfollowed\tready\tfailed\ttimeouts\terrors\tskipped\tp50\tp99\tmax\tpolls\tpolls/photo\t")
+		for _, ph := range sum.Phases {
+			if r := ph.Ready; r != nil {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%d\t%.1f\t\n", ph.Name, r.Followed, r.Ready, r.Failed,
+					r.Timeouts, r.Errors, r.Skipped, secDuration(r.Latency.P50), secDuration(r.Latency.P99), secDuration(r.Latency.Max),
+					r.Polls, r.PollsPerPhoto)
+			}
+		}
+		tw.Flush()
+	}
 	fmt.Fprintf(w, "results in %s\n", cfg.out)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -260,5 +261,129 @@ phases:
 	data, err := os.ReadFile(filepath.Join(out, "run.json"))
 	if err != nil || json.Unmarshal(data, &info) != nil || info["arch"] != "monolith" || info["target"] != env.MonolithURL {
 		t.Errorf("run.json %s (%v)", data, err)
+	}
+	// The monolith answers 201 with the photo ready: every upload is ready
+	// at its answer, without a single poll.
+	if r := ph.Ready; r == nil || r.Followed != up.OK || r.Ready != up.OK || r.Polls != 0 || r.Latency.Count != int64(up.OK) {
+		t.Errorf("ready %+v: want all %d uploads ready at their answer, no polls", r, up.OK)
+	}
+	tags := hlogTags(t, out)
+	for _, tag := range []string{"uploads/upload/latency", "uploads/upload/service", "uploads/upload/ready"} {
+		if tags[tag] != int64(up.OK) {
+			t.Errorf("latency.hlog: %d values tagged %s, want %d (all tags %v)", tags[tag], tag, up.OK, tags)
+		}
+	}
+}
+
+// hlogTags reads the run directory's interval log and returns the number of
+// values recorded per tag.
+func hlogTags(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "latency.hlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ivs, err := loadgen.ReadIntervalLog(f)
+	if err != nil {
+		t.Fatalf("latency.hlog: %v", err)
+	}
+	n := map[string]int64{}
+	for _, iv := range ivs {
+		n[iv.Tag] += iv.Hist.TotalCount()
+	}
+	return n
+}
+
+// A short real run against the event-driven app: uploads are answered 202
+// pending and followed until ready, and the generator's metrics reach the
+// stack's Prometheus through its registration.
+func TestLoadFollowsEventDrivenUploadsAndRegistersMetrics(t *testing.T) {
+	env := stacktest.Load(t)
+	env.Apps(t)
+	sc := writeScenario(t, `name: eventdriven-ready
+seed: 4343
+users: 2
+timeout: 10s
+mix: {upload: 1}
+photos: {count: 3, sizes: [{megapixels: 0.3}]}
+ready: {timeout: 60s, min_poll: 50ms, max_poll: 500ms}
+phases:
+  - {name: uploads, duration: 6s, pacer: {type: constant, rate: 2}}
+`)
+	out := t.TempDir()
+	arch := "eventdriven-test-" + strconv.Itoa(os.Getpid())
+	var stdout bytes.Buffer
+	err := cli.Run(context.Background(), []string{"load", "--scenario", sc, "--target", env.EventDrivenURL,
+		"--out", out, "--arch", arch, "--cache", t.TempDir()},
+		func(k string) string {
+			switch k {
+			case "PHOTOBENCH_AUTH_SECRET":
+				return env.AuthSecret
+			case "PHOTOBENCH_PROMETHEUS_SD_DIR":
+				return env.SDDir
+			case "PHOTOBENCH_PROMETHEUS_URL":
+				return env.PrometheusURL
+			}
+			return ""
+		}, &stdout, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := readSummary(t, out)
+	ph, ok := s.Phase("uploads")
+	if !ok {
+		t.Fatalf("summary %+v: no uploads phase", s)
+	}
+	up := ph.Ops[loadgen.OpUpload]
+	if up.Scheduled != 12 || up.OK != 12 {
+		t.Fatalf("uploads %+v: want 12 scheduled and accepted", up)
+	}
+	r := ph.Ready
+	if r == nil || r.Followed != 12 || r.Ready != 12 {
+		t.Fatalf("ready %+v: want all 12 uploads followed until ready", r)
+	}
+	// Pending at the answer, so each needed at least one poll; ready after
+	// the upload was acked, so upload-to-ready is longer than the ack.
+	if r.Polls < 12 || r.Latency.Count != 12 || r.Latency.P50 < up.Latency.P50 || r.Observed.P50 < r.Latency.P50 {
+		t.Errorf("ready %+v against ack %+v: want at least one poll per photo, ready after ack, observed after ready_at", r, up.Latency)
+	}
+	if !strings.Contains(stdout.String(), "upload to ready") {
+		t.Errorf("summary table has no ready section:\n%s", stdout.String())
+	}
+	if n := hlogTags(t, out)["uploads/upload/ready"]; n != 12 {
+		t.Errorf("latency.hlog: %d ready values, want 12", n)
+	}
+	// The registration is gone with the run; its scrapes stay, the last one
+	// taken after the run ended.
+	if files, _ := filepath.Glob(filepath.Join(env.SDDir, "loadgen-*.json")); len(files) != 0 {
+		for _, f := range files {
+			if data, _ := os.ReadFile(f); strings.Contains(string(data), strconv.Itoa(os.Getpid())) {
+				t.Errorf("registration %s left behind", f)
+			}
+		}
+	}
+	q := `max_over_time(photobench_loadgen_requests_total{architecture="` + arch + `",operation="upload",outcome="ok"}[5m])`
+	var body struct {
+		Data struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	resp, err := http.Get(env.PrometheusURL + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Data.Result) != 1 {
+		t.Fatalf("Prometheus has %d series for %s, want 1: the generator was not scraped", len(body.Data.Result), q)
+	}
+	v, _ := strconv.ParseFloat(body.Data.Result[0].Value[1].(string), 64)
+	if v != 12 {
+		t.Errorf("Prometheus scraped %v ok uploads, want 12 as in the summary", v)
 	}
 }

@@ -5,12 +5,16 @@
 package promsd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"time"
 
 	"github.com/photobench/photobench/internal/atomicfile"
 )
@@ -58,4 +62,65 @@ func Register(dir string, t Target) (unregister func() error, err error) {
 		}
 		return nil
 	}, nil
+}
+
+// WaitScraped waits until the Prometheus server at promURL has scraped the
+// target at addr (host:port) successfully at or after after: the way to know
+// that a registration has been discovered (Prometheus batches discovery
+// updates, so that takes up to about 5 s) and that a final value has been
+// collected. It gives up when ctx is done.
+func WaitScraped(ctx context.Context, promURL, addr string, after time.Time) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		ok, err := scraped(ctx, promURL, addr, after)
+		if ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("wait for Prometheus to scrape %s: %w (last error: %v)", addr, ctx.Err(), last)
+			}
+			return fmt.Errorf("wait for Prometheus to scrape %s: %w", addr, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func scraped(ctx context.Context, promURL, addr string, after time.Time) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, promURL+"/api/v1/targets?state=active", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("targets: %s", resp.Status)
+	}
+	var body struct {
+		Data struct {
+			ActiveTargets []struct {
+				ScrapeURL  string    `json:"scrapeUrl"`
+				Health     string    `json:"health"`
+				LastScrape time.Time `json:"lastScrape"`
+			} `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return false, fmt.Errorf("targets: %w", err)
+	}
+	for _, t := range body.Data.ActiveTargets {
+		if strings.Contains(t.ScrapeURL, "//"+addr+"/") && t.Health == "up" && !t.LastScrape.Before(after) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -1,12 +1,20 @@
 package promsd_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/photobench/photobench/internal/promsd"
+	"github.com/photobench/photobench/internal/stacktest"
 )
 
 func TestRegisterWritesFileSDAndUnregisterRemovesIt(t *testing.T) {
@@ -60,5 +68,35 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 				t.Fatalf("left %d files behind", len(entries))
 			}
 		})
+	}
+}
+
+// Against the stack's Prometheus: a registered target is scraped within the
+// discovery delay, and WaitScraped says so; an address nobody registered is
+// never scraped, and WaitScraped gives up with ctx.
+func TestWaitScrapedAgainstTheStacksPrometheus(t *testing.T) {
+	env := stacktest.Load(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "# TYPE photobench_promsd_test_up gauge")
+		fmt.Fprintln(w, "photobench_promsd_test_up 1")
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	start := time.Now()
+	unregister, err := promsd.Register(env.SDDir, promsd.Target{Name: fmt.Sprintf("promsd-test-%d", os.Getpid()), Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unregister()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := promsd.WaitScraped(ctx, env.PrometheusURL, addr, start); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := promsd.WaitScraped(ctx, env.PrometheusURL, "127.0.0.1:1", start); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("unregistered address: err = %v, want the deadline", err)
 	}
 }
