@@ -10,7 +10,7 @@ GOFILES  := $(shell find . -name '*.go' -not -path './.stack/*' 2>/dev/null) go.
 # Integration tests start real servers; allow for a slow first compile too.
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: help deps build up down status clean-stack test bench vet loadgen-calibrate
+.PHONY: help deps build up down status clean-stack test bench vet loadgen-calibrate demo-vision-outage demo-slow-vision
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,5 +53,12 @@ loadgen-calibrate: build ## the load generator against vegeta and wrk on a trivi
 	@./stack/calibrate-deps.sh
 	@$(BIN) calibrate run --rates 1000,5000,10000,20000,30000 --duration 5s --repeats 3 --search-budget 2m
 
-bench: ## the side-by-side benchmark and report: arrives with issue 7 (not built yet)
-	@echo "make bench: not built yet; the side-by-side benchmark and report arrive with issue 7." >&2; exit 2
+PROFILE ?= quick
+bench: deps build ## the side-by-side benchmark and its report (PROFILE=quick, under 10 min; PROFILE=full, ~45 min) into results/<date>-<profile>/
+	@$(BIN) bench --profile $(PROFILE)
+
+demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, both apps side by side
+	@$(BIN) demo vision-outage
+
+demo-slow-vision: build ## workshop demo against make up (about 2.5 min): vision 10x slower for 40 s, both apps side by side
+	@$(BIN) demo slow-vision

@@ -1,8 +1,11 @@
 package loadgen
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -292,3 +295,30 @@ func (p *Poisson) Count(d time.Duration) uint64 {
 
 // Expected returns the mean number of hits over [0, d): Rate·d.
 func (p *Poisson) Expected(d time.Duration) float64 { return p.rate * d.Seconds() }
+
+// Describe says what a pacer schedules, for reports: "constant 10/s",
+// "ramp 5/s to 30/s over 1m0s", "idle".
+func Describe(p Pacer) string {
+	r := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) + "/s" }
+	switch p := p.(type) {
+	case Constant:
+		return "constant " + r(p.Rate)
+	case Idle:
+		return "idle (no requests)"
+	case Ramp:
+		return fmt.Sprintf("ramp %s to %s over %s", r(p.From), r(p.To), p.Over)
+	case Steps:
+		parts := make([]string, len(p))
+		for i, s := range p {
+			parts[i] = r(s.Rate) + " for " + s.Duration.String()
+		}
+		return "steps " + strings.Join(parts, ", ")
+	case Spike:
+		return fmt.Sprintf("spike %s, %s from %s for %s", r(p.Base), r(p.Peak), p.Start, p.Length)
+	case Sine:
+		return fmt.Sprintf("sine %s ± %s, period %s", r(p.Mean), r(p.Amplitude), p.Period)
+	case *Poisson:
+		return "poisson " + r(p.rate)
+	}
+	return fmt.Sprintf("%T", p)
+}

@@ -205,3 +205,23 @@ func TestPacerFunc(t *testing.T) {
 		t.Errorf("Count(2.5s) = %d, want 3", got)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		p    loadgen.Pacer
+		want string
+	}{
+		{loadgen.Constant{Rate: 10}, "constant 10/s"},
+		{loadgen.Idle{}, "idle (no requests)"},
+		{loadgen.Ramp{From: 5, To: 30, Over: time.Minute}, "ramp 5/s to 30/s over 1m0s"},
+		{loadgen.Steps{{Rate: 1, Duration: time.Second}, {Rate: 2.5, Duration: 2 * time.Second}}, "steps 1/s for 1s, 2.5/s for 2s"},
+		{loadgen.NewPoisson(7, 1), "poisson 7/s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := loadgen.Describe(tt.p); got != tt.want {
+				t.Errorf("Describe = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

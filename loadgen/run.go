@@ -12,7 +12,8 @@ import (
 )
 
 // APIRun is one run of a scenario against an APITarget with everything around
-// the engine: the ready follower (when the scenario follows uploads), the
+// the engine: the ready follower (when the scenario follows uploads; then
+// thumbnails are asked only of photos it saw ready), the
 // Prometheus exporter, the interval log and a hook for a progress line. Fill in
 // the fields, then call Run once.
 type APIRun struct {
@@ -86,6 +87,7 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 		f = NewFollower(FollowerConfig{Target: r.Target, Client: base, Ready: sc.Ready,
 			RequestTimeout: sc.Timeout, Seed: sc.Seed})
 		r.follower.Store(f)
+		r.Target.ThumbnailsOfReady(true)
 		r.Target.OnUpload(func(h Hit, a UploadAnswer) {
 			ph := sc.Phases[h.Phase]
 			f.Follow(h, ph.Name, ph.Warmup, a)
@@ -94,6 +96,9 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 		go func() {
 			defer close(readyDone)
 			for res := range f.Results() {
+				if res.Outcome == ReadyOK {
+					r.Target.MarkReady(res.Upload.User, res.ID)
+				}
 				readyRec.AddReady(res)
 				if r.Exporter != nil {
 					r.Exporter.ObserveReady(res)

@@ -62,6 +62,10 @@ type APITarget struct {
 	photos   *PhotoSet
 	tag      string
 	onUpload atomic.Pointer[func(Hit, UploadAnswer)]
+	// ready holds, per user, the ids known to be ready (MarkReady); with
+	// readyOnly, thumbnails are asked only of those.
+	ready     []*idRing
+	readyOnly atomic.Bool
 }
 
 // UploadAnswer is what the answer to an accepted upload (201 or 202) said, as
@@ -106,6 +110,7 @@ func NewAPITarget(c APIConfig) (*APITarget, error) {
 		}
 		t.tokens = append(t.tokens, tok)
 		t.users = append(t.users, &idRing{ids: make([]string, keep)})
+		t.ready = append(t.ready, &idRing{ids: make([]string, keep)})
 	}
 	return t, nil
 }
@@ -126,6 +131,19 @@ func (t *APITarget) OnUpload(f func(h Hit, a UploadAnswer)) {
 		return
 	}
 	t.onUpload.Store(&f)
+}
+
+// ThumbnailsOfReady makes thumbnail hits ask only for photos known to be
+// ready (MarkReady), as a client showing a gallery would; until a user has
+// one, a list is sent instead. Without it a thumbnail may be asked of a photo
+// still pending, which the event-driven app answers 404 until it is ready.
+func (t *APITarget) ThumbnailsOfReady(on bool) { t.readyOnly.Store(on) }
+
+// MarkReady records that user's photo id is ready (the Follower saw it).
+func (t *APITarget) MarkReady(user int, id string) {
+	if user >= 0 && user < len(t.ready) && id != "" {
+		t.ready[user].add(id)
+	}
 }
 
 // PhotoRequest builds user's GET /v1/photos/{id}, with the user's token: the
@@ -170,11 +188,16 @@ func (t *APITarget) Target(ctx context.Context, h Hit) (*http.Request, error) {
 			path, query = "/v1/photos/"+id, ""
 		}
 	case OpThumbnail:
-		if id, ok := ring.pick(h.Seq); ok {
+		from := ring
+		if t.readyOnly.Load() {
+			from = t.ready[h.User]
+		}
+		if id, ok := from.pick(h.Seq); ok {
 			path, query = "/v1/photos/"+id+"/thumbnail", "size=small"
 		}
 	case OpDelete:
 		if id, ok := ring.take(); ok {
+			t.ready[h.User].remove(id)
 			method, path, query = http.MethodDelete, "/v1/photos/"+id, ""
 		}
 	case OpList:
@@ -304,4 +327,22 @@ func (r *idRing) take() (string, bool) {
 	r.ids[i] = ""
 	r.n--
 	return id, true
+}
+
+// remove forgets id if held, keeping the others in order.
+func (r *idRing) remove(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kept := make([]string, 0, r.n)
+	for k := 0; k < r.n; k++ {
+		if v := r.ids[r.slot(uint64(k))]; v != id {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == r.n {
+		return
+	}
+	clear(r.ids)
+	copy(r.ids, kept)
+	r.n, r.next = len(kept), len(kept)%len(r.ids)
 }

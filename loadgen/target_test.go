@@ -256,3 +256,33 @@ func TestAPITargetOnUpload(t *testing.T) {
 		}
 	})
 }
+
+// With ThumbnailsOfReady, thumbnail hits ask only for photos marked ready; a
+// deleted photo is forgotten there too.
+func TestThumbnailsOfReadyPhotosOnly(t *testing.T) {
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: "http://127.0.0.1:1", Secret: []byte(strings.Repeat("s", 32)), Users: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt.ThumbnailsOfReady(true)
+	path := func(op loadgen.Op, seq uint64) string {
+		req, err := tgt.Target(context.Background(), loadgen.Hit{Seq: seq, Op: op, User: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req.URL.Path
+	}
+	if got := path(loadgen.OpThumbnail, 0); got != "/v1/photos" {
+		t.Errorf("no ready photo yet: thumbnail hit sent %s, want a list", got)
+	}
+	id := "0190b1c2-0000-7000-8000-000000000001"
+	tgt.MarkReady(0, id)
+	if got := path(loadgen.OpThumbnail, 3); got != "/v1/photos/"+id+"/thumbnail" {
+		t.Errorf("thumbnail hit sent %s, want the ready photo's thumbnail", got)
+	}
+	tgt.MarkReady(0, "")
+	tgt.MarkReady(5, id) // no such user: ignored
+	if got := path(loadgen.OpThumbnail, 4); got != "/v1/photos/"+id+"/thumbnail" {
+		t.Errorf("after bad marks: %s", got)
+	}
+}

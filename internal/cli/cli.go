@@ -36,6 +36,8 @@ Commands:
   runtime   run the event-driven functions with scale to zero (KEDA/Knative semantics)
   load      run a load scenario (open loop) against either architecture's API
   calibrate measure the load generator against vegeta and wrk on a trivial server
+  bench     the side-by-side benchmark of a profile, and its trade-off report
+  demo      a two-minute coupling demonstration against make up (workshops)
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -54,6 +56,8 @@ var usages = map[string]string{
 	"runtime":   runtimeUsage,
 	"load":      loadUsage,
 	"calibrate": calibrateUsage,
+	"bench":     benchUsage,
+	"demo":      demoUsage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -88,6 +92,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runLoad(ctx, rest, getenv, stdout, stderr)
 	case "calibrate":
 		return runCalibrate(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

@@ -133,7 +133,7 @@ func (a app) ready(ctx context.Context, c Config) error {
 func (a app) setup(ctx context.Context, c Config) error {
 	u, _ := url.Parse(a.endpoint(c))
 	_, err := promsd.Register(c.SDDir(), promsd.Target{
-		Name: a.svc, Addr: u.Host,
+		Name: c.instanceName(a.svc), Addr: u.Host,
 		Labels: map[string]string{"component": a.svc, "architecture": a.arch},
 	})
 	return err

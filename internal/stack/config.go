@@ -104,6 +104,11 @@ type Config struct {
 	// (PHOTOBENCH_RUNTIME_PINNED=on, for comparison).
 	RuntimePort   int
 	RuntimePinned bool
+	// AppInstance, when set, names a second set of apps run beside the
+	// stack's (on other ports): their pid files, logs and scrape
+	// registrations get "-<AppInstance>" so that neither set touches the
+	// other's (photobench bench's tests).
+	AppInstance string
 	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
 	AuthSecret string
 

@@ -25,11 +25,25 @@ type pidRecord struct {
 }
 
 func (c Config) pidFile(service string) string {
-	return filepath.Join(c.Dir, "run", service+".pid")
+	return filepath.Join(c.Dir, "run", c.instanceName(service)+".pid")
 }
 
 func (c Config) logFile(service string) string {
-	return filepath.Join(c.Dir, "logs", service+".log")
+	return filepath.Join(c.Dir, "logs", c.instanceName(service)+".log")
+}
+
+// instanceName is the name an app's pid file, log and scrape registration
+// go by: its own, or with AppInstance a second set's beside the stack's.
+func (c Config) instanceName(service string) string {
+	if c.AppInstance == "" {
+		return service
+	}
+	for _, a := range apps() {
+		if a.name() == service {
+			return service + "-" + c.AppInstance
+		}
+	}
+	return service
 }
 
 func readPID(path string) (pidRecord, bool) {

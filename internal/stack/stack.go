@@ -84,6 +84,49 @@ const stopGrace = 30 * time.Second
 // it stops the services it started and returns a one-line error that names
 // the service and the cause.
 func Up(ctx context.Context, c Config, out io.Writer) (started []string, err error) {
+	return up(ctx, c, services(c), out)
+}
+
+// UpApps starts the named apps (vision, monolith, runtime, front) like Up,
+// for a stack whose servers run already: photobench bench runs one
+// architecture at a time. c.AppBinary must be set.
+func UpApps(ctx context.Context, c Config, names []string, out io.Writer) (started []string, err error) {
+	var svcs []service
+	for _, n := range names {
+		found := false
+		for _, a := range apps() {
+			if a.name() == n {
+				svcs, found = append(svcs, a), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("stack up: %q is not an app (%s)", n, strings.Join(AppNames(), ", "))
+		}
+	}
+	return up(ctx, c, svcs, out)
+}
+
+// AppNames lists the apps the stack can run, in start order.
+func AppNames() []string {
+	var names []string
+	for _, a := range apps() {
+		names = append(names, a.name())
+	}
+	return names
+}
+
+// PIDs returns the process ids of the running services by name.
+func PIDs(c Config) map[string]int {
+	out := map[string]int{}
+	for _, s := range known() {
+		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
+			out[s.name()] = rec.PID
+		}
+	}
+	return out
+}
+
+func up(ctx context.Context, c Config, svcs []service, out io.Writer) (started []string, err error) {
 	for _, d := range []string{c.Dir, filepath.Join(c.Dir, "run"), filepath.Join(c.Dir, "logs"), filepath.Join(c.Dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("stack up: %w", err)
@@ -94,7 +137,6 @@ func Up(ctx context.Context, c Config, out io.Writer) (started []string, err err
 	_ = os.Chmod(c.Dir, 0o755)
 	_ = os.Chmod(filepath.Join(c.Dir, "data"), 0o755)
 
-	svcs := services(c)
 	running := map[string]bool{}
 	var problems []string
 	for _, s := range svcs {
@@ -310,7 +352,7 @@ func stopServices(c Config, names []string, out io.Writer) error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 		os.Remove(path)
-		os.Remove(filepath.Join(c.SDDir(), name+".json")) // an app's scrape target
+		os.Remove(filepath.Join(c.SDDir(), c.instanceName(name)+".json")) // an app's scrape target
 		fmt.Fprintf(out, "%-10s stopped (pid %d) in %s\n", name, rec.PID, time.Since(t0).Round(10*time.Millisecond))
 	}
 	svcs := known()

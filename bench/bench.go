@@ -1,0 +1,281 @@
+// Package bench is `photobench bench`: it runs a profile's experiments
+// against each architecture in turn on the native stack, captures what
+// Prometheus and the load generator saw, and writes the trade-off report.
+//
+// For every run it starts the architecture's apps (the vision service with
+// the profile's remote-API profile, then the monolith, or the scale-to-zero
+// runtime and the front), runs the scenario open loop with the same seed,
+// flips the profile's faults at phase boundaries, follows every accepted
+// upload until ready, waits for Prometheus's last scrape, queries its series
+// over the run's window (/api/v1/query_range, 1 s step), and stops the apps.
+// Everything lands in the run directory:
+//
+//	results.json                 every figure the report uses (package bench/results)
+//	runs/<run>/summary.json      the load generator's HDR summary
+//	runs/<run>/latency.hlog      its raw interval histograms
+//	runs/<run>/prom/<query>.json Prometheus's answers, as returned
+//	queries.json                 the PromQL of every captured series
+//	report.md, report.html, charts/*.svg
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/procstat"
+	"github.com/photobench/photobench/internal/promsd"
+	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// Config is one bench invocation.
+type Config struct {
+	Profile *Profile
+	Out     string       // the run directory
+	Stack   stack.Config // AppBinary must name the photobench binary
+	Archs   []string     // the architectures, in run order (default: monolith, eventdriven)
+	Secret  []byte       // signs the synthetic users' tokens (the apps' AuthSecret)
+	Cache   string       // where generated photos are kept between runs
+	// Log gets one line per step; Live, if set, gets a progress line redrawn
+	// every second (a terminal), else progress goes to Log every 15 s.
+	Log  io.Writer
+	Live io.Writer
+}
+
+// appsOf lists the apps each architecture runs on.
+var appsOf = map[string][]string{
+	results.Monolith:    {"vision", "monolith"},
+	results.EventDriven: {"vision", "runtime", "front"},
+}
+
+// runOverhead is the estimate of a run's time beyond its schedule (apps
+// starting, draining, the last scrape, capture, stopping), for time left.
+const runOverhead = 25 * time.Second
+
+// Run runs cfg's profile and returns what it collected, also saved as
+// results.json in cfg.Out. An error is returned for what stops the whole
+// bench (the stack does not start, the run directory cannot be written); a
+// failed architecture run is recorded as failed and the bench goes on. A
+// cancelled ctx stops the run in progress, keeps what was collected (marked
+// partial) and skips the rest.
+func Run(ctx context.Context, cfg Config) (*results.Results, error) {
+	if cfg.Profile == nil {
+		return nil, errors.New("bench: no profile")
+	}
+	if cfg.Stack.AppBinary == "" {
+		return nil, errors.New("bench: the photobench binary that runs the apps is unknown")
+	}
+	if len(cfg.Archs) == 0 {
+		cfg.Archs = []string{results.Monolith, results.EventDriven}
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	b := &bencher{cfg: cfg, start: time.Now()}
+	b.plan()
+	res := &results.Results{Profile: cfg.Profile.Name, Description: cfg.Profile.Description,
+		Started: time.Now().UTC(), Machine: Fingerprint(cfg.Stack), Settings: b.settings(),
+		SteadyPhase: cfg.Profile.Steady, IdlePhase: cfg.Profile.Idle, SLO: cfg.Profile.SLO.Seconds()}
+
+	// The servers; apps left running by `make up` are stopped so that one
+	// architecture runs at a time.
+	servers := cfg.Stack
+	servers.AppBinary = ""
+	fmt.Fprintf(cfg.Log, "bench: starting the stack's servers (those not running)\n")
+	started, err := stack.Up(ctx, servers, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer func() {
+		if len(started) > 0 {
+			fmt.Fprintf(cfg.Log, "bench: stopping the servers it started: %s\n", strings.Join(started, ", "))
+			_ = stack.Down(cfg.Stack, started, io.Discard)
+		}
+	}()
+	var running []string
+	pids := stack.PIDs(cfg.Stack)
+	for _, a := range stack.AppNames() {
+		if pids[a] != 0 {
+			running = append(running, a)
+		}
+	}
+	if len(running) > 0 {
+		fmt.Fprintf(cfg.Log, "bench: stopping the apps that run already (%s) so that one architecture runs at a time; `make up` starts them again\n", strings.Join(running, ", "))
+		if err := stack.Down(cfg.Stack, running, cfg.Log); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+
+	if err := b.serveMetrics(ctx); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer b.stopMetrics()
+
+	for _, step := range b.steps {
+		if ctx.Err() != nil {
+			break
+		}
+		b.current++
+		run := b.runOne(ctx, step)
+		res.Runs = append(res.Runs, run)
+		if err := results.Save(cfg.Out, res); err != nil { // keep what we have after every run
+			return res, fmt.Errorf("bench: %w", err)
+		}
+	}
+	res.Ended = time.Now().UTC()
+	res.Partial = ctx.Err() != nil
+	for _, a := range cfg.Archs {
+		res.Queries = append(res.Queries, results.Queries(a)...)
+	}
+	if err := writeJSON(filepath.Join(cfg.Out, "queries.json"), res.Queries); err != nil {
+		return res, fmt.Errorf("bench: %w", err)
+	}
+	if err := results.Save(cfg.Out, res); err != nil {
+		return res, fmt.Errorf("bench: %w", err)
+	}
+	return res, nil
+}
+
+// step is one planned run.
+type step struct {
+	exp    Experiment
+	sc     *loadgen.Scenario
+	name   string // the run's scenario name (the experiment's, or with the sweep rate)
+	arch   string
+	repeat int
+}
+
+type bencher struct {
+	cfg     Config
+	start   time.Time
+	steps   []step
+	current int
+
+	reg     *prometheus.Registry // procstat: the servers' process trees
+	mu      sync.Mutex
+	runReg  *prometheus.Registry // the load generator's exporter of the current run
+	srv     *http.Server
+	unreg   func() error
+	metrics string // host:port of the bench's /metrics
+}
+
+// plan expands the profile into runs: experiments in order, each repeat (and
+// sweep rate) run against every architecture back to back.
+func (b *bencher) plan() {
+	for _, e := range b.cfg.Profile.Experiments {
+		scs := []*loadgen.Scenario{e.Scenario}
+		names := []string{e.Name}
+		if e.Sweep != nil {
+			scs, names = nil, nil
+			for _, r := range e.Sweep.Rates {
+				sc := *e.Scenario
+				sc.Phases = append([]loadgen.Phase(nil), e.Scenario.Phases...)
+				for i := range sc.Phases {
+					if sc.Phases[i].Name == e.Sweep.Phase {
+						sc.Phases[i].Pacer = loadgen.Constant{Rate: r}
+					}
+				}
+				scs = append(scs, &sc)
+				names = append(names, fmt.Sprintf("%s-%g", e.Name, r))
+			}
+		}
+		for i, sc := range scs {
+			for rep := 1; rep <= e.Repeats; rep++ {
+				for _, a := range b.cfg.Archs {
+					b.steps = append(b.steps, step{exp: e, sc: sc, name: names[i], arch: a, repeat: rep})
+				}
+			}
+		}
+	}
+}
+
+// left estimates the time the bench still needs after the current step.
+func (b *bencher) left(now time.Time, runEnd time.Time) time.Duration {
+	d := max(runEnd.Sub(now), 0)
+	for _, s := range b.steps[min(b.current, len(b.steps)):] {
+		d += s.sc.Duration() + runOverhead
+	}
+	return d
+}
+
+func (b *bencher) settings() map[string]string {
+	p := b.cfg.Profile
+	vis, _ := json.Marshal(p.Vision)
+	queue := "on: MinIO stages events on disk (they survive a Kafka outage) and sends them from a loop that lists the queue every 3 s, adding 0-3 s to upload-to-ready"
+	if !b.cfg.Stack.MinIONotifyQueue {
+		queue = "off: events go to Kafka at once (lost while Kafka is down)"
+	}
+	runtime := "scale to zero (eventdriven/deploy/functions.yaml)"
+	if b.cfg.Stack.RuntimePinned {
+		runtime = "pinned: one replica of every function, always on"
+	}
+	return map[string]string{
+		"profile":                 p.Name,
+		"slo_p99_ack":             p.SLO.String(),
+		"vision_profile":          string(vis),
+		"minio_notify_queue":      queue,
+		"eventdriven_runtime":     runtime,
+		"kafka_partitions":        fmt.Sprint(b.cfg.Stack.KafkaPartitions),
+		"kafka_heap_mb":           fmt.Sprint(b.cfg.Stack.KafkaHeapMB),
+		"prometheus_scrape":       stack.ScrapeInterval,
+		"capture_step":            "1s",
+		"architecture_order":      strings.Join(b.cfg.Archs, ", "),
+		"monolith_tuning":         "defaults of photobench monolith (see monolith/BENCHMARKS.md)",
+		"loadgen_follow_interval": "ready polls back off from the scenario's ready.min_poll to ready.max_poll",
+	}
+}
+
+// serveMetrics serves the bench's own /metrics (the servers' process trees,
+// and the current run's load generator) and registers it with Prometheus.
+func (b *bencher) serveMetrics(ctx context.Context) error {
+	b.reg = prometheus.NewRegistry()
+	names := map[string]string{"postgres": "postgresql", "kafka": "kafka", "minio": "minio", "prometheus": "prometheus"}
+	b.reg.MustRegister(procstat.New(func() map[string]int {
+		out := map[string]int{}
+		for svc, pid := range stack.PIDs(b.cfg.Stack) {
+			if n, ok := names[svc]; ok {
+				out[n] = pid
+			}
+		}
+		return out
+	}), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	b.metrics = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.GathererFunc(b.gather), promhttp.HandlerOpts{}))
+	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go b.srv.Serve(ln)
+	b.unreg, err = promsd.Register(b.cfg.Stack.SDDir(), promsd.Target{Name: fmt.Sprintf("bench-%d", os.Getpid()),
+		Addr: b.metrics, Labels: map[string]string{"source": "bench"}}) // no component label: the series carry their own
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.cfg.Log, "bench: waiting for Prometheus to discover the bench's metrics (up to 20 s)\n")
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), b.metrics, time.Now()); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,559 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/photobench/photobench/bench/results"
+)
+
+// Analysis is the cost model's outcome for one bench run, ready for the
+// report: tables, the break-even chart and sentences, all with their units.
+type Analysis struct {
+	// Sheets are the price sheets as used, for the report's sources table.
+	Sheets []Sheet `json:"sheets"`
+	// Usage is the measured inputs by architecture (results.Monolith,
+	// results.EventDriven): medians over the runs used.
+	Usage map[string]Usage `json:"usage"`
+	// Tables, in order: "Cost per million photos at the measured load",
+	// "Idle cost per hour", "Measured usage", "Price sheets".
+	Tables []Table `json:"tables"`
+	// BreakEven is monthly cost (USD/month) against average load
+	// (photos/s), one line per pricing option, marks at the crossovers of
+	// the monolith's line with each event-driven line.
+	BreakEven Chart `json:"break_even"`
+	// Sentences state the trade-offs, computed from the numbers.
+	Sentences []string `json:"sentences"`
+	// Assumptions are every modelling assumption, stated.
+	Assumptions []string `json:"assumptions"`
+}
+
+// archNames are the architectures' display names.
+var archNames = map[string]string{results.Monolith: "monolith", results.EventDriven: "event-driven"}
+
+var archs = []string{results.Monolith, results.EventDriven}
+
+func archOf(option string) string {
+	if option == OptMonolith {
+		return results.Monolith
+	}
+	return results.EventDriven
+}
+
+// analysis is Analyze's working state.
+type analysis struct {
+	r        *results.Results
+	scenario string
+	book     book
+	stats    map[string]map[string]stat // by arch; nil when the arch has no usable run
+	noRuns   map[string]string          // by arch: why there is no usable run
+	runs     map[string][]string
+	failed   map[string]int    // by arch: failed runs left out
+	cross    map[string][]Mark // by event-driven option
+	xmax     float64
+}
+
+// Analyze prices the measured usage of r's runs with sheets. Per
+// architecture it reads the runs of one scenario (the first that has both
+// the steady and the idle phase, see Assumptions) with status ok or
+// partial, takes the median over repeats and reports the spread. Missing
+// data never fail the analysis: the figures that depend on them read "n/a
+// (no data: ...)". The only error is unusable input (nil results).
+func Analyze(r *results.Results, sheets []Sheet) (*Analysis, error) {
+	if r == nil {
+		return nil, errNoResults
+	}
+	a := &analysis{r: r, scenario: pickScenario(r), book: newBook(r, sheets),
+		stats: map[string]map[string]stat{}, noRuns: map[string]string{}, runs: map[string][]string{}, failed: map[string]int{}}
+	out := &Analysis{Sheets: sheets, Usage: map[string]Usage{}}
+	for _, arch := range archs {
+		var per []figs
+		failed := 0
+		for _, run := range r.Runs {
+			if run.Arch != arch || run.Scenario != a.scenario {
+				continue
+			}
+			if run.Status != results.StatusOK && run.Status != results.StatusPartial {
+				failed++
+				continue
+			}
+			f := measure(r, run)
+			a.book.price(arch, f)
+			per = append(per, f)
+			a.runs[arch] = append(a.runs[arch], fmt.Sprintf("%s #%d (%s)", run.Scenario, run.Repeat, run.Status))
+		}
+		a.failed[arch] = failed
+		if len(per) == 0 {
+			why := fmt.Sprintf("no data: no %s run", arch)
+			if a.scenario != "" {
+				why = fmt.Sprintf("no data: no %s run of scenario %q", arch, a.scenario)
+			}
+			if failed > 0 {
+				why += fmt.Sprintf(" with status ok or partial (%d failed)", failed)
+			}
+			a.noRuns[arch] = why
+			out.Usage[arch] = Usage{Arch: arch, Missing: []string{why}}
+			continue
+		}
+		a.stats[arch] = aggregate(per)
+		out.Usage[arch] = usageOf(arch, a.runs[arch], a.stats[arch])
+	}
+	out.BreakEven = a.chart()
+	out.Tables = []Table{a.costTable(), a.idleTable(), a.usageTable(), sheetTable(sheets)}
+	out.Sentences = a.sentences()
+	out.Assumptions = a.assumptions()
+	return out, nil
+}
+
+// pickScenario chooses the scenario the cost model reads: the first (in
+// run order) whose runs have both the steady and the idle phase, else the
+// first with the steady phase, else the first.
+func pickScenario(r *results.Results) string {
+	best, bestScore := "", -1
+	seen := map[string]bool{}
+	for _, run := range r.Runs {
+		if seen[run.Scenario] {
+			continue
+		}
+		seen[run.Scenario] = true
+		score := 0
+		for _, s := range r.Runs {
+			if s.Scenario != run.Scenario {
+				continue
+			}
+			sc := 0
+			if _, ok := s.Phase(r.SteadyPhase); ok && r.SteadyPhase != "" {
+				sc += 2
+			}
+			if _, ok := s.Phase(r.IdlePhase); ok && r.IdlePhase != "" {
+				sc++
+			}
+			score = max(score, sc)
+		}
+		if score > bestScore {
+			best, bestScore = run.Scenario, score
+		}
+	}
+	return best
+}
+
+// get returns an architecture's figure over its runs.
+func (a *analysis) get(arch, key string) stat {
+	if why, ok := a.noRuns[arch]; ok {
+		return stat{why: why}
+	}
+	if s, ok := a.stats[arch][key]; ok {
+		return s
+	}
+	return stat{why: "no data: not measured"}
+}
+
+// cost returns an option's cost figure.
+func (a *analysis) cost(option, key string) stat {
+	return a.get(archOf(option), "cost/"+option+"/"+key)
+}
+
+// cell renders a figure: the median, and the spread "(min–max)" when
+// repeats differ (at the precision shown); "n/a (why)" when it could not
+// be measured.
+func cell(s stat, format func(float64) string) string {
+	if !s.ok() {
+		return "n/a (" + s.why + ")"
+	}
+	out := format(s.med)
+	if lo, hi := format(s.lo), format(s.hi); s.n > 1 && lo != hi {
+		out += " (" + lo + "–" + hi + ")"
+	}
+	if s.n < s.of {
+		out += fmt.Sprintf(" [%d of %d runs; %s]", s.n, s.of, s.why)
+	}
+	return out
+}
+
+// runsCell lists an architecture's runs used, and the failed ones left out.
+func (a *analysis) runsCell(arch string) string {
+	if len(a.runs[arch]) == 0 {
+		return "n/a (" + a.noRuns[arch] + ")"
+	}
+	out := fmt.Sprintf("%d: %s", len(a.runs[arch]), strings.Join(a.runs[arch], ", "))
+	switch n := a.failed[arch]; n {
+	case 0:
+	case 1:
+		out += "; 1 failed run left out"
+	default:
+		out += fmt.Sprintf("; %d failed runs left out", n)
+	}
+	return out
+}
+
+func (a *analysis) costTable() Table {
+	t := Table{
+		Title: "Cost per million photos at the measured load",
+		Header: []string{"pricing option", "measured load (photos/s)", "cost (USD per million photos)",
+			"always-on part (USD per million photos)", "usage part (USD per million photos)",
+			"monthly cost at this load (USD/month)", "runs"},
+		Notes: []string{
+			"Measured load: uploads answered ok in the steady phase divided by its length. A photo is the unit of work: one upload plus the mix's other requests (and, event-driven, the ready polls) that came with it.",
+			"Cost: (always-on cost over the steady window + usage cost in it) / photos x 1,000,000. Median over runs, (min–max) when repeats differ.",
+			"Monolith: VMs = max(1, ceil(load / one VM's capacity)), each billed per hour; all of its cost is always-on.",
+			"Event-driven: always-on = MSK Serverless cluster and partitions + RDS instance; usage = function requests and GB-seconds, API Gateway requests, S3 requests.",
+			fmt.Sprintf("Event-driven (AWS Lambda + SQS): the AWS Lambda line with the events on SQS standard queues instead of Kafka, a transport the bench did not run: always-on = RDS instance only; usage = the AWS Lambda line's + %d SQS requests (send, receive, delete) per event handled.", SQSRequestsPerEvent),
+			"Monthly cost at this load: the break-even chart's value at the measured load (730 hours).",
+		},
+	}
+	for _, o := range options {
+		arch := archOf(o)
+		usage := a.cost(o, "var_per_million")
+		fixed := a.cost(o, "fixed_per_million")
+		if o == OptMonolith {
+			fixed = a.cost(o, "per_million")
+			if a.noRuns[arch] == "" {
+				usage = stat{why: "—"}
+			}
+		}
+		row := []string{optionNames[o], cell(a.get(arch, "load"), num), cell(a.cost(o, "per_million"), money),
+			cell(fixed, money), dash(usage, money), cell(a.cost(o, "monthly"), money), a.runsCell(arch)}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// dash is cell, with "0 (billed per VM-hour)" for the monolith's usage part.
+func dash(s stat, format func(float64) string) string {
+	if s.why == "—" {
+		return "0 (billed per VM-hour)"
+	}
+	return cell(s, format)
+}
+
+func (a *analysis) idleTable() Table {
+	t := Table{
+		Title: "Idle cost per hour",
+		Header: []string{"pricing option", "idle window (s)", "always-on part (USD/hour)",
+			"invoked while idle (USD/hour)", "idle cost (USD/hour)", "runs"},
+		Notes: []string{
+			"Idle window: the profile's idle phase (nothing scheduled, longer than the scale-to-zero cooldown).",
+			"Monolith: the VM's hourly price (it runs whether used or not).",
+			"Event-driven: MSK Serverless cluster-hour + partitions x partition-hour + RDS instance-hour, plus the usage measured in the idle window (late ready polls, events still handled) scaled to an hour.",
+			fmt.Sprintf("Event-driven (AWS Lambda + SQS): RDS instance-hour only (SQS is billed per request), plus the idle window's usage with %d SQS requests per event still handled, scaled to an hour.", SQSRequestsPerEvent),
+		},
+	}
+	for _, o := range options {
+		arch := archOf(o)
+		invoked := a.cost(o, "idle_var_hour")
+		if o == OptMonolith && a.noRuns[arch] == "" {
+			invoked = stat{why: "—"}
+		}
+		inv := dash(invoked, money)
+		t.Rows = append(t.Rows, []string{optionNames[o], cell(a.get(arch, "idle/window"), num),
+			cell(a.cost(o, "fixed_hour"), money), inv, cell(a.cost(o, "idle_hour"), money), a.runsCell(arch)})
+	}
+	return t
+}
+
+// Components expected in each architecture's usage: when absent, the
+// usage table says n/a rather than "—".
+var expected = map[string]map[string]bool{
+	results.Monolith:    {"monolith": true, "postgresql": true},
+	results.EventDriven: {"ingest": true, "query": true, "thumbnailer": true, "tagger": true, "catalog": true, "postgresql": true, "kafka": true, "minio": true},
+}
+
+func (a *analysis) usageTable() Table {
+	t := Table{
+		Title:  "Measured usage",
+		Header: []string{"figure (unit)", archNames[results.Monolith], archNames[results.EventDriven]},
+		Notes: []string{
+			"Over the steady phase unless marked idle; median over runs, (min–max) when repeats differ. — : not part of that architecture.",
+			"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API both call equally) and Prometheus (the bench's instrument).",
+			"Peak memory: the largest single process (replica) over the whole run, in MB of 2^20 bytes; for PostgreSQL, Kafka and MinIO their process trees.",
+			"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB). GB-seconds = busy seconds x billed memory / 1024.",
+			"Invocations: HTTP requests served by ingest and query, events handled (every outcome) by thumbnailer, tagger and catalog.",
+			fmt.Sprintf("SQS requests: what the AWS Lambda + SQS line prices, %d per event handled (send, receive, delete; batch size 1, an upper bound); not measured: the bench carries the events on Kafka.", SQSRequestsPerEvent),
+			"Object requests: MinIO's S3 requests by API; PUT-class = PUT, COPY, POST, LIST (and multipart steps), free = DELETE and abort, GET-class = all others. The monolith keeps its files on its own disk: no object requests.",
+			"The monolith's column counts the monolith process and PostgreSQL only: Kafka and MinIO run during its runs too, unused by it.",
+			"Replica-seconds: the cost proxy of instance-billed platforms (Cloud Run-like); not priced here.",
+		},
+	}
+	row := func(label, key string, format func(float64) string, per map[string]bool) {
+		r := []string{label}
+		for _, arch := range archs {
+			s, present := a.stats[arch][key]
+			switch {
+			case a.noRuns[arch] != "" && per[arch]:
+				r = append(r, "n/a ("+a.noRuns[arch]+")")
+			case a.noRuns[arch] != "":
+				r = append(r, "—")
+			case present:
+				r = append(r, cell(s, format))
+			case per[arch]:
+				r = append(r, "n/a (no data: no series for it)")
+			default:
+				r = append(r, "—")
+			}
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	both := map[string]bool{results.Monolith: true, results.EventDriven: true}
+	ed := map[string]bool{results.EventDriven: true}
+	mono := map[string]bool{results.Monolith: true}
+	runs := []string{"runs used"}
+	for _, arch := range archs {
+		runs = append(runs, a.runsCell(arch))
+	}
+	t.Rows = append(t.Rows, runs)
+	row("cost window: the steady phase (s)", "window", num, both)
+	row("photos: uploads answered ok (photos)", "photos", num, both)
+	row("requests answered ok, uploads included (requests)", "requests", num, both)
+	row("requests per photo (requests/photo)", "req_per_photo", num, both)
+	row("front-door requests: sent + ready polls (requests)", "front", num, both)
+	row("measured load (photos/s)", "load", num, both)
+	for _, c := range a.components("cpu/") {
+		row("CPU-seconds: "+c+" (CPU-seconds)", "cpu/"+c, num, perComponent(c))
+	}
+	row("CPU-seconds per photo, all components above (CPU-seconds/photo)", "cpu_per_photo", num, both)
+	row("CPU-seconds per photo, monolith + postgresql (CPU-seconds/photo)", "cost/monolith/cpu_per_photo", num, mono)
+	row(fmt.Sprintf("one VM's capacity at %.0f%% CPU (photos/s)", TargetUtilisation*100), "cost/monolith/capacity", num, mono)
+	for _, c := range a.components("mem/") {
+		row("peak memory: "+c+", largest process (MB)", "mem/"+c, mb, perComponent(c))
+	}
+	for _, c := range a.components("rs/") {
+		row("replica-seconds: "+c+" (replica-seconds)", "rs/"+c, num, ed)
+	}
+	row("replica-seconds per photo (replica-seconds/photo)", "rs_per_photo", num, ed)
+	for _, fn := range append(append([]string{}, httpFunctions...), eventFunctions...) {
+		row("invocations: "+fn+" (invocations)", "inv/"+fn, num, ed)
+	}
+	row("invocations per photo (invocations/photo)", "inv_per_photo", num, ed)
+	row("events handled: thumbnailer + tagger + catalog (events)", "events", num, ed)
+	row(fmt.Sprintf("SQS requests if on SQS: %d per event handled (requests)", SQSRequestsPerEvent), "sqs_requests", num, ed)
+	for _, fn := range append(append([]string{}, httpFunctions...), eventFunctions...) {
+		row("busy seconds: "+fn+" (s)", "busy/"+fn, num, ed)
+	}
+	for _, fn := range append(append([]string{}, httpFunctions...), eventFunctions...) {
+		row("billed memory size: "+fn+" (MB)", "mb/"+fn, num, ed)
+	}
+	row("GB-seconds (GB-s)", "gbs", num, ed)
+	row("GB-seconds per photo (GB-s/photo)", "gbs_per_photo", num, ed)
+	for _, api := range a.components("obj/") {
+		row("object requests: "+api+" (requests)", "obj/"+api, num, ed)
+	}
+	row("object requests, PUT-class (requests)", "put", num, ed)
+	row("object requests, GET-class (requests)", "get", num, ed)
+	row("object requests, free: DELETE, abort (requests)", "free", num, ed)
+	row("idle window: the idle phase (s)", "idle/window", num, both)
+	row("idle: invocations (invocations)", "idle/inv", num, ed)
+	row("idle: events handled (events)", "idle/events", num, ed)
+	row("idle: GB-seconds (GB-s)", "idle/gbs", num, ed)
+	row("idle: front-door requests served by ingest and query (requests)", "idle/front", num, ed)
+	row("idle: object requests, PUT-class (requests)", "idle/put", num, ed)
+	row("idle: object requests, GET-class (requests)", "idle/get", num, ed)
+	return t
+}
+
+// perComponent says for which architectures component c is expected.
+func perComponent(c string) map[string]bool {
+	m := map[string]bool{}
+	for arch, cs := range expected {
+		m[arch] = cs[c]
+	}
+	return m
+}
+
+// components lists the names under a key prefix over both architectures
+// (and the expected components for cpu/ and mem/), apps before the
+// stack's servers, then by name.
+func (a *analysis) components(prefix string) []string {
+	set := map[string]bool{}
+	for _, st := range a.stats {
+		for k := range st {
+			if name, ok := strings.CutPrefix(k, prefix); ok {
+				set[name] = true
+			}
+		}
+	}
+	if prefix == "cpu/" || prefix == "mem/" {
+		for _, cs := range expected {
+			for c := range cs {
+				set[c] = true
+			}
+		}
+	}
+	servers := map[string]bool{"postgresql": true, "kafka": true, "minio": true}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if servers[out[i]] != servers[out[j]] {
+			return !servers[out[i]]
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+func sheetTable(sheets []Sheet) Table {
+	t := Table{
+		Title:  "Price sheets",
+		Header: []string{"sheet", "service", "item", "price (USD per unit)", "source", "date", "note"},
+	}
+	for _, s := range sheets {
+		for _, it := range s.Items {
+			t.Rows = append(t.Rows, []string{s.Name, s.Service, it.Item,
+				fmt.Sprintf("USD %s per %s", strconv.FormatFloat(it.USD, 'f', -1, 64), it.Unit), s.Source, s.Date, it.Note})
+		}
+		if s.Note != "" {
+			t.Notes = append(t.Notes, s.Name+": "+s.Note)
+		}
+	}
+	return t
+}
+
+// line is an option's monthly cost against load: fixed + slope x load
+// (event-driven), or VMs x perVM with VMs = max(1, ceil(load/capacity)).
+type line struct {
+	ok              bool
+	fixed, slope    float64 // USD/month, USD/month per photo/s
+	perVM, capacity float64 // USD/month, photos/s
+	monolith        bool
+}
+
+func (l line) at(x float64) float64 {
+	if l.monolith {
+		return vmsAt(x, l.capacity) * l.perVM
+	}
+	return l.fixed + l.slope*x
+}
+
+func vmsAt(load, capacity float64) float64 {
+	return max(1, math.Ceil(load/capacity-1e-9))
+}
+
+func (a *analysis) lineOf(o string) line {
+	if o == OptMonolith {
+		c, h := a.cost(o, "capacity"), a.book.vmHourly
+		if !c.ok() || !h.ok() || !(c.med > 0) {
+			return line{}
+		}
+		return line{ok: true, monolith: true, perVM: h.v * HoursPerMonth, capacity: c.med}
+	}
+	f, v := a.cost(o, "fixed_hour"), a.cost(o, "var_per_photo")
+	if !f.ok() || !v.ok() {
+		return line{}
+	}
+	return line{ok: true, fixed: f.med * HoursPerMonth, slope: v.med * SecondsPerMonth}
+}
+
+// maxSegments bounds the crossover search (VM counts) when the lines run
+// parallel on average, and maxCrossovers the crossovers reported.
+const (
+	maxSegments   = 10000
+	maxCrossovers = 20
+)
+
+// crossovers returns the loads where the event-driven line e crosses the
+// monolith's step line m: inside a step where e reaches the step's level,
+// or at a step's edge when e lies between the levels before and after it.
+// Touching without crossing is not one. Only the first maxCrossovers are
+// returned (lines parallel on average cross at every VM).
+func crossovers(m, e line) [][2]float64 {
+	K, c, F, v := m.perVM, m.capacity, e.fixed, e.slope
+	avg := K / c // the monolith's average slope
+	// Beyond stop, the sign of e - m no longer changes.
+	stop := float64(maxSegments) * c
+	switch {
+	case v > avg:
+		stop = min(stop, max(0, (K-F)/(v-avg))+c)
+	case v < avg:
+		stop = min(stop, max(0, F/(avg-v))+c)
+	}
+	var out [][2]float64
+	for n := 1; float64(n-1)*c <= stop && n <= maxSegments && len(out) < maxCrossovers; n++ {
+		lo, hi, level := float64(n-1)*c, float64(n)*c, float64(n)*K
+		if v > 0 {
+			if x := (level - F) / v; x > lo && x < hi {
+				out = append(out, [2]float64{x, level})
+			}
+		}
+		// At the edge hi the monolith jumps from level to level+K.
+		if y := F + v*hi; y > level && y < level+K {
+			out = append(out, [2]float64{hi, y})
+		}
+	}
+	return out[:min(len(out), maxCrossovers)]
+}
+
+// chart builds the break-even chart and the crossovers.
+func (a *analysis) chart() Chart {
+	ch := Chart{
+		Title:  "Break-even: monthly cost against average load",
+		XLabel: "average load (photos/s)",
+		YLabel: "cost (USD/month)",
+	}
+	a.cross = map[string][]Mark{}
+	lines := map[string]line{}
+	for _, o := range options {
+		lines[o] = a.lineOf(o)
+	}
+	xmax := 0.0
+	for _, arch := range archs {
+		if l := a.get(arch, "load"); l.ok() {
+			xmax = max(xmax, 3*l.med)
+		}
+	}
+	m := lines[OptMonolith]
+	if m.ok {
+		xmax = max(xmax, m.capacity)
+	}
+	var extra []float64
+	for _, o := range eventOptions {
+		e := lines[o]
+		if !m.ok || !e.ok {
+			continue
+		}
+		for _, p := range crossovers(m, e) {
+			a.cross[o] = append(a.cross[o], Mark{X: p[0], Y: p[1],
+				Label: fmt.Sprintf("%s = monolith: %s photos/s, USD %s/month", optionNames[o], num(p[0]), money(p[1]))})
+			xmax = max(xmax, 1.5*p[0])
+			extra = append(extra, p[0])
+		}
+		ch.Marks = append(ch.Marks, a.cross[o]...)
+	}
+	if !(xmax > 0) {
+		xmax = 10 // nothing measured: an arbitrary range for empty lines
+	}
+	a.xmax = xmax
+	const points = 100
+	for i := 0; i <= points; i++ {
+		ch.X = append(ch.X, xmax*float64(i)/points)
+	}
+	ch.X[points] = xmax
+	ch.X = append(ch.X, extra...)
+	sort.Float64s(ch.X)
+	ch.X = dedup(ch.X)
+	for _, o := range options {
+		l := lines[o]
+		if !l.ok {
+			continue
+		}
+		ln := Line{Name: optionNames[o]}
+		for _, x := range ch.X {
+			ln.Y = append(ln.Y, l.at(x))
+		}
+		ch.Lines = append(ch.Lines, ln)
+	}
+	return ch
+}
+
+func dedup(xs []float64) []float64 {
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || x != out[len(out)-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,592 @@
+package cost_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/photobench/photobench/bench/cost"
+	"github.com/photobench/photobench/bench/results"
+)
+
+// The synthetic run (testdata/synthetic.json, made by hand with round
+// numbers): steady window 100 s, idle window 100 s, 4 partitions per topic
+// (15 in all).
+//
+// Monolith: 250 uploads ok, 1000 requests ok; CPU-seconds monolith 20 +
+// postgresql 5 (vision's 40 and prometheus's 9 are left out).
+//
+//	CPU per photo   25 / 250 = 0.1 CPU-s; capacity 2 vCPU x 0.7 / 0.1 = 14 photos/s
+//	per million     0.096 USD/h x 100/3600 h / 250 x 1e6 = 10.666… USD
+//	monthly         1 VM x 0.096 x 730 = 70.08 USD; idle 0.096 USD/h
+//
+// Event-driven: 250 uploads ok; 1000 requests sent + 500 ready polls = 1500
+// API Gateway requests.
+//
+//	invocations  ingest 250 + query 1250 + thumbnailer 250 + tagger 240+10 + catalog 750 = 2750
+//	memory       ingest 100 MiB (largest replica; 2 replicas make 190) -> 128 MB, query 130 -> 256,
+//	             thumbnailer 300 -> 384, tagger 50 -> 128, catalog 256 -> 256
+//	GB-s         (25x128 + 12.5x256 + 50x384 + 25x128 + 7.5x256) / 1024 = 30720/1024 = 30
+//	objects      PUT-class putobject 750 + listobjectsv2 50 = 800; GET-class getobject 1000 + headobject 250 = 1250; delete free
+//	AWS usage    2750x0.2e-6 + 30x0.0000166667 + 1500x1e-6 + 800x0.005e-3 + 1250x0.0004e-3
+//	             = 0.00055 + 0.000500001 + 0.0015 + 0.004 + 0.0005 = 0.007050001 USD
+//	always-on    0.75 + 15x0.0015 + 0.016 = 0.7885 USD/h; over 100 s 0.021902777… USD
+//	per million  (0.0219027778 + 0.007050001) / 250 x 1e6 = 115.8111… USD (fixed 87.61, usage 28.20)
+//	monthly      0.7885x730 + 2.5 x 2,628,000 x 0.007050001/250 = 575.605 + 185.274… = 760.879… USD
+//	Azure usage  0.00055 + 30x0.000016 + 0.0015 + 0.004 + 0.0005 = 0.00703 USD -> 115.7311… per million
+//	idle         invocations query 20 + catalog 5 = 25; GB-s (1x256 + 0.5x256)/1024 = 0.375; gateway 20; GET 10
+//	             AWS 25x0.2e-6 + 0.375x0.0000166667 + 20x1e-6 + 10x0.0004e-3 = 3.52500125e-5 USD per 100 s
+//	             = 0.001269 USD/h -> 0.7885 + 0.001269 = 0.789769 USD/h
+//
+// AWS Lambda + SQS: the AWS Lambda line, MSK Serverless replaced by SQS at
+// 0.40 USD per million requests, 3 requests per event handled.
+//
+//	events       thumbnailer 250 + tagger 240+10 + catalog 750 = 1250 -> 3750 SQS requests
+//	usage        0.007050001 + 3750x0.4e-6 = 0.007050001 + 0.0015 = 0.008550001 USD
+//	always-on    RDS 0.016 USD/h; over 100 s 0.000444444… USD
+//	per million  (0.000444444 + 0.008550001) / 250 x 1e6 = 35.97778… USD (fixed 1.778, usage 34.2)
+//	monthly      0.016x730 + 2.5 x 2,628,000 x 0.008550001/250 = 11.68 + 224.694… = 236.374… USD
+//	break-even   slope 2,628,000 x 0.008550001/250 = 89.8776… USD/month per photo/s; it meets the
+//	             monolith's first VM at (70.08 - 11.68) / 89.8776… = 0.64977… photos/s, and never
+//	             again (it climbs faster than the monolith's 70.08/14 = 5.006 per photo/s)
+//	idle         events catalog 5 -> 15 SQS requests = 6e-6 USD per 100 s; invoked
+//	             (3.52500125e-5 + 6e-6) x 36 = 0.001485 USD/h -> 0.016 + 0.001485 = 0.017485 USD/h
+const (
+	wantMonoPerMillion = 0.096 * 100 / 3600 / 250 * 1e6
+	awsUsage           = 0.00055 + 30*0.0000166667 + 0.0015 + 0.004 + 0.0005
+	azureUsage         = 0.00055 + 30*0.000016 + 0.0015 + 0.004 + 0.0005
+	fixedHourly        = 0.75 + 15*0.0015 + 0.016
+	sqsUsage           = awsUsage + 3*1250*0.40e-6
+	sqsFixedHourly     = 0.016
+	secondsPerMonth    = 730 * 3600
+)
+
+func load(t *testing.T, name string) *results.Results {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r results.Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return &r
+}
+
+func sheets(t *testing.T) []cost.Sheet {
+	t.Helper()
+	s, err := cost.Sheets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// cellOf returns the cell of the table titled title, in the row whose
+// first cell starts with row, under the column whose header starts with
+// col.
+func cellOf(t *testing.T, a *cost.Analysis, title, row, col string) string {
+	t.Helper()
+	for _, tb := range a.Tables {
+		if tb.Title != title {
+			continue
+		}
+		ci := -1
+		for i, h := range tb.Header {
+			if strings.HasPrefix(h, col) {
+				ci = i
+				break
+			}
+		}
+		if ci < 0 {
+			t.Fatalf("table %q: no column %q in %q", title, col, tb.Header)
+		}
+		for _, r := range tb.Rows {
+			if strings.HasPrefix(r[0], row) {
+				return r[ci]
+			}
+		}
+		t.Fatalf("table %q: no row %q", title, row)
+	}
+	t.Fatalf("no table %q", title)
+	return ""
+}
+
+const (
+	costTitle  = "Cost per million photos at the measured load"
+	idleTitle  = "Idle cost per hour"
+	usageTitle = "Measured usage"
+	mono       = "monolith (VM m6i.large)"
+	aws        = "event-driven (AWS Lambda)"
+	azure      = "event-driven (Azure Functions)"
+	sqs        = "event-driven (AWS Lambda + SQS)"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func TestAnalyzeSynthetic(t *testing.T) {
+	a, err := cost.Analyze(load(t, "synthetic.json"), sheets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := []struct {
+		title, row, col, want string
+	}{
+		{costTitle, mono, "measured load", "2.5"},
+		{costTitle, mono, "cost (USD per million photos)", "10.67"},
+		{costTitle, mono, "monthly", "70.08"},
+		{costTitle, aws, "cost (USD per million photos)", "115.8"},
+		{costTitle, aws, "always-on part", "87.61"},
+		{costTitle, aws, "usage part", "28.2"},
+		{costTitle, aws, "monthly", "760.9"},
+		{costTitle, azure, "cost (USD per million photos)", "115.7"},
+		{costTitle, sqs, "measured load", "2.5"},
+		{costTitle, sqs, "cost (USD per million photos)", "35.98"},
+		{costTitle, sqs, "always-on part", "1.778"},
+		{costTitle, sqs, "usage part", "34.2"},
+		{costTitle, sqs, "monthly", "236.4"},
+		{idleTitle, mono, "idle cost", "0.096"},
+		{idleTitle, aws, "always-on part", "0.7885"},
+		{idleTitle, aws, "invoked while idle", "0.001269"},
+		{idleTitle, aws, "idle cost", "0.7898"},
+		{idleTitle, azure, "invoked while idle", "0.00126"},
+		{idleTitle, sqs, "always-on part", "0.016"},
+		{idleTitle, sqs, "invoked while idle", "0.001485"},
+		{idleTitle, sqs, "idle cost", "0.01749"},
+		{usageTitle, "events handled", "event-driven", "1,250"},
+		{usageTitle, "events handled", "monolith", "—"},
+		{usageTitle, "SQS requests if on SQS", "event-driven", "3,750"},
+		{usageTitle, "idle: events handled", "event-driven", "5"},
+		{usageTitle, "CPU-seconds per photo, monolith + postgresql", "monolith", "0.1"},
+		{usageTitle, "one VM's capacity at 70% CPU", "monolith", "14"},
+		{usageTitle, "invocations per photo", "event-driven", "11"},
+		{usageTitle, "billed memory size: ingest", "event-driven", "128"},
+		{usageTitle, "billed memory size: thumbnailer", "event-driven", "384"},
+		{usageTitle, "GB-seconds (GB-s)", "event-driven", "30"},
+		{usageTitle, "object requests, PUT-class", "event-driven", "800"},
+		{usageTitle, "object requests, GET-class", "event-driven", "1,250"},
+		{usageTitle, "replica-seconds per photo", "event-driven", "2.2"},
+		{usageTitle, "replica-seconds per photo", "monolith", "—"},
+		{usageTitle, "front-door requests", "event-driven", "1,500"},
+		{usageTitle, "peak memory: ingest", "event-driven", "100"},
+		{usageTitle, "CPU-seconds: postgresql", "monolith", "5"},
+	}
+	for _, c := range cells {
+		t.Run(c.title+"/"+c.row+"/"+c.col, func(t *testing.T) {
+			if got := cellOf(t, a, c.title, c.row, c.col); got != c.want {
+				t.Errorf("cell = %q, want %q", got, c.want)
+			}
+		})
+	}
+	for _, row := range a.Tables[2].Rows {
+		if strings.Contains(row[0], "vision") || strings.Contains(row[0], "prometheus") {
+			t.Errorf("usage row %q: vision and prometheus are left out", row[0])
+		}
+	}
+
+	t.Run("usage", func(t *testing.T) {
+		u := a.Usage[results.EventDriven]
+		if u.Photos != 250 || u.GBSeconds != 30 || u.FrontDoorRequests != 1500 || u.PutRequests != 800 || u.GetRequests != 1250 || u.FreeRequests != 10 {
+			t.Errorf("event-driven usage = %+v", u)
+		}
+		if u.MemoryMB["query"] != 256 || u.MemoryMB["catalog"] != 256 || u.Invocations["tagger"] != 250 {
+			t.Errorf("memory %v, invocations %v", u.MemoryMB, u.Invocations)
+		}
+		if u.EventsHandled != 1250 || u.IdleEventsHandled != 5 {
+			t.Errorf("events handled %v, idle %v, want 1250, 5", u.EventsHandled, u.IdleEventsHandled)
+		}
+		if u.IdleInvocations != 25 || u.IdleGBSeconds != 0.375 || u.IdleFrontDoorRequests != 20 || u.IdleGetRequests != 10 {
+			t.Errorf("idle usage = %+v", u)
+		}
+		m := a.Usage[results.Monolith]
+		if m.CPUSeconds["monolith"] != 20 || m.CPUSeconds["postgresql"] != 5 || m.Load != 2.5 || len(m.Missing) != 0 {
+			t.Errorf("monolith usage = %+v", m)
+		}
+		if _, ok := m.CPUSeconds["vision"]; ok {
+			t.Errorf("vision CPU counted: %v", m.CPUSeconds)
+		}
+	})
+
+	t.Run("chart", func(t *testing.T) {
+		ch := a.BreakEven
+		if ch.XLabel != "average load (photos/s)" || ch.YLabel != "cost (USD/month)" {
+			t.Errorf("labels %q, %q", ch.XLabel, ch.YLabel)
+		}
+		// X to max(3 x 2.5, capacity 14, 1.5 x the crossover) = 14, 101
+		// points plus the crossover's. The Kafka lines start at 575.6
+		// USD/month and climb faster: no crossover. The SQS line starts at
+		// 11.68 and meets the monolith's first VM at 0.64977… photos/s.
+		crossX := (70.08 - sqsFixedHourly*730) / (secondsPerMonth * sqsUsage / 250)
+		if len(ch.X) != 102 || ch.X[0] != 0 || !near(ch.X[101], 14) {
+			t.Fatalf("X: %d points from %v to %v, want 102 from 0 to 14", len(ch.X), ch.X[0], ch.X[len(ch.X)-1])
+		}
+		if len(ch.Marks) != 1 {
+			t.Fatalf("marks = %v, want one: the SQS line's", ch.Marks)
+		}
+		if m := ch.Marks[0]; !near(m.X, crossX) || !near(m.Y, 70.08) || m.Label != sqs+" = monolith: 0.65 photos/s, USD 70.08/month" {
+			t.Errorf("mark = %+v, want x %v, y 70.08", m, crossX)
+		}
+		if math.Abs(crossX-0.64977) > 1e-5 {
+			t.Errorf("crossover by hand = %v, want 0.64977…", crossX)
+		}
+		last := len(ch.X) - 1
+		want := map[string][2]float64{ // at X = 0 and X = 14
+			mono:  {70.08, 70.08},
+			aws:   {fixedHourly * 730, fixedHourly*730 + 14*secondsPerMonth*awsUsage/250},
+			azure: {fixedHourly * 730, fixedHourly*730 + 14*secondsPerMonth*azureUsage/250},
+			sqs:   {sqsFixedHourly * 730, sqsFixedHourly*730 + 14*secondsPerMonth*sqsUsage/250},
+		}
+		if len(ch.Lines) != 4 {
+			t.Fatalf("lines = %d, want 4", len(ch.Lines))
+		}
+		for _, l := range ch.Lines {
+			w, ok := want[l.Name]
+			if !ok {
+				t.Errorf("unexpected line %q", l.Name)
+				continue
+			}
+			if !near(l.Y[0], w[0]) || !near(l.Y[last], w[1]) {
+				t.Errorf("%s: Y(0) = %v, Y(14) = %v, want %v, %v", l.Name, l.Y[0], l.Y[last], w[0], w[1])
+			}
+		}
+	})
+
+	t.Run("sentences", func(t *testing.T) {
+		text := strings.Join(a.Sentences, "\n")
+		for _, want := range []string{
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda costs $115.8 per million photos against $10.67 for the monolith's VM",
+			"do not cross between 0 and 14 photos/s: the monolith's VMs cost less at every load in that range (its always-on cost alone, $575.6/month, is above one VM's $70.08/month).",
+			"$0.7725 is MSK Serverless (the cluster and 15 partitions)",
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda + SQS costs $35.98 per million photos against $10.67 for the monolith's VM; the lines cross at 0.65 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.",
+			"Idle, the event-driven app on AWS Lambda + SQS costs $0.01749/hour, of which $0.016 is the RDS instance",
+			"usage on AWS Lambda + SQS costs $0.0000342 (",
+			"SQS requests 17.5%",
+			"adds $89.88 to the $11.68/month always-on",
+			"up to about 14 photos/s at 70% CPU",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("sentences lack %q:\n%s", want, text)
+			}
+		}
+		if len(a.Assumptions) < 10 {
+			t.Errorf("%d assumptions", len(a.Assumptions))
+		}
+		assumptions := strings.Join(a.Assumptions, "\n")
+		for _, want := range []string{
+			"The AWS Lambda + SQS line prices a different transport than the one measured: the same events, carried by Amazon SQS standard queues instead of Kafka.",
+			"invocations, CPU time, busy seconds and memory are the measured ones",
+			"3 SQS requests (send, receive, delete) per event handled",
+		} {
+			if !strings.Contains(assumptions, want) {
+				t.Errorf("assumptions lack %q:\n%s", want, assumptions)
+			}
+		}
+	})
+
+	t.Run("exact per million", func(t *testing.T) {
+		// The tables round to 4 digits; the chart's slope gives the usage
+		// cost per photo exactly: (Y(14) - Y(0)) / 14 / seconds per month.
+		want := map[string]struct{ fixed, perMillion float64 }{
+			aws: {fixedHourly, 115.811115},
+			sqs: {sqsFixedHourly, 35.977782},
+		}
+		for _, l := range a.BreakEven.Lines {
+			w, ok := want[l.Name]
+			if !ok {
+				continue
+			}
+			perPhoto := (l.Y[len(l.Y)-1] - l.Y[0]) / 14 / secondsPerMonth
+			got := (w.fixed*100/3600 + perPhoto*250) / 250 * 1e6
+			if math.Abs(got-w.perMillion) > 1e-5 {
+				t.Errorf("%s per million = %v, want %v", l.Name, got, w.perMillion)
+			}
+		}
+		if math.Abs(wantMonoPerMillion-10.6666667) > 1e-6 {
+			t.Errorf("monolith per million = %v", wantMonoPerMillion)
+		}
+	})
+}
+
+func TestCrossoverMark(t *testing.T) {
+	// Cheap always-on services: MSK 0.01 + 15 x 0.0001 + RDS 0.001 = 0.0125
+	// USD/h = 9.125 USD/month. The event-driven lines start below the
+	// monolith's 70.08 and cross it inside the first VM's range (capacity
+	// 14): AWS at (70.08 - 9.125) / (2,628,000 x 0.007050001/250) =
+	// 0.82249…, Azure at 60.955 / (2,628,000 x 0.00703/250) = 0.82483…;
+	// AWS + SQS (RDS only, 0.73 USD/month) at 69.35 / (2,628,000 x
+	// 0.008550001/250) = 0.77160….
+	s := sheets(t)
+	for i := range s {
+		for j := range s[i].Items {
+			it := &s[i].Items[j]
+			switch s[i].Name + "/" + it.Item {
+			case cost.SheetMSK + "/cluster-hour":
+				it.USD = 0.01
+			case cost.SheetMSK + "/partition-hour":
+				it.USD = 0.0001
+			case cost.SheetRDS + "/instance":
+				it.USD = 0.001
+			}
+		}
+	}
+	a, err := cost.Analyze(load(t, "synthetic.json"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		line, label string
+		x           float64
+	}{
+		{aws, "0.822", 60.955 / (secondsPerMonth * awsUsage / 250)},
+		{azure, "0.825", 60.955 / (secondsPerMonth * azureUsage / 250)},
+		{sqs, "0.772", 69.35 / (secondsPerMonth * sqsUsage / 250)},
+	}
+	if len(a.BreakEven.Marks) != len(want) {
+		t.Fatalf("marks = %+v, want %d", a.BreakEven.Marks, len(want))
+	}
+	for i, w := range want {
+		m := a.BreakEven.Marks[i]
+		if !near(m.X, w.x) || !near(m.Y, 70.08) || m.Label != w.line+" = monolith: "+w.label+" photos/s, USD 70.08/month" {
+			t.Errorf("mark %d = %+v, want x %v, y 70.08, label for %s", i, m, w.x, w.line)
+		}
+		found := false
+		for _, x := range a.BreakEven.X {
+			found = found || x == m.X
+		}
+		if !found {
+			t.Errorf("mark %d: its X is not a point of the chart", i)
+		}
+	}
+	text := strings.Join(a.Sentences, "\n")
+	if !strings.Contains(text, "the lines cross at 0.822 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.") {
+		t.Errorf("sentences:\n%s", text)
+	}
+}
+
+func TestCrossovers(t *testing.T) {
+	tests := []struct {
+		name                          string
+		perVM, capacity, fixed, slope float64
+		want                          [][2]float64
+	}{
+		{"inside the first VM's range", 100, 10, 50, 100, [][2]float64{{0.5, 100}}},
+		{"at a step's edge: the line passes between the levels", 100, 10, 150, 1, [][2]float64{{10, 160}}},
+		{"several, as VMs are added", 100, 10, 50, 8, [][2]float64{{6.25, 100}, {10, 130}, {18.75, 200}, {20, 210}}},
+		{"never: always above", 100, 10, 500, 50, nil},
+		{"never: always below", 100, 10, 10, 1, nil},
+		{"touching corners is not crossing", 100, 10, 0, 10, nil},
+		{"parallel on average: at most the first 20", 100, 10, 50, 10, [][2]float64{{5, 100}, {10, 150}, {15, 200}, {20, 250}, {25, 300},
+			{30, 350}, {35, 400}, {40, 450}, {45, 500}, {50, 550}, {55, 600}, {60, 650}, {65, 700}, {70, 750}, {75, 800}, {80, 850},
+			{85, 900}, {90, 950}, {95, 1000}, {100, 1050}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := cost.Crossovers(tt.perVM, tt.capacity, tt.fixed, tt.slope)
+			if len(got) != len(tt.want) {
+				t.Fatalf("crossovers = %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if !near(got[i][0], tt.want[i][0]) || !near(got[i][1], tt.want[i][1]) {
+					t.Errorf("crossovers = %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestRepeats(t *testing.T) {
+	// Three repeats per architecture with 200, 250 and 400 photos (same
+	// usage otherwise), a sweep step (another scenario, no idle phase: not
+	// read) and a failed monolith run (left out).
+	//   monolith per million  2666.67 / photos -> 13.33, 10.67, 6.667
+	//   capacity              1.4 / (25 / photos) -> 11.2, 14, 22.4
+	//   AWS per million       (0.0219027778 + 0.007050001) x 1e6 / photos -> 144.8, 115.8, 72.38
+	//   AWS + SQS per million (0.0004444444 + 0.008550001) x 1e6 / photos -> 44.97, 35.98, 22.49
+	a, err := cost.Analyze(load(t, "repeats.json"), sheets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := []struct {
+		title, row, col, want string
+	}{
+		{costTitle, mono, "cost (USD per million photos)", "10.67 (6.667–13.33)"},
+		{costTitle, mono, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok); 1 failed run left out"},
+		{costTitle, aws, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok)"},
+		{costTitle, aws, "cost (USD per million photos)", "115.8 (72.38–144.8)"},
+		{costTitle, sqs, "cost (USD per million photos)", "35.98 (22.49–44.97)"},
+		{costTitle, mono, "measured load", "2.5 (2–4)"},
+		{idleTitle, mono, "idle cost", "0.096"}, // the same in every run: no spread shown
+		{usageTitle, "one VM's capacity", "monolith", "14 (11.2–22.4)"},
+		{usageTitle, "photos: uploads answered ok", "event-driven", "250 (200–400)"},
+	}
+	for _, c := range cells {
+		t.Run(c.row+"/"+c.col, func(t *testing.T) {
+			if got := cellOf(t, a, c.title, c.row, c.col); got != c.want {
+				t.Errorf("cell = %q, want %q", got, c.want)
+			}
+		})
+	}
+	if u := a.Usage[results.Monolith]; u.Photos != 250 || len(u.Runs) != 3 {
+		t.Errorf("monolith usage: photos %v over %v, want the median 250 over 3 runs", u.Photos, u.Runs)
+	}
+}
+
+func TestMissingData(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		mutate func(r *results.Results)
+		sheets func([]cost.Sheet) []cost.Sheet
+		cells  [][4]string // title, row, column, a substring of the cell
+	}{
+		{
+			name: "failed monolith, event-driven series absent", file: "missing.json",
+			cells: [][4]string{
+				{costTitle, mono, "cost (USD per million photos)", `n/a (no data: no monolith run of scenario "quick" with status ok or partial (1 failed))`},
+				{costTitle, aws, "cost (USD per million photos)", "n/a (no data: series http_requests, http_seconds, events_handled, event_seconds, process_memory absent)"},
+				{costTitle, aws, "measured load", "2.5"},
+				{idleTitle, aws, "always-on part", "0.7885"},
+				{idleTitle, sqs, "always-on part", "0.016"},
+				{costTitle, sqs, "cost (USD per million photos)", "n/a (no data: series http_requests"},
+				{usageTitle, "events handled", "event-driven", "n/a (no data: series events_handled absent)"},
+				{usageTitle, "invocations: ingest", "event-driven", "n/a (no data: series http_requests"},
+				{usageTitle, "replica-seconds per photo", "event-driven", "2.2"},
+				{usageTitle, "CPU-seconds: ingest", "event-driven", "n/a (no data: no series for it)"},
+			},
+		},
+		{
+			name: "no idle phase", file: "synthetic.json",
+			mutate: func(r *results.Results) { r.IdlePhase = "" },
+			cells: [][4]string{
+				{idleTitle, aws, "idle cost", "n/a (no data: the profile names no idle phase)"},
+				{idleTitle, sqs, "idle cost", "n/a (no data: the profile names no idle phase)"},
+				{usageTitle, "idle: events handled", "event-driven", "n/a (no data: the profile names no idle phase)"},
+				{costTitle, sqs, "cost (USD per million photos)", "35.98"},
+				{idleTitle, mono, "idle cost", "0.096"},
+				{costTitle, aws, "cost (USD per million photos)", "115.8"},
+			},
+		},
+		{
+			name: "the steady phase missing from the runs", file: "synthetic.json",
+			mutate: func(r *results.Results) { r.SteadyPhase = "nonesuch" },
+			cells: [][4]string{
+				{costTitle, mono, "cost (USD per million photos)", `n/a (no data: the run has no phase "nonesuch")`},
+				{costTitle, aws, "monthly", `n/a (no data: the run has no phase "nonesuch")`},
+			},
+		},
+		{
+			name: "no monolith CPU series", file: "synthetic.json",
+			mutate: func(r *results.Results) {
+				delete(r.Runs[0].Series, results.QProcessCPU)
+				delete(r.Runs[1].Series, results.QObjectRequests)
+			},
+			cells: [][4]string{
+				{usageTitle, "one VM's capacity", "monolith", "n/a (no data: no process_cpu series for the monolith)"},
+				{costTitle, mono, "cost (USD per million photos)", "10.67"},
+				{costTitle, aws, "cost (USD per million photos)", "n/a (no data: series object_requests absent)"},
+			},
+		},
+		{
+			name: "no uploads answered ok", file: "synthetic.json",
+			mutate: func(r *results.Results) {
+				for i := range r.Runs {
+					r.Runs[i].Summary.Phases = nil
+				}
+			},
+			cells: [][4]string{
+				{costTitle, mono, "cost (USD per million photos)", `n/a (no data: no load-generator summary of phase "steady")`},
+			},
+		},
+		{
+			name: "no runs at all", file: "synthetic.json",
+			mutate: func(r *results.Results) { r.Runs = nil; r.Settings = nil },
+			cells: [][4]string{
+				{costTitle, aws, "cost (USD per million photos)", "n/a (no data: no eventdriven run)"},
+				{usageTitle, "GB-seconds (GB-s)", "event-driven", "n/a (no data: no eventdriven run)"},
+			},
+		},
+		{
+			name: "no price sheets", file: "synthetic.json",
+			sheets: func([]cost.Sheet) []cost.Sheet { return nil },
+			cells: [][4]string{
+				{costTitle, mono, "cost (USD per million photos)", "n/a (no price: no sheet aws-ec2-m6i-large)"},
+				{idleTitle, aws, "always-on part", "n/a (no price: no sheet aws-msk-serverless)"},
+				{idleTitle, sqs, "always-on part", "n/a (no price: no sheet aws-rds-postgresql)"},
+				{usageTitle, "GB-seconds (GB-s)", "event-driven", "30"},
+			},
+		},
+		{
+			name: "no SQS sheet", file: "synthetic.json",
+			sheets: func(s []cost.Sheet) []cost.Sheet {
+				var out []cost.Sheet
+				for _, x := range s {
+					if x.Name != cost.SheetSQS {
+						out = append(out, x)
+					}
+				}
+				return out
+			},
+			cells: [][4]string{
+				{costTitle, sqs, "cost (USD per million photos)", "n/a (no price: no sheet aws-sqs-standard)"},
+				{costTitle, sqs, "always-on part", "1.778"},
+				{idleTitle, sqs, "idle cost", "n/a (no price: no sheet aws-sqs-standard)"},
+				{costTitle, aws, "cost (USD per million photos)", "115.8"},
+				{usageTitle, "SQS requests if on SQS", "event-driven", "3,750"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := load(t, tt.file)
+			if tt.mutate != nil {
+				tt.mutate(r)
+			}
+			s := sheets(t)
+			if tt.sheets != nil {
+				s = tt.sheets(s)
+			}
+			a, err := cost.Analyze(r, s)
+			if err != nil {
+				t.Fatalf("Analyze: %v", err)
+			}
+			for _, c := range tt.cells {
+				if got := cellOf(t, a, c[0], c[1], c[2]); !strings.Contains(got, c[3]) {
+					t.Errorf("%s / %s / %s = %q, want it to contain %q", c[0], c[1], c[2], got, c[3])
+				}
+			}
+			if len(a.Sentences) == 0 || len(a.Assumptions) == 0 || len(a.BreakEven.X) == 0 {
+				t.Errorf("sentences %d, assumptions %d, chart points %d", len(a.Sentences), len(a.Assumptions), len(a.BreakEven.X))
+			}
+			for _, l := range a.BreakEven.Lines {
+				if len(l.Y) != len(a.BreakEven.X) {
+					t.Errorf("line %s: %d values for %d points", l.Name, len(l.Y), len(a.BreakEven.X))
+				}
+			}
+		})
+	}
+	t.Run("nil results", func(t *testing.T) {
+		if _, err := cost.Analyze(nil, nil); err == nil {
+			t.Error("Analyze(nil) succeeded")
+		}
+	})
+}
+
+func TestObjectClass(t *testing.T) {
+	tests := []struct{ api, want string }{
+		{"putobject", "put"}, {"copyobject", "put"}, {"postpolicybucket", "put"}, {"listobjectsv2", "put"},
+		{"listbuckets", "put"}, {"newmultipartupload", "put"}, {"putobjectpart", "put"}, {"completemultipartupload", "put"},
+		{"getobject", "get"}, {"headobject", "get"}, {"selectobjectcontent", "get"}, {"getbucketlocation", "get"},
+		{"listenbucketnotification", "get"}, {"deleteobject", "free"}, {"deleteobjects", "free"}, {"abortmultipartupload", "free"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.api, func(t *testing.T) {
+			if got := cost.ObjectClass(tt.api); got != tt.want {
+				t.Errorf("ObjectClass(%q) = %q, want %q", tt.api, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,32 @@
+// Package cost is the cost model of `make bench`: it prices what each
+// architecture measurably used with price sheets kept as data (bench/prices,
+// each with its source and date) and gives the report its cost tables, a
+// break-even chart and trade-off sentences, with units everywhere.
+//
+// The inputs are a run's results (package bench/results): over the steady
+// phase, the uploads answered ok (photos), CPU-seconds by component, the
+// event-driven functions' invocations and busy seconds, peak memory,
+// replica-seconds and object-storage requests; over the idle phase, what was
+// still invoked. Repeats are summarised by their median, with the spread.
+//
+// The model, in brief (Analysis.Assumptions states all of it):
+//
+//   - Monolith: always-on m6i.large VMs, each running the app and its
+//     PostgreSQL. One VM serves vCPUs x 70% / (CPU-seconds per photo)
+//     photos/s; at load L it takes max(1, ceil(L / capacity)) VMs, billed
+//     per hour.
+//   - Event-driven: functions priced as AWS Lambda or Azure Functions (one
+//     invocation per HTTP request or event; GB-seconds from busy seconds and
+//     each function's peak memory rounded up to 128 MB), API Gateway
+//     requests, S3 requests, and the always-on MSK Serverless cluster and
+//     RDS instance.
+//   - Event-driven on AWS Lambda + SQS: a transport the bench does not run,
+//     priced from the measured events: the AWS Lambda option with MSK
+//     Serverless replaced by SQS standard queues, 3 requests (send, receive,
+//     delete) per event handled; its only always-on cost is RDS.
+//   - The vision service (the stand-in for an external API both call) is
+//     left out of both, as are storage, data transfer and free tiers.
+//
+// Missing data never fail the analysis: the figures that need them read
+// "n/a (no data: ...)".
+package cost

@@ -1,0 +1,13 @@
+package cost
+
+// Crossovers exposes the crossover search to the external tests: the
+// monolith's step line (perVM USD/month per VM, capacity photos/s per VM)
+// against an event-driven line (fixed USD/month + slope USD/month per
+// photo/s).
+func Crossovers(perVM, capacity, fixed, slope float64) [][2]float64 {
+	return crossovers(line{ok: true, monolith: true, perVM: perVM, capacity: capacity},
+		line{ok: true, fixed: fixed, slope: slope})
+}
+
+// ObjectClass exposes the S3 price class of a MinIO API name.
+var ObjectClass = objectClass

@@ -1,0 +1,241 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/photobench/photobench/bench/results"
+)
+
+// sentences states the trade-offs from the figures; a sentence whose
+// figures are missing says so.
+func (a *analysis) sentences() []string {
+	var out []string
+	mono := a.cost(OptMonolith, "per_million")
+	lm, le := a.get(results.Monolith, "load"), a.get(results.EventDriven, "load")
+	at := "the measured load"
+	switch {
+	case lm.ok() && le.ok() && num(lm.med) == num(le.med):
+		at = "the measured " + num(lm.med) + " photos/s"
+	case lm.ok() && le.ok():
+		at = fmt.Sprintf("the measured load (monolith %s photos/s, event-driven %s photos/s)", num(lm.med), num(le.med))
+	}
+	m := a.lineOf(OptMonolith)
+	for _, o := range eventOptions {
+		ed := a.cost(o, "per_million")
+		if !ed.ok() || !mono.ok() {
+			why := ed.why
+			if ed.ok() {
+				why = mono.why
+			}
+			out = append(out, fmt.Sprintf("The cost per million photos of the event-driven app on %s against the monolith's VM is n/a (%s).", optionLabel[o], why))
+			continue
+		}
+		s := fmt.Sprintf("At %s the event-driven app on %s costs $%s per million photos against $%s for the monolith's VM",
+			at, optionLabel[o], money(ed.med), money(mono.med))
+		e := a.lineOf(o)
+		cross := a.cross[o]
+		switch {
+		case !m.ok || !e.ok:
+			s += "; the break-even lines are n/a (no data for one of them)."
+		case len(cross) == 0:
+			cheaper := "the monolith's VMs cost less"
+			if e.at(a.xmax/2) < m.at(a.xmax/2) {
+				cheaper = "the event-driven app costs less"
+			}
+			s += fmt.Sprintf("; the monthly-cost lines do not cross between 0 and %s photos/s: %s at every load in that range", num(a.xmax), cheaper)
+			switch {
+			case e.fixed >= m.perVM:
+				s += fmt.Sprintf(" (its always-on cost alone, $%s/month, is above one VM's $%s/month)", money(e.fixed), money(m.perVM))
+			case e.slope*m.capacity < m.perVM:
+				s += fmt.Sprintf(" (its always-on cost, $%s/month, is below one VM's $%s/month, and its usage cost grows by $%s/month per photo/s, slower than the monolith's VMs at $%s/month per photo/s on average)",
+					money(e.fixed), money(m.perVM), money(e.slope), money(m.perVM/m.capacity))
+			}
+			s += "."
+		default:
+			first := cross[0]
+			s += fmt.Sprintf("; the lines cross at %s photos/s ($%s/month)", num(first.X), money(first.Y))
+			if len(cross) > 1 {
+				s += fmt.Sprintf(" and %d more times up to %s photos/s as the monolith adds VMs", len(cross)-1, num(cross[len(cross)-1].X))
+			}
+			below, above := "the monolith", "the event-driven app"
+			if e.at(first.X/2) < m.at(first.X/2) {
+				below, above = above, below
+			}
+			s += fmt.Sprintf(": below it %s is cheaper, above it %s.", below, above)
+		}
+		out = append(out, s)
+	}
+
+	// Idle.
+	mi, ei := a.cost(OptMonolith, "idle_hour"), a.cost(OptLambda, "idle_hour")
+	if mi.ok() && ei.ok() && a.book.mskCluster.ok() && a.book.mskPartition.ok() && a.book.rds.ok() {
+		msk := a.book.mskCluster.v + a.book.partitions*a.book.mskPartition.v
+		out = append(out, fmt.Sprintf("Idle, the monolith's VM costs $%s/hour and the event-driven app on AWS Lambda $%s/hour, of which $%s is MSK Serverless (the cluster and %s partitions) and $%s the RDS instance: scaling the functions to zero removes their cost, not that of the always-on services.",
+			money(mi.med), money(ei.med), money(msk), num(a.book.partitions), money(a.book.rds.v)))
+	} else {
+		why := mi.why
+		if mi.ok() {
+			why = ei.why
+		}
+		if why == "" {
+			why = "no price for MSK Serverless or RDS"
+		}
+		out = append(out, "The idle cost comparison is n/a ("+why+").")
+	}
+	if si := a.cost(OptLambdaSQS, "idle_hour"); si.ok() && a.book.rds.ok() {
+		out = append(out, fmt.Sprintf("Idle, the event-driven app on AWS Lambda + SQS costs $%s/hour, of which $%s is the RDS instance and the rest what was still invoked: SQS queues are billed per request, with no hourly charge (the empty receives of idle pollers are not priced).",
+			money(si.med), money(a.book.rds.v)))
+	} else {
+		why := si.why
+		if si.ok() {
+			why = a.book.rds.why
+		}
+		out = append(out, "The idle cost of the event-driven app on AWS Lambda + SQS is n/a ("+why+").")
+	}
+
+	// Capacity.
+	capy, cpp := a.cost(OptMonolith, "capacity"), a.cost(OptMonolith, "cpu_per_photo")
+	if capy.ok() && cpp.ok() && a.book.vcpu.ok() && a.book.vmHourly.ok() {
+		s := fmt.Sprintf("One m6i.large (%s vCPU) serves the monolith and its PostgreSQL up to about %s photos/s at %.0f%% CPU (%s CPU-seconds per photo measured); beyond that the model adds VMs at $%s/month each.",
+			num(a.book.vcpu.v), num(capy.med), TargetUtilisation*100, num(cpp.med), money(a.book.vmHourly.v*HoursPerMonth))
+		app, pg := a.get(results.Monolith, "mem/monolith"), a.get(results.Monolith, "mem/postgresql")
+		if app.ok() && pg.ok() && a.book.vmMemGiB.ok() {
+			used := (app.med + pg.med) / (1 << 30)
+			fit := "fits in"
+			if used > a.book.vmMemGiB.v {
+				fit = "does NOT fit in"
+			}
+			s += fmt.Sprintf(" Their peak memory together, %s GiB, %s its %s GiB.", num(used), fit, num(a.book.vmMemGiB.v))
+		}
+		out = append(out, s)
+	} else {
+		why := capy.why
+		if why == "" {
+			why = "no price or vCPU count for the VM"
+		}
+		out = append(out, "The monolith VM's capacity is n/a ("+why+"); its cost assumes one VM.")
+	}
+
+	// What the event-driven usage cost is made of.
+	for _, o := range eventOptions {
+		v := a.cost(o, "var_per_photo")
+		if !v.ok() || !(v.med > 0) {
+			continue
+		}
+		type part struct {
+			name  string
+			share float64
+		}
+		var parts []part
+		for _, it := range itemsOf(o) {
+			if s := a.cost(o, "item/"+it); s.ok() {
+				name := it
+				if strings.HasPrefix(it, "function ") {
+					name = functionLabel[o] + strings.TrimPrefix(it, "function")
+				}
+				parts = append(parts, part{name, s.med / v.med})
+			}
+		}
+		sort.SliceStable(parts, func(i, j int) bool { return parts[i].share > parts[j].share })
+		var ps []string
+		for _, p := range parts {
+			ps = append(ps, fmt.Sprintf("%s %s%%", p.name, num(100*p.share)))
+		}
+		s := fmt.Sprintf("Per photo, the event-driven app's usage on %s costs $%s (%s)", optionLabel[o], money(v.med), strings.Join(ps, ", "))
+		if f := a.cost(o, "fixed_hour"); f.ok() {
+			s += fmt.Sprintf("; a steady 1 photo/s for a month adds $%s to the $%s/month always-on", money(v.med*SecondsPerMonth), money(f.med*HoursPerMonth))
+		}
+		out = append(out, s+".")
+	}
+
+	// Instance-billed platforms.
+	if rs := a.get(results.EventDriven, "rs_per_photo"); rs.ok() {
+		out = append(out, fmt.Sprintf("On an instance-billed platform (Cloud Run-like) the functions would be billed for %s replica-seconds per photo (measured; not priced here).", num(rs.med)))
+	}
+	return out
+}
+
+func (a *analysis) assumptions() []string {
+	steady, idle := a.r.SteadyPhase, a.r.IdlePhase
+	if steady == "" {
+		steady = "(none named)"
+	}
+	if idle == "" {
+		idle = "(none named)"
+	}
+	scenario := a.scenario
+	if scenario == "" {
+		scenario = "(no runs)"
+	}
+	return []string{
+		fmt.Sprintf("Runs: the runs of scenario %q (the first with both the steady and the idle phase) with status ok or partial; with repeats, every figure is the median over runs and tables give the spread (min–max). Failed runs are left out.", scenario),
+		fmt.Sprintf("Cost window: the steady phase %q; idle window: the idle phase %q. Photos are the uploads answered ok in the steady phase; a photo is the unit of work: one upload plus the mix's other requests that came with it (and, event-driven, the ready polls of the load generator's follower).", steady, idle),
+		"Measured CPU time on the bench machine is taken as the same vCPU time on the VM (1 CPU-second here = 1 vCPU-second there).",
+		fmt.Sprintf("Monolith: always-on m6i.large VMs running the app and its PostgreSQL, as on the bench machine. One VM's capacity = vCPUs x %.0f%% target utilisation / CPU-seconds per photo (monolith process + PostgreSQL over the steady window); VMs at load L = max(1, ceil(L / capacity)); monthly = VMs x hourly price x %d hours. Its cost per million photos is the VMs' cost over the steady window divided by its photos; its idle cost is the VM's hourly price.", TargetUtilisation*100, HoursPerMonth),
+		"Fairness: both architectures pay for a database. The monolith's PostgreSQL runs on its VM (its CPU is counted in the VM's capacity); the event-driven catalog's is an RDS db.t4g.micro single-AZ instance.",
+		"The vision service stands in for an external vision API that both architectures call equally; its CPU, memory and price are left out of both.",
+		"Event-driven functions priced as AWS Lambda (x86) or Azure Functions (Consumption): one invocation per HTTP request served by ingest and query and per event handled (every outcome, retries included) by thumbnailer, tagger and catalog; that is one event per invocation (batch size 1), an upper bound where the platform batches Kafka records.",
+		"Function duration: the measured serving and handling seconds, summed (Lambda's per-invocation rounding to 1 ms and Azure's 100 ms minimum per execution not applied). Memory size: each function's peak resident memory of its largest single replica over the whole run, rounded up to a multiple of 128 MB (at least 128 MB; MB = 2^20 bytes); GB-seconds = seconds x MB / 1024, as the providers bill.",
+		"The runtime (the scale-to-zero scaler) and the front are the platform's own (Lambda's service and API Gateway): their CPU is reported, not priced. API Gateway HTTP API requests = the load generator's requests to the event-driven app in the steady phase (sent, ready polls included); in the idle window, the requests served by ingest and query.",
+		"Event-driven services: Kafka as MSK Serverless (cluster-hour + partitions x partition-hour; " + a.book.partitionsFrom + "), MinIO as Amazon S3 Standard requests (PUT-class = PUT, COPY, POST, LIST; GET-class = GET and all others; DELETE and abort free), PostgreSQL as RDS. Their always-on cost is billed every hour, idle or not.",
+		"The Azure Functions line prices only the functions with Azure's prices; API Gateway, S3, MSK Serverless and RDS keep their AWS prices on both Kafka lines, so the AWS Lambda and Azure Functions lines differ only in function pricing.",
+		fmt.Sprintf("The AWS Lambda + SQS line prices a different transport than the one measured: the same events, carried by Amazon SQS standard queues instead of Kafka. The functions' invocations, CPU time, busy seconds and memory are the measured ones (with Kafka); it is the AWS Lambda line with MSK Serverless replaced by %d SQS requests (send, receive, delete) per event handled by thumbnailer, tagger and catalog (every outcome, retries included; one message per consumer's queue, so an event two functions consume is sent twice, without SNS; batch size 1, an upper bound), at the SQS standard price per request. It has no always-on transport cost; RDS stays. Not priced: the first 1 million SQS requests a month (free tier), the empty receives of pollers while queues are empty, and any change in latency, ordering or delivery that SQS would bring.", SQSRequestsPerEvent),
+		fmt.Sprintf("Monthly cost at average load L (photos/s): event-driven = always-on hourly x %d + L x %s s/month (30.42 days) x usage cost per photo; monolith = VMs(L) x hourly x %d. The usage cost per photo is the steady phase's, assumed the same at every load.", HoursPerMonth, num(SecondsPerMonth), HoursPerMonth),
+		"Left out on both sides: storage (GB-month: EBS, S3, RDS and MSK storage), data transfer (MSK data in/out included), free tiers, reserved and savings-plan discounts, taxes, and the operators' time.",
+		"Replica-seconds are reported as the cost proxy of instance-billed platforms (Cloud Run-like), not priced.",
+		"Prices: on-demand list prices in USD from the price sheets (bench/prices), us-east-1 where regional; each sheet gives its source and date.",
+	}
+}
+
+// money formats a USD amount: 4 significant digits, thousands separated.
+func money(v float64) string { return sig(v, 4) }
+
+// num formats a quantity: whole numbers as they are, others to 3
+// significant digits; thousands separated.
+func num(v float64) string {
+	if math.Abs(v-math.Round(v)) < 1e-9 && math.Abs(v) < 1e15 {
+		return group(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+	}
+	return sig(v, 3)
+}
+
+// mb formats bytes as MB (2^20 bytes).
+func mb(v float64) string { return num(v / mib) }
+
+// sig formats v to n significant digits as a plain decimal (no exponent).
+func sig(v float64, n int) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	d := int(math.Floor(math.Log10(math.Abs(v)))) + 1
+	s := strconv.FormatFloat(v, 'f', max(0, n-d), 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return group(s)
+}
+
+// group separates the thousands of a decimal's integer part with commas.
+func group(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := sign + b.String()
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}

@@ -1,0 +1,503 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// The event-driven app's functions, as its deploy manifest
+// (eventdriven/deploy/functions.yaml) defines them: HTTP functions are
+// invoked per request served, event functions per event handled.
+var (
+	httpFunctions  = []string{"ingest", "query"}
+	eventFunctions = []string{"thumbnailer", "tagger", "catalog"}
+)
+
+// Components left out of the cost on both sides: the vision service stands
+// in for an external API both architectures call equally, and Prometheus is
+// the bench's own measuring instrument.
+var excluded = map[string]bool{"vision": true, "prometheus": true}
+
+// monolithParts are the monolith's components; the stack's other servers
+// (Kafka, MinIO) run during its runs too, unused.
+var monolithParts = map[string]bool{"monolith": true, "postgresql": true}
+
+// belongs says whether component c is part of architecture arch's cost.
+func belongs(arch, c string) bool {
+	switch {
+	case c == "" || excluded[c]:
+		return false
+	case arch == results.Monolith:
+		return monolithParts[c]
+	default:
+		return c != "monolith"
+	}
+}
+
+const (
+	mib          = 1 << 20
+	memoryStepMB = 128
+)
+
+// Usage is what one architecture used in the cost window (the steady
+// phase) and the idle window, as measured: the medians over its runs when
+// there are repeats. A figure that could not be measured is absent from its
+// map (or 0) and explained in Missing.
+type Usage struct {
+	Arch string `json:"arch"` // results.Monolith or results.EventDriven
+	// Runs are the runs used ("scenario #repeat": status ok or partial).
+	Runs          []string `json:"runs"`
+	WindowSeconds float64  `json:"window_seconds"` // the steady phase's length (s)
+	// Photos are the uploads answered ok in the steady phase; Requests all
+	// requests answered ok (uploads included); FrontDoorRequests the
+	// requests the load generator sent, ready polls included (the event
+	// driven app's API Gateway requests).
+	Photos            float64 `json:"photos"`
+	Requests          float64 `json:"requests"`
+	FrontDoorRequests float64 `json:"front_door_requests"`
+	Load              float64 `json:"load_photos_per_second"` // Photos / WindowSeconds
+	// CPUSeconds by component (app processes and the stack's servers; vision
+	// and prometheus left out), over the steady window.
+	CPUSeconds map[string]float64 `json:"cpu_seconds"`
+	// PeakMemoryBytes by component: the largest single process (replica)
+	// over the whole run; for the stack's servers, the server's process tree.
+	PeakMemoryBytes map[string]float64 `json:"peak_memory_bytes"`
+	// ReplicaSeconds by function (event-driven): the cost proxy of
+	// instance-billed platforms.
+	ReplicaSeconds map[string]float64 `json:"replica_seconds,omitempty"`
+	// Invocations by function: HTTP requests served (ingest, query) and
+	// events handled, every outcome (thumbnailer, tagger, catalog).
+	Invocations map[string]float64 `json:"invocations,omitempty"`
+	// BusySeconds by function: serving (HTTP) or handling (event) seconds.
+	BusySeconds map[string]float64 `json:"busy_seconds,omitempty"`
+	// MemoryMB by function: the billed memory size, PeakMemoryBytes rounded
+	// up to a multiple of 128 MB (MB = 2^20 bytes), at least 128.
+	MemoryMB  map[string]float64 `json:"memory_mb,omitempty"`
+	GBSeconds float64            `json:"gb_seconds"` // sum of BusySeconds x MemoryMB / 1024
+	// EventsHandled are the events the event functions (thumbnailer,
+	// tagger, catalog) handled, every outcome: what the AWS Lambda + SQS
+	// option carries on SQS instead of Kafka.
+	EventsHandled float64 `json:"events_handled"`
+	// ObjectRequests by S3 API (MinIO's counters), and by price class.
+	ObjectRequests map[string]float64 `json:"object_requests,omitempty"`
+	PutRequests    float64            `json:"put_requests"`  // PUT, COPY, POST, LIST
+	GetRequests    float64            `json:"get_requests"`  // GET and all others
+	FreeRequests   float64            `json:"free_requests"` // DELETE, abort (free)
+	// The idle window (the idle phase): what was invoked while nothing was
+	// scheduled.
+	IdleWindowSeconds     float64 `json:"idle_window_seconds"`
+	IdleInvocations       float64 `json:"idle_invocations"`
+	IdleEventsHandled     float64 `json:"idle_events_handled"`
+	IdleGBSeconds         float64 `json:"idle_gb_seconds"`
+	IdleFrontDoorRequests float64 `json:"idle_front_door_requests"`
+	IdlePutRequests       float64 `json:"idle_put_requests"`
+	IdleGetRequests       float64 `json:"idle_get_requests"`
+	// Missing explains every figure that could not be measured.
+	Missing []string `json:"missing,omitempty"`
+}
+
+// fig is one figure of one run: a value, or why there is none.
+type fig struct {
+	v   float64
+	why string // "" when v is a measurement
+}
+
+func val(v float64) fig              { return fig{v: v} }
+func na(format string, a ...any) fig { return fig{why: fmt.Sprintf(format, a...)} }
+func (f fig) ok() bool               { return f.why == "" }
+
+// firstNA returns the first of fs that has no value.
+func firstNA(fs ...fig) (fig, bool) {
+	for _, f := range fs {
+		if !f.ok() {
+			return f, true
+		}
+	}
+	return fig{}, false
+}
+
+// figs are one run's figures by key: the usage ("photos", "cpu/monolith",
+// ...) and, added later, the costs ("cost/aws/per_million", ...).
+type figs map[string]fig
+
+// measure reads one run's usage figures. Keys:
+//
+//	window photos requests front load
+//	cpu/<component> mem/<component> rs/<function> inv/<function>
+//	busy/<function> mb/<function> gbs events obj/<api> put get free
+//	idle/window idle/inv idle/events idle/gbs idle/front idle/put idle/get
+//
+// A figure that cannot be measured is present with its reason; a per
+// component figure is absent when its series is.
+func measure(r *results.Results, run results.Run) figs {
+	f := figs{}
+	phaseNA := func(name, what string) fig {
+		if name == "" {
+			return na("no data: the profile names no %s phase", what)
+		}
+		return na("no data: the run has no phase %q", name)
+	}
+	w, haveW := run.Phase(r.SteadyPhase)
+	if !haveW || r.SteadyPhase == "" {
+		bad := phaseNA(r.SteadyPhase, "steady")
+		keys := []string{"window", "photos", "requests", "front", "load"}
+		if run.Arch == results.EventDriven {
+			keys = append(keys, "gbs", "events", "put", "get", "free")
+		}
+		for _, k := range keys {
+			f[k] = bad
+		}
+	} else {
+		secs := w.End.Sub(w.Start).Seconds()
+		f["window"] = val(secs)
+		if ps, ok := run.Summary.Phase(r.SteadyPhase); ok {
+			photos := float64(ps.Ops[loadgen.OpUpload].OK)
+			f["photos"] = val(photos)
+			f["requests"] = val(float64(ps.All.OK))
+			front := float64(ps.All.Sent)
+			if ps.Ready != nil {
+				front += float64(ps.Ready.Polls)
+			}
+			f["front"] = val(front)
+			if secs > 0 {
+				f["load"] = val(photos / secs)
+			} else {
+				f["load"] = na("no data: the %s phase has no length", r.SteadyPhase)
+			}
+		} else {
+			bad := na("no data: no load-generator summary of phase %q", r.SteadyPhase)
+			f["photos"], f["requests"], f["front"], f["load"] = bad, bad, bad, bad
+		}
+		measureWindow(f, run, w.Start, w.End)
+	}
+
+	// Memory: the largest single process over the whole run, since a
+	// function's memory size (and a VM's) is chosen for its peak.
+	for _, q := range []string{results.QProcessMemory, results.QComponentMemory} {
+		for _, s := range run.Series[q] {
+			c := s.Labels["component"]
+			if !belongs(run.Arch, c) {
+				continue
+			}
+			peak := 0.0
+			for _, p := range s.Points {
+				peak = max(peak, p[1])
+			}
+			if old, ok := f["mem/"+c]; !ok || peak > old.v {
+				f["mem/"+c] = val(peak)
+			}
+		}
+	}
+	iw, haveIW := run.Phase(r.IdlePhase)
+	haveIW = haveIW && r.IdlePhase != ""
+	if haveIW {
+		f["idle/window"] = val(iw.End.Sub(iw.Start).Seconds())
+	} else {
+		f["idle/window"] = phaseNA(r.IdlePhase, "idle")
+	}
+	if run.Arch == results.EventDriven {
+		measureFunctions(f, run, w, haveW && r.SteadyPhase != "", iw, haveIW)
+	}
+	return f
+}
+
+// measureWindow adds the CPU-seconds, replica-seconds and object requests
+// of the steady window.
+func measureWindow(f figs, run results.Run, from, to time.Time) {
+	for _, q := range []string{results.QProcessCPU, results.QComponentCPU} {
+		for c, v := range run.Increases(q, "component", from, to) {
+			if belongs(run.Arch, c) {
+				f["cpu/"+c] = val(v)
+			}
+		}
+	}
+	if run.Arch != results.EventDriven {
+		return // the monolith keeps its files on its disk: no object requests
+	}
+	for fn, v := range run.Increases(results.QReplicaSeconds, "function", from, to) {
+		if fn != "" {
+			f["rs/"+fn] = val(v)
+		}
+	}
+	if len(run.Series[results.QObjectRequests]) == 0 {
+		bad := na("no data: series %s absent", results.QObjectRequests)
+		f["put"], f["get"], f["free"] = bad, bad, bad
+		return
+	}
+	put, get, free := objectClasses(run.Increases(results.QObjectRequests, "api", from, to), f)
+	f["put"], f["get"], f["free"] = val(put), val(get), val(free)
+}
+
+// objectClasses sums object requests by S3 price class; with f, it also
+// records each API's count.
+func objectClasses(byAPI map[string]float64, f figs) (put, get, free float64) {
+	for api, n := range byAPI {
+		if f != nil {
+			f["obj/"+api] = val(n)
+		}
+		switch objectClass(api) {
+		case "put":
+			put += n
+		case "free":
+			free += n
+		default:
+			get += n
+		}
+	}
+	return put, get, free
+}
+
+// objectClass classifies a MinIO API name (lowercase, e.g. "putobject",
+// "listobjectsv2") by Amazon S3's request prices: "put" for PUT, COPY, POST
+// and LIST requests (multipart steps included), "free" for DELETE and
+// abort (CANCEL), "get" for GET and all others.
+func objectClass(api string) string {
+	a := strings.ToLower(api)
+	switch {
+	case strings.HasPrefix(a, "delete"), strings.HasPrefix(a, "abortmultipart"):
+		return "free"
+	case strings.HasPrefix(a, "listen"): // MinIO's ListenNotification: not an S3 LIST
+		return "get"
+	case strings.HasPrefix(a, "put"), strings.HasPrefix(a, "copy"), strings.HasPrefix(a, "post"),
+		strings.HasPrefix(a, "list"), strings.HasPrefix(a, "newmultipart"), strings.HasPrefix(a, "createmultipart"),
+		strings.HasPrefix(a, "completemultipart"), strings.HasPrefix(a, "uploadpart"), strings.HasPrefix(a, "restore"):
+		return "put"
+	default:
+		return "get"
+	}
+}
+
+// measureFunctions adds the event-driven functions' invocations, busy
+// seconds, memory sizes and GB-seconds, and the events handled, in the
+// steady window and the idle window.
+func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw results.Window, haveIW bool) {
+	type src struct{ count, secs string }
+	kinds := map[string]src{}
+	for _, fn := range httpFunctions {
+		kinds[fn] = src{results.QHTTPRequests, results.QHTTPSeconds}
+	}
+	for _, fn := range eventFunctions {
+		kinds[fn] = src{results.QEventsHandled, results.QEventSeconds}
+	}
+	var absent []string
+	for _, q := range []string{results.QHTTPRequests, results.QHTTPSeconds, results.QEventsHandled, results.QEventSeconds, results.QProcessMemory} {
+		if len(run.Series[q]) == 0 {
+			absent = append(absent, q)
+		}
+	}
+	// Billed memory sizes, from the whole run's peaks.
+	mb := map[string]float64{}
+	for fn := range kinds {
+		if len(run.Series[results.QProcessMemory]) == 0 {
+			f["mb/"+fn] = na("no data: series %s absent", results.QProcessMemory)
+			continue
+		}
+		// A function with no replica in the run has no memory series: it
+		// was never invoked, and the minimum size prices its nothing.
+		peak := f["mem/"+fn].v
+		mb[fn] = max(memoryStepMB, math.Ceil(peak/mib/memoryStepMB)*memoryStepMB)
+		f["mb/"+fn] = val(mb[fn])
+	}
+	// one window: invocations and GB-seconds by function.
+	window := func(from, to time.Time) (inv, busy map[string]float64) {
+		inv, busy = map[string]float64{}, map[string]float64{}
+		cache := map[string]map[string]float64{}
+		get := func(q string) map[string]float64 {
+			if cache[q] == nil {
+				cache[q] = run.Increases(q, "component", from, to)
+			}
+			return cache[q]
+		}
+		for fn, s := range kinds {
+			inv[fn], busy[fn] = get(s.count)[fn], get(s.secs)[fn]
+		}
+		return inv, busy
+	}
+	gbs := func(busy map[string]float64) float64 {
+		total := 0.0
+		for fn, s := range busy {
+			total += s * mb[fn] / 1024
+		}
+		return total
+	}
+	if len(absent) > 0 {
+		bad := na("no data: series %s absent", strings.Join(absent, ", "))
+		f["gbs"], f["idle/inv"], f["idle/gbs"] = bad, bad, bad
+		for fn := range kinds {
+			f["inv/"+fn], f["busy/"+fn] = bad, bad
+		}
+	} else if haveW {
+		inv, busy := window(w.Start, w.End)
+		for fn := range kinds {
+			f["inv/"+fn], f["busy/"+fn] = val(inv[fn]), val(busy[fn])
+		}
+		f["gbs"] = val(gbs(busy))
+	}
+
+	// Events handled by the event functions, every outcome (the SQS
+	// option's messages).
+	events := func(from, to time.Time) float64 {
+		byFn := run.Increases(results.QEventsHandled, "component", from, to)
+		n := 0.0
+		for _, fn := range eventFunctions {
+			n += byFn[fn]
+		}
+		return n
+	}
+	noEvents := len(run.Series[results.QEventsHandled]) == 0
+	switch {
+	case noEvents:
+		bad := na("no data: series %s absent", results.QEventsHandled)
+		f["events"], f["idle/events"] = bad, bad
+	case haveW:
+		f["events"] = val(events(w.Start, w.End))
+	}
+
+	if !haveIW {
+		for _, k := range []string{"idle/inv", "idle/events", "idle/gbs", "idle/front", "idle/put", "idle/get"} {
+			f[k] = f["idle/window"]
+		}
+		return
+	}
+	inv, busy := window(iw.Start, iw.End)
+	if !noEvents {
+		f["idle/events"] = val(events(iw.Start, iw.End))
+	}
+	if len(absent) == 0 {
+		f["idle/inv"], f["idle/gbs"] = val(sum(inv)), val(gbs(busy))
+	}
+	// Nothing is scheduled while idle: the front door's requests are the
+	// ready polls still answered then, all served by ingest or query.
+	if len(run.Series[results.QHTTPRequests]) == 0 {
+		f["idle/front"] = na("no data: series %s absent", results.QHTTPRequests)
+	} else {
+		f["idle/front"] = val(inv["ingest"] + inv["query"])
+	}
+	if len(run.Series[results.QObjectRequests]) == 0 {
+		bad := na("no data: series %s absent", results.QObjectRequests)
+		f["idle/put"], f["idle/get"] = bad, bad
+	} else {
+		put, get, _ := objectClasses(run.Increases(results.QObjectRequests, "api", iw.Start, iw.End), nil)
+		f["idle/put"], f["idle/get"] = val(put), val(get)
+	}
+}
+
+func sum(m map[string]float64) float64 {
+	t := 0.0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+// stat is one figure over an architecture's runs: the median and the
+// spread of the runs that measured it, or why none did.
+type stat struct {
+	med, lo, hi float64
+	n, of       int // runs with a value, runs in all
+	why         string
+}
+
+func (s stat) ok() bool { return s.n > 0 }
+
+// aggregate takes, key by key, the median and spread over runs.
+func aggregate(runs []figs) map[string]stat {
+	keys := map[string]bool{}
+	for _, f := range runs {
+		for k := range f {
+			keys[k] = true
+		}
+	}
+	out := map[string]stat{}
+	for k := range keys {
+		var vs []float64
+		st := stat{of: len(runs)}
+		for _, f := range runs {
+			x, ok := f[k]
+			switch {
+			case ok && x.ok():
+				vs = append(vs, x.v)
+			case ok && st.why == "":
+				st.why = x.why
+			case !ok && st.why == "":
+				st.why = "no data: no series for it in this run"
+			}
+		}
+		if len(vs) > 0 {
+			st.n = len(vs)
+			st.med, st.lo, st.hi = median(vs), minOf(vs), maxOf(vs)
+		}
+		out[k] = st
+	}
+	return out
+}
+
+func median(vs []float64) float64 {
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func minOf(vs []float64) float64 {
+	m := vs[0]
+	for _, v := range vs {
+		m = min(m, v)
+	}
+	return m
+}
+
+func maxOf(vs []float64) float64 {
+	m := vs[0]
+	for _, v := range vs {
+		m = max(m, v)
+	}
+	return m
+}
+
+// usageOf builds an architecture's Usage from its figures' medians.
+func usageOf(arch string, runs []string, st map[string]stat) Usage {
+	u := Usage{Arch: arch, Runs: runs}
+	med := func(k string) float64 { return st[k].med }
+	u.WindowSeconds, u.Photos, u.Requests, u.FrontDoorRequests, u.Load = med("window"), med("photos"), med("requests"), med("front"), med("load")
+	u.GBSeconds, u.PutRequests, u.GetRequests, u.FreeRequests = med("gbs"), med("put"), med("get"), med("free")
+	u.EventsHandled, u.IdleEventsHandled = med("events"), med("idle/events")
+	u.IdleWindowSeconds, u.IdleInvocations, u.IdleGBSeconds = med("idle/window"), med("idle/inv"), med("idle/gbs")
+	u.IdleFrontDoorRequests, u.IdlePutRequests, u.IdleGetRequests = med("idle/front"), med("idle/put"), med("idle/get")
+	maps := map[string]*map[string]float64{"cpu/": &u.CPUSeconds, "mem/": &u.PeakMemoryBytes, "rs/": &u.ReplicaSeconds,
+		"inv/": &u.Invocations, "busy/": &u.BusySeconds, "mb/": &u.MemoryMB, "obj/": &u.ObjectRequests}
+	keys := make([]string, 0, len(st))
+	for k := range st {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	seen := map[string]bool{}
+	for _, k := range keys {
+		s := st[k]
+		if !s.ok() {
+			if !seen[s.why] && !strings.HasPrefix(k, "cost/") {
+				seen[s.why] = true
+				u.Missing = append(u.Missing, s.why)
+			}
+			continue
+		}
+		for prefix, m := range maps {
+			if name, ok := strings.CutPrefix(k, prefix); ok {
+				if *m == nil {
+					*m = map[string]float64{}
+				}
+				(*m)[name] = s.med
+			}
+		}
+	}
+	return u
+}

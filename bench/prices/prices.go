@@ -1,0 +1,14 @@
+// Package prices holds the price sheets of the bench's cost model (package
+// bench/cost) as data: one YAML file per priced service, each with the page
+// it was taken from, the date, and every price with its unit. The files are
+// embedded so that a built photobench binary prices a run the same way as
+// the source tree it was built from.
+package prices
+
+import "embed"
+
+// FS holds the price sheets, *.yaml at its root. Package bench/cost parses
+// and validates them (cost.Sheets).
+//
+//go:embed *.yaml
+var FS embed.FS

@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/photobench/photobench/loadgen"
+	"github.com/photobench/photobench/vision"
+)
+
+//go:embed profiles/*.yaml
+var profileFiles embed.FS
+
+// Profile is what `photobench bench --profile NAME` runs: experiments, each a
+// load scenario with faults at phase boundaries, run against each
+// architecture in turn with the same seed and the same vision profile.
+type Profile struct {
+	Name        string
+	Description string
+	// SLO is the p99 ack latency under which a sweep step counts as within
+	// the service level (with errors under 1%).
+	SLO time.Duration
+	// Vision is the vision service's baseline remote-API profile for every run.
+	Vision      vision.Profile
+	Experiments []Experiment
+	// Steady and Idle name the phases the cost model reads (load and idle).
+	Steady, Idle string
+}
+
+// Experiment is one scenario with its faults, repeated; a sweep expands into
+// one run per rate.
+type Experiment struct {
+	Name     string
+	Scenario *loadgen.Scenario
+	Faults   []Fault
+	Repeats  int
+	// Sweep, when set, runs the scenario once per rate with the named
+	// phase's pacer replaced by a constant one at that rate.
+	Sweep *Sweep
+}
+
+// Sweep is a rate sweep over one phase of an experiment's scenario.
+type Sweep struct {
+	Phase string
+	Rates []float64
+}
+
+// Fault is something done to the system while a phase runs: a vision
+// profile change (reverted to the baseline when the phase ends) or a restart
+// of one of the stack's servers at an offset into the phase.
+type Fault struct {
+	Phase   string
+	Vision  json.RawMessage // fields of vision.Profile to merge (PATCH /admin/profile)
+	Restart string          // "postgres" or "kafka"
+	After   time.Duration   // offset into the phase (restarts)
+	Text    string          // what the report calls it
+}
+
+// Profiles lists the built-in profiles' names.
+func Profiles() []string {
+	entries, _ := profileFiles.ReadDir("profiles")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadProfile returns a built-in profile by name, or reads a profile file
+// when name ends in .yaml or .yml.
+func LoadProfile(name string) (*Profile, error) {
+	var data []byte
+	var err error
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		data, err = os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
+	} else {
+		data, err = profileFiles.ReadFile("profiles/" + name + ".yaml")
+		if err != nil {
+			return nil, fmt.Errorf("unknown profile %q (built in: %s; or a .yaml file)", name, strings.Join(Profiles(), ", "))
+		}
+	}
+	p, err := ParseProfile(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", name, err)
+	}
+	return p, nil
+}
+
+type rawProfile struct {
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	SLO         string          `yaml:"slo_p99_ack"`
+	Vision      yaml.Node       `yaml:"vision"`
+	Steady      string          `yaml:"steady_phase"`
+	Idle        string          `yaml:"idle_phase"`
+	Experiments []rawExperiment `yaml:"experiments"`
+}
+
+type rawExperiment struct {
+	Name     string     `yaml:"name"`
+	Repeats  int        `yaml:"repeats"`
+	Scenario yaml.Node  `yaml:"scenario"`
+	Faults   []rawFault `yaml:"faults"`
+	Sweep    *struct {
+		Phase string    `yaml:"phase"`
+		Rates []float64 `yaml:"rates"`
+	} `yaml:"sweep"`
+}
+
+type rawFault struct {
+	Phase   string    `yaml:"phase"`
+	Vision  yaml.Node `yaml:"vision"`
+	Restart string    `yaml:"restart"`
+	After   string    `yaml:"after"`
+	Text    string    `yaml:"text"`
+}
+
+// ParseProfile parses a profile file; the error names the field.
+func ParseProfile(data []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var raw rawProfile
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	p := &Profile{Name: raw.Name, Description: raw.Description, Steady: raw.Steady, Idle: raw.Idle}
+	if p.Name == "" {
+		return nil, errors.New("name: required")
+	}
+	p.SLO = time.Second
+	if raw.SLO != "" {
+		d, err := time.ParseDuration(raw.SLO)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("slo_p99_ack: %q is not a positive duration", raw.SLO)
+		}
+		p.SLO = d
+	}
+	if raw.Vision.Kind != 0 {
+		js, err := nodeJSON(&raw.Vision)
+		if err != nil {
+			return nil, fmt.Errorf("vision: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p.Vision); err != nil {
+			return nil, fmt.Errorf("vision: %v", err)
+		}
+	}
+	if len(raw.Experiments) == 0 {
+		return nil, errors.New("experiments: at least one is required")
+	}
+	seen := map[string]bool{}
+	for i, re := range raw.Experiments {
+		path := fmt.Sprintf("experiments[%d]", i)
+		e := Experiment{Name: re.Name, Repeats: re.Repeats}
+		if e.Name == "" {
+			return nil, fmt.Errorf("%s.name: required", path)
+		}
+		if seen[e.Name] {
+			return nil, fmt.Errorf("%s.name: %q is used twice", path, e.Name)
+		}
+		seen[e.Name] = true
+		if e.Repeats == 0 {
+			e.Repeats = 1
+		}
+		if e.Repeats < 0 || e.Repeats > 20 {
+			return nil, fmt.Errorf("%s.repeats: must be 1..20", path)
+		}
+		if re.Scenario.Kind == 0 {
+			return nil, fmt.Errorf("%s.scenario: required", path)
+		}
+		// Decoding into a plain value resolves anchors, aliases and merge
+		// keys (<<), so scenarios can share a base.
+		var plain any
+		if err := re.Scenario.Decode(&plain); err != nil {
+			return nil, fmt.Errorf("%s.scenario: %w", path, err)
+		}
+		text, err := yaml.Marshal(plain)
+		if err != nil {
+			return nil, fmt.Errorf("%s.scenario: %w", path, err)
+		}
+		sc, err := loadgen.ParseScenario(text)
+		if err != nil {
+			return nil, fmt.Errorf("%s.scenario.%w", path, err)
+		}
+		e.Scenario = sc
+		phases := map[string]bool{}
+		for _, ph := range sc.Phases {
+			phases[ph.Name] = true
+		}
+		if re.Sweep != nil {
+			if !phases[re.Sweep.Phase] {
+				return nil, fmt.Errorf("%s.sweep.phase: %q is not a phase of the scenario", path, re.Sweep.Phase)
+			}
+			if len(re.Sweep.Rates) == 0 {
+				return nil, fmt.Errorf("%s.sweep.rates: at least one rate is required", path)
+			}
+			for j, r := range re.Sweep.Rates {
+				if r <= 0 {
+					return nil, fmt.Errorf("%s.sweep.rates[%d]: must be positive", path, j)
+				}
+			}
+			e.Sweep = &Sweep{Phase: re.Sweep.Phase, Rates: re.Sweep.Rates}
+		}
+		for j, rf := range re.Faults {
+			fpath := fmt.Sprintf("%s.faults[%d]", path, j)
+			f := Fault{Phase: rf.Phase, Restart: rf.Restart, Text: rf.Text}
+			if !phases[f.Phase] {
+				return nil, fmt.Errorf("%s.phase: %q is not a phase of the scenario", fpath, f.Phase)
+			}
+			if rf.After != "" {
+				d, err := time.ParseDuration(rf.After)
+				if err != nil || d < 0 {
+					return nil, fmt.Errorf("%s.after: %q is not a duration", fpath, rf.After)
+				}
+				f.After = d
+			}
+			switch {
+			case rf.Vision.Kind != 0 && f.Restart != "":
+				return nil, fmt.Errorf("%s: either vision or restart, not both", fpath)
+			case rf.Vision.Kind != 0:
+				js, err := nodeJSON(&rf.Vision)
+				if err != nil {
+					return nil, fmt.Errorf("%s.vision: %w", fpath, err)
+				}
+				var check vision.Profile
+				dec := json.NewDecoder(bytes.NewReader(js))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&check); err != nil {
+					return nil, fmt.Errorf("%s.vision: %v", fpath, err)
+				}
+				f.Vision = js
+			case f.Restart == "postgres" || f.Restart == "kafka":
+			case f.Restart != "":
+				return nil, fmt.Errorf("%s.restart: %q is not postgres or kafka", fpath, f.Restart)
+			default:
+				return nil, fmt.Errorf("%s: vision or restart is required", fpath)
+			}
+			if f.Text == "" {
+				return nil, fmt.Errorf("%s.text: required (what the report calls the fault)", fpath)
+			}
+			e.Faults = append(e.Faults, f)
+		}
+		p.Experiments = append(p.Experiments, e)
+	}
+	for _, ph := range []struct{ field, name string }{{"steady_phase", p.Steady}, {"idle_phase", p.Idle}} {
+		if ph.name == "" {
+			continue
+		}
+		found := false
+		for _, e := range p.Experiments {
+			if _, ok := phaseIndex(e.Scenario, ph.name); ok {
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%s: %q is not a phase of any experiment", ph.field, ph.name)
+		}
+	}
+	return p, nil
+}
+
+func phaseIndex(sc *loadgen.Scenario, name string) (int, bool) {
+	for i, ph := range sc.Phases {
+		if ph.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// nodeJSON converts a YAML mapping into JSON (via a generic value).
+func nodeJSON(n *yaml.Node) ([]byte, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// Duration is the planned wall time of the profile's load: every run of
+// every experiment against both architectures, without start-up, draining
+// and capture.
+func (p *Profile) Duration() time.Duration {
+	var d time.Duration
+	for _, e := range p.Experiments {
+		n := e.Repeats
+		if e.Sweep != nil {
+			n *= len(e.Sweep.Rates)
+		}
+		d += time.Duration(n) * e.Scenario.Duration()
+	}
+	return 2 * d
+}

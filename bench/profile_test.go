@@ -1,0 +1,120 @@
+package bench_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/loadgen"
+)
+
+func TestBuiltInProfilesParse(t *testing.T) {
+	for _, name := range bench.Profiles() {
+		t.Run(name, func(t *testing.T) {
+			p, err := bench.LoadProfile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != name || len(p.Experiments) == 0 {
+				t.Errorf("profile %+v", p)
+			}
+		})
+	}
+	if got := strings.Join(bench.Profiles(), ","); got != "full,quick" {
+		t.Errorf("profiles %s, want full,quick", got)
+	}
+}
+
+// quick must leave room in its 10 minutes for starting, draining and
+// capturing two runs; it also has every phase the issue asks for.
+func TestQuickProfileShape(t *testing.T) {
+	p, err := bench.LoadProfile("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Duration(); d > 7*time.Minute {
+		t.Errorf("quick runs %s of load for both architectures: too long for 10 minutes", d)
+	}
+	sc := p.Experiments[0].Scenario
+	var names []string
+	for _, ph := range sc.Phases {
+		names = append(names, ph.Name)
+	}
+	if got := strings.Join(names, ","); got != "warmup,steady,burst,idle,cold,before,outage,recovery" {
+		t.Errorf("phases %s", got)
+	}
+	steady, burst, idle := sc.Phases[1], sc.Phases[2], sc.Phases[3]
+	if r := float64(loadgen.Count(burst.Pacer, time.Second)) / float64(loadgen.Count(steady.Pacer, time.Second)); r != 3 {
+		t.Errorf("burst is %gx steady, want 3x", r)
+	}
+	// Longer than the functions' cooldown (10 s) plus Knative's stable
+	// window (10 s) and grace (10 s): scale to zero shows.
+	if idle.Duration <= 30*time.Second {
+		t.Errorf("idle gap %s is not longer than the scale-to-zero cooldown", idle.Duration)
+	}
+	if f := p.Experiments[0].Faults; len(f) != 1 || f[0].Phase != "outage" || sc.Phases[6].Duration != 30*time.Second {
+		t.Errorf("faults %+v: want a 30-second vision outage", f)
+	}
+}
+
+func TestFullProfileSweepsAndRepeats(t *testing.T) {
+	p, err := bench.LoadProfile("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sweep, repeats bool
+	faults := map[string]bool{}
+	for _, e := range p.Experiments {
+		if e.Sweep != nil && len(e.Sweep.Rates) >= 4 {
+			sweep = true
+		}
+		if e.Repeats >= 3 {
+			repeats = true
+		}
+		for _, f := range e.Faults {
+			faults[f.Restart+string(f.Vision)] = true
+		}
+	}
+	if !sweep || !repeats || len(faults) != 4 {
+		t.Errorf("full: sweep %v, repeats %v, faults %v: want a sweep, 3 repetitions, 4 coupling scenarios", sweep, repeats, faults)
+	}
+}
+
+func TestBadProfilesFailWithOneLineNamingTheField(t *testing.T) {
+	base := `name: t
+experiments:
+  - name: e
+    scenario:
+      users: 1
+      mix: {list: 1}
+      phases:
+        - {name: p, duration: 1s, pacer: {type: constant, rate: 1}}
+`
+	tests := []struct {
+		name, text, want string
+	}{
+		{"unknown profile field", "nam: x\n", "field nam not found"},
+		{"no experiments", "name: t\n", "experiments: at least one"},
+		{"broken scenario", strings.Replace(base, "rate: 1", "rate: -1", 1), "experiments[0].scenario.phases[0].pacer.rate"},
+		{"fault on a missing phase", base + "    faults:\n      - {phase: nope, vision: {outage: fail}, text: x}\n", "experiments[0].faults[0].phase"},
+		{"unknown restart", base + "    faults:\n      - {phase: p, restart: minio, text: x}\n", "experiments[0].faults[0].restart"},
+		{"bad vision field", base + "    faults:\n      - {phase: p, vision: {outages: fail}, text: x}\n", "experiments[0].faults[0].vision"},
+		{"bad slo", "slo_p99_ack: soon\n" + base, "slo_p99_ack"},
+		{"sweep of a missing phase", base + "    sweep: {phase: q, rates: [1]}\n", "experiments[0].sweep.phase"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := bench.ParseProfile([]byte(tt.text))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line containing %q", msg, tt.want)
+			}
+		})
+	}
+	if _, err := bench.LoadProfile("nope"); err == nil || !strings.Contains(err.Error(), "unknown profile \"nope\"") {
+		t.Errorf("unknown profile: %v", err)
+	}
+}

@@ -1,0 +1,434 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/photobench/photobench/bench/results"
+)
+
+// maxGap breaks a per-second line where seconds are missing (nothing was
+// sent or measured then).
+const maxGap = 2.5
+
+func secondsTick(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	if v >= 100 {
+		return compactNum(v) + " s"
+	}
+	return trimZeros(fmtSeconds(v))
+}
+
+// chartSection draws every chart, each with its caption.
+func (v *view) chartSection(d *doc) {
+	d.h(2, "Charts")
+	if len(v.ref) == 0 {
+		d.p("No charts: no usable run of scenario %q.", v.scenario)
+		return
+	}
+	var which []string
+	for _, a := range v.archs {
+		if run := v.ref[a]; run != nil {
+			which = append(which, fmt.Sprintf("%s: %s", archName(a), runLabel(*run)))
+		}
+	}
+	d.p("The charts show one run per architecture (%s), on a time axis in seconds from each run's start; both runs follow the same schedule, "+
+		"so their phases line up. Phases are shaded grey and labelled; fault windows are shaded red. The monolith is blue, event-driven orange.", strings.Join(which, "; "))
+	v.latencyChart(d, "upload-ack", "Upload ack latency over time", string("upload"), "upload ack latency",
+		"From the load generator's per-second interval histograms (Timeline, op upload): p50 (thin, light) and p99 (thick) of the HTTP answer's latency from each request's intended start; seconds with no upload are gaps.")
+	v.latencyChart(d, "upload-ready", "Upload-to-ready latency over time", "ready", "upload-to-ready latency",
+		"From the load generator's per-second histograms of following uploads (Timeline, op ready), placed at the second the upload was intended: p50 (thin, light) and p99 (thick) from the upload's intended start to the photo's ready_at.")
+	v.throughputChart(d)
+	v.errorsChart(d)
+	v.replicasChart(d)
+	v.coldStartSection(d)
+	v.resourceSection(d)
+	v.couplingSection(d)
+}
+
+func (v *view) latencyChart(d *doc, file, title, op, what, caption string) {
+	lo, hi := v.window()
+	p := panel{yLabel: what + " (s)", logY: true, yTick: secondsTick}
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		var p50, p99 []pt
+		for _, x := range timeline(run, op) {
+			p50 = append(p50, pt{x.T, x.P50})
+			p99 = append(p99, pt{x.T, x.P99})
+		}
+		p.lines = append(p.lines,
+			line{name: archName(a) + " p50", colour: archColour(a, true), width: 1.3, pts: p50, gap: maxGap},
+			line{name: archName(a) + " p99", colour: archColour(a, false), width: 2, pts: p99, gap: maxGap})
+	}
+	p.empty = "no timeline points: the load generator's interval log was not captured"
+	c := lineChart{title: title, xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
+	d.add(chart{file: file, title: title, caption: caption, svg: c.render()})
+}
+
+func (v *view) throughputChart(d *doc) {
+	lo, hi := v.window()
+	p := panel{yLabel: "ok answers (req/s)", empty: "no " + results.QRequestRate + " series captured"}
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		s := sumAt(run.Series[results.QRequestRate], func(l map[string]string) bool { return l["outcome"] == "ok" })
+		if len(s) == 0 {
+			continue
+		}
+		p.lines = append(p.lines, line{name: archName(a) + " ok/s", colour: archColour(a, false), width: 2, pts: toPts(run, s)})
+	}
+	c := lineChart{title: "Throughput: ok answers per second", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
+	d.add(chart{file: "throughput", title: "Throughput", caption: "From Prometheus (" + results.QRequestRate + ": the load generator's answers per second, rate over 5 s, outcome ok, summed over operations), 1 s step.", svg: c.render()})
+}
+
+var outcomeDash = map[string]string{"5xx": dashSolid, "4xx": dashDashed, "timeout": dashDotted, "transport": dashDotDsh, "dropped": dashLong, "build": dashDotted, "canceled": dashDashed}
+
+func (v *view) errorsChart(d *doc) {
+	lo, hi := v.window()
+	p := panel{yLabel: "errors and dropped (req/s)", empty: "no errors and no dropped requests in either run"}
+	var quiet []string
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		byOutcome := groupAt(run.Series[results.QRequestRate], "outcome", func(l map[string]string) bool { return l["outcome"] != "ok" })
+		for _, o := range sortedKeys(byOutcome) {
+			s := byOutcome[o]
+			peak := 0.0
+			for _, x := range s {
+				peak = math.Max(peak, x.v)
+			}
+			if peak == 0 {
+				quiet = append(quiet, archName(a)+" "+o)
+				continue
+			}
+			dash, ok := outcomeDash[o]
+			if !ok {
+				dash = dashDotDsh
+			}
+			p.lines = append(p.lines, line{name: archName(a) + " " + o, colour: archColour(a, false), dash: dash, width: 1.8, pts: toPts(run, s)})
+		}
+	}
+	caption := "From Prometheus (" + results.QRequestRate + ", outcomes other than ok: 4xx, 5xx, timeout, transport, build, dropped at the in-flight cap, canceled), rate over 5 s, summed over operations, by outcome; 1 s step."
+	if len(quiet) > 0 {
+		caption += " Zero throughout (not drawn): " + strings.Join(quiet, ", ") + "."
+	}
+	c := lineChart{title: "Errors and dropped requests per second", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
+	d.add(chart{file: "errors", title: "Errors and dropped requests", caption: caption, svg: c.render()})
+}
+
+func (v *view) replicasChart(d *doc) {
+	run := v.ref[archEvent]
+	caption := "From Prometheus (" + results.QReplicas + ": replica processes alive per function, solid; " + results.QDesiredReplicas +
+		": what the scaler wanted, dashed), event-driven run, 1 s step. The monolith has no replicas: one process, always on."
+	if run == nil {
+		d.p("Replicas per function: n/a (no usable event-driven run; the monolith has no replicas).")
+		return
+	}
+	lo, hi := v.window()
+	p := panel{yLabel: "replicas", empty: "no replica series captured"}
+	alive := groupAt(run.Series[results.QReplicas], "function", nil)
+	desired := groupAt(run.Series[results.QDesiredReplicas], "function", nil)
+	for _, fn := range sortedKeys(alive) {
+		p.lines = append(p.lines, line{name: fn, colour: functionColour(fn), width: 2, pts: toPts(run, alive[fn])})
+	}
+	for _, fn := range sortedKeys(desired) {
+		p.lines = append(p.lines, line{name: fn + " desired", colour: functionColour(fn), dash: dashDashed, width: 1.3, pts: toPts(run, desired[fn])})
+	}
+	c := lineChart{title: "Event-driven replicas per function", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
+	d.add(chart{file: "replicas", title: "Replicas per function", caption: caption, svg: c.render()})
+}
+
+// coldPhaseDash tells the cold-start phases apart.
+var coldPhaseDash = map[string]string{"process_ready": dashDotted, "first_event": dashSolid, "first_request": dashDashed}
+
+func (v *view) coldStartSection(d *doc) {
+	run := v.ref[archEvent]
+	if run == nil {
+		d.p("Cold starts: n/a (no usable event-driven run; the monolith does not scale to zero).")
+		return
+	}
+	cs := coldStarts(run, true)
+	p := panel{yLabel: "share of cold starts at or below (%)", yMax: 1, yTick: func(x float64) string { return fmtPct(x) },
+		empty: "no cold start in the run (or no " + results.QColdStarts + " series)"}
+	var rows [][]string
+	for _, c := range cs {
+		n := c.total()
+		if n == 0 {
+			continue
+		}
+		var pts []pt
+		for i, le := range c.les {
+			if !math.IsInf(le, 1) {
+				pts = append(pts, pt{le, c.cum[i] / n})
+			}
+		}
+		dash, ok := coldPhaseDash[c.phase]
+		if !ok {
+			dash = dashDotDsh
+		}
+		p.lines = append(p.lines, line{name: fmt.Sprintf("%s %s (n=%s)", c.function, c.phase, fmtCount(n)), colour: functionColour(c.function), dash: dash, width: 1.8, pts: pts, dots: true})
+		rows = append(rows, []string{c.function, c.phase, fmtCount(n), "≤ " + fmtBound(c.quantile(0.5)), "≤ " + fmtBound(c.quantile(0.99)), "≤ " + fmtBound(c.quantile(1))})
+	}
+	c := lineChart{title: "Event-driven cold starts: cumulative distribution", xLabel: "seconds from the replica's process start (log scale)", logX: true,
+		xTick: secondsTick, panels: []panel{p}}
+	d.add(chart{file: "cold-starts", title: "Cold-start distribution", svg: c.render(),
+		caption: "From Prometheus (" + results.QColdStarts + ": the runtime's cold-start histogram, cumulative bucket counts by function, phase and bucket bound le), " +
+			"each bucket's growth over the run (last minus first sample): the share of cold starts that reached the phase within each bound, points at the bucket bounds. " +
+			"Phases: process_ready (dotted, the replica listens), first_event (solid, an event function committed its first event), first_request (dashed, the activator got a first answer)."})
+	if len(rows) > 0 {
+		d.add(table{caption: "Cold starts per function and phase (event-driven; quantiles are bucket upper bounds)", header: []string{"function", "phase", "cold starts", "p50", "p99", "max"}, rows: rows})
+	}
+}
+
+// resourceSection is CPU over the steady phase and peak memory, per component.
+func (v *view) resourceSection(d *doc) {
+	type usage struct{ cpu, mem map[string]float64 }
+	use := map[string]usage{}
+	comps := map[string]bool{}
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		u := usage{cpu: map[string]float64{}, mem: map[string]float64{}}
+		if w, ok := run.Phase(v.steady); ok {
+			for k, x := range run.Increases(results.QProcessCPU, "component", w.Start, w.End) {
+				u.cpu[k] += x
+			}
+			for k, x := range run.Increases(results.QComponentCPU, "component", w.Start, w.End) {
+				u.cpu[k] += x
+			}
+		}
+		from, to := run.Start.Add(-captureMarginDur), run.Drain.Add(captureMarginDur)
+		if run.Drain.IsZero() {
+			to = run.End.Add(captureMarginDur)
+		}
+		for k, x := range run.Peaks(results.QProcessMemory, "component", from, to) {
+			u.mem[k] += x
+		}
+		for k, x := range run.Peaks(results.QComponentMemory, "component", from, to) {
+			u.mem[k] += x
+		}
+		for k := range u.cpu {
+			comps[k] = true
+		}
+		for k := range u.mem {
+			comps[k] = true
+		}
+		use[a] = u
+	}
+	if len(comps) == 0 {
+		d.p("CPU and memory per component: n/a (no %s, %s, %s or %s series captured).", results.QProcessCPU, results.QComponentCPU, results.QProcessMemory, results.QComponentMemory)
+		return
+	}
+	names := componentOrder(sortedKeys(comps))
+	cpuChart := barChart{title: fmt.Sprintf("CPU-seconds per component over the %s phase", orPhase(v.steady)), yLabel: "CPU-s", groups: names}
+	memChart := barChart{title: "Peak resident memory per component", yLabel: "MB", groups: names}
+	var rows [][]string
+	for _, a := range v.archs {
+		u, ok := use[a]
+		if !ok {
+			continue
+		}
+		cs := barSeries{name: archName(a), colour: archColour(a, false)}
+		ms := barSeries{name: archName(a), colour: archColour(a, false)}
+		for _, n := range names {
+			c, okc := u.cpu[n]
+			m, okm := u.mem[n]
+			if !okc {
+				c = math.NaN()
+			}
+			if !okm {
+				m = math.NaN()
+			}
+			cs.values = append(cs.values, c)
+			ms.values = append(ms.values, m/1e6)
+		}
+		cpuChart.series = append(cpuChart.series, cs)
+		memChart.series = append(memChart.series, ms)
+	}
+	for _, n := range names {
+		row := []string{n}
+		for _, a := range v.archs {
+			u, ok := use[a]
+			if !ok {
+				row = append(row, na("no usable run"), na("no usable run"))
+				continue
+			}
+			c, okc := u.cpu[n]
+			m, okm := u.mem[n]
+			cpuText, memText := na("no series in this run"), na("no series in this run")
+			if other, ok := ownComponent[n]; ok && other != a {
+				cpuText, memText = "– (not part of "+archName(a)+")", "–"
+			}
+			if okc {
+				cpuText = fmtCPU(c)
+			}
+			if okm {
+				memText = fmtMB(m)
+			}
+			row = append(row, cpuText, memText)
+		}
+		rows = append(rows, row)
+	}
+	header := []string{"component"}
+	for _, a := range v.archs {
+		header = append(header, archName(a)+" CPU ("+orPhase(v.steady)+")", archName(a)+" peak memory")
+	}
+	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.render(),
+		caption: fmt.Sprintf("From Prometheus: %s (app processes, every replica's counter grown over the %s phase, summed per component) and %s (the stack's servers' process trees). "+
+			"The servers run during both architectures' runs; the monolith needs only PostgreSQL of them. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU)})
+	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.render(),
+		caption: fmt.Sprintf("From Prometheus: %s summed over a component's processes at each second, the peak over the run's capture window, and %s for the stack's servers; MB = 10^6 bytes.",
+			results.QProcessMemory, results.QComponentMemory)})
+	d.add(table{caption: "CPU and memory per component", header: header, rows: rows})
+}
+
+// ownComponent names the architecture an app component belongs to; the
+// rest (the vision service, the stack's servers) run for both.
+var ownComponent = map[string]string{
+	"monolith": archMonolith, "front": archEvent, "runtime": archEvent, "ingest": archEvent, "query": archEvent,
+	"thumbnailer": archEvent, "tagger": archEvent, "catalog": archEvent,
+}
+
+// couplingSection is the coupling timeline of every fault window.
+func (v *view) couplingSection(d *doc) {
+	refRun := v.ref[v.refArch]
+	nFaults := 0
+	for _, a := range v.archs {
+		if run := v.ref[a]; run != nil {
+			nFaults = max(nFaults, len(run.Faults))
+		}
+	}
+	if refRun == nil || nFaults == 0 {
+		d.p("Coupling timeline: n/a (no fault was injected in scenario %q).", v.scenario)
+		return
+	}
+	for i := range nFaults {
+		stats := map[string]*faultStats{}
+		name := ""
+		for _, a := range v.archs {
+			run := v.ref[a]
+			if run == nil || i >= len(run.Faults) {
+				continue
+			}
+			fs := faultStatsOf(run, run.Faults[i])
+			stats[a] = &fs
+			if name == "" {
+				name = run.Faults[i].Name
+			}
+		}
+		v.couplingChart(d, i, name, stats)
+	}
+}
+
+func (v *view) couplingChart(d *doc, i int, name string, stats map[string]*faultStats) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, fs := range stats {
+		lo = math.Min(lo, fs.from-30)
+		end := fs.to + 60
+		if fs.haveLag && fs.caughtUp {
+			end = math.Max(end, fs.to+fs.catchUp+30)
+		} else if fs.haveLag {
+			end = math.Max(end, fs.lastLagT)
+		}
+		hi = math.Max(hi, end)
+	}
+	wlo, whi := v.window()
+	lo, hi = math.Max(lo, wlo), math.Min(hi, whi)
+	errP := panel{yLabel: "upload 5xx answers (req/s)", empty: "no upload 5xx series"}
+	ackP := panel{yLabel: "upload ack p99 (s)", logY: true, yTick: secondsTick, empty: "no upload timeline"}
+	lagP := panel{yLabel: "event-driven backlog: lag summed over functions (messages)", empty: "no lag series (the monolith has no queue)"}
+	readyP := panel{yLabel: "upload-to-ready p99 by upload time (s)", logY: true, yTick: secondsTick, empty: "no ready timeline"}
+	var shades []shade
+	for _, a := range v.archs {
+		fs, ok := stats[a]
+		if !ok {
+			continue
+		}
+		run := fs.run
+		shades = append(shades, shade{from: fs.from, to: fs.to, fault: true, label: faultLabel(name, len(shades) == 0)})
+		s := sumAt(run.Series[results.QRequestRate], func(l map[string]string) bool {
+			return l["operation"] == "upload" && l["outcome"] == "5xx"
+		})
+		if len(s) > 0 {
+			errP.lines = append(errP.lines, line{name: archName(a) + " upload 5xx/s", colour: archColour(a, false), width: 2, pts: toPts(run, s)})
+		}
+		var ack, ready []pt
+		for _, x := range timeline(run, "upload") {
+			ack = append(ack, pt{x.T, x.P99})
+		}
+		for _, x := range timeline(run, "ready") {
+			ready = append(ready, pt{x.T, x.P99})
+		}
+		if len(ack) > 0 {
+			ackP.lines = append(ackP.lines, line{name: archName(a) + " upload ack p99", colour: archColour(a, false), width: 2, pts: ack, gap: maxGap})
+		}
+		if len(ready) > 0 {
+			readyP.lines = append(readyP.lines, line{name: archName(a) + " ready p99", colour: archColour(a, false), dash: dashDashed, width: 2, pts: ready, gap: maxGap})
+		}
+		if lag := sumAt(run.Series[results.QLag], nil); len(lag) > 0 {
+			lagP.lines = append(lagP.lines, line{name: archName(a) + " lag", colour: archColour(a, false), width: 2, pts: toPts(run, lag)})
+		}
+	}
+	title := "Coupling: " + name
+	c := lineChart{title: title, xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: shades, panels: []panel{errP, ackP, lagP, readyP}}
+	file := "coupling"
+	if i > 0 {
+		file = fmt.Sprintf("coupling-%d", i+1)
+	}
+	d.h(3, title)
+	d.add(chart{file: file, title: title, svg: c.render(),
+		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
+			"upload ack p99 (load generator Timeline, op upload), event-driven backlog (Prometheus " + results.QLag + ", summed over functions) and upload-to-ready p99 " +
+			"(Timeline, op ready, at the upload's intended second). Each architecture's own fault window is shaded."})
+	var rows [][]string
+	for _, a := range v.archs {
+		fs, ok := stats[a]
+		if !ok {
+			rows = append(rows, []string{archName(a), na("no usable run with this fault"), "", "", "", ""})
+			continue
+		}
+		failed := na("no uploads in the phase the fault covered")
+		if fs.havePhase && fs.phaseStats.Scheduled > 0 {
+			failed = fmt.Sprintf("%d of %d (%s) in %s", fs.phaseStats.Errors, fs.phaseStats.Scheduled,
+				fmtPct(float64(fs.phaseStats.Errors)/float64(fs.phaseStats.Scheduled)), fs.phase)
+		}
+		peak, catch := na("no lag series: no queue"), na("no lag series: no queue")
+		if fs.haveLag {
+			peak = fmt.Sprintf("%s messages at %s (before: at most %s)", fmtNum(fs.peak), fmtOffset(fs.peakAt), fmtNum(fs.preMax))
+			if fs.caughtUp {
+				catch = fmtSeconds(fs.catchUp)
+			} else {
+				catch = fmt.Sprintf("not caught up by the end of the capture (> %s)", fmtSeconds(fs.lastLagT-fs.to))
+			}
+		}
+		readyMax := na("no upload followed during the fault")
+		if fs.haveReady {
+			readyMax = fmt.Sprintf("%s (%d uploads followed)", fmtSeconds(fs.readyMax), fs.acceptedInFault)
+		}
+		rows = append(rows, []string{archName(a), fmt.Sprintf("%.1f s – %.1f s", fs.from, fs.to), failed, peak, catch, readyMax})
+	}
+	d.add(table{caption: "Coupling figures: " + name + " (n=1 run each)",
+		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (max lag)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
+		rows:   rows,
+		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the summed lag is back to its level before the fault (at most its maximum in the %s before the fault). "+
+			"Longest upload-to-ready: the largest per-second maximum of the Timeline's ready points for uploads intended during the fault.", fmtSeconds(preFaultWindow))}})
+}
+
+func faultLabel(name string, first bool) string {
+	if first {
+		return name
+	}
+	return ""
+}

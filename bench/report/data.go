@@ -1,0 +1,481 @@
+package report
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/loadgen"
+)
+
+const (
+	archMonolith = results.Monolith
+	archEvent    = results.EventDriven
+)
+
+// archName is an architecture's display name.
+func archName(a string) string {
+	switch a {
+	case archMonolith:
+		return "monolith"
+	case archEvent:
+		return "event-driven"
+	}
+	return a
+}
+
+// serversOf are the stack's servers each architecture needs (the cost of
+// running it); Prometheus measures and the vision service stands in for an
+// external API, so neither is counted for either.
+var serversOf = map[string][]string{
+	archMonolith: {"postgresql"},
+	archEvent:    {"postgresql", "kafka", "minio"},
+}
+
+// usable reports whether a run has figures (a failed run has none).
+func usable(r results.Run) bool { return r.Status != results.StatusFailed }
+
+// offset is t in seconds from the run's start.
+func offset(run *results.Run, t time.Time) float64 { return t.Sub(run.Start).Seconds() }
+
+func unix(t time.Time) float64 { return float64(t.UnixMilli()) / 1e3 }
+
+// tv is one sample: unix seconds and a value.
+type tv struct{ t, v float64 }
+
+// sumAt sums the series that keep accepts at each sample time.
+func sumAt(ss []results.Series, keep func(map[string]string) bool) []tv {
+	sums := map[float64]float64{}
+	for _, s := range ss {
+		if keep != nil && !keep(s.Labels) {
+			continue
+		}
+		for _, p := range s.Points {
+			sums[p[0]] += p[1]
+		}
+	}
+	out := make([]tv, 0, len(sums))
+	for t, v := range sums {
+		out = append(out, tv{t, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].t < out[j].t })
+	return out
+}
+
+// groupAt is sumAt per value of label.
+func groupAt(ss []results.Series, label string, keep func(map[string]string) bool) map[string][]tv {
+	groups := map[string][]results.Series{}
+	for _, s := range ss {
+		if keep != nil && !keep(s.Labels) {
+			continue
+		}
+		groups[s.Labels[label]] = append(groups[s.Labels[label]], s)
+	}
+	out := map[string][]tv{}
+	for k, g := range groups {
+		out[k] = sumAt(g, nil)
+	}
+	return out
+}
+
+// toPts turns samples into chart points, x in seconds from the run's start.
+func toPts(run *results.Run, s []tv) []pt {
+	out := make([]pt, len(s))
+	st := unix(run.Start)
+	for i, p := range s {
+		out[i] = pt{p.t - st, p.v}
+	}
+	return out
+}
+
+// growth is how much a counter grew over all its samples: last minus
+// first, a drop (a restart) counting from 0.
+func growth(s results.Series) float64 {
+	total := 0.0
+	for i := 1; i < len(s.Points); i++ {
+		d := s.Points[i][1] - s.Points[i-1][1]
+		if d < 0 {
+			total += s.Points[i][1]
+		} else {
+			total += d
+		}
+	}
+	return total
+}
+
+// timeline returns a run's per-second points of op, sorted by time.
+func timeline(run *results.Run, op string) []results.Point {
+	var out []results.Point
+	for _, p := range run.Timeline {
+		if p.Op == op && p.Count > 0 {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].T < out[j].T })
+	return out
+}
+
+// tlAll merges the per-second points of every operation (not "ready"):
+// each second's largest value of the quantile sel reads.
+func tlAll(run *results.Run, sel func(results.Point) float64) map[float64]float64 {
+	out := map[float64]float64{}
+	for _, p := range run.Timeline {
+		if p.Op == "ready" || p.Count == 0 {
+			continue
+		}
+		out[p.T] = math.Max(out[p.T], sel(p))
+	}
+	return out
+}
+
+// tlSpec names a timeline figure: an operation ("" for all of them) and a
+// quantile of its points.
+type tlSpec struct {
+	op  string
+	sel func(results.Point) float64
+}
+
+func selP50(p results.Point) float64 { return p.P50 }
+func selP99(p results.Point) float64 { return p.P99 }
+func selMax(p results.Point) float64 { return p.Max }
+
+// sliceWidth is the width of the timeline slices whose values give a single
+// run's spread.
+const sliceWidth = 10.0
+
+// slices returns the figure in each 10-second slice of [from, to) that has
+// points: the largest per-second value in the slice.
+func (s tlSpec) slices(run *results.Run, from, to float64) []float64 {
+	byT := map[float64]float64{}
+	if s.op == "" {
+		byT = tlAll(run, s.sel)
+	} else {
+		for _, p := range timeline(run, s.op) {
+			byT[p.T] = s.sel(p)
+		}
+	}
+	buckets := map[int]float64{}
+	for t, v := range byT {
+		if t < from || t >= to {
+			continue
+		}
+		k := int(math.Floor((t - from) / sliceWidth))
+		if old, ok := buckets[k]; !ok || v > old {
+			buckets[k] = v
+		}
+	}
+	out := make([]float64, 0, len(buckets))
+	for _, k := range sortedInts(buckets) {
+		out = append(out, buckets[k])
+	}
+	return out
+}
+
+func sortedInts(m map[int]float64) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// phaseFigure collects get over the runs' summaries of the named phase; with
+// one run and a timeline spec, the 10-second slices of that phase too.
+func phaseFigure(runs []results.Run, phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) figure {
+	var f figure
+	for _, r := range runs {
+		ps, ok := r.Summary.Phase(phase)
+		if !ok {
+			continue
+		}
+		if v, ok := get(ps); ok && finite(v) {
+			f.vals = append(f.vals, v)
+		}
+	}
+	if len(f.vals) == 1 && tl != nil && len(runs) == 1 {
+		run := runs[0]
+		if w, ok := run.Phase(phase); ok {
+			f.slices = tl.slices(&run, offset(&run, w.Start), offset(&run, w.End))
+		}
+	}
+	return f
+}
+
+// Getters of phase figures.
+func opStats(op loadgen.Op) func(loadgen.PhaseSummary) (loadgen.Stats, bool) {
+	return func(ps loadgen.PhaseSummary) (loadgen.Stats, bool) {
+		if op == "" {
+			return ps.All, ps.All.Scheduled > 0
+		}
+		st, ok := ps.Ops[op]
+		return st, ok
+	}
+}
+
+func statGet(op loadgen.Op, f func(loadgen.Stats) float64) func(loadgen.PhaseSummary) (float64, bool) {
+	get := opStats(op)
+	return func(ps loadgen.PhaseSummary) (float64, bool) {
+		st, ok := get(ps)
+		if !ok {
+			return 0, false
+		}
+		return f(st), true
+	}
+}
+
+// latGet reads a latency quantile, only when something was measured.
+func latGet(op loadgen.Op, q func(loadgen.Quantiles) float64) func(loadgen.PhaseSummary) (float64, bool) {
+	get := opStats(op)
+	return func(ps loadgen.PhaseSummary) (float64, bool) {
+		st, ok := get(ps)
+		if !ok || st.Latency.Count == 0 {
+			return 0, false
+		}
+		return q(st.Latency), true
+	}
+}
+
+func readyGet(f func(loadgen.ReadySummary) float64, needLatency bool) func(loadgen.PhaseSummary) (float64, bool) {
+	return func(ps loadgen.PhaseSummary) (float64, bool) {
+		if ps.Ready == nil || (needLatency && ps.Ready.Latency.Count == 0) {
+			return 0, false
+		}
+		return f(*ps.Ready), true
+	}
+}
+
+func qP50(q loadgen.Quantiles) float64 { return q.P50 }
+func qP99(q loadgen.Quantiles) float64 { return q.P99 }
+func qMax(q loadgen.Quantiles) float64 { return q.Max }
+
+// overlapPhase returns the non-warm-up phase of run that overlaps w the most.
+func overlapPhase(run *results.Run, w results.Window) (string, bool) {
+	best, bestD := "", time.Duration(0)
+	for _, ph := range run.Phases {
+		s, e := ph.Start, ph.End
+		if w.Start.After(s) {
+			s = w.Start
+		}
+		if w.End.Before(e) {
+			e = w.End
+		}
+		if d := e.Sub(s); d > bestD {
+			best, bestD = ph.Name, d
+		}
+	}
+	return best, best != ""
+}
+
+// coldBuckets is one cold-start histogram: cumulative counts by bucket
+// bound, grown over the run.
+type coldBuckets struct {
+	function, phase string
+	les             []float64 // sorted, +Inf last
+	cum             []float64
+}
+
+func (c coldBuckets) total() float64 {
+	if len(c.cum) == 0 {
+		return 0
+	}
+	return c.cum[len(c.cum)-1]
+}
+
+// quantile is the bound of the first bucket holding the q-th observation
+// (an upper bound of the quantile); Inf when beyond the last finite bound.
+func (c coldBuckets) quantile(q float64) float64 {
+	n := c.total()
+	if n == 0 {
+		return math.NaN()
+	}
+	for i, v := range c.cum {
+		if v >= q*n-1e-9 {
+			return c.les[i]
+		}
+	}
+	return math.Inf(1)
+}
+
+// coldStarts reads the runtime's cold-start histograms grown over the run,
+// by function and phase; merge groups them by phase only.
+func coldStarts(run *results.Run, byFunction bool) []coldBuckets {
+	type key struct{ fn, ph string }
+	byKey := map[key]map[float64]float64{}
+	for _, s := range run.Series[results.QColdStarts] {
+		le, err := parseLe(s.Labels["le"])
+		if err != nil {
+			continue
+		}
+		k := key{s.Labels["function"], s.Labels["phase"]}
+		if !byFunction {
+			k.fn = ""
+		}
+		if byKey[k] == nil {
+			byKey[k] = map[float64]float64{}
+		}
+		byKey[k][le] += growth(s)
+	}
+	var out []coldBuckets
+	for k, m := range byKey {
+		c := coldBuckets{function: k.fn, phase: k.ph}
+		for le := range m {
+			c.les = append(c.les, le)
+		}
+		sort.Float64s(c.les)
+		for _, le := range c.les {
+			c.cum = append(c.cum, m[le])
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].function != out[j].function {
+			return out[i].function < out[j].function
+		}
+		return out[i].phase < out[j].phase
+	})
+	return out
+}
+
+func parseLe(s string) (float64, error) {
+	if s == "+Inf" || s == "Inf" {
+		return math.Inf(1), nil
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// componentOrder sorts components: the apps as an upload meets them, then
+// the shared vision service, then the stack's servers, then the rest.
+func componentOrder(names []string) []string {
+	rank := map[string]int{"monolith": 0, "front": 1, "runtime": 2, "ingest": 3, "query": 4, "thumbnailer": 5,
+		"tagger": 6, "catalog": 7, "vision": 8, "postgresql": 9, "kafka": 10, "minio": 11, "prometheus": 12}
+	out := append([]string(nil), names...)
+	sort.Slice(out, func(i, j int) bool {
+		ri, oki := rank[out[i]]
+		rj, okj := rank[out[j]]
+		switch {
+		case oki && okj:
+			return ri < rj
+		case oki != okj:
+			return oki
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// lostCounts are what one run lost.
+type lostCounts struct {
+	dropped, errors, canceled   uint64
+	byClass                     map[string]uint64
+	ready                       *loadgen.ReadySummary // summed over phases; nil when nothing was followed
+	dlq                         map[string]float64
+	dlqCaptured, dlqHasAnything bool
+}
+
+func lostOf(run *results.Run) lostCounts {
+	l := lostCounts{byClass: map[string]uint64{}, dlq: map[string]float64{}}
+	for _, ps := range run.Summary.Phases {
+		l.dropped += ps.All.Dropped
+		l.errors += ps.All.Errors
+		l.canceled += ps.All.Canceled
+		for c, n := range ps.All.ErrorsByClass {
+			l.byClass[c] += n
+		}
+		if ps.Ready != nil {
+			if l.ready == nil {
+				l.ready = &loadgen.ReadySummary{}
+			}
+			l.ready.Followed += ps.Ready.Followed
+			l.ready.Ready += ps.Ready.Ready
+			l.ready.Failed += ps.Ready.Failed
+			l.ready.Timeouts += ps.Ready.Timeouts
+			l.ready.Errors += ps.Ready.Errors
+			l.ready.Canceled += ps.Ready.Canceled
+			l.ready.Skipped += ps.Ready.Skipped
+		}
+	}
+	ss, ok := run.Series[results.QDLQ]
+	l.dlqCaptured = ok
+	for _, s := range ss {
+		l.dlq[s.Labels["component"]] += growth(s)
+		l.dlqHasAnything = true
+	}
+	return l
+}
+
+// faultStats are the coupling figures of one run around one fault window.
+type faultStats struct {
+	run        *results.Run
+	fault      results.Window
+	from, to   float64 // the fault window, seconds from the run's start
+	phase      string
+	phaseStats loadgen.Stats // uploads in the phase the fault covered
+	havePhase  bool
+
+	haveLag         bool
+	preMax          float64 // largest lag in the 30 s before the fault
+	peak, peakAt    float64
+	caughtUp        bool
+	catchUp         float64 // seconds from the fault's end until lag <= preMax
+	lastLagT        float64 // the last lag sample, for "not caught up after"
+	readyMax        float64 // longest upload-to-ready of uploads intended during the fault
+	haveReady       bool
+	acceptedInFault int64 // ready points' counts during the fault
+}
+
+// preFaultWindow is how far before a fault its "normal" lag is read.
+const preFaultWindow = 30.0
+
+func faultStatsOf(run *results.Run, fault results.Window) faultStats {
+	fs := faultStats{run: run, fault: fault, from: offset(run, fault.Start), to: offset(run, fault.End)}
+	if ph, ok := overlapPhase(run, fault); ok {
+		fs.phase = ph
+		if ps, ok := run.Summary.Phase(ph); ok {
+			if st, ok := ps.Ops[loadgen.OpUpload]; ok {
+				fs.phaseStats, fs.havePhase = st, true
+			}
+		}
+	}
+	if ss, ok := run.Series[results.QLag]; ok && len(ss) > 0 {
+		lag := toPts(run, sumAt(ss, nil))
+		fs.haveLag = len(lag) > 0
+		for _, p := range lag {
+			if p.x >= fs.from-preFaultWindow && p.x < fs.from {
+				fs.preMax = math.Max(fs.preMax, p.y)
+			}
+		}
+		for _, p := range lag {
+			if p.x >= fs.from && p.y > fs.peak {
+				fs.peak, fs.peakAt = p.y, p.x
+			}
+			fs.lastLagT = p.x
+		}
+		for _, p := range lag {
+			if p.x >= fs.to && p.y <= fs.preMax {
+				fs.caughtUp, fs.catchUp = true, p.x-fs.to
+				break
+			}
+		}
+	}
+	for _, p := range timeline(run, "ready") {
+		if p.T >= math.Floor(fs.from) && p.T < fs.to {
+			fs.haveReady = true
+			fs.readyMax = math.Max(fs.readyMax, p.Max)
+			fs.acceptedInFault += p.Count
+		}
+	}
+	return fs
+}
+
+// lowerNames lowercases and trims, for loose matching of table headers.
+func lowerNames(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return out
+}

@@ -1,0 +1,500 @@
+// Package report turns a bench run (bench/results) and its cost analysis
+// (bench/cost) into the run directory's report.md and report.html, with the
+// charts as SVG files in charts/ (the HTML inlines the same SVGs, so it is
+// one self-contained file: no scripts, fonts or other external resources).
+//
+// Every number in the report is read from the results: the trade-off
+// sentences are computed, never written in advance; a missing figure reads
+// "n/a" with the reason. Latency comes from the load generator's HDR
+// histograms, everything else from the Prometheus series captured at a 1 s
+// step; every figure carries its run count and spread.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/photobench/photobench/bench/cost"
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/atomicfile"
+)
+
+// Files written by Write, relative to the run directory.
+const (
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+	ChartsDir    = "charts"
+)
+
+// Write writes dir/report.md, dir/report.html and dir/charts/*.svg from the
+// results r and the cost analysis a (nil: the report says there is none).
+// Every file is written atomically; the output depends only on r and a (and
+// on which raw data files exist in dir, which the appendix lists).
+func Write(dir string, r *results.Results, a *cost.Analysis) error {
+	if r == nil {
+		return errors.New("write report: no results")
+	}
+	v := newView(dir, r, a)
+	d := v.build()
+	for _, c := range d.charts() {
+		if err := atomicfile.Write(filepath.Join(dir, ChartsDir, c.file+".svg"), c.svg, 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if err := atomicfile.Write(filepath.Join(dir, MarkdownFile), d.markdown(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, HTMLFile), d.html(v.title()), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// view is the results as the report reads them.
+type view struct {
+	dir string
+	r   *results.Results
+	a   *cost.Analysis
+
+	scenario string                   // the scenario the trade-offs and charts are about
+	archs    []string                 // architectures that have runs, monolith first
+	runs     map[string][]results.Run // usable runs of scenario, per architecture
+	ref      map[string]*results.Run  // the first of them: the one the charts show
+	refArch  string                   // the architecture whose phases shade the charts
+	phases   []results.Window         // the scenario's phases (of the reference run)
+
+	steady, idle, cold, burst, outage string // phase names ("" when absent)
+}
+
+func newView(dir string, r *results.Results, a *cost.Analysis) *view {
+	v := &view{dir: dir, r: r, a: a, runs: map[string][]results.Run{}, ref: map[string]*results.Run{}}
+	seen := map[string]bool{}
+	for _, run := range r.Runs {
+		if !seen[run.Arch] {
+			seen[run.Arch] = true
+			v.archs = append(v.archs, run.Arch)
+		}
+	}
+	sort.SliceStable(v.archs, func(i, j int) bool { return archRank(v.archs[i]) < archRank(v.archs[j]) })
+	// The scenario: the first that has the steady phase, else the first.
+	for _, run := range r.Runs {
+		if _, ok := run.Phase(r.SteadyPhase); ok && r.SteadyPhase != "" {
+			v.scenario = run.Scenario
+			break
+		}
+	}
+	if v.scenario == "" && len(r.Runs) > 0 {
+		v.scenario = r.Runs[0].Scenario
+	}
+	for _, run := range r.Runs {
+		if run.Scenario == v.scenario && usable(run) {
+			v.runs[run.Arch] = append(v.runs[run.Arch], run)
+		}
+	}
+	for _, a := range v.archs {
+		if rs := v.runs[a]; len(rs) > 0 {
+			v.ref[a] = &rs[0]
+			if v.refArch == "" {
+				v.refArch = a
+			}
+		}
+	}
+	if v.refArch != "" {
+		v.phases = v.ref[v.refArch].Phases
+	} else {
+		for _, run := range r.Runs {
+			if run.Scenario == v.scenario && len(run.Phases) > 0 {
+				v.phases = run.Phases
+				break
+			}
+		}
+	}
+	v.findPhases()
+	return v
+}
+
+func archRank(a string) int {
+	switch a {
+	case archMonolith:
+		return 0
+	case archEvent:
+		return 1
+	}
+	return 2
+}
+
+// findPhases names the phases the trade-offs read: steady and idle as the
+// profile names them, cold the one after idle, burst the one with the
+// highest target rate, outage the one the first fault covers most.
+func (v *view) findPhases() {
+	has := func(name string) bool {
+		for _, p := range v.phases {
+			if p.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if has(v.r.SteadyPhase) {
+		v.steady = v.r.SteadyPhase
+	}
+	if has(v.r.IdlePhase) {
+		v.idle = v.r.IdlePhase
+		for i, p := range v.phases {
+			if p.Name == v.idle && i+1 < len(v.phases) {
+				v.cold = v.phases[i+1].Name
+			}
+		}
+	}
+	best := 0.0
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		for _, ps := range run.Summary.Phases {
+			if ps.All.TargetRate > best+1e-9 {
+				best, v.burst = ps.All.TargetRate, ps.Name
+			}
+		}
+		if v.outage == "" && len(run.Faults) > 0 {
+			v.outage, _ = overlapPhase(run, run.Faults[0])
+		}
+	}
+}
+
+func (v *view) title() string {
+	return fmt.Sprintf("photobench: monolith vs event-driven — profile %s, %s", v.r.Profile, v.r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// window returns the x range of the time charts: the capture window of
+// the longest reference run, in seconds from its start.
+func (v *view) window() (float64, float64) {
+	lo, hi := -5.0, 0.0
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		end := run.Drain
+		if end.IsZero() || end.Before(run.End) {
+			end = run.End
+		}
+		hi = math.Max(hi, offset(run, end)+5)
+	}
+	if hi <= 0 {
+		for _, p := range v.phases {
+			if len(v.phases) > 0 {
+				hi = math.Max(hi, p.End.Sub(v.phases[0].Start).Seconds())
+			}
+		}
+	}
+	if hi <= lo {
+		hi = lo + 10
+	}
+	return lo, hi
+}
+
+// shades are the phases of the reference run and every reference run's
+// faults, in seconds from each run's start.
+func (v *view) shades() []shade {
+	var out []shade
+	if len(v.phases) > 0 {
+		t0 := v.phases[0].Start
+		if run := v.ref[v.refArch]; run != nil {
+			t0 = run.Start
+		}
+		for _, p := range v.phases {
+			out = append(out, shade{from: p.Start.Sub(t0).Seconds(), to: p.End.Sub(t0).Seconds(), label: p.Name})
+		}
+	}
+	labelled := map[string]bool{}
+	for _, a := range v.archs {
+		run := v.ref[a]
+		if run == nil {
+			continue
+		}
+		for _, f := range run.Faults {
+			label := ""
+			if !labelled[f.Name] {
+				label, labelled[f.Name] = f.Name, true
+			}
+			out = append(out, shade{from: offset(run, f.Start), to: offset(run, f.End), label: label, fault: true})
+		}
+	}
+	return out
+}
+
+// build lays out the whole report.
+func (v *view) build() *doc {
+	d := &doc{}
+	v.summarySection(d)
+	v.measuredSection(d)
+	v.phaseSection(d)
+	v.chartSection(d)
+	v.lostSection(d)
+	v.costSection(d)
+	v.hopsSection(d)
+	v.appendix(d)
+	return d
+}
+
+// summarySection is the title, what was run, and the trade-offs.
+func (v *view) summarySection(d *doc) {
+	r := v.r
+	d.h(1, v.title())
+	var ok, failed, partial int
+	for _, run := range r.Runs {
+		switch run.Status {
+		case results.StatusFailed:
+			failed++
+		case results.StatusPartial:
+			partial++
+		default:
+			ok++
+		}
+	}
+	var phases []string
+	for _, p := range v.phases {
+		s := fmt.Sprintf("%s %s", p.Name, fmtSeconds(p.End.Sub(p.Start).Seconds()))
+		if p.Description != "" {
+			s += " (" + p.Description + ")"
+		}
+		if p.Warmup {
+			s += " [warm-up, excluded]"
+		}
+		phases = append(phases, s)
+	}
+	var faults []string
+	if run := v.ref[v.refArch]; run != nil {
+		for _, f := range run.Faults {
+			s := f.Name
+			if ph, ok := overlapPhase(run, f); ok {
+				s += " during " + ph
+			}
+			faults = append(faults, s)
+		}
+	}
+	what := fmt.Sprintf("What was run: profile %q", r.Profile)
+	if r.Description != "" {
+		what += " (" + strings.TrimSuffix(strings.TrimSpace(r.Description), ".") + ")"
+	}
+	var archNames []string
+	for _, a := range v.archs {
+		archNames = append(archNames, archName(a))
+	}
+	what += fmt.Sprintf(". The same open-loop schedule (same seed, same vision profile) ran against %s in turn on one machine, from %s to %s.",
+		joinAnd(archNames), r.Started.UTC().Format("15:04:05"), r.Ended.UTC().Format("15:04:05 UTC"))
+	if v.scenario != "" {
+		what += fmt.Sprintf(" Scenario %q: %s.", v.scenario, strings.Join(phases, "; "))
+	}
+	if len(faults) > 0 {
+		what += " Faults: " + strings.Join(faults, "; ") + "."
+	}
+	what += fmt.Sprintf(" Runs: %d (%d ok, %d failed, %d partial).", len(r.Runs), ok, failed, partial)
+	if r.Partial {
+		what += " The bench was interrupted: the figures are what it collected until then."
+	}
+	d.p("%s", what)
+	d.h(2, "Trade-offs")
+	d.add(table{
+		header: []string{"", "monolith", "event-driven", "what it means"},
+		rows:   v.tradeoffs(),
+		notes: []string{"Each figure is the median over runs with n=runs; [min–max] over runs when there are several; with one run, ⟨min–max⟩ is the range of the figure's 10-second values in the phase (each the largest per-second value of the load generator's timeline in its 10 s). " +
+			"The sentences are computed from the figures beside them."},
+	})
+	d.h(3, "Cost in brief")
+	if v.a == nil {
+		d.p("No cost analysis was given to the report: there are no cost figures in it.")
+	} else if len(v.a.Sentences) == 0 {
+		d.p("The cost analysis has no summary sentences; see the Cost section.")
+	} else {
+		d.list(v.a.Sentences)
+	}
+}
+
+func joinAnd(ss []string) string {
+	switch len(ss) {
+	case 0:
+		return "no architecture"
+	case 1:
+		return ss[0]
+	}
+	return strings.Join(ss[:len(ss)-1], ", ") + " and " + ss[len(ss)-1]
+}
+
+// measuredSection says how the figures were obtained.
+func (v *view) measuredSection(d *doc) {
+	r := v.r
+	m := r.Machine
+	d.h(2, "How it was measured")
+	mem := na("not recorded")
+	if m.MemoryBytes > 0 {
+		mem = fmt.Sprintf("%.1f GiB", float64(m.MemoryBytes)/(1<<30))
+	}
+	orNA := func(s string) string {
+		if strings.TrimSpace(s) == "" {
+			return na("not recorded")
+		}
+		return s
+	}
+	cores := na("not recorded")
+	if m.Cores > 0 {
+		cores = fmt.Sprint(m.Cores)
+	}
+	rows := [][]string{{"CPU", orNA(m.CPU)}, {"cores", cores}, {"memory", mem}, {"OS", orNA(m.OS)}, {"kernel", orNA(m.Kernel)}}
+	named := []string{"go", "postgresql", "kafka", "minio", "prometheus"}
+	display := map[string]string{"go": "Go", "postgresql": "PostgreSQL", "kafka": "Kafka", "minio": "MinIO", "prometheus": "Prometheus"}
+	for _, k := range named {
+		rows = append(rows, []string{display[k] + " version", orNA(m.Versions[k])})
+	}
+	for _, k := range sortedKeys(m.Versions) {
+		if _, ok := display[k]; !ok {
+			rows = append(rows, []string{k + " version", orNA(m.Versions[k])})
+		}
+	}
+	d.add(table{caption: "Machine", header: []string{"", "value"}, rows: rows})
+
+	var set [][]string
+	for _, k := range sortedKeys(r.Settings) {
+		set = append(set, []string{k, r.Settings[k]})
+	}
+	if r.SteadyPhase != "" {
+		set = append(set, []string{"steady phase (cost model)", r.SteadyPhase})
+	}
+	if r.IdlePhase != "" {
+		set = append(set, []string{"idle phase (cost model)", r.IdlePhase})
+	}
+	if r.SLO > 0 {
+		set = append(set, []string{"SLO: p99 ack latency", fmtSeconds(r.SLO)})
+	}
+	if len(set) == 0 {
+		d.p("Settings: none recorded.")
+	} else {
+		d.add(table{caption: "Settings", header: []string{"setting", "value"}, rows: set})
+	}
+
+	var ph [][]string
+	for _, p := range v.phases {
+		warm := "no"
+		if p.Warmup {
+			warm = "yes (excluded from every figure)"
+		}
+		ph = append(ph, []string{p.Name, fmtSeconds(p.End.Sub(p.Start).Seconds()), orNA(p.Description), warm})
+	}
+	if len(ph) > 0 {
+		d.add(table{caption: fmt.Sprintf("Phases of scenario %q", v.scenario), header: []string{"phase", "duration", "pacer", "warm-up"}, rows: ph})
+	}
+
+	var fr [][]string
+	for _, run := range r.Runs {
+		for _, f := range run.Faults {
+			phase, _ := overlapPhase(&run, f)
+			fr = append(fr, []string{runLabel(run), f.Name, orNA(f.Description), orNA(phase),
+				fmt.Sprintf("%.1f s – %.1f s", offset(&run, f.Start), offset(&run, f.End)), fmtSeconds(f.End.Sub(f.Start).Seconds())})
+		}
+	}
+	if len(fr) == 0 {
+		d.p("Faults: none were injected.")
+	} else {
+		d.add(table{caption: "Faults, as they happened", header: []string{"run", "fault", "description", "phase", "window (from the run's start)", "duration"}, rows: fr})
+	}
+
+	var rr [][]string
+	for _, run := range r.Runs {
+		win := na("never started")
+		if !run.Start.IsZero() {
+			win = fmt.Sprintf("%s, schedule %s, drained after %s", run.Start.UTC().Format("15:04:05"),
+				fmtSeconds(run.End.Sub(run.Start).Seconds()), fmtSeconds(math.Max(run.Drain.Sub(run.Start).Seconds(), 0)))
+		}
+		errText := run.Error
+		if errText == "" {
+			errText = "–"
+		}
+		rr = append(rr, []string{archName(run.Arch), run.Scenario, fmt.Sprint(run.Repeat), run.Status, errText, win, run.Dir})
+	}
+	if len(rr) == 0 {
+		d.p("Runs: none — there is nothing to report.")
+	} else {
+		d.add(table{caption: "Runs (failed runs included)", header: []string{"architecture", "scenario", "repeat", "status", "error", "window", "raw data"}, rows: rr,
+			code: map[int]bool{6: true}})
+	}
+	d.p("Where the figures come from: latency comes from the load generator's HDR histograms, measured from each request's intended start " +
+		"(so a stalled server or generator cannot hide queueing: no coordinated omission), warm-up phases excluded; upload-to-ready is " +
+		"from the upload's intended start to the photo's ready_at. Everything else (request rates, replicas, lag, cold starts, CPU, memory, " +
+		"dead-letter writes) comes from Prometheus range queries over each run's window (from 5 s before its start to 5 s after its last " +
+		"upload was final) at a 1 s step; the appendix lists every query. Counters are read as they grew over the window (a process " +
+		"restarted or started inside it counts from 0).")
+}
+
+// runLabel names a run in tables.
+func runLabel(run results.Run) string {
+	return fmt.Sprintf("%s %s #%d", archName(run.Arch), run.Scenario, run.Repeat)
+}
+
+// appendix lists the queries and the raw files.
+func (v *view) appendix(d *doc) {
+	d.h(2, "Appendix")
+	var q [][]string
+	for _, x := range v.r.Queries {
+		q = append(q, []string{x.Name, x.Unit, x.Expr, x.Description})
+	}
+	if len(q) == 0 {
+		d.p("Queries: none recorded in results.json.")
+	} else {
+		d.add(table{caption: "Prometheus queries (range queries, 1 s step)", header: []string{"name", "unit", "expression", "what"}, rows: q,
+			code: map[int]bool{0: true, 2: true}})
+	}
+	var files [][]string
+	add := func(path, what string) {
+		files = append(files, []string{path, what, fileState(filepath.Join(v.dir, path))})
+	}
+	add(results.File, "every figure of this report")
+	add("queries.json", "the PromQL of every captured series")
+	for _, run := range v.r.Runs {
+		if run.Dir == "" {
+			continue
+		}
+		add(filepath.ToSlash(filepath.Join(run.Dir, "summary.json")), runLabel(run)+": the load generator's HDR summary")
+		add(filepath.ToSlash(filepath.Join(run.Dir, "latency.hlog")), runLabel(run)+": its raw interval histograms (HdrHistogram log)")
+		add(filepath.ToSlash(filepath.Join(run.Dir, "prom"))+"/<query>.json", runLabel(run)+": Prometheus's answers, as returned")
+	}
+	d.add(table{caption: "Raw data (paths relative to this directory)", header: []string{"path", "what", "present"}, rows: files, code: map[int]bool{0: true}})
+}
+
+// fileState says whether path exists (a "<query>" pattern: how many match).
+func fileState(path string) string {
+	if strings.Contains(path, "<query>") {
+		entries, _ := os.ReadDir(filepath.Dir(path))
+		n := 0
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".json") {
+				n++
+			}
+		}
+		if n == 0 {
+			return "no"
+		}
+		return fmt.Sprintf("%d files", n)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return "yes"
+	}
+	return "no"
+}
+
+// fmtOffset formats seconds from a run's start.
+func fmtOffset(s float64) string { return fmt.Sprintf("%.0f s", s) }
+
+// dur is a window's length in seconds.
+func dur(w results.Window) float64 { return w.End.Sub(w.Start).Seconds() }
+
+// captureMarginDur is how far the captured series reach beyond a run's
+// schedule on both sides (package bench).
+const captureMarginDur = 5 * time.Second

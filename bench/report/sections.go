@@ -1,0 +1,279 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// group is the runs of one scenario on one architecture.
+type group struct {
+	arch, scenario string
+	all            []results.Run
+	usable         []results.Run
+}
+
+func (v *view) groups() []group {
+	var out []group
+	idx := map[[2]string]int{}
+	for _, run := range v.r.Runs {
+		k := [2]string{run.Scenario, run.Arch}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, group{arch: run.Arch, scenario: run.Scenario})
+		}
+		out[i].all = append(out[i].all, run)
+		if usable(run) {
+			out[i].usable = append(out[i].usable, run)
+		}
+	}
+	return out
+}
+
+// phaseSection is the per-phase tables of every scenario and architecture.
+func (v *view) phaseSection(d *doc) {
+	d.h(2, "Per phase")
+	d.p("Each figure is the median over the runs (n) with [min–max] over them when there are several; with one run, latencies show ⟨min–max⟩ " +
+		"of the figure's 10-second values within the phase (the largest per-second value of the load generator's timeline in each 10 s) as their spread. " +
+		"Counts are exact. Rates are per second over the span from the phase's first to its last request (target: intended starts; achieved: sends). " +
+		"Latency is from the intended start (ack: the HTTP answer; ready: until the photo's ready_at).")
+	gs := v.groups()
+	if len(gs) == 0 {
+		d.p("No runs.")
+		return
+	}
+	for _, g := range gs {
+		d.h(3, fmt.Sprintf("%s — scenario %s", archName(g.arch), g.scenario))
+		if len(g.usable) == 0 {
+			d.p("No figures: every run of this scenario on %s failed (see the runs table).", archName(g.arch))
+			continue
+		}
+		v.phaseTables(d, g)
+	}
+}
+
+func (v *view) phaseTables(d *doc, g group) {
+	runs := g.usable
+	n := len(runs)
+	var phases []results.Window
+	for _, p := range runs[0].Phases {
+		if !p.Warmup {
+			phases = append(phases, p)
+		}
+	}
+	if len(phases) == 0 { // no windows: fall back to the summary's phases
+		for _, ps := range runs[0].Summary.Phases {
+			phases = append(phases, results.Window{Name: ps.Name})
+		}
+	}
+	count := func(f func(loadgen.Stats) uint64) func(loadgen.PhaseSummary) (float64, bool) {
+		return statGet("", func(s loadgen.Stats) float64 { return float64(f(s)) })
+	}
+	var req, lat [][]string
+	nText := fmt.Sprint(n)
+	if n < len(g.all) {
+		nText = fmt.Sprintf("%d (of %d runs)", n, len(g.all))
+	}
+	for _, w := range phases {
+		ph := w.Name
+		present := false
+		for _, r := range runs {
+			if ps, ok := r.Summary.Phase(ph); ok && ps.All.Scheduled > 0 {
+				present = true
+			}
+		}
+		if !present {
+			req = append(req, []string{ph, nText, "0", "–", "–", "–", "–", "no requests in this phase", ""})
+			lat = append(lat, []string{ph, nText, "no requests in this phase"})
+			continue
+		}
+		f := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec, format func(float64) string) string {
+			return phaseFigure(runs, ph, get, tl).text(format, "not measured")
+		}
+		fr := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) string {
+			return phaseFigure(runs, ph, get, tl).text(fmtSeconds, "no photo ready or failed")
+		}
+		req = append(req, []string{ph, nText,
+			f(count(func(s loadgen.Stats) uint64 { return s.Scheduled }), nil, fmtCount),
+			f(count(func(s loadgen.Stats) uint64 { return s.Sent }), nil, fmtCount),
+			f(count(func(s loadgen.Stats) uint64 { return s.OK }), nil, fmtCount),
+			f(count(func(s loadgen.Stats) uint64 { return s.Errors }), nil, fmtCount),
+			f(count(func(s loadgen.Stats) uint64 { return s.Dropped }), nil, fmtCount),
+			f(statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), nil, fmtRate("req/s")),
+			f(statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), nil, fmtRate("req/s")),
+		})
+		up := string(loadgen.OpUpload)
+		readyCounts := "–"
+		polls := "–"
+		rp50, rp99 := na("no upload followed"), na("no upload followed")
+		if fig := phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(r.Followed) }, false), nil); fig.ok() {
+			c := func(get func(loadgen.ReadySummary) uint64) string {
+				return phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(get(r)) }, false), nil).text(fmtCount, "")
+			}
+			readyCounts = strings.Join([]string{c(func(r loadgen.ReadySummary) uint64 { return r.Followed }),
+				c(func(r loadgen.ReadySummary) uint64 { return r.Ready }), c(func(r loadgen.ReadySummary) uint64 { return r.Failed }),
+				c(func(r loadgen.ReadySummary) uint64 { return r.Timeouts })}, " / ")
+			polls = f(readyGet(func(r loadgen.ReadySummary) float64 { return r.PollsPerPhoto }, false), nil, fmtNum)
+			rp50 = fr(latReady(qP50), &tlSpec{op: "ready", sel: selP50})
+			rp99 = fr(latReady(qP99), &tlSpec{op: "ready", sel: selP99})
+		}
+		lat = append(lat, []string{ph, nText,
+			f(latGet(loadgen.OpUpload, qP50), &tlSpec{op: up, sel: selP50}, fmtSeconds),
+			f(latGet(loadgen.OpUpload, qP99), &tlSpec{op: up, sel: selP99}, fmtSeconds),
+			f(latGet(loadgen.OpUpload, qMax), &tlSpec{op: up, sel: selMax}, fmtSeconds),
+			f(latGet("", qP50), &tlSpec{sel: selP50}, fmtSeconds),
+			f(latGet("", qP99), &tlSpec{sel: selP99}, fmtSeconds),
+			f(latGet("", qMax), &tlSpec{sel: selMax}, fmtSeconds),
+			rp50, rp99, readyCounts, polls,
+		})
+	}
+	spread := "one run: latencies with ⟨10-second range⟩"
+	if n > 1 {
+		spread = fmt.Sprintf("%d runs: median [min–max]", n)
+	}
+	d.add(table{caption: fmt.Sprintf("Requests — %s, %s (%s)", archName(g.arch), g.scenario, spread),
+		header: []string{"phase", "n (runs)", "scheduled", "sent", "ok", "errors", "dropped", "target", "achieved"}, rows: req})
+	d.add(table{caption: fmt.Sprintf("Latency — %s, %s (%s)", archName(g.arch), g.scenario, spread),
+		header: []string{"phase", "n (runs)", "upload ack p50", "upload ack p99", "upload ack max", "all ops ack p50", "all ops ack p99", "all ops ack max",
+			"ready p50", "ready p99", "followed / ready / failed / timeouts", "polls per photo"}, rows: lat})
+}
+
+// lostSection lists what each run lost, zeros included.
+func (v *view) lostSection(d *doc) {
+	d.h(2, "What was lost")
+	d.p("Per run, warm-up excluded: requests the load generator could not start (dropped at its in-flight cap), errors by class, " +
+		"uploads whose photo never became ready (from following them: failed, still pending at the follow timeout, polling errors, " +
+		"cut short by the end of the run, not followed), and events dead-lettered (growth of the DLQ counters over the run's window).")
+	classes := []string{"4xx", "5xx", "timeout", "transport", "build"}
+	header := []string{"run", "dropped", "errors"}
+	for _, c := range classes {
+		header = append(header, "errors "+c)
+	}
+	header = append(header, "canceled", "followed", "ready", "failed", "timeouts", "polling errors", "cut short", "not followed", "DLQ writes")
+	var rows [][]string
+	for _, run := range v.r.Runs {
+		if !usable(run) {
+			row := []string{runLabel(run), na("run failed: see the runs table")}
+			for range header[2:] {
+				row = append(row, "–")
+			}
+			rows = append(rows, row)
+			continue
+		}
+		l := lostOf(&run)
+		row := []string{runLabel(run), fmt.Sprint(l.dropped), fmt.Sprint(l.errors)}
+		for _, c := range classes {
+			row = append(row, fmt.Sprint(l.byClass[c]))
+		}
+		row = append(row, fmt.Sprint(l.canceled))
+		if l.ready == nil {
+			for range 7 {
+				row = append(row, na("no upload followed"))
+			}
+		} else {
+			r := l.ready
+			for _, x := range []uint64{r.Followed, r.Ready, r.Failed, r.Timeouts, r.Errors, r.Canceled, r.Skipped} {
+				row = append(row, fmt.Sprint(x))
+			}
+		}
+		switch {
+		case !l.dlqCaptured && run.Arch == archMonolith:
+			row = append(row, na("no DLQ in this architecture"))
+		case !l.dlqCaptured:
+			row = append(row, na("series not captured"))
+		case !l.dlqHasAnything:
+			row = append(row, "0 (no DLQ series: nothing dead-lettered)")
+		default:
+			var parts []string
+			total := 0.0
+			for _, c := range sortedKeys(l.dlq) {
+				total += l.dlq[c]
+				parts = append(parts, fmt.Sprintf("%s %s", c, fmtCount(l.dlq[c])))
+			}
+			row = append(row, fmtCount(total)+" ("+strings.Join(parts, ", ")+")")
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		d.p("No runs.")
+		return
+	}
+	d.add(table{caption: "Lost, per run", header: header, rows: rows})
+}
+
+// costSection renders the cost analysis as it is.
+func (v *view) costSection(d *doc) {
+	d.h(2, "Cost")
+	if v.a == nil {
+		d.p("No cost analysis was given to the report (no price sheets, or the analysis failed): this report has no cost figures.")
+		return
+	}
+	d.p("The cost model's own tables (package bench/cost), as it computed them; its summary sentences are under the trade-offs above.")
+	for _, t := range v.a.Tables {
+		d.add(table{caption: t.Title, header: t.Header, rows: t.Rows, notes: t.Notes})
+	}
+	if c := v.breakEvenChart(); c != nil {
+		d.add(*c)
+	} else {
+		d.p("Break-even chart: n/a (the analysis has no lines).")
+	}
+	if len(v.a.Assumptions) > 0 {
+		d.h(3, "Assumptions")
+		d.list(v.a.Assumptions)
+	}
+}
+
+func (v *view) breakEvenChart() *chart {
+	be := v.a.BreakEven
+	if len(be.X) == 0 || len(be.Lines) == 0 {
+		return nil
+	}
+	p := panel{yLabel: be.YLabel, logY: be.LogY}
+	// The monolith's lines blue, event-driven's orange then other warm
+	// hues, dashed, so that several pricing options stay apart.
+	nm, ne, no := 0, 0, 0
+	for _, l := range be.Lines {
+		colour, dash := warm[(2+no)%len(warm)], dashDotted
+		switch ln := strings.ToLower(l.Name); {
+		case strings.Contains(ln, "monolith"):
+			colour, dash = []string{colMonolith, "#3f8fd0", "#173e7a"}[nm%3], []string{dashSolid, dashDashed, dashDotted}[nm%3]
+			nm++
+		case strings.Contains(ln, "event"):
+			colour, dash = []string{colEvent, "#a3360f", "#e0a800"}[ne%3], []string{dashSolid, dashDashed, dashDotDsh}[ne%3]
+			ne++
+		default:
+			no++
+		}
+		var pts []pt
+		for j, x := range be.X {
+			y := math.NaN()
+			if j < len(l.Y) {
+				y = l.Y[j]
+			}
+			pts = append(pts, pt{x, y})
+		}
+		p.lines = append(p.lines, line{name: l.Name, colour: colour, dash: dash, width: 2.2, pts: pts, dots: len(pts) <= 30})
+	}
+	var marks []string
+	for _, m := range be.Marks {
+		p.marks = append(p.marks, mark{x: m.X, y: m.Y, label: m.Label})
+		marks = append(marks, m.Label)
+	}
+	title := be.Title
+	if title == "" {
+		title = "Break-even"
+	}
+	c := lineChart{title: title, xLabel: be.XLabel, panels: []panel{p}}
+	caption := "From the cost analysis (bench/cost): " + title + ", " + be.YLabel + " against " + be.XLabel + "."
+	if len(marks) > 0 {
+		caption += " Crossovers marked: " + strings.Join(marks, "; ") + "."
+	} else {
+		caption += " The lines do not cross in the range shown."
+	}
+	return &chart{file: "break-even", title: title, caption: caption, svg: c.render()}
+}

@@ -1,0 +1,258 @@
+// Package results is the data of one `photobench bench` run, as the
+// orchestrator (package bench) collects it and the report (package
+// bench/report) reads it: results.json in the run directory, beside the raw
+// Prometheus series and the load generator's interval logs it was made from.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// File is the name of the results file in a run directory.
+const File = "results.json"
+
+// Architecture names.
+const (
+	Monolith    = "monolith"
+	EventDriven = "eventdriven"
+)
+
+// Results is one bench run: a profile run against both architectures.
+type Results struct {
+	Profile     string    `json:"profile"`
+	Description string    `json:"description"`
+	Started     time.Time `json:"started"`
+	Ended       time.Time `json:"ended"`
+	Partial     bool      `json:"partial"` // interrupted: what was collected until then
+	Machine     Machine   `json:"machine"`
+	// Settings are the knobs that shape the figures (vision profile, MinIO
+	// notification queue, runtime mode, SLO, ...), name to value, for the
+	// report's "how this was measured" section.
+	Settings map[string]string `json:"settings"`
+	// SteadyPhase and IdlePhase name the phases the cost model reads: load
+	// and idle ("" when the profile has none). SLO is the p99 ack latency a
+	// sweep step must stay under (with errors under 1%) to count.
+	SteadyPhase string  `json:"steady_phase"`
+	IdlePhase   string  `json:"idle_phase"`
+	SLO         float64 `json:"slo_p99_ack_seconds"`
+	Runs        []Run   `json:"runs"`
+	// Queries are the PromQL expressions the series were captured with.
+	Queries []Query `json:"queries"`
+}
+
+// Machine is the fingerprint of the machine the run was measured on.
+type Machine struct {
+	CPU         string            `json:"cpu"`
+	Cores       int               `json:"cores"`
+	MemoryBytes uint64            `json:"memory_bytes"`
+	OS          string            `json:"os"`
+	Kernel      string            `json:"kernel"`
+	Versions    map[string]string `json:"versions"` // go, postgresql, kafka, minio, prometheus, photobench
+}
+
+// Query is one captured Prometheus range query.
+type Query struct {
+	Name        string `json:"name"` // key in Run.Series
+	Expr        string `json:"expr"` // PromQL with {{arch}} already substituted per run
+	Unit        string `json:"unit"` // "seconds", "bytes", "requests/s", "replicas", "messages", ...
+	Description string `json:"description"`
+}
+
+// Run statuses.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"  // the architecture did not start or the run broke; Error says why
+	StatusPartial = "partial" // interrupted (Ctrl-C): what was collected until then
+)
+
+// Run is one architecture's run of the profile's scenario (one repetition,
+// or one step of a sweep, or one coupling scenario).
+type Run struct {
+	Arch     string `json:"arch"`     // Monolith or EventDriven
+	Scenario string `json:"scenario"` // scenario name, e.g. "quick", "sweep-40", "pg-restart"
+	Repeat   int    `json:"repeat"`   // 1-based
+	Status   string `json:"status"`
+	Error    string `json:"error,omitempty"`
+	Dir      string `json:"dir"` // raw data of this run, relative to the run directory
+
+	Start time.Time `json:"start"` // the schedule's start: time 0 of every timeline
+	End   time.Time `json:"end"`   // the schedule's end
+	Drain time.Time `json:"drain"` // when the last followed upload was final (>= End)
+
+	Phases []Window `json:"phases"` // the scenario's phases, in order
+	Faults []Window `json:"faults"` // injected faults (vision outage, restarts)
+
+	Summary loadgen.Summary `json:"summary"` // the load generator's HDR summary, warm-up excluded
+	// Timeline is per second from Start: the generator's own figures from its
+	// interval log, for the latency-over-time charts.
+	Timeline []Point `json:"timeline"`
+	// Series are the Prometheus range queries over [Start-5s, Drain+5s] at a
+	// 1 s step, by Query.Name.
+	Series map[string][]Series `json:"series"`
+}
+
+// Window is a named stretch of a run.
+type Window struct {
+	Name        string    `json:"name"`
+	Warmup      bool      `json:"warmup,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Description string    `json:"description,omitempty"` // e.g. "constant 10/s", "vision outage: fail"
+}
+
+// Point is one second of the generator's own view, per operation ("ready" is
+// upload-to-ready by the upload's intended second).
+type Point struct {
+	T     float64 `json:"t"`  // seconds from Run.Start to the interval's start
+	Op    string  `json:"op"` // an operation, or "ready"
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50"` // seconds
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+// Series is one Prometheus series: its labels and its samples.
+type Series struct {
+	Labels map[string]string `json:"labels"`
+	Points [][2]float64      `json:"points"` // [unix seconds, value]
+}
+
+// Save writes r as dir/results.json.
+func Save(dir string, r *Results) error {
+	data, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return fmt.Errorf("save results: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, File), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save results: %w", err)
+	}
+	return nil
+}
+
+// Load reads dir/results.json.
+func Load(dir string) (*Results, error) {
+	data, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		return nil, fmt.Errorf("load results: %w", err)
+	}
+	var r Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("load results %s: %w", filepath.Join(dir, File), err)
+	}
+	return &r, nil
+}
+
+// RunsOf returns the runs of arch for the named scenario, in order.
+func (r *Results) RunsOf(arch, scenario string) []Run {
+	var out []Run
+	for _, run := range r.Runs {
+		if run.Arch == arch && run.Scenario == scenario {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// Phase returns the run's window of the named phase.
+func (r Run) Phase(name string) (Window, bool) {
+	for _, w := range r.Phases {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return Window{}, false
+}
+
+// Values returns the samples of s between from and to (inclusive), in order.
+func (s Series) Values(from, to time.Time) []float64 {
+	var v []float64
+	f, t := float64(from.UnixMilli())/1e3, float64(to.UnixMilli())/1e3
+	for _, p := range s.Points {
+		if p[0] >= f && p[0] <= t {
+			v = append(v, p[1])
+		}
+	}
+	return v
+}
+
+// Increase is how much the counter s grew between from and to: the last
+// sample in the window minus the last sample before it (or minus 0 when the
+// series begins inside the window: its process started then, and counters
+// start at 0). Resets (a restarted process under the same labels) are
+// handled as Prometheus's increase does: a drop starts a new run from 0.
+func (s Series) Increase(from, to time.Time) float64 {
+	f, t := float64(from.UnixMilli())/1e3, float64(to.UnixMilli())/1e3
+	var total, prev float64
+	have := false
+	for _, p := range s.Points {
+		if p[0] > t {
+			break
+		}
+		if p[0] < f {
+			prev, have = p[1], true
+			continue
+		}
+		if !have { // the series begins inside the window: from 0
+			prev, have = 0, true
+		}
+		if p[1] < prev {
+			total += p[1] // reset
+		} else {
+			total += p[1] - prev
+		}
+		prev = p[1]
+	}
+	return total
+}
+
+// Max is the largest sample of s between from and to (0 when none).
+func (s Series) Max(from, to time.Time) float64 {
+	m := 0.0
+	for _, v := range s.Values(from, to) {
+		m = max(m, v)
+	}
+	return m
+}
+
+// Increases sums the Increase of every series of the named query over the
+// window, grouped by the value of label (all under "" when label is "").
+func (r Run) Increases(name, label string, from, to time.Time) map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range r.Series[name] {
+		out[s.Labels[label]] += s.Increase(from, to)
+	}
+	return out
+}
+
+// Peaks returns, grouped by label, the largest sum over the series of the
+// named query at one sample time in the window (e.g. the peak resident
+// memory of all of a function's replicas together).
+func (r Run) Peaks(name, label string, from, to time.Time) map[string]float64 {
+	sums := map[string]map[float64]float64{}
+	for _, s := range r.Series[name] {
+		k := s.Labels[label]
+		if sums[k] == nil {
+			sums[k] = map[float64]float64{}
+		}
+		f, t := float64(from.UnixMilli())/1e3, float64(to.UnixMilli())/1e3
+		for _, p := range s.Points {
+			if p[0] >= f && p[0] <= t {
+				sums[k][p[0]] += p[1]
+			}
+		}
+	}
+	out := map[string]float64{}
+	for k, byT := range sums {
+		for _, v := range byT {
+			out[k] = max(out[k], v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,596 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/internal/promsd"
+	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// captureMargin widens the captured window on both sides of a run.
+const captureMargin = 5 * time.Second
+
+func (b *bencher) gather() ([]*dto.MetricFamily, error) {
+	b.mu.Lock()
+	gs := prometheus.Gatherers{b.reg}
+	if b.runReg != nil {
+		gs = append(gs, b.runReg)
+	}
+	b.mu.Unlock()
+	return gs.Gather()
+}
+
+func (b *bencher) stopMetrics() {
+	if b.unreg != nil {
+		_ = b.unreg()
+	}
+	if b.srv != nil {
+		b.srv.Close()
+	}
+}
+
+// appURL is the base URL of an architecture's public API.
+func appURL(c stack.Config, arch string) string {
+	for _, kv := range c.AppEnv() {
+		switch {
+		case arch == results.Monolith && kv[0] == "PHOTOBENCH_MONOLITH_URL",
+			arch == results.EventDriven && kv[0] == "PHOTOBENCH_EVENTDRIVEN_URL":
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// appAddr is the host:port an app serves its /metrics on.
+func appAddr(c stack.Config, app string) string {
+	port := map[string]int{"vision": c.VisionPort, "monolith": c.MonolithPort, "runtime": c.RuntimePort,
+		"front": c.FunctionPorts["front"]}[app]
+	return fmt.Sprintf("%s:%d", c.Host, port)
+}
+
+func visionURL(c stack.Config) string {
+	for _, kv := range c.AppEnv() {
+		if kv[0] == "PHOTOBENCH_VISION_URL" {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// runOne runs one step: start the architecture, run the scenario with its
+// faults, collect, stop.
+func (b *bencher) runOne(ctx context.Context, s step) results.Run {
+	run := results.Run{Arch: s.arch, Scenario: s.name, Repeat: s.repeat, Status: results.StatusOK,
+		Dir: filepath.Join("runs", fmt.Sprintf("%s-%s-%d", s.name, s.arch, s.repeat))}
+	dir := filepath.Join(b.cfg.Out, run.Dir)
+	fail := func(err error) results.Run {
+		run.Status, run.Error = results.StatusFailed, oneLine(err.Error())
+		fmt.Fprintf(b.cfg.Log, "bench: %s %s run %d FAILED: %s\n", s.arch, s.name, s.repeat, run.Error)
+		return run
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "prom"), 0o755); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(b.cfg.Log, "bench: [%d/%d] %s, %s, repeat %d: starting %s\n", b.current, len(b.steps), s.arch, s.name, s.repeat,
+		strings.Join(appsOf[s.arch], ", "))
+	started, err := stack.UpApps(ctx, b.cfg.Stack, appsOf[s.arch], io.Discard)
+	defer func() {
+		if len(started) > 0 {
+			_ = stack.Down(b.cfg.Stack, started, io.Discard)
+		}
+	}()
+	if err != nil {
+		return fail(err)
+	}
+	// Prometheus discovers new targets in batches (up to 5 s): wait until it
+	// has scraped every app once, so that the run's first seconds (the
+	// warm-up's cold starts) are in its series.
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	for _, a := range appsOf[s.arch] {
+		if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), appAddr(b.cfg.Stack, a), time.Now()); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(b.cfg.Log, "bench: %s: %v (its first seconds may be missing from the series)\n", a, oneLine(err.Error()))
+		}
+	}
+	wcancel()
+	vis := &visionAdmin{base: visionURL(b.cfg.Stack), baseline: b.cfg.Profile.Vision}
+	if err := vis.reset(ctx); err != nil {
+		return fail(err)
+	}
+
+	sc := s.sc
+	var photos *loadgen.PhotoSet
+	if usesUploads(sc) {
+		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, b.cfg.Cache); err != nil {
+			return fail(err)
+		}
+	}
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: appURL(b.cfg.Stack, s.arch), Secret: b.cfg.Secret,
+		Users: sc.Users, Seed: sc.Seed, TokenTTL: sc.Duration() + sc.Ready.Timeout + time.Hour, Photos: photos})
+	if err != nil {
+		return fail(err)
+	}
+	reg := prometheus.NewRegistry()
+	exporter := loadgen.NewExporter(reg, s.arch)
+	b.mu.Lock()
+	b.runReg = reg
+	b.mu.Unlock()
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = sc.MaxInFlight
+	tr.MaxIdleConnsPerHost = sc.MaxInFlight
+	defer tr.CloseIdleConnections()
+	var hlog bytes.Buffer
+	t0 := time.Now()
+	ilog, err := loadgen.NewIntervalLog(&hlog, t0, time.Second)
+	if err != nil {
+		return fail(err)
+	}
+	var counts liveCounts
+	ar := &loadgen.APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: tr}, Exporter: exporter, Log: ilog,
+		Observe: counts.add}
+
+	// Phase windows as planned; faults on their own goroutine.
+	var at time.Duration
+	for _, ph := range sc.Phases {
+		run.Phases = append(run.Phases, results.Window{Name: ph.Name, Warmup: ph.Warmup,
+			Start: t0.Add(at).UTC(), End: t0.Add(at + ph.Duration).UTC(), Description: describePacer(ph.Pacer)})
+		at += ph.Duration
+	}
+	fctx, stopFaults := context.WithCancel(ctx)
+	var faults []results.Window
+	var fwg sync.WaitGroup
+	fwg.Add(1)
+	go func() {
+		defer fwg.Done()
+		faults = b.injectFaults(fctx, s, t0, vis)
+	}()
+	stopLive := b.live(s, t0, ar, &counts)
+
+	run.Start = t0.UTC()
+	run.End = t0.Add(sc.Duration()).UTC()
+	rec, err := ar.Run(ctx)
+	stopLive()
+	stopFaults()
+	fwg.Wait()
+	run.Faults = faults
+	if err != nil {
+		return fail(err)
+	}
+	run.Drain = time.Now().UTC()
+	partial := ctx.Err() != nil
+	if partial {
+		run.Status = results.StatusPartial
+		run.End = run.Drain
+	}
+	run.Summary = rec.Summary(partial)
+	if err := ilog.Close(); err == nil {
+		_ = atomicfile.Write(filepath.Join(dir, "latency.hlog"), hlog.Bytes(), 0o644)
+		run.Timeline = timeline(hlog.Bytes(), t0)
+	}
+	_ = writeJSON(filepath.Join(dir, "summary.json"), run.Summary)
+
+	// Capture: wait until Prometheus has scraped past the window's end, then
+	// query every series over it. A fresh context: an interrupted run keeps
+	// what it collected.
+	cctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	end := run.Drain.Add(captureMargin)
+	if !partial {
+		fmt.Fprintf(b.cfg.Log, "bench: %s: schedule done, all uploads final; capturing\n", s.arch)
+		time.Sleep(time.Until(end))
+	}
+	_ = promsd.WaitScraped(cctx, b.cfg.Stack.PrometheusURL(), b.metrics, end)
+	run.Series = map[string][]results.Series{}
+	var problems []string
+	for _, q := range results.Queries(s.arch) {
+		raw, series, err := queryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
+		if err != nil {
+			problems = append(problems, q.Name+": "+err.Error())
+			continue
+		}
+		_ = atomicfile.Write(filepath.Join(dir, "prom", q.Name+".json"), raw, 0o644)
+		run.Series[q.Name] = series
+	}
+	if len(problems) > 0 {
+		run.Error = "capture: " + oneLine(strings.Join(problems, "; "))
+		fmt.Fprintf(b.cfg.Log, "bench: %s\n", run.Error)
+	}
+	b.mu.Lock()
+	b.runReg = nil
+	b.mu.Unlock()
+	all := allOps(run.Summary)
+	fmt.Fprintf(b.cfg.Log, "bench: %s %s done: %d scheduled, %d ok, %d errors, %d dropped\n", s.arch, s.name,
+		all.Scheduled, all.OK, all.Errors, all.Dropped)
+	return run
+}
+
+// allOps sums the non-warm-up phases' totals.
+func allOps(s loadgen.Summary) loadgen.Stats {
+	var t loadgen.Stats
+	for _, p := range s.Phases {
+		t.Scheduled += p.All.Scheduled
+		t.OK += p.All.OK
+		t.Errors += p.All.Errors
+		t.Dropped += p.All.Dropped
+	}
+	return t
+}
+
+// injectFaults applies the step's faults at their phases and returns their
+// windows as they happened.
+func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *visionAdmin) []results.Window {
+	var out []results.Window
+	type timed struct {
+		f          Fault
+		start, end time.Time
+	}
+	var plan []timed
+	for _, f := range s.exp.Faults {
+		var at time.Duration
+		for _, ph := range s.sc.Phases {
+			if ph.Name == f.Phase {
+				plan = append(plan, timed{f, t0.Add(at + f.After), t0.Add(at + ph.Duration)})
+				break
+			}
+			at += ph.Duration
+		}
+	}
+	for _, p := range plan {
+		if !sleepUntil(ctx, p.start) {
+			return out
+		}
+		w := results.Window{Name: p.f.Text, Start: time.Now().UTC()}
+		switch {
+		case p.f.Vision != nil:
+			w.Description = "vision profile " + string(p.f.Vision)
+			if err := vis.patch(ctx, p.f.Vision); err != nil {
+				w.Description += " (FAILED: " + oneLine(err.Error()) + ")"
+			}
+			sleepUntil(ctx, p.end)
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := vis.reset(rctx); err != nil {
+				w.Description += " (reset FAILED: " + oneLine(err.Error()) + ")"
+			}
+			cancel()
+		case p.f.Restart != "":
+			w.Description = "restart of " + p.f.Restart
+			if err := b.restart(ctx, p.f.Restart); err != nil {
+				w.Description += " (FAILED: " + oneLine(err.Error()) + ")"
+			}
+		}
+		w.End = time.Now().UTC()
+		out = append(out, w)
+		fmt.Fprintf(b.cfg.Log, "bench: fault %q from %s to %s\n", w.Name, w.Start.Sub(t0).Round(time.Second), w.End.Sub(t0).Round(time.Second))
+	}
+	return out
+}
+
+// restart stops one of the stack's servers and starts it again.
+func (b *bencher) restart(ctx context.Context, svc string) error {
+	if err := stack.Down(b.cfg.Stack, []string{svc}, io.Discard); err != nil {
+		return err
+	}
+	servers := b.cfg.Stack
+	servers.AppBinary = ""
+	_, err := stack.Up(ctx, servers, io.Discard)
+	return err
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// visionAdmin sets the vision service's remote-API profile.
+type visionAdmin struct {
+	base     string
+	baseline any
+}
+
+func (v *visionAdmin) do(ctx context.Context, method string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, method, v.base+"/admin/profile", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("vision profile: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("vision profile: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+func (v *visionAdmin) reset(ctx context.Context) error {
+	body, err := json.Marshal(v.baseline)
+	if err != nil {
+		return err
+	}
+	return v.do(ctx, http.MethodPut, body)
+}
+
+func (v *visionAdmin) patch(ctx context.Context, fields json.RawMessage) error {
+	return v.do(ctx, http.MethodPatch, fields)
+}
+
+// queryRange runs one range query and returns Prometheus's answer as it came
+// and its series.
+func queryRange(ctx context.Context, promURL, expr string, start, end time.Time, step time.Duration) ([]byte, []results.Series, error) {
+	q := url.Values{}
+	q.Set("query", expr)
+	q.Set("start", fmt.Sprintf("%.3f", float64(start.UnixMilli())/1e3))
+	q.Set("end", fmt.Sprintf("%.3f", float64(end.UnixMilli())/1e3))
+	q.Set("step", fmt.Sprintf("%gs", step.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, promURL+"/api/v1/query_range", strings.NewReader(q.Encode()))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Values [][2]any          `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return raw, nil, fmt.Errorf("query_range: %s: %w", resp.Status, err)
+	}
+	if body.Status != "success" {
+		return raw, nil, fmt.Errorf("query_range: %s", body.Error)
+	}
+	var out []results.Series
+	for _, r := range body.Data.Result {
+		s := results.Series{Labels: r.Metric}
+		for _, v := range r.Values {
+			t, ok1 := v[0].(float64)
+			str, ok2 := v[1].(string)
+			var f float64
+			if _, err := fmt.Sscan(str, &f); !ok1 || !ok2 || err != nil {
+				continue
+			}
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				continue
+			}
+			s.Points = append(s.Points, [2]float64{t, f})
+		}
+		out = append(out, s)
+	}
+	return raw, out, nil
+}
+
+// timeline turns the run's interval log into per-second points.
+func timeline(hlog []byte, t0 time.Time) []results.Point {
+	ivs, err := loadgen.ReadIntervalLog(bytes.NewReader(hlog))
+	if err != nil {
+		return nil
+	}
+	type key struct {
+		t  float64
+		op string
+	}
+	merged := map[key]*results.Point{}
+	var out []results.Point
+	for _, iv := range ivs {
+		op := string(iv.Op())
+		switch iv.Kind() {
+		case "latency":
+		case "ready":
+			op = "ready"
+		default:
+			continue
+		}
+		if iv.Hist.TotalCount() == 0 {
+			continue
+		}
+		k := key{math.Round(iv.Start.Sub(t0).Seconds()), op}
+		p := merged[k]
+		if p == nil {
+			p = &results.Point{T: k.t, Op: op}
+			merged[k] = p
+		}
+		// One interval per phase and op; phases do not overlap in time
+		// except at a boundary second, where the larger count wins.
+		if iv.Hist.TotalCount() > p.Count {
+			p.Count = iv.Hist.TotalCount()
+			p.P50 = float64(iv.Hist.ValueAtQuantile(50)) / 1e6
+			p.P99 = float64(iv.Hist.ValueAtQuantile(99)) / 1e6
+			p.Max = float64(iv.Hist.Max()) / 1e6
+		}
+	}
+	for _, p := range merged {
+		out = append(out, *p)
+	}
+	sortPoints(out)
+	return out
+}
+
+func sortPoints(ps []results.Point) {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].T != ps[j].T {
+			return ps[i].T < ps[j].T
+		}
+		return ps[i].Op < ps[j].Op
+	})
+}
+
+func execOutput(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}
+
+func describePacer(p loadgen.Pacer) string { return loadgen.Describe(p) }
+
+func usesUploads(sc *loadgen.Scenario) bool {
+	for _, w := range sc.Mix {
+		if w.Op == loadgen.OpUpload && w.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(data, '\n'), 0o644)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// liveCounts are the totals for the live view.
+type liveCounts struct {
+	sent, errors, dropped atomic.Int64
+}
+
+func (c *liveCounts) add(r loadgen.Result) {
+	if !r.Sent.IsZero() {
+		c.sent.Add(1)
+	}
+	switch r.Class() {
+	case "ok", "canceled":
+	case "dropped":
+		c.dropped.Add(1)
+	default:
+		c.errors.Add(1)
+	}
+}
+
+// live shows where the bench is: the run, its phase, time left.
+func (b *bencher) live(s step, t0 time.Time, ar *loadgen.APIRun, c *liveCounts) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		every := time.Second
+		if b.cfg.Live == nil {
+			every = 15 * time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		line := func(now time.Time) string {
+			el := now.Sub(t0)
+			end := t0.Add(s.sc.Duration())
+			pi, off := s.sc.PhaseAt(el)
+			ph := s.sc.Phases[pi]
+			where := fmt.Sprintf("%s %3.0f/%.0fs", ph.Name, off.Seconds(), ph.Duration.Seconds())
+			if ar.Draining() {
+				where = fmt.Sprintf("following %d uploads until ready", ar.Following())
+			}
+			return fmt.Sprintf("[%d/%d %s] %s · run %s/%s · bench ~%s left · sent %d · in flight %d · errors %d · dropped %d",
+				b.current, len(b.steps), s.arch, where, fmtDur(el), fmtDur(s.sc.Duration()),
+				fmtDur(b.left(now, end)+runOverhead), c.sent.Load(), ar.InFlight(), c.errors.Load(), c.dropped.Load())
+		}
+		for {
+			select {
+			case <-done:
+				if b.cfg.Live != nil {
+					fmt.Fprint(b.cfg.Live, "\r"+line(time.Now())+"\x1b[K\n")
+				}
+				return
+			case now := <-t.C:
+				if b.cfg.Live != nil {
+					fmt.Fprint(b.cfg.Live, "\r"+line(now)+"\x1b[K")
+				} else {
+					fmt.Fprintln(b.cfg.Log, "bench: "+line(now))
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func fmtDur(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// Fingerprint describes this machine and the stack's versions.
+func Fingerprint(c stack.Config) results.Machine {
+	m := results.Machine{Cores: runtime.NumCPU(), Versions: map[string]string{"go": runtime.Version()}}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb uint64
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				fmt.Sscan(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), &kb)
+			}
+		}
+		m.MemoryBytes = kb * 1024
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(data))
+	}
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				m.OS = strings.Trim(v, `"`)
+			}
+		}
+	}
+	m.Versions["kafka"] = stack.Versions["KAFKA_VERSION"]
+	m.Versions["minio"] = stack.Versions["MINIO_VERSION"]
+	m.Versions["prometheus"] = stack.Versions["PROMETHEUS_VERSION"]
+	if out, err := execOutput(filepath.Join(c.PGBinDir, "postgres"), "--version"); err == nil {
+		m.Versions["postgresql"] = strings.TrimSpace(strings.TrimPrefix(out, "postgres (PostgreSQL)"))
+	}
+	return m
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/bench/cost"
+	"github.com/photobench/photobench/bench/report"
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/stack"
+)
+
+const benchUsage = `Usage:
+  photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST]
+  photobench bench --report-only DIR
+
+Runs a profile's experiments against each architecture in turn on the native
+stack (starting the servers that do not run; stopping the apps that do, so
+one architecture runs at a time), captures Prometheus's series and the load
+generator's histograms, and writes the trade-off report:
+
+  DIR/report.md, DIR/report.html   the report (HTML self-contained, SVG charts)
+  DIR/charts/*.svg                 the charts, also linked from report.md
+  DIR/results.json                 every figure the report uses
+  DIR/queries.json                 the PromQL of every captured series
+  DIR/runs/<run>/                  raw data: summary.json, latency.hlog
+                                   (HdrHistogram log), prom/<query>.json
+
+A live line shows the run, its phase and the time left. Ctrl-C stops the run
+in progress, stops what the bench started, and writes what was collected,
+marked partial. A run that fails (an app does not start) is reported as
+failed, and the bench goes on with the next.
+
+Profiles (built in):
+  quick   the default: under 10 minutes on 2 cores. Warm-up, steady load, a 3x
+          burst, an idle gap longer than the scale-to-zero cooldown then cold
+          requests, and a 30-second vision outage; one run per architecture.
+  full    about 45 minutes: a rate sweep to each architecture's knee, three
+          repetitions of steady load, and four coupling scenarios (vision
+          outage, slow vision, PostgreSQL restart, Kafka restart).
+A profile file (.yaml) in the same format may be given instead (see
+bench/profiles/).
+
+Flags:
+  --profile P        a built-in profile or a profile file (default quick)
+  --out DIR          the run directory (default results/<UTC date>-<profile>)
+  --arch LIST        architectures to run, in order (default monolith,eventdriven)
+  --report-only DIR  write the report again from DIR/results.json, run nothing
+
+Environment: the stack's (see photobench help stack); PHOTOBENCH_AUTH_SECRET
+signs the tokens (default: the stack's development secret).
+`
+
+type benchConfig struct {
+	profile, out, reportOnly string
+	archs                    []string
+}
+
+func parseBench(args []string, now time.Time) (benchConfig, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var c benchConfig
+	var archs string
+	fs.StringVar(&c.profile, "profile", "quick", "")
+	fs.StringVar(&c.out, "out", "", "")
+	fs.StringVar(&archs, "arch", results.Monolith+","+results.EventDriven, "")
+	fs.StringVar(&c.reportOnly, "report-only", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: bench: %s", errUsage, oneLine(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: bench: unexpected arguments %q", errUsage, fs.Args())
+	}
+	seen := map[string]bool{}
+	for _, a := range strings.Split(archs, ",") {
+		a = strings.TrimSpace(a)
+		if a != results.Monolith && a != results.EventDriven {
+			return c, fmt.Errorf("%w: bench: --arch %q: want monolith and/or eventdriven", errUsage, a)
+		}
+		if seen[a] {
+			return c, fmt.Errorf("%w: bench: --arch lists %s twice", errUsage, a)
+		}
+		seen[a] = true
+		c.archs = append(c.archs, a)
+	}
+	if c.out == "" {
+		name := strings.TrimSuffix(filepath.Base(c.profile), filepath.Ext(c.profile))
+		c.out = filepath.Join("results", now.UTC().Format("2006-01-02")+"-"+name)
+	}
+	return c, nil
+}
+
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseBench(args, time.Now())
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, benchUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.reportOnly != "" {
+		res, err := results.Load(c.reportOnly)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		return writeReport(c.reportOnly, res, stdout)
+	}
+	// Fail at once on a bad profile, before anything starts.
+	p, err := bench.LoadProfile(c.profile)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	sc, err := stack.LoadConfig(getenv, ".stack")
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil || filepath.Base(exe) != "photobench" {
+		return errors.New("bench: run it as the photobench binary (make bench builds bin/photobench)")
+	}
+	sc.AppBinary = exe
+	secret := []byte(sc.AuthSecret)
+	cfg := bench.Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
+		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr}
+	if isTerminal(stderr) {
+		cfg.Live = stderr
+	}
+	fmt.Fprintf(stderr, "bench: profile %s (%s of load, about %s in all), results in %s\n", p.Name,
+		p.Duration().Round(time.Second), (p.Duration() + time.Duration(len(c.archs))*time.Minute).Round(time.Minute), c.out)
+	res, err := bench.Run(ctx, cfg)
+	if res != nil && len(res.Runs) > 0 {
+		if rerr := writeReport(c.out, res, stdout); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range res.Runs {
+		if r.Status == results.StatusFailed {
+			failed = append(failed, fmt.Sprintf("%s %s run %d: %s", r.Arch, r.Scenario, r.Repeat, r.Error))
+		}
+	}
+	if res.Partial {
+		return fmt.Errorf("bench: interrupted; partial results and report in %s", c.out)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("bench: %d run(s) failed (in the report): %s", len(failed), strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// writeReport analyses the costs and writes the report files into dir.
+func writeReport(dir string, res *results.Results, stdout io.Writer) error {
+	sheets, err := cost.Sheets()
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	a, err := cost.Analyze(res, sheets)
+	if err != nil {
+		return fmt.Errorf("bench: cost: %w", err)
+	}
+	if err := report.Write(dir, res, a); err != nil {
+		return fmt.Errorf("bench: report: %w", err)
+	}
+	fmt.Fprintf(stdout, "report: %s and %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "report.html"))
+	return nil
+}

@@ -1,0 +1,290 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/demo"
+	"github.com/photobench/photobench/internal/promsd"
+	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/loadgen"
+)
+
+const demoUsage = `Usage:
+  photobench demo NAME [flags]
+
+A workshop demonstration of coupling, in about two and a half minutes, against
+the stack make up runs (both apps at once). The same modest load drives the
+monolith and the event-driven app at the same time (4 requests/s each: upload
+60%, get 20%, list 20%; 4 users; 0.3-1 MP photos) through three phases:
+before 30 s, fault 40 s, after 40 s. During the fault the vision service (the
+stand-in for the cloud API both apps call) misbehaves; then accepted uploads
+are followed until ready for at most 35 s more. A line every 5 s shows the
+phase, each app's uploads so far and the event-driven backlog; at the end a
+one-screen summary compares the apps phase by phase (uploads accepted and
+refused, answer latency, upload to ready, the backlog's peak and catch-up)
+and says in plain words what happened.
+
+Demos:
+  vision-outage  the vision service answers every request 503 at once
+  slow-vision    the vision service answers 10x slower: median 600 ms, p99 2.5 s
+
+Outside the fault the vision service behaves as a remote API does in the
+bench's profiles: latency median 60 ms, p99 250 ms. Its profile is read first
+(GET /admin/profile) and put back exactly at the end, also on Ctrl-C or an
+error.
+
+Flags:
+  --target-monolith URL     the monolith's API (default $PHOTOBENCH_MONOLITH_URL,
+                            else the stack's)
+  --target-eventdriven URL  the event-driven app's API (default $PHOTOBENCH_EVENTDRIVEN_URL,
+                            else the stack's)
+  --vision URL              the vision service (default $PHOTOBENCH_VISION_URL, else the stack's)
+  --rate R                  requests per second to each app (default 4, at most 50)
+  --fault-duration D        how long the fault lasts (default 40s, at most 5m)
+  --secret S                the bearer tokens' signing secret (default $PHOTOBENCH_AUTH_SECRET,
+                            else the development secret)
+
+A demo does not start, and stops, while a bench, a photobench load or
+another demo runs against the stack (registered with its Prometheus): each
+would disturb the other. It changes the vision profile only while nobody else
+has. Every target's /healthz must answer 200 within 3 s. The backlog is read
+from $PHOTOBENCH_PROMETHEUS_URL (else the stack's Prometheus). With
+$PHOTOBENCH_PROMETHEUS_SD_DIR set (.stack/env sets it), the load's metrics
+(photobench_loadgen_*, architecture monolith and eventdriven) are registered
+with that Prometheus while the demo runs: the "photobench: load generator"
+dashboard shows them.
+`
+
+// runDemo implements `photobench demo`.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, sdDir, err := parseDemo(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, demoUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if busy := otherLoads(sdDir); len(busy) > 0 {
+		return fmt.Errorf("demo %s: another load runs against the stack (%s): each would disturb the other; wait until it ends",
+			cfg.Fault.Name, strings.Join(busy, ", "))
+	}
+	cfg.Check = func() error {
+		if busy := otherLoads(sdDir); len(busy) > 0 {
+			return fmt.Errorf("another load started against the stack (%s): each would disturb the other", strings.Join(busy, ", "))
+		}
+		return nil
+	}
+	var unreachable []string
+	for _, u := range []string{cfg.MonolithURL, cfg.EventDrivenURL, cfg.VisionURL} {
+		if err := checkHealth(ctx, u); err != nil {
+			unreachable = append(unreachable, oneLine(err.Error()))
+		}
+	}
+	if len(unreachable) > 0 {
+		return fmt.Errorf("demo %s: %s (is the stack up? make up)", cfg.Fault.Name, strings.Join(unreachable, "; "))
+	}
+	fmt.Fprintf(stdout, "demo %s: %s for %s; about %s in all. Ctrl-C stops it and restores the vision profile.\n",
+		cfg.Fault.Name, cfg.Fault.Title, cfg.During, cfg.Duration().Round(time.Second))
+	if sdDir != "" {
+		stop, err := serveDemoMetrics(ctx, &cfg, sdDir, stderr)
+		if err != nil {
+			return fmt.Errorf("demo %s: %w", cfg.Fault.Name, err)
+		}
+		defer stop()
+	}
+	out, err := demo.Run(ctx, cfg, stdout)
+	if !out.Start.IsZero() {
+		fmt.Fprintln(stdout)
+		if werr := demo.Summarize(out).Write(stdout); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if out.Interrupted {
+		return fmt.Errorf("demo %s: stopped early; the summary covers what ran", cfg.Fault.Name)
+	}
+	return nil
+}
+
+// parseDemo reads the demo's name and flags (in any order), with defaults
+// from the environment and else from the stack's configuration, and reports
+// every problem at once, on one line. sdDir is the stack's Prometheus
+// discovery directory, "" if there is none.
+func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDir string, err error) {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var mono, ed, vision, secret string
+	rate := demo.DefaultRate
+	during := demo.DefaultFault
+	fs.StringVar(&mono, "target-monolith", "", "")
+	fs.StringVar(&ed, "target-eventdriven", "", "")
+	fs.StringVar(&vision, "vision", "", "")
+	fs.StringVar(&secret, "secret", "", "")
+	fs.Float64Var(&rate, "rate", rate, "")
+	fs.DurationVar(&during, "fault-duration", during, "")
+	names := demo.Names()
+	want := strings.Join(names, " or ")
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return cfg, "", err
+			}
+			return cfg, "", fmt.Errorf("%w: demo: %s", errUsage, oneLine(err.Error()))
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(positional) == 0 {
+		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", errUsage, want)
+	}
+	fault, ok := demo.Lookup(positional[0])
+	if !ok {
+		return cfg, "", fmt.Errorf("%w: demo: unknown demo %q (want %s)", errUsage, positional[0], want)
+	}
+
+	sc, err := stack.LoadConfig(getenv, ".stack")
+	if err != nil {
+		return cfg, "", fmt.Errorf("demo: %w", err)
+	}
+	stackEnv := map[string]string{}
+	for _, kv := range append(sc.Env(), sc.AppEnv()...) {
+		stackEnv[kv[0]] = kv[1]
+	}
+	fromEnv := func(flagValue, name string) string {
+		if flagValue != "" {
+			return flagValue
+		}
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return stackEnv[name]
+	}
+	cfg = demo.DefaultConfig(fault)
+	cfg.MonolithURL = strings.TrimSuffix(fromEnv(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
+	cfg.EventDrivenURL = strings.TrimSuffix(fromEnv(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
+	cfg.VisionURL = strings.TrimSuffix(fromEnv(vision, "PHOTOBENCH_VISION_URL"), "/")
+	cfg.PrometheusURL = strings.TrimSuffix(fromEnv("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
+	cfg.CacheDir = filepath.Join(sc.Dir, "loadgen-cache")
+	cfg.Secret = auth.SecretFromEnv(getenv)
+	if secret != "" {
+		cfg.Secret = []byte(secret)
+	}
+	cfg.Rate, cfg.During = rate, during
+
+	var problems []string
+	if len(positional) > 1 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q", positional[1:]))
+	}
+	for _, u := range []struct{ flag, url string }{
+		{"--target-monolith", cfg.MonolithURL}, {"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
+	} {
+		if p, err := url.Parse(u.url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", u.flag, u.url))
+		}
+	}
+	if !(rate > 0 && rate <= demo.MaxRate) {
+		problems = append(problems, fmt.Sprintf("--rate %g: want more than 0 and at most %g", rate, demo.MaxRate))
+	}
+	if during <= 0 || during > demo.MaxPhase {
+		problems = append(problems, fmt.Sprintf("--fault-duration %s: want more than 0 and at most %s", during, demo.MaxPhase))
+	}
+	if len(cfg.Secret) < auth.MinSecretLen {
+		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
+	}
+	if len(problems) > 0 {
+		return cfg, "", fmt.Errorf("%w: demo %s: %s", errUsage, fault.Name, strings.Join(problems, "; "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, "", fmt.Errorf("demo %s: %w", fault.Name, err)
+	}
+	sdDir = fromEnv("", "PHOTOBENCH_PROMETHEUS_SD_DIR")
+	if st, err := os.Stat(sdDir); sdDir != "" && (err != nil || !st.IsDir()) {
+		sdDir = "" // no stack set up here: no live metrics
+	}
+	return cfg, sdDir, nil
+}
+
+// serveDemoMetrics serves the load generator's metrics of both architectures
+// (photobench_loadgen_*, label architecture) and registers them with the
+// stack's Prometheus, so that the load generator's dashboard shows the demo
+// as it runs. It does not wait for Prometheus to discover them (that takes
+// up to 5 s, the demo's first seconds); stop waits for a last scrape (at
+// most 5 s), unregisters and closes the server.
+func serveDemoMetrics(ctx context.Context, cfg *demo.Config, sdDir string, stderr io.Writer) (stop func(), err error) {
+	reg := newRegistry()
+	cfg.Exporter = func(arch string) *loadgen.Exporter { return loadgen.NewExporter(reg, arch) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	addr := ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	unregister, err := promsd.Register(sdDir, promsd.Target{Name: fmt.Sprintf("demo-%d", os.Getpid()), Addr: addr,
+		Labels: map[string]string{"component": "loadgen"}})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return func() {
+		if cfg.PrometheusURL != "" {
+			wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = promsd.WaitScraped(wctx, cfg.PrometheusURL, addr, time.Now())
+			cancel()
+		}
+		if err := unregister(); err != nil {
+			fmt.Fprintf(stderr, "photobench: %v\n", err)
+		}
+		srv.Close()
+	}, nil
+}
+
+// otherLoads names the load generators registered in the stack's discovery
+// directory whose processes are alive: a bench, a photobench load or
+// another demo (their files are <kind>-<pid>.json).
+func otherLoads(sdDir string) []string {
+	if sdDir == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(sdDir, "*.json"))
+	var busy []string
+	for _, f := range files {
+		kind, pid, ok := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), "-")
+		if !ok || (kind != "bench" && kind != "loadgen" && kind != "demo") {
+			continue
+		}
+		n, err := strconv.Atoi(pid)
+		if err != nil || n <= 0 || n == os.Getpid() { // not this demo's own registration
+			continue
+		}
+		if err := syscall.Kill(n, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			busy = append(busy, fmt.Sprintf("%s pid %d", kind, n))
+		}
+	}
+	return busy
+}

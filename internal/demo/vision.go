@@ -1,0 +1,181 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// visionAdmin reads and sets the vision service's remote-API profile
+// (GET, PUT and PATCH /admin/profile), and remembers the profile it set
+// last, so that it changes the profile only while nobody else has.
+type visionAdmin struct {
+	base   string
+	client *http.Client
+
+	mu   sync.Mutex
+	last json.RawMessage // the profile as the last PUT or PATCH left it; nil before
+}
+
+// errNotOurs is a profile someone else changed since the demo last set it.
+var errNotOurs = errors.New("the vision profile was changed by someone else (a bench, or another demo?)")
+
+// owned reports whether the profile is still the one the demo set last.
+func (v *visionAdmin) owned(ctx context.Context) (bool, error) {
+	v.mu.Lock()
+	last := v.last
+	v.mu.Unlock()
+	if last == nil {
+		return false, nil
+	}
+	cur, err := v.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return sameJSON(cur, last), nil
+}
+
+// sameJSON reports whether a and b hold the same JSON value.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xs, _ := json.Marshal(x)
+	ys, _ := json.Marshal(y)
+	return bytes.Equal(xs, ys)
+}
+
+// get returns the current profile as the service wrote it: PUT back, it
+// restores exactly that profile.
+func (v *visionAdmin) get(ctx context.Context) (json.RawMessage, error) {
+	body, err := v.do(ctx, http.MethodGet, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("vision profile at %s: not JSON: %.100s", v.base, body)
+	}
+	return body, nil
+}
+
+// put replaces the whole profile.
+func (v *visionAdmin) put(ctx context.Context, p json.RawMessage) error {
+	return v.set(ctx, http.MethodPut, p)
+}
+
+// patch merges fields into the profile.
+func (v *visionAdmin) patch(ctx context.Context, fields json.RawMessage) error {
+	return v.set(ctx, http.MethodPatch, fields)
+}
+
+// putIfOwned replaces the profile unless someone else changed it since the
+// demo last set it: then it leaves it and returns errNotOurs.
+func (v *visionAdmin) putIfOwned(ctx context.Context, p json.RawMessage) error {
+	ok, err := v.owned(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNotOurs
+	}
+	return v.put(ctx, p)
+}
+
+// patchIfOwned merges fields into the profile unless someone else changed
+// it since the demo last set it: then it leaves it and returns errNotOurs.
+func (v *visionAdmin) patchIfOwned(ctx context.Context, fields json.RawMessage) error {
+	ok, err := v.owned(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNotOurs
+	}
+	return v.patch(ctx, fields)
+}
+
+func (v *visionAdmin) set(ctx context.Context, method string, body []byte) error {
+	now, err := v.do(ctx, method, body)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.last = now // the service answers with the profile it now has
+	v.mu.Unlock()
+	return nil
+}
+
+func (v *visionAdmin) do(ctx context.Context, method string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, v.base+"/admin/profile", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("vision profile: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vision profile: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("vision profile: %s %s: %w", method, req.URL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("vision profile: %s %s: %s: %s", method, req.URL, resp.Status, bytes.TrimSpace(msg))
+	}
+	return msg, nil
+}
+
+// lagQuery is the event-driven app's backlog: every event function's
+// consumer-group lag as the runtime's scaler last read it.
+const lagQuery = "sum(photobench_runtime_lag)"
+
+// queryLag reads the backlog from Prometheus now; ok is false when
+// Prometheus has no such series.
+func queryLag(ctx context.Context, client *http.Client, promURL string) (v float64, ok bool, err error) {
+	u := strings.TrimSuffix(promURL, "/") + "/api/v1/query?" + url.Values{"query": {lagQuery}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("query backlog: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, false, fmt.Errorf("query backlog: %w", err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ans); err != nil {
+		return 0, false, fmt.Errorf("query backlog: %s: %w", resp.Status, err)
+	}
+	if ans.Status != "success" {
+		return 0, false, fmt.Errorf("query backlog: %s: %s", resp.Status, ans.Error)
+	}
+	if len(ans.Data.Result) == 0 {
+		return 0, false, nil
+	}
+	s, _ := ans.Data.Result[0].Value[1].(string)
+	v, err = strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("query backlog: value %q: %w", s, err)
+	}
+	return v, true, nil
+}
