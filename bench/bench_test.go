@@ -199,10 +199,10 @@ func TestBenchInterruptedKeepsWhatItCollected(t *testing.T) {
 	log := &syncWriter{b: &strings.Builder{}}
 	go func() {
 		// Cancel once the schedule is under way (the log says which run starts).
-		for !strings.Contains(log.String(), "starting vision") {
+		for !strings.Contains(log.String(), "schedule started") {
 			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Second)
+		time.Sleep(3 * time.Second)
 		cancel()
 	}()
 	res, err := bench.Run(ctx, bench.Config{Profile: p, Out: out, Stack: cfg,

@@ -87,6 +87,9 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	dir := filepath.Join(b.cfg.Out, run.Dir)
 	fail := func(err error) results.Run {
 		run.Status, run.Error = results.StatusFailed, oneLine(err.Error())
+		if ctx.Err() != nil { // interrupted, not broken
+			run.Status, run.Error = results.StatusPartial, "interrupted before its schedule ran: "+run.Error
+		}
 		fmt.Fprintf(b.cfg.Log, "bench: %s %s run %d FAILED: %s\n", s.arch, s.name, s.repeat, run.Error)
 		return run
 	}
@@ -170,6 +173,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 
 	run.Start = t0.UTC()
 	run.End = t0.Add(sc.Duration()).UTC()
+	fmt.Fprintf(b.cfg.Log, "bench: %s: schedule started (%s)\n", s.arch, fmtDur(sc.Duration()))
 	rec, err := ar.Run(ctx)
 	stopLive()
 	stopFaults()

@@ -466,7 +466,7 @@ func TestWrite(t *testing.T) {
 				"Monolith: always-on m6i.large VMs <with> PostgreSQL.",
 				"110 ms ⟨", // a single run's spread: 10-second slices
 				"(n=1)",
-				`sum by (operation, outcome) (rate(photobench_loadgen_requests_total{architecture="monolith"}[5s]))`,
+				`sum by (operation, outcome) (rate(photobench_loadgen_requests_total{architecture="monolith",source="bench"}[5s]))`,
 				"Zero throughout (not drawn): event-driven 5xx",
 				`Errors during the fault: vision outage (503 & <"fail">)`,
 			},
