@@ -54,7 +54,7 @@ loadgen-calibrate: build ## the load generator against vegeta and wrk on a trivi
 	@$(BIN) calibrate run --rates 1000,5000,10000,20000,30000 --duration 5s --repeats 3 --search-budget 2m
 
 PROFILE ?= quick
-bench: deps build ## the side-by-side benchmark and its report (PROFILE=quick, under 10 min; PROFILE=full, ~45 min) into results/<date>-<profile>/
+bench: deps build ## the side-by-side benchmark and its report (PROFILE=quick, under 10 min; PROFILE=full, ~40 min) into results/<date>-<profile>/
 	@$(BIN) bench --profile $(PROFILE)
 
 demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, both apps side by side

@@ -156,11 +156,12 @@ func Run(ctx context.Context, cfg Config) (*results.Results, error) {
 
 // step is one planned run.
 type step struct {
-	exp    Experiment
-	sc     *loadgen.Scenario
-	name   string // the run's scenario name (the experiment's, or with the sweep rate)
-	arch   string
-	repeat int
+	exp       Experiment
+	sweepRate float64
+	sc        *loadgen.Scenario
+	name      string // the run's scenario name (the experiment's, or with the sweep rate)
+	arch      string
+	repeat    int
 }
 
 type bencher struct {
@@ -183,8 +184,9 @@ func (b *bencher) plan() {
 	for _, e := range b.cfg.Profile.Experiments {
 		scs := []*loadgen.Scenario{e.Scenario}
 		names := []string{e.Name}
+		rates := []float64{0}
 		if e.Sweep != nil {
-			scs, names = nil, nil
+			scs, names, rates = nil, nil, nil
 			for _, r := range e.Sweep.Rates {
 				sc := *e.Scenario
 				sc.Phases = append([]loadgen.Phase(nil), e.Scenario.Phases...)
@@ -195,12 +197,13 @@ func (b *bencher) plan() {
 				}
 				scs = append(scs, &sc)
 				names = append(names, fmt.Sprintf("%s-%g", e.Name, r))
+				rates = append(rates, r)
 			}
 		}
 		for i, sc := range scs {
 			for rep := 1; rep <= e.Repeats; rep++ {
 				for _, a := range b.cfg.Archs {
-					b.steps = append(b.steps, step{exp: e, sc: sc, name: names[i], arch: a, repeat: rep})
+					b.steps = append(b.steps, step{exp: e, sc: sc, name: names[i], arch: a, repeat: rep, sweepRate: rates[i]})
 				}
 			}
 		}

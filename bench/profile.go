@@ -305,3 +305,22 @@ func (p *Profile) Duration() time.Duration {
 	}
 	return 2 * d
 }
+
+// Runs is the number of runs the profile makes against archs architectures.
+func (p *Profile) Runs(archs int) int {
+	n := 0
+	for _, e := range p.Experiments {
+		k := e.Repeats
+		if e.Sweep != nil {
+			k *= len(e.Sweep.Rates)
+		}
+		n += k * archs
+	}
+	return n
+}
+
+// Estimate is the expected wall time of the whole bench against archs
+// architectures: the load, and each run's start, drain and capture.
+func (p *Profile) Estimate(archs int) time.Duration {
+	return p.Duration()*time.Duration(archs)/2 + time.Duration(p.Runs(archs))*runOverhead
+}

@@ -83,7 +83,11 @@ func visionURL(c stack.Config) string {
 // faults, collect, stop.
 func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	run := results.Run{Arch: s.arch, Scenario: s.name, Repeat: s.repeat, Status: results.StatusOK,
-		Dir: filepath.Join("runs", fmt.Sprintf("%s-%s-%d", s.name, s.arch, s.repeat))}
+		SweepRate: s.sweepRate,
+		Dir:       filepath.Join("runs", fmt.Sprintf("%s-%s-%d", s.name, s.arch, s.repeat))}
+	if s.exp.Sweep != nil {
+		run.SweepPhase = s.exp.Sweep.Phase
+	}
 	dir := filepath.Join(b.cfg.Out, run.Dir)
 	fail := func(err error) results.Run {
 		run.Status, run.Error = results.StatusFailed, oneLine(err.Error())

@@ -23,41 +23,48 @@ import (
 //	per million     0.096 USD/h x 100/3600 h / 250 x 1e6 = 10.666… USD
 //	monthly         1 VM x 0.096 x 730 = 70.08 USD; idle 0.096 USD/h
 //
-// Event-driven: 250 uploads ok; 1000 requests sent + 500 ready polls = 1500
-// API Gateway requests.
+// Event-driven: 250 uploads ok; 1000 requests sent = 1000 API Gateway
+// requests. The load generator's follower sent 500 ready polls, all served
+// by query: instrumentation, left out of the gateway requests and of
+// query's invocations and busy seconds.
 //
-//	invocations  ingest 250 + query 1250 + thumbnailer 250 + tagger 240+10 + catalog 750 = 2750
+//	query        served 1250 in 12.5 s; 1250 - 500 polls = 750 invocations, 12.5 x 750/1250 = 7.5 s
+//	invocations  ingest 250 + query 750 + thumbnailer 250 + tagger 240+10 + catalog 750 = 2250 (9 per photo)
 //	memory       ingest 100 MiB (largest replica; 2 replicas make 190) -> 128 MB, query 130 -> 256,
 //	             thumbnailer 300 -> 384, tagger 50 -> 128, catalog 256 -> 256
-//	GB-s         (25x128 + 12.5x256 + 50x384 + 25x128 + 7.5x256) / 1024 = 30720/1024 = 30
+//	GB-s         (25x128 + 7.5x256 + 50x384 + 25x128 + 7.5x256) / 1024 = 29440/1024 = 28.75 (shown 28.8)
 //	objects      PUT-class putobject 750 + listobjectsv2 50 = 800; GET-class getobject 1000 + headobject 250 = 1250; delete free
-//	AWS usage    2750x0.2e-6 + 30x0.0000166667 + 1500x1e-6 + 800x0.005e-3 + 1250x0.0004e-3
-//	             = 0.00055 + 0.000500001 + 0.0015 + 0.004 + 0.0005 = 0.007050001 USD
+//	AWS usage    2250x0.2e-6 + 28.75x0.0000166667 + 1000x1e-6 + 800x0.005e-3 + 1250x0.0004e-3
+//	             = 0.00045 + 0.000479167625 + 0.001 + 0.004 + 0.0005 = 0.006429167625 USD
 //	always-on    0.75 + 15x0.0015 + 0.016 = 0.7885 USD/h; over 100 s 0.021902777… USD
-//	per million  (0.0219027778 + 0.007050001) / 250 x 1e6 = 115.8111… USD (fixed 87.61, usage 28.20)
-//	monthly      0.7885x730 + 2.5 x 2,628,000 x 0.007050001/250 = 575.605 + 185.274… = 760.879… USD
-//	Azure usage  0.00055 + 30x0.000016 + 0.0015 + 0.004 + 0.0005 = 0.00703 USD -> 115.7311… per million
-//	idle         invocations query 20 + catalog 5 = 25; GB-s (1x256 + 0.5x256)/1024 = 0.375; gateway 20; GET 10
-//	             AWS 25x0.2e-6 + 0.375x0.0000166667 + 20x1e-6 + 10x0.0004e-3 = 3.52500125e-5 USD per 100 s
-//	             = 0.001269 USD/h -> 0.7885 + 0.001269 = 0.789769 USD/h
+//	per million  (0.0219027778 + 0.0064291676) / 250 x 1e6 = 113.3277… USD (fixed 87.61, usage 25.72)
+//	monthly      0.7885x730 + 2.5 x 2,628,000 x 0.006429167625/250 = 575.605 + 168.958… = 744.563… USD
+//	Azure usage  0.00045 + 28.75x0.000016 + 0.001 + 0.004 + 0.0005 = 0.00641 USD -> 113.2511… per million
+//	             (usage 25.64), monthly 575.605 + 6,570,000 x 0.00641/250 = 744.0598 USD
+//	idle         nothing scheduled: query's 20 requests (1 s) are late polls, left out; invocations
+//	             catalog 5; GB-s 0.5x256/1024 = 0.125; gateway 0; GET 10
+//	             AWS 5x0.2e-6 + 0.125x0.0000166667 + 10x0.0004e-3 = 7.0833375e-6 USD per 100 s
+//	             = 0.000255 USD/h -> 0.7885 + 0.000255 = 0.788755 USD/h
+//	             Azure 5x0.2e-6 + 0.125x0.000016 + 10x0.0004e-3 = 7e-6 USD per 100 s = 0.000252 USD/h
 //
 // AWS Lambda + SQS: the AWS Lambda line, MSK Serverless replaced by SQS at
 // 0.40 USD per million requests, 3 requests per event handled.
 //
 //	events       thumbnailer 250 + tagger 240+10 + catalog 750 = 1250 -> 3750 SQS requests
-//	usage        0.007050001 + 3750x0.4e-6 = 0.007050001 + 0.0015 = 0.008550001 USD
+//	usage        0.006429167625 + 3750x0.4e-6 = 0.006429167625 + 0.0015 = 0.007929167625 USD
+//	             (3.1717e-5 per photo, of which SQS 0.0015/0.007929… = 18.9%)
 //	always-on    RDS 0.016 USD/h; over 100 s 0.000444444… USD
-//	per million  (0.000444444 + 0.008550001) / 250 x 1e6 = 35.97778… USD (fixed 1.778, usage 34.2)
-//	monthly      0.016x730 + 2.5 x 2,628,000 x 0.008550001/250 = 11.68 + 224.694… = 236.374… USD
-//	break-even   slope 2,628,000 x 0.008550001/250 = 89.8776… USD/month per photo/s; it meets the
-//	             monolith's first VM at (70.08 - 11.68) / 89.8776… = 0.64977… photos/s, and never
+//	per million  (0.000444444 + 0.0079291676) / 250 x 1e6 = 33.49445… USD (fixed 1.778, usage 31.72)
+//	monthly      0.016x730 + 2.5 x 2,628,000 x 0.007929167625/250 = 11.68 + 208.3785… = 220.0585… USD
+//	break-even   slope 2,628,000 x 0.007929167625/250 = 83.3514… USD/month per photo/s; it meets the
+//	             monolith's first VM at (70.08 - 11.68) / 83.3514… = 0.70065… photos/s, and never
 //	             again (it climbs faster than the monolith's 70.08/14 = 5.006 per photo/s)
 //	idle         events catalog 5 -> 15 SQS requests = 6e-6 USD per 100 s; invoked
-//	             (3.52500125e-5 + 6e-6) x 36 = 0.001485 USD/h -> 0.016 + 0.001485 = 0.017485 USD/h
+//	             (7.0833375e-6 + 6e-6) x 36 = 0.000471 USD/h -> 0.016 + 0.000471 = 0.016471 USD/h
 const (
 	wantMonoPerMillion = 0.096 * 100 / 3600 / 250 * 1e6
-	awsUsage           = 0.00055 + 30*0.0000166667 + 0.0015 + 0.004 + 0.0005
-	azureUsage         = 0.00055 + 30*0.000016 + 0.0015 + 0.004 + 0.0005
+	awsUsage           = 0.00045 + 28.75*0.0000166667 + 0.001 + 0.004 + 0.0005
+	azureUsage         = 0.00045 + 28.75*0.000016 + 0.001 + 0.004 + 0.0005
 	fixedHourly        = 0.75 + 15*0.0015 + 0.016
 	sqsUsage           = awsUsage + 3*1250*0.40e-6
 	sqsFixedHourly     = 0.016
@@ -139,39 +146,53 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		{costTitle, mono, "measured load", "2.5"},
 		{costTitle, mono, "cost (USD per million photos)", "10.67"},
 		{costTitle, mono, "monthly", "70.08"},
-		{costTitle, aws, "cost (USD per million photos)", "115.8"},
+		{costTitle, aws, "cost (USD per million photos)", "113.3"},
 		{costTitle, aws, "always-on part", "87.61"},
-		{costTitle, aws, "usage part", "28.2"},
-		{costTitle, aws, "monthly", "760.9"},
-		{costTitle, azure, "cost (USD per million photos)", "115.7"},
+		{costTitle, aws, "usage part", "25.72"},
+		{costTitle, aws, "monthly", "744.6"},
+		{costTitle, azure, "cost (USD per million photos)", "113.3"},
+		{costTitle, azure, "usage part", "25.64"},
+		{costTitle, azure, "monthly", "744.1"},
 		{costTitle, sqs, "measured load", "2.5"},
-		{costTitle, sqs, "cost (USD per million photos)", "35.98"},
+		{costTitle, sqs, "cost (USD per million photos)", "33.49"},
 		{costTitle, sqs, "always-on part", "1.778"},
-		{costTitle, sqs, "usage part", "34.2"},
-		{costTitle, sqs, "monthly", "236.4"},
+		{costTitle, sqs, "usage part", "31.72"},
+		{costTitle, sqs, "monthly", "220.1"},
 		{idleTitle, mono, "idle cost", "0.096"},
 		{idleTitle, aws, "always-on part", "0.7885"},
-		{idleTitle, aws, "invoked while idle", "0.001269"},
-		{idleTitle, aws, "idle cost", "0.7898"},
-		{idleTitle, azure, "invoked while idle", "0.00126"},
+		{idleTitle, aws, "invoked while idle", "0.000255"},
+		{idleTitle, aws, "idle cost", "0.7888"},
+		{idleTitle, azure, "invoked while idle", "0.000252"},
 		{idleTitle, sqs, "always-on part", "0.016"},
-		{idleTitle, sqs, "invoked while idle", "0.001485"},
-		{idleTitle, sqs, "idle cost", "0.01749"},
+		{idleTitle, sqs, "invoked while idle", "0.000471"},
+		{idleTitle, sqs, "idle cost", "0.01647"},
 		{usageTitle, "events handled", "event-driven", "1,250"},
 		{usageTitle, "events handled", "monolith", "—"},
 		{usageTitle, "SQS requests if on SQS", "event-driven", "3,750"},
 		{usageTitle, "idle: events handled", "event-driven", "5"},
 		{usageTitle, "CPU-seconds per photo, monolith + postgresql", "monolith", "0.1"},
 		{usageTitle, "one VM's capacity at 70% CPU", "monolith", "14"},
-		{usageTitle, "invocations per photo", "event-driven", "11"},
+		{usageTitle, "invocations per photo", "event-driven", "9"},
+		{usageTitle, "invocations: query", "event-driven", "750"},
+		{usageTitle, "invocations: ingest", "event-driven", "250"},
+		{usageTitle, "busy seconds: query", "event-driven", "7.5"},
+		{usageTitle, "busy seconds: ingest", "event-driven", "25"},
 		{usageTitle, "billed memory size: ingest", "event-driven", "128"},
 		{usageTitle, "billed memory size: thumbnailer", "event-driven", "384"},
-		{usageTitle, "GB-seconds (GB-s)", "event-driven", "30"},
+		{usageTitle, "GB-seconds (GB-s)", "event-driven", "28.8"},
 		{usageTitle, "object requests, PUT-class", "event-driven", "800"},
 		{usageTitle, "object requests, GET-class", "event-driven", "1,250"},
 		{usageTitle, "replica-seconds per photo", "event-driven", "2.2"},
 		{usageTitle, "replica-seconds per photo", "monolith", "—"},
-		{usageTitle, "front-door requests", "event-driven", "1,500"},
+		{usageTitle, "front-door requests", "event-driven", "1,000"},
+		{usageTitle, "front-door requests", "monolith", "1,000"},
+		{usageTitle, "follower polls excluded", "event-driven", "500"},
+		{usageTitle, "follower polls excluded", "monolith", "0"},
+		{usageTitle, "idle: invocations", "event-driven", "5"},
+		{usageTitle, "idle: GB-seconds", "event-driven", "0.125"},
+		{usageTitle, "idle: front-door requests", "event-driven", "0"},
+		{usageTitle, "idle: follower polls excluded", "event-driven", "20"},
+		{usageTitle, "idle: follower polls excluded", "monolith", "—"},
 		{usageTitle, "peak memory: ingest", "event-driven", "100"},
 		{usageTitle, "CPU-seconds: postgresql", "monolith", "5"},
 	}
@@ -190,20 +211,20 @@ func TestAnalyzeSynthetic(t *testing.T) {
 
 	t.Run("usage", func(t *testing.T) {
 		u := a.Usage[results.EventDriven]
-		if u.Photos != 250 || u.GBSeconds != 30 || u.FrontDoorRequests != 1500 || u.PutRequests != 800 || u.GetRequests != 1250 || u.FreeRequests != 10 {
+		if u.Photos != 250 || u.GBSeconds != 28.75 || u.FrontDoorRequests != 1000 || u.FollowerPolls != 500 || u.PutRequests != 800 || u.GetRequests != 1250 || u.FreeRequests != 10 {
 			t.Errorf("event-driven usage = %+v", u)
 		}
-		if u.MemoryMB["query"] != 256 || u.MemoryMB["catalog"] != 256 || u.Invocations["tagger"] != 250 {
-			t.Errorf("memory %v, invocations %v", u.MemoryMB, u.Invocations)
+		if u.MemoryMB["query"] != 256 || u.MemoryMB["catalog"] != 256 || u.Invocations["tagger"] != 250 || u.Invocations["query"] != 750 || u.BusySeconds["query"] != 7.5 {
+			t.Errorf("memory %v, invocations %v, busy seconds %v", u.MemoryMB, u.Invocations, u.BusySeconds)
 		}
 		if u.EventsHandled != 1250 || u.IdleEventsHandled != 5 {
 			t.Errorf("events handled %v, idle %v, want 1250, 5", u.EventsHandled, u.IdleEventsHandled)
 		}
-		if u.IdleInvocations != 25 || u.IdleGBSeconds != 0.375 || u.IdleFrontDoorRequests != 20 || u.IdleGetRequests != 10 {
+		if u.IdleInvocations != 5 || u.IdleGBSeconds != 0.125 || u.IdleFrontDoorRequests != 0 || u.IdleFollowerPolls != 20 || u.IdleGetRequests != 10 {
 			t.Errorf("idle usage = %+v", u)
 		}
 		m := a.Usage[results.Monolith]
-		if m.CPUSeconds["monolith"] != 20 || m.CPUSeconds["postgresql"] != 5 || m.Load != 2.5 || len(m.Missing) != 0 {
+		if m.CPUSeconds["monolith"] != 20 || m.CPUSeconds["postgresql"] != 5 || m.Load != 2.5 || m.FollowerPolls != 0 || len(m.Missing) != 0 {
 			t.Errorf("monolith usage = %+v", m)
 		}
 		if _, ok := m.CPUSeconds["vision"]; ok {
@@ -219,7 +240,7 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		// X to max(3 x 2.5, capacity 14, 1.5 x the crossover) = 14, 101
 		// points plus the crossover's. The Kafka lines start at 575.6
 		// USD/month and climb faster: no crossover. The SQS line starts at
-		// 11.68 and meets the monolith's first VM at 0.64977… photos/s.
+		// 11.68 and meets the monolith's first VM at 0.70065… photos/s.
 		crossX := (70.08 - sqsFixedHourly*730) / (secondsPerMonth * sqsUsage / 250)
 		if len(ch.X) != 102 || ch.X[0] != 0 || !near(ch.X[101], 14) {
 			t.Fatalf("X: %d points from %v to %v, want 102 from 0 to 14", len(ch.X), ch.X[0], ch.X[len(ch.X)-1])
@@ -227,11 +248,11 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		if len(ch.Marks) != 1 {
 			t.Fatalf("marks = %v, want one: the SQS line's", ch.Marks)
 		}
-		if m := ch.Marks[0]; !near(m.X, crossX) || !near(m.Y, 70.08) || m.Label != sqs+" = monolith: 0.65 photos/s, USD 70.08/month" {
+		if m := ch.Marks[0]; !near(m.X, crossX) || !near(m.Y, 70.08) || m.Label != sqs+" = monolith: 0.701 photos/s, USD 70.08/month" {
 			t.Errorf("mark = %+v, want x %v, y 70.08", m, crossX)
 		}
-		if math.Abs(crossX-0.64977) > 1e-5 {
-			t.Errorf("crossover by hand = %v, want 0.64977…", crossX)
+		if math.Abs(crossX-0.70065) > 1e-5 {
+			t.Errorf("crossover by hand = %v, want 0.70065…", crossX)
 		}
 		last := len(ch.X) - 1
 		want := map[string][2]float64{ // at X = 0 and X = 14
@@ -258,14 +279,14 @@ func TestAnalyzeSynthetic(t *testing.T) {
 	t.Run("sentences", func(t *testing.T) {
 		text := strings.Join(a.Sentences, "\n")
 		for _, want := range []string{
-			"At the measured 2.5 photos/s the event-driven app on AWS Lambda costs $115.8 per million photos against $10.67 for the monolith's VM",
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda costs $113.3 per million photos against $10.67 for the monolith's VM",
 			"do not cross between 0 and 14 photos/s: the monolith's VMs cost less at every load in that range (its always-on cost alone, $575.6/month, is above one VM's $70.08/month).",
 			"$0.7725 is MSK Serverless (the cluster and 15 partitions)",
-			"At the measured 2.5 photos/s the event-driven app on AWS Lambda + SQS costs $35.98 per million photos against $10.67 for the monolith's VM; the lines cross at 0.65 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.",
-			"Idle, the event-driven app on AWS Lambda + SQS costs $0.01749/hour, of which $0.016 is the RDS instance",
-			"usage on AWS Lambda + SQS costs $0.0000342 (",
-			"SQS requests 17.5%",
-			"adds $89.88 to the $11.68/month always-on",
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda + SQS costs $33.49 per million photos against $10.67 for the monolith's VM; the lines cross at 0.701 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.",
+			"Idle, the event-driven app on AWS Lambda + SQS costs $0.01647/hour, of which $0.016 is the RDS instance",
+			"usage on AWS Lambda + SQS costs $0.00003172 (",
+			"SQS requests 18.9%",
+			"adds $83.35 to the $11.68/month always-on",
 			"up to about 14 photos/s at 70% CPU",
 		} {
 			if !strings.Contains(text, want) {
@@ -280,6 +301,9 @@ func TestAnalyzeSynthetic(t *testing.T) {
 			"The AWS Lambda + SQS line prices a different transport than the one measured: the same events, carried by Amazon SQS standard queues instead of Kafka.",
 			"invocations, CPU time, busy seconds and memory are the measured ones",
 			"3 SQS requests (send, receive, delete) per event handled",
+			"Follower polls left out",
+			"a real client would be notified, or poll at its own pace",
+			"API Gateway HTTP API requests = the requests the load generator sent to the event-driven app in the steady phase (its follower's ready polls left out)",
 		} {
 			if !strings.Contains(assumptions, want) {
 				t.Errorf("assumptions lack %q:\n%s", want, assumptions)
@@ -291,8 +315,8 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		// The tables round to 4 digits; the chart's slope gives the usage
 		// cost per photo exactly: (Y(14) - Y(0)) / 14 / seconds per month.
 		want := map[string]struct{ fixed, perMillion float64 }{
-			aws: {fixedHourly, 115.811115},
-			sqs: {sqsFixedHourly, 35.977782},
+			aws: {fixedHourly, 113.327782},
+			sqs: {sqsFixedHourly, 33.494448},
 		}
 		for _, l := range a.BreakEven.Lines {
 			w, ok := want[l.Name]
@@ -315,10 +339,10 @@ func TestCrossoverMark(t *testing.T) {
 	// Cheap always-on services: MSK 0.01 + 15 x 0.0001 + RDS 0.001 = 0.0125
 	// USD/h = 9.125 USD/month. The event-driven lines start below the
 	// monolith's 70.08 and cross it inside the first VM's range (capacity
-	// 14): AWS at (70.08 - 9.125) / (2,628,000 x 0.007050001/250) =
-	// 0.82249…, Azure at 60.955 / (2,628,000 x 0.00703/250) = 0.82483…;
+	// 14): AWS at (70.08 - 9.125) / (2,628,000 x 0.006429167625/250) =
+	// 0.90192…, Azure at 60.955 / (2,628,000 x 0.00641/250) = 0.90462…;
 	// AWS + SQS (RDS only, 0.73 USD/month) at 69.35 / (2,628,000 x
-	// 0.008550001/250) = 0.77160….
+	// 0.007929167625/250) = 0.83202….
 	s := sheets(t)
 	for i := range s {
 		for j := range s[i].Items {
@@ -341,9 +365,9 @@ func TestCrossoverMark(t *testing.T) {
 		line, label string
 		x           float64
 	}{
-		{aws, "0.822", 60.955 / (secondsPerMonth * awsUsage / 250)},
-		{azure, "0.825", 60.955 / (secondsPerMonth * azureUsage / 250)},
-		{sqs, "0.772", 69.35 / (secondsPerMonth * sqsUsage / 250)},
+		{aws, "0.902", 60.955 / (secondsPerMonth * awsUsage / 250)},
+		{azure, "0.905", 60.955 / (secondsPerMonth * azureUsage / 250)},
+		{sqs, "0.832", 69.35 / (secondsPerMonth * sqsUsage / 250)},
 	}
 	if len(a.BreakEven.Marks) != len(want) {
 		t.Fatalf("marks = %+v, want %d", a.BreakEven.Marks, len(want))
@@ -362,7 +386,7 @@ func TestCrossoverMark(t *testing.T) {
 		}
 	}
 	text := strings.Join(a.Sentences, "\n")
-	if !strings.Contains(text, "the lines cross at 0.822 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.") {
+	if !strings.Contains(text, "the lines cross at 0.902 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the monolith.") {
 		t.Errorf("sentences:\n%s", text)
 	}
 }
@@ -400,12 +424,13 @@ func TestCrossovers(t *testing.T) {
 
 func TestRepeats(t *testing.T) {
 	// Three repeats per architecture with 200, 250 and 400 photos (same
-	// usage otherwise), a sweep step (another scenario, no idle phase: not
+	// usage otherwise, 500 follower polls left out of each, as in
+	// synthetic.json), a sweep step (another scenario, no idle phase: not
 	// read) and a failed monolith run (left out).
 	//   monolith per million  2666.67 / photos -> 13.33, 10.67, 6.667
 	//   capacity              1.4 / (25 / photos) -> 11.2, 14, 22.4
-	//   AWS per million       (0.0219027778 + 0.007050001) x 1e6 / photos -> 144.8, 115.8, 72.38
-	//   AWS + SQS per million (0.0004444444 + 0.008550001) x 1e6 / photos -> 44.97, 35.98, 22.49
+	//   AWS per million       (0.0219027778 + 0.006429167625) x 1e6 / photos -> 141.7, 113.3, 70.83
+	//   AWS + SQS per million (0.0004444444 + 0.007929167625) x 1e6 / photos -> 41.87, 33.49, 20.93
 	a, err := cost.Analyze(load(t, "repeats.json"), sheets(t))
 	if err != nil {
 		t.Fatal(err)
@@ -416,8 +441,9 @@ func TestRepeats(t *testing.T) {
 		{costTitle, mono, "cost (USD per million photos)", "10.67 (6.667–13.33)"},
 		{costTitle, mono, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok); 1 failed run left out"},
 		{costTitle, aws, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok)"},
-		{costTitle, aws, "cost (USD per million photos)", "115.8 (72.38–144.8)"},
-		{costTitle, sqs, "cost (USD per million photos)", "35.98 (22.49–44.97)"},
+		{costTitle, aws, "cost (USD per million photos)", "113.3 (70.83–141.7)"},
+		{costTitle, sqs, "cost (USD per million photos)", "33.49 (20.93–41.87)"},
+		{usageTitle, "follower polls excluded", "event-driven", "500"},
 		{costTitle, mono, "measured load", "2.5 (2–4)"},
 		{idleTitle, mono, "idle cost", "0.096"}, // the same in every run: no spread shown
 		{usageTitle, "one VM's capacity", "monolith", "14 (11.2–22.4)"},
@@ -465,9 +491,10 @@ func TestMissingData(t *testing.T) {
 				{idleTitle, aws, "idle cost", "n/a (no data: the profile names no idle phase)"},
 				{idleTitle, sqs, "idle cost", "n/a (no data: the profile names no idle phase)"},
 				{usageTitle, "idle: events handled", "event-driven", "n/a (no data: the profile names no idle phase)"},
-				{costTitle, sqs, "cost (USD per million photos)", "35.98"},
+				{costTitle, sqs, "cost (USD per million photos)", "33.49"},
 				{idleTitle, mono, "idle cost", "0.096"},
-				{costTitle, aws, "cost (USD per million photos)", "115.8"},
+				{costTitle, aws, "cost (USD per million photos)", "113.3"},
+				{usageTitle, "idle: follower polls excluded", "event-driven", "n/a (no data: the profile names no idle phase)"},
 			},
 		},
 		{
@@ -499,6 +526,10 @@ func TestMissingData(t *testing.T) {
 			},
 			cells: [][4]string{
 				{costTitle, mono, "cost (USD per million photos)", `n/a (no data: no load-generator summary of phase "steady")`},
+				// The polls cannot be told apart from query's own requests.
+				{usageTitle, "invocations: query", "event-driven", `n/a (no data: no load-generator summary of phase "steady")`},
+				{usageTitle, "GB-seconds (GB-s)", "event-driven", `n/a (no data: no load-generator summary of phase "steady")`},
+				{usageTitle, "invocations: ingest", "event-driven", "250"},
 			},
 		},
 		{
@@ -516,7 +547,7 @@ func TestMissingData(t *testing.T) {
 				{costTitle, mono, "cost (USD per million photos)", "n/a (no price: no sheet aws-ec2-m6i-large)"},
 				{idleTitle, aws, "always-on part", "n/a (no price: no sheet aws-msk-serverless)"},
 				{idleTitle, sqs, "always-on part", "n/a (no price: no sheet aws-rds-postgresql)"},
-				{usageTitle, "GB-seconds (GB-s)", "event-driven", "30"},
+				{usageTitle, "GB-seconds (GB-s)", "event-driven", "28.8"},
 			},
 		},
 		{
@@ -534,7 +565,7 @@ func TestMissingData(t *testing.T) {
 				{costTitle, sqs, "cost (USD per million photos)", "n/a (no price: no sheet aws-sqs-standard)"},
 				{costTitle, sqs, "always-on part", "1.778"},
 				{idleTitle, sqs, "idle cost", "n/a (no price: no sheet aws-sqs-standard)"},
-				{costTitle, aws, "cost (USD per million photos)", "115.8"},
+				{costTitle, aws, "cost (USD per million photos)", "113.3"},
 				{usageTitle, "SQS requests if on SQS", "event-driven", "3,750"},
 			},
 		},

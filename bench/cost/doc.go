@@ -26,6 +26,10 @@
 //     delete) per event handled; its only always-on cost is RDS.
 //   - The vision service (the stand-in for an external API both call) is
 //     left out of both, as are storage, data transfer and free tiers.
+//   - The load generator's ready polls (it follows each event-driven upload
+//     until ready) are instrumentation, not workload: left out of the API
+//     Gateway requests and query's invocations and GB-seconds, and
+//     reported apart.
 //
 // Missing data never fail the analysis: the figures that need them read
 // "n/a (no data: ...)".

@@ -56,11 +56,16 @@ type Usage struct {
 	WindowSeconds float64  `json:"window_seconds"` // the steady phase's length (s)
 	// Photos are the uploads answered ok in the steady phase; Requests all
 	// requests answered ok (uploads included); FrontDoorRequests the
-	// requests the load generator sent, ready polls included (the event
-	// driven app's API Gateway requests).
+	// requests the load generator sent (the event-driven app's API Gateway
+	// requests). FollowerPolls are the GETs the load generator's ready
+	// follower sent for the phase's uploads: the bench's instrumentation,
+	// not the app's workload (a real client would be notified, or poll at
+	// its own pace), so they are left out of FrontDoorRequests and of
+	// query's Invocations and BusySeconds, and reported here only.
 	Photos            float64 `json:"photos"`
 	Requests          float64 `json:"requests"`
 	FrontDoorRequests float64 `json:"front_door_requests"`
+	FollowerPolls     float64 `json:"follower_polls"`
 	Load              float64 `json:"load_photos_per_second"` // Photos / WindowSeconds
 	// CPUSeconds by component (app processes and the stack's servers; vision
 	// and prometheus left out), over the steady window.
@@ -72,9 +77,11 @@ type Usage struct {
 	// instance-billed platforms.
 	ReplicaSeconds map[string]float64 `json:"replica_seconds,omitempty"`
 	// Invocations by function: HTTP requests served (ingest, query) and
-	// events handled, every outcome (thumbnailer, tagger, catalog).
+	// events handled, every outcome (thumbnailer, tagger, catalog); query's
+	// without the follower polls.
 	Invocations map[string]float64 `json:"invocations,omitempty"`
-	// BusySeconds by function: serving (HTTP) or handling (event) seconds.
+	// BusySeconds by function: serving (HTTP) or handling (event) seconds;
+	// query's reduced in proportion to the follower polls left out.
 	BusySeconds map[string]float64 `json:"busy_seconds,omitempty"`
 	// MemoryMB by function: the billed memory size, PeakMemoryBytes rounded
 	// up to a multiple of 128 MB (MB = 2^20 bytes), at least 128.
@@ -90,12 +97,16 @@ type Usage struct {
 	GetRequests    float64            `json:"get_requests"`  // GET and all others
 	FreeRequests   float64            `json:"free_requests"` // DELETE, abort (free)
 	// The idle window (the idle phase): what was invoked while nothing was
-	// scheduled.
+	// scheduled. The requests ingest and query served then are follower
+	// polls (IdleFollowerPolls): they are left out of the idle usage, so
+	// IdleInvocations and IdleGBSeconds are the event functions' (the app
+	// draining its own work) and IdleFrontDoorRequests is 0.
 	IdleWindowSeconds     float64 `json:"idle_window_seconds"`
 	IdleInvocations       float64 `json:"idle_invocations"`
 	IdleEventsHandled     float64 `json:"idle_events_handled"`
 	IdleGBSeconds         float64 `json:"idle_gb_seconds"`
 	IdleFrontDoorRequests float64 `json:"idle_front_door_requests"`
+	IdleFollowerPolls     float64 `json:"idle_follower_polls"`
 	IdlePutRequests       float64 `json:"idle_put_requests"`
 	IdleGetRequests       float64 `json:"idle_get_requests"`
 	// Missing explains every figure that could not be measured.
@@ -128,10 +139,14 @@ type figs map[string]fig
 
 // measure reads one run's usage figures. Keys:
 //
-//	window photos requests front load
+//	window photos requests front polls load
 //	cpu/<component> mem/<component> rs/<function> inv/<function>
 //	busy/<function> mb/<function> gbs events obj/<api> put get free
-//	idle/window idle/inv idle/events idle/gbs idle/front idle/put idle/get
+//	idle/window idle/inv idle/events idle/gbs idle/front idle/polls
+//	idle/put idle/get
+//
+// The load generator's follower polls (polls, idle/polls) are left out of
+// every other figure: see excludePolls.
 //
 // A figure that cannot be measured is present with its reason; a per
 // component figure is absent when its series is.
@@ -146,7 +161,7 @@ func measure(r *results.Results, run results.Run) figs {
 	w, haveW := run.Phase(r.SteadyPhase)
 	if !haveW || r.SteadyPhase == "" {
 		bad := phaseNA(r.SteadyPhase, "steady")
-		keys := []string{"window", "photos", "requests", "front", "load"}
+		keys := []string{"window", "photos", "requests", "front", "polls", "load"}
 		if run.Arch == results.EventDriven {
 			keys = append(keys, "gbs", "events", "put", "get", "free")
 		}
@@ -160,11 +175,14 @@ func measure(r *results.Results, run results.Run) figs {
 			photos := float64(ps.Ops[loadgen.OpUpload].OK)
 			f["photos"] = val(photos)
 			f["requests"] = val(float64(ps.All.OK))
-			front := float64(ps.All.Sent)
+			// The front door's requests are those the load generator sent;
+			// its follower's polls are instrumentation, counted apart.
+			f["front"] = val(float64(ps.All.Sent))
+			polls := 0.0 // no follower summary: nothing was followed
 			if ps.Ready != nil {
-				front += float64(ps.Ready.Polls)
+				polls = float64(ps.Ready.Polls)
 			}
-			f["front"] = val(front)
+			f["polls"] = val(polls)
 			if secs > 0 {
 				f["load"] = val(photos / secs)
 			} else {
@@ -172,7 +190,7 @@ func measure(r *results.Results, run results.Run) figs {
 			}
 		} else {
 			bad := na("no data: no load-generator summary of phase %q", r.SteadyPhase)
-			f["photos"], f["requests"], f["front"], f["load"] = bad, bad, bad, bad
+			f["photos"], f["requests"], f["front"], f["polls"], f["load"] = bad, bad, bad, bad, bad
 		}
 		measureWindow(f, run, w.Start, w.End)
 	}
@@ -273,9 +291,31 @@ func objectClass(api string) string {
 	}
 }
 
+// pollFunction is the function that serves the follower's polls (GET
+// /v1/photos/{id}).
+const pollFunction = "query"
+
+// excludePolls takes n follower polls out of function fn's invocations
+// (never below 0) and its busy seconds in proportion: seconds x
+// (invocations - polls) / invocations, a poll taken to cost what fn's
+// average request does.
+func excludePolls(inv, busy map[string]float64, fn string, n float64) {
+	total := inv[fn]
+	if total <= 0 {
+		return
+	}
+	kept := max(0, total-n)
+	busy[fn] *= kept / total
+	inv[fn] = kept
+}
+
 // measureFunctions adds the event-driven functions' invocations, busy
 // seconds, memory sizes and GB-seconds, and the events handled, in the
-// steady window and the idle window.
+// steady window and the idle window, the load generator's follower polls
+// left out: in the steady window the phase's polls are taken out of
+// query's; in the idle window, where nothing is scheduled, every request
+// ingest and query served is a poll, and only the event functions' work
+// (the app draining its own) remains.
 func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw results.Window, haveIW bool) {
 	type src struct{ count, secs string }
 	kinds := map[string]src{}
@@ -334,10 +374,17 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 		}
 	} else if haveW {
 		inv, busy := window(w.Start, w.End)
+		polls := f["polls"]
+		if polls.ok() {
+			excludePolls(inv, busy, pollFunction, polls.v)
+		}
 		for fn := range kinds {
 			f["inv/"+fn], f["busy/"+fn] = val(inv[fn]), val(busy[fn])
 		}
 		f["gbs"] = val(gbs(busy))
+		if !polls.ok() { // the polls cannot be told apart from query's work
+			f["inv/"+pollFunction], f["busy/"+pollFunction], f["gbs"] = polls, polls, polls
+		}
 	}
 
 	// Events handled by the event functions, every outcome (the SQS
@@ -360,7 +407,7 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 	}
 
 	if !haveIW {
-		for _, k := range []string{"idle/inv", "idle/events", "idle/gbs", "idle/front", "idle/put", "idle/get"} {
+		for _, k := range []string{"idle/inv", "idle/events", "idle/gbs", "idle/front", "idle/polls", "idle/put", "idle/get"} {
 			f[k] = f["idle/window"]
 		}
 		return
@@ -369,15 +416,24 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 	if !noEvents {
 		f["idle/events"] = val(events(iw.Start, iw.End))
 	}
+	// Nothing is scheduled while idle: the requests ingest and query serve
+	// then are the follower's late polls, left out of the idle usage (and
+	// the front door's requests are none); the events still handled are the
+	// app's own work draining, and stay.
+	polls := 0.0
+	for _, fn := range httpFunctions {
+		polls += inv[fn]
+		delete(inv, fn)
+		delete(busy, fn)
+	}
 	if len(absent) == 0 {
 		f["idle/inv"], f["idle/gbs"] = val(sum(inv)), val(gbs(busy))
 	}
-	// Nothing is scheduled while idle: the front door's requests are the
-	// ready polls still answered then, all served by ingest or query.
 	if len(run.Series[results.QHTTPRequests]) == 0 {
-		f["idle/front"] = na("no data: series %s absent", results.QHTTPRequests)
+		bad := na("no data: series %s absent", results.QHTTPRequests)
+		f["idle/front"], f["idle/polls"] = bad, bad
 	} else {
-		f["idle/front"] = val(inv["ingest"] + inv["query"])
+		f["idle/front"], f["idle/polls"] = val(0), val(polls)
 	}
 	if len(run.Series[results.QObjectRequests]) == 0 {
 		bad := na("no data: series %s absent", results.QObjectRequests)
@@ -469,6 +525,7 @@ func usageOf(arch string, runs []string, st map[string]stat) Usage {
 	u := Usage{Arch: arch, Runs: runs}
 	med := func(k string) float64 { return st[k].med }
 	u.WindowSeconds, u.Photos, u.Requests, u.FrontDoorRequests, u.Load = med("window"), med("photos"), med("requests"), med("front"), med("load")
+	u.FollowerPolls, u.IdleFollowerPolls = med("polls"), med("idle/polls")
 	u.GBSeconds, u.PutRequests, u.GetRequests, u.FreeRequests = med("gbs"), med("put"), med("get"), med("free")
 	u.EventsHandled, u.IdleEventsHandled = med("events"), med("idle/events")
 	u.IdleWindowSeconds, u.IdleInvocations, u.IdleGBSeconds = med("idle/window"), med("idle/inv"), med("idle/gbs")

@@ -301,38 +301,77 @@ var ownComponent = map[string]string{
 	"thumbnailer": archEvent, "tagger": archEvent, "catalog": archEvent,
 }
 
-// couplingSection is the coupling timeline of every fault window.
+// couplingSection is the coupling timeline of every fault window, of
+// every scenario that injected one (in the order its runs appear).
 func (v *view) couplingSection(d *doc) {
-	refRun := v.ref[v.refArch]
-	nFaults := 0
-	for _, a := range v.archs {
-		if run := v.ref[a]; run != nil {
-			nFaults = max(nFaults, len(run.Faults))
-		}
-	}
-	if refRun == nil || nFaults == 0 {
+	scens := v.faultScens()
+	if len(scens) == 0 {
 		d.p("Coupling timeline: n/a (no fault was injected in scenario %q).", v.scenario)
 		return
 	}
-	for i := range nFaults {
-		stats := map[string]*faultStats{}
-		name := ""
+	if scens[0].name != v.scenario || len(scens) > 1 {
+		refHas := false
+		for _, s := range scens {
+			refHas = refHas || s.name == v.scenario
+		}
+		if !refHas {
+			d.p("Scenario %q injected no fault; the coupling timelines below are those of the scenarios that did.", v.scenario)
+		}
+	}
+	used := map[string]bool{}
+	for _, s := range scens {
+		nFaults := 0
 		for _, a := range v.archs {
-			run := v.ref[a]
-			if run == nil || i >= len(run.Faults) {
-				continue
-			}
-			fs := faultStatsOf(run, run.Faults[i])
-			stats[a] = &fs
-			if name == "" {
-				name = run.Faults[i].Name
+			if run := s.ref[a]; run != nil {
+				nFaults = max(nFaults, len(run.Faults))
 			}
 		}
-		v.couplingChart(d, i, name, stats)
+		var phases []results.Window
+		for _, a := range v.archs {
+			if run := s.ref[a]; run != nil {
+				phases = run.Phases
+				break
+			}
+		}
+		wlo, whi := v.windowOf(s.ref, phases)
+		for i := range nFaults {
+			stats := map[string]*faultStats{}
+			name := ""
+			for _, a := range v.archs {
+				run := s.ref[a]
+				if run == nil || i >= len(run.Faults) {
+					continue
+				}
+				fs := faultStatsOf(run, run.Faults[i])
+				stats[a] = &fs
+				if name == "" {
+					name = run.Faults[i].Name
+				}
+			}
+			title := name
+			file := "coupling"
+			if len(scens) > 1 || s.name != v.scenario {
+				title = fmt.Sprintf("%s (scenario %s)", name, s.name)
+			}
+			if len(scens) > 1 {
+				file += "-" + fileSafe(s.name)
+			}
+			if i > 0 {
+				file += fmt.Sprintf("-%d", i+1)
+			}
+			for base, n := file, 2; used[file]; n++ {
+				file = fmt.Sprintf("%s-x%d", base, n)
+			}
+			used[file] = true
+			v.couplingChart(d, file, title, name, wlo, whi, stats)
+		}
 	}
 }
 
-func (v *view) couplingChart(d *doc, i int, name string, stats map[string]*faultStats) {
+// couplingChart draws one fault's chart and table: label names it in the
+// report, name is the fault's own name (the shade's label), [wlo, whi] the
+// capture window of its scenario.
+func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64, stats map[string]*faultStats) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, fs := range stats {
 		lo = math.Min(lo, fs.from-30)
@@ -344,7 +383,6 @@ func (v *view) couplingChart(d *doc, i int, name string, stats map[string]*fault
 		}
 		hi = math.Max(hi, end)
 	}
-	wlo, whi := v.window()
 	lo, hi = math.Max(lo, wlo), math.Min(hi, whi)
 	errP := panel{yLabel: "upload 5xx answers (req/s)", empty: "no upload 5xx series"}
 	ackP := panel{yLabel: "upload ack p99 (s)", logY: true, yTick: secondsTick, empty: "no upload timeline"}
@@ -381,12 +419,8 @@ func (v *view) couplingChart(d *doc, i int, name string, stats map[string]*fault
 			lagP.lines = append(lagP.lines, line{name: archName(a) + " lag", colour: archColour(a, false), width: 2, pts: toPts(run, lag)})
 		}
 	}
-	title := "Coupling: " + name
+	title := "Coupling: " + label
 	c := lineChart{title: title, xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: shades, panels: []panel{errP, ackP, lagP, readyP}}
-	file := "coupling"
-	if i > 0 {
-		file = fmt.Sprintf("coupling-%d", i+1)
-	}
 	d.h(3, title)
 	d.add(chart{file: file, title: title, svg: c.render(),
 		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
@@ -419,7 +453,7 @@ func (v *view) couplingChart(d *doc, i int, name string, stats map[string]*fault
 		}
 		rows = append(rows, []string{archName(a), fmt.Sprintf("%.1f s – %.1f s", fs.from, fs.to), failed, peak, catch, readyMax})
 	}
-	d.add(table{caption: "Coupling figures: " + name + " (n=1 run each)",
+	d.add(table{caption: "Coupling figures: " + label + " (n=1 run each)",
 		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (max lag)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
 		rows:   rows,
 		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the summed lag is back to its level before the fault (at most its maximum in the %s before the fault). "+

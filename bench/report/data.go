@@ -479,3 +479,86 @@ func lowerNames(ss []string) []string {
 	}
 	return out
 }
+
+// faultScen is a scenario with fault windows and its reference runs: the
+// first usable run of each architecture.
+type faultScen struct {
+	name string
+	ref  map[string]*results.Run
+}
+
+// faults returns the first fault's figures of each architecture's
+// reference run (nil when it has none).
+func (s faultScen) faults() (*faultStats, *faultStats) {
+	get := func(arch string) *faultStats {
+		run := s.ref[arch]
+		if run == nil || len(run.Faults) == 0 {
+			return nil
+		}
+		fs := faultStatsOf(run, run.Faults[0])
+		return &fs
+	}
+	return get(archMonolith), get(archEvent)
+}
+
+// faultName is the name of the scenario's first fault.
+func (s faultScen) faultName(archs []string) string {
+	for _, a := range archs {
+		if run := s.ref[a]; run != nil && len(run.Faults) > 0 {
+			return run.Faults[0].Name
+		}
+	}
+	return "the fault"
+}
+
+// faultScens lists the scenarios whose usable runs have fault windows, in
+// the order their runs appear. The reference scenario uses v.ref.
+func (v *view) faultScens() []faultScen {
+	var out []faultScen
+	idx := map[string]int{}
+	for i := range v.r.Runs {
+		run := &v.r.Runs[i]
+		if !usable(*run) {
+			continue
+		}
+		j, ok := idx[run.Scenario]
+		if !ok {
+			j = len(out)
+			idx[run.Scenario] = j
+			ref := map[string]*results.Run{}
+			if run.Scenario == v.scenario {
+				ref = v.ref
+			}
+			out = append(out, faultScen{name: run.Scenario, ref: ref})
+		}
+		if run.Scenario != v.scenario && out[j].ref[run.Arch] == nil {
+			out[j].ref[run.Arch] = run
+		}
+	}
+	var kept []faultScen
+	for _, s := range out {
+		for _, a := range v.archs {
+			if run := s.ref[a]; run != nil && len(run.Faults) > 0 {
+				kept = append(kept, s)
+				break
+			}
+		}
+	}
+	return kept
+}
+
+// fileSafe makes a scenario name usable in a chart's file name.
+func fileSafe(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "scenario"
+	}
+	return b.String()
+}

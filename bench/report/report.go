@@ -70,6 +70,8 @@ type view struct {
 	phases   []results.Window         // the scenario's phases (of the reference run)
 
 	steady, idle, cold, burst, outage string // phase names ("" when absent)
+
+	sweeps []*sweep // the rate sweeps, in the order their first runs appear
 }
 
 func newView(dir string, r *results.Results, a *cost.Analysis) *view {
@@ -82,11 +84,33 @@ func newView(dir string, r *results.Results, a *cost.Analysis) *view {
 		}
 	}
 	sort.SliceStable(v.archs, func(i, j int) bool { return archRank(v.archs[i]) < archRank(v.archs[j]) })
-	// The scenario: the first that has the steady phase, else the first.
-	for _, run := range r.Runs {
-		if _, ok := run.Phase(r.SteadyPhase); ok && r.SteadyPhase != "" {
-			v.scenario = run.Scenario
+	v.sweeps = findSweeps(r)
+	swept := map[string]bool{}
+	for _, s := range v.sweeps {
+		for sc := range s.scens {
+			swept[sc] = true
+		}
+	}
+	// The scenario: the first that has the steady phase, else the first;
+	// a sweep's steps only when nothing else was run (they have their own
+	// section).
+	for _, sweeps := range []bool{false, true} {
+		for _, run := range r.Runs {
+			if swept[run.Scenario] != sweeps {
+				continue
+			}
+			if _, ok := run.Phase(r.SteadyPhase); ok && r.SteadyPhase != "" {
+				v.scenario = run.Scenario
+				break
+			}
+		}
+		if v.scenario != "" {
 			break
+		}
+	}
+	for _, run := range r.Runs {
+		if v.scenario == "" && !swept[run.Scenario] {
+			v.scenario = run.Scenario
 		}
 	}
 	if v.scenario == "" && len(r.Runs) > 0 {
@@ -175,10 +199,14 @@ func (v *view) title() string {
 
 // window returns the x range of the time charts: the capture window of
 // the longest reference run, in seconds from its start.
-func (v *view) window() (float64, float64) {
+func (v *view) window() (float64, float64) { return v.windowOf(v.ref, v.phases) }
+
+// windowOf is window for the reference runs ref (phases: the fallback
+// when no run has a time).
+func (v *view) windowOf(ref map[string]*results.Run, phases []results.Window) (float64, float64) {
 	lo, hi := -5.0, 0.0
 	for _, a := range v.archs {
-		run := v.ref[a]
+		run := ref[a]
 		if run == nil {
 			continue
 		}
@@ -189,10 +217,8 @@ func (v *view) window() (float64, float64) {
 		hi = math.Max(hi, offset(run, end)+5)
 	}
 	if hi <= 0 {
-		for _, p := range v.phases {
-			if len(v.phases) > 0 {
-				hi = math.Max(hi, p.End.Sub(v.phases[0].Start).Seconds())
-			}
+		for _, p := range phases {
+			hi = math.Max(hi, p.End.Sub(phases[0].Start).Seconds())
 		}
 	}
 	if hi <= lo {
@@ -235,6 +261,7 @@ func (v *view) shades() []shade {
 func (v *view) build() *doc {
 	d := &doc{}
 	v.summarySection(d)
+	v.sweepSection(d)
 	v.measuredSection(d)
 	v.phaseSection(d)
 	v.chartSection(d)

@@ -614,3 +614,65 @@ func TestWriteNoResults(t *testing.T) {
 		t.Error("Write(nil results) = nil error, want one")
 	}
 }
+
+// TestWriteFaultsInOtherScenarios: the reference scenario ("steady") has no
+// fault, two other scenarios have one each (like the full profile).
+func TestWriteFaultsInOtherScenarios(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	r := fixture()
+	r.Profile = "full"
+	r.Runs = nil
+	for i, sc := range []struct{ name, fault string }{{"steady", ""}, {"vision-outage", "vision outage"}, {"pg-restart", "pg restart"}} {
+		for j, arch := range []string{results.Monolith, results.EventDriven} {
+			ru := run(arch, t0.Add(time.Duration(2*i+j)*10*time.Minute), 178+float64(22*j))
+			ru.Scenario = sc.name
+			ru.Dir = "runs/" + sc.name + "-" + arch + "-1"
+			if sc.fault == "" {
+				ru.Faults = nil
+			} else {
+				ru.Faults[0].Name = sc.fault
+			}
+			r.Runs = append(r.Runs, ru)
+		}
+	}
+	dir := t.TempDir()
+	if err := report.Write(dir, r, analysis()); err != nil {
+		t.Fatal(err)
+	}
+	w := read(t, dir)
+	checkXML(t, report.HTMLFile, []byte(w.html), "html")
+	for _, c := range []string{"coupling-vision-outage.svg", "coupling-pg-restart.svg"} {
+		svg, ok := w.svgs[c]
+		if !ok {
+			t.Errorf("chart %s missing", c)
+			continue
+		}
+		checkXML(t, c, svg, "svg")
+		if !strings.Contains(w.md, "](charts/"+c+")") {
+			t.Errorf("report.md does not show %s", c)
+		}
+	}
+	if _, ok := w.svgs["coupling.svg"]; ok {
+		t.Error("coupling.svg written although two scenarios have faults")
+	}
+	md := plain(w.md)
+	for _, s := range []string{
+		"Coupling: vision outage (scenario vision-outage)",
+		"Coupling: pg restart (scenario pg-restart)",
+		"Errors during the fault: vision outage (vision-outage)",
+		"Errors during the fault: pg restart (pg-restart)",
+		"Backlog peak and catch-up after the fault: vision outage (vision-outage)",
+		"Backlog peak and catch-up after the fault: pg restart (pg-restart)",
+		"75 of 75 uploads failed (100%; 5xx 75) in outage",
+		"peak 75 messages at 145 s; caught up 15.0 s after the fault ended",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("report.md lacks %q", s)
+		}
+	}
+	for _, s := range []string{"Coupling timeline: n/a", "no fault in this run", "NaN", "%!"} {
+		if strings.Contains(md, s) {
+			t.Errorf("report.md has %q", s)
+		}
+	}
+}

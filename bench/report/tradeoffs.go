@@ -70,9 +70,10 @@ func (v *view) tradeoffs() [][]string {
 	rows = append(rows, ackRow)
 	rows = append(rows, v.rowReady(ackM, ackE))
 	rows = append(rows, v.rowThroughput())
-	cm, ce := v.coupling()
-	rows = append(rows, v.rowOutageErrors(cm, ce))
-	rows = append(rows, v.rowBacklog(cm, ce))
+	if len(v.sweeps) > 0 {
+		rows = append(rows, v.rowKnee())
+	}
+	rows = append(rows, v.faultRows()...)
 	rows = append(rows, v.rowIdle())
 	rows = append(rows, v.rowCold())
 	rows = append(rows, v.rowCost())
@@ -200,27 +201,34 @@ func (v *view) rowThroughput() []string {
 	return []string{label, m.cell, e.cell, sentence(s)}
 }
 
-// coupling returns the first fault's figures of each architecture's
-// reference run (nil when it has no fault).
-func (v *view) coupling() (*faultStats, *faultStats) {
-	get := func(arch string) *faultStats {
-		run := v.ref[arch]
-		if run == nil || len(run.Faults) == 0 {
-			return nil
+// faultRows are the two fault rows (errors, backlog) of the reference
+// scenario; when it injected no fault, those of every scenario that did,
+// each named by its fault and scenario.
+func (v *view) faultRows() [][]string {
+	ref := faultScen{name: v.scenario, ref: v.ref}
+	scens := []faultScen{ref}
+	suffix := func(faultScen) string { return "" }
+	if fs := v.faultScens(); len(fs) > 0 && fs[0].name != v.scenario {
+		refHas := false
+		for _, s := range fs {
+			refHas = refHas || s.name == v.scenario
 		}
-		fs := faultStatsOf(run, run.Faults[0])
-		return &fs
-	}
-	return get(archMonolith), get(archEvent)
-}
-
-func (v *view) faultName() string {
-	for _, a := range v.archs {
-		if run := v.ref[a]; run != nil && len(run.Faults) > 0 {
-			return run.Faults[0].Name
+		if !refHas {
+			scens = fs
+			suffix = func(s faultScen) string { return fmt.Sprintf(" (%s)", s.name) }
 		}
 	}
-	return "the fault"
+	var rows [][]string
+	for _, s := range scens {
+		m, e := s.faults()
+		rows = append(rows, v.rowOutageErrors(s, "Errors during the fault: "+s.faultName(v.archs)+suffix(s), m, e))
+		label := "Backlog peak and catch-up after the fault"
+		if suf := suffix(s); suf != "" {
+			label += ": " + s.faultName(v.archs) + suf
+		}
+		rows = append(rows, v.rowBacklog(label, m, e))
+	}
+	return rows
 }
 
 func uploadErrCell(fs *faultStats, why string) string {
@@ -235,10 +243,12 @@ func uploadErrCell(fs *faultStats, why string) string {
 		fmtPct(float64(st.Errors)/float64(st.Scheduled)), st.ErrorsByClass["5xx"], fs.phase)
 }
 
-func (v *view) rowOutageErrors(m, e *faultStats) []string {
-	label := "Errors during the fault: " + v.faultName()
+func (v *view) rowOutageErrors(sc faultScen, label string, m, e *faultStats) []string {
 	why := func(arch string) string {
-		if v.ref[arch] == nil {
+		if sc.ref[arch] == nil {
+			if sc.name != v.scenario {
+				return "no usable run of " + sc.name
+			}
 			return v.missing(arch, v.outage)
 		}
 		return "no fault in this run"
@@ -275,7 +285,7 @@ func backlogCell(fs *faultStats, arch string) string {
 	return s + " (n=1)"
 }
 
-func (v *view) rowBacklog(m, e *faultStats) []string {
+func (v *view) rowBacklog(label string, m, e *faultStats) []string {
 	s := "no event-driven run with the fault"
 	if e != nil && e.haveLag {
 		s = fmt.Sprintf("event-driven's backlog peaked at %s messages (at most %s in the %s before the fault)", fmtNum(e.peak), fmtNum(e.preMax), fmtSeconds(preFaultWindow))
@@ -293,7 +303,7 @@ func (v *view) rowBacklog(m, e *faultStats) []string {
 	} else if e != nil {
 		s = "no lag series captured for event-driven"
 	}
-	return []string{"Backlog peak and catch-up after the fault", backlogCell(m, archMonolith), backlogCell(e, archEvent), sentence(s)}
+	return []string{label, backlogCell(m, archMonolith), backlogCell(e, archEvent), sentence(s)}
 }
 
 // idleStats are one run's figures over the idle phase.

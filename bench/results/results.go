@@ -78,9 +78,13 @@ type Run struct {
 	Arch     string `json:"arch"`     // Monolith or EventDriven
 	Scenario string `json:"scenario"` // scenario name, e.g. "quick", "sweep-40", "pg-restart"
 	Repeat   int    `json:"repeat"`   // 1-based
-	Status   string `json:"status"`
-	Error    string `json:"error,omitempty"`
-	Dir      string `json:"dir"` // raw data of this run, relative to the run directory
+	// SweepRate and SweepPhase are set on the runs of a rate sweep: the
+	// constant rate (requests/s) the sweep gave SweepPhase in this run.
+	SweepRate  float64 `json:"sweep_rate,omitempty"`
+	SweepPhase string  `json:"sweep_phase,omitempty"`
+	Status     string  `json:"status"`
+	Error      string  `json:"error,omitempty"`
+	Dir        string  `json:"dir"` // raw data of this run, relative to the run directory
 
 	Start time.Time `json:"start"` // the schedule's start: time 0 of every timeline
 	End   time.Time `json:"end"`   // the schedule's end

@@ -43,7 +43,7 @@ Profiles (built in):
   quick   the default: under 10 minutes on 2 cores. Warm-up, steady load, a 3x
           burst, an idle gap longer than the scale-to-zero cooldown then cold
           requests, and a 30-second vision outage; one run per architecture.
-  full    about 45 minutes: a rate sweep to each architecture's knee, three
+  full    about 40 minutes: a rate sweep to each architecture's knee, three
           repetitions of steady load, and four coupling scenarios (vision
           outage, slow vision, PostgreSQL restart, Kafka restart).
 A profile file (.yaml) in the same format may be given instead (see
@@ -137,8 +137,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if isTerminal(stderr) {
 		cfg.Live = stderr
 	}
-	fmt.Fprintf(stderr, "bench: profile %s (%s of load, about %s in all), results in %s\n", p.Name,
-		p.Duration().Round(time.Second), (p.Duration() + time.Duration(len(c.archs))*time.Minute).Round(time.Minute), c.out)
+	fmt.Fprintf(stderr, "bench: profile %s: %d runs, about %s in all; results in %s\n", p.Name,
+		p.Runs(len(c.archs)), p.Estimate(len(c.archs)).Round(time.Minute), c.out)
 	res, err := bench.Run(ctx, cfg)
 	if res != nil && len(res.Runs) > 0 {
 		if rerr := writeReport(c.out, res, stdout); rerr != nil && err == nil {

@@ -1,0 +1,636 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/loadgen"
+)
+
+// The rate sweep: runs that differ only in one phase's constant rate, per
+// architecture, and the knee, the highest rate that keeps the SLO.
+
+// errorLimit is the share of scheduled requests (errors and dropped) a
+// rate must stay under to be within the SLO.
+const errorLimit = 0.01
+
+// nameRateTolerance is how far the swept phase's target rate may be from
+// the rate a run's name gives before the name is not read as a sweep step.
+const nameRateTolerance = 0.25
+
+// sweep is one swept experiment: its runs by architecture and rate.
+type sweep struct {
+	name   string // the experiment's name, e.g. "sweep"
+	phase  string // the swept phase
+	byName bool   // recognised by the runs' names (results.json before sweep_rate)
+	archs  []string
+	steps  map[string][]*sweepStep // per architecture, by rate ascending
+	rates  []float64               // every rate swept, ascending
+	scens  map[string]bool         // the runs' scenario names
+}
+
+// sweepStep is one rate of a sweep on one architecture.
+type sweepStep struct {
+	rate     float64
+	runs     []results.Run // every run at this rate, failed ones included
+	measured []results.Run // the usable runs with requests in the swept phase
+	judged   bool          // an SLO was recorded and the step has measured runs
+	within   bool
+	why      string // why the step is not within the SLO
+}
+
+// sweepRun is a run read as a sweep step.
+type sweepRun struct {
+	name, phase string
+	rate        float64
+	byName      bool
+}
+
+// splitRate reads a scenario name "<experiment>-<rate>" (the rate as %g
+// writes it: digits, a point, an exponent).
+func splitRate(name string) (string, float64, bool) {
+	for i := 1; i < len(name)-1; i++ {
+		if name[i] != '-' {
+			continue
+		}
+		s := name[i+1:]
+		if s[0] < '0' || s[0] > '9' || strings.Trim(s, "0123456789.e+-") != "" {
+			continue
+		}
+		if v, err := strconv.ParseFloat(s, 64); err == nil && v > 0 && finite(v) {
+			return name[:i], v, true
+		}
+	}
+	return "", 0, false
+}
+
+// findSweeps recognises the sweep runs of r. A run is one when it carries
+// its SweepRate; in a results.json written before that field, a run named
+// "<experiment>-<rate>" is one when another run of the same experiment has
+// another rate, the profile names a steady phase (the one swept then) and
+// every measured run's target rate in it is close to the rate of its name,
+// so that scenarios merely named with a number are not misread.
+func findSweeps(r *results.Results) []*sweep {
+	tagged := make([]*sweepRun, len(r.Runs))
+	byPrefix := map[string][]int{}
+	var prefixes []string
+	for i, run := range r.Runs {
+		if run.SweepRate > 0 {
+			phase := run.SweepPhase
+			if phase == "" {
+				phase = r.SteadyPhase
+			}
+			name := run.Scenario
+			if p, ok := strings.CutSuffix(name, fmt.Sprintf("-%g", run.SweepRate)); ok && p != "" {
+				name = p
+			}
+			tagged[i] = &sweepRun{name: name, phase: phase, rate: run.SweepRate}
+			continue
+		}
+		if r.SteadyPhase == "" {
+			continue
+		}
+		if p, _, ok := splitRate(run.Scenario); ok {
+			if _, seen := byPrefix[p]; !seen {
+				prefixes = append(prefixes, p)
+			}
+			byPrefix[p] = append(byPrefix[p], i)
+		}
+	}
+	for _, p := range prefixes {
+		idx := byPrefix[p]
+		rates := map[float64]bool{}
+		plausible, evidence := true, false
+		for _, i := range idx {
+			run := r.Runs[i]
+			_, rate, _ := splitRate(run.Scenario)
+			rates[rate] = true
+			if !usable(run) {
+				continue
+			}
+			ps, ok := run.Summary.Phase(r.SteadyPhase)
+			if !ok || ps.All.Scheduled == 0 {
+				continue
+			}
+			if ps.All.Scheduled > 1 && ps.All.TargetRate > 0 {
+				evidence = true
+				if math.Abs(ps.All.TargetRate-rate) > nameRateTolerance*rate {
+					plausible = false
+				}
+			}
+		}
+		if len(rates) < 2 || !plausible || !evidence {
+			continue
+		}
+		for _, i := range idx {
+			_, rate, _ := splitRate(r.Runs[i].Scenario)
+			tagged[i] = &sweepRun{name: p, phase: r.SteadyPhase, rate: rate, byName: true}
+		}
+	}
+
+	type key struct{ name, phase string }
+	var out []*sweep
+	idx := map[key]*sweep{}
+	for i, t := range tagged {
+		if t == nil {
+			continue
+		}
+		run := r.Runs[i]
+		k := key{t.name, t.phase}
+		s := idx[k]
+		if s == nil {
+			s = &sweep{name: t.name, phase: t.phase, byName: t.byName, steps: map[string][]*sweepStep{}, scens: map[string]bool{}}
+			idx[k] = s
+			out = append(out, s)
+		}
+		s.scens[run.Scenario] = true
+		var step *sweepStep
+		for _, st := range s.steps[run.Arch] {
+			if st.rate == t.rate {
+				step = st
+			}
+		}
+		if step == nil {
+			if len(s.steps[run.Arch]) == 0 {
+				s.archs = append(s.archs, run.Arch)
+			}
+			step = &sweepStep{rate: t.rate}
+			s.steps[run.Arch] = append(s.steps[run.Arch], step)
+		}
+		step.runs = append(step.runs, run)
+	}
+	for _, s := range out {
+		sort.SliceStable(s.archs, func(i, j int) bool { return archRank(s.archs[i]) < archRank(s.archs[j]) })
+		all := map[float64]bool{}
+		for _, a := range s.archs {
+			steps := s.steps[a]
+			sort.Slice(steps, func(i, j int) bool { return steps[i].rate < steps[j].rate })
+			for _, st := range steps {
+				all[st.rate] = true
+				st.judge(s.phase, r.SLO)
+			}
+		}
+		for rate := range all {
+			s.rates = append(s.rates, rate)
+		}
+		sort.Float64s(s.rates)
+	}
+	return out
+}
+
+// runWithin judges one run's swept phase against the SLO; ok is false when
+// the run measured nothing in it.
+func runWithin(run results.Run, phase string, slo float64) (within, ok bool, why string) {
+	ps, found := run.Summary.Phase(phase)
+	if !found || ps.All.Scheduled == 0 {
+		return false, false, ""
+	}
+	errs := errShare(ps.All)
+	switch {
+	case ps.All.Latency.Count == 0:
+		return false, true, "no request answered"
+	case ps.All.Latency.P99 >= slo:
+		return false, true, fmt.Sprintf("p99 ack %s ≥ %s", fmtSeconds(ps.All.Latency.P99), trimZeros(fmtSeconds(slo)))
+	case errs >= errorLimit:
+		return false, true, fmt.Sprintf("errors %s ≥ %s", fmtPct(errs), fmtPct(errorLimit))
+	}
+	return true, true, ""
+}
+
+// errShare is errors and dropped requests as a share of those scheduled.
+func errShare(st loadgen.Stats) float64 {
+	if st.Scheduled == 0 {
+		return math.NaN()
+	}
+	return float64(st.Errors+st.Dropped) / float64(st.Scheduled)
+}
+
+// judge decides whether the step is within the SLO: every measured run at
+// the rate must be; a rate without a measured run is not.
+func (st *sweepStep) judge(phase string, slo float64) {
+	st.measured, st.within, st.judged, st.why = nil, false, false, ""
+	var whys []string
+	out := 0
+	for _, run := range st.runs {
+		if !usable(run) {
+			continue
+		}
+		in, ok, why := runWithin(run, phase, slo)
+		if !ok {
+			continue
+		}
+		st.measured = append(st.measured, run)
+		if !in {
+			out++
+			whys = append(whys, why)
+		}
+	}
+	switch {
+	case slo <= 0:
+		st.why = "no SLO recorded"
+		return
+	case len(st.measured) == 0 && len(st.runs) > 0 && countUsable(st.runs) == 0:
+		st.why = "every run at this rate failed"
+		return
+	case len(st.measured) == 0:
+		st.why = "no request measured in " + phase
+		return
+	}
+	st.judged = true
+	st.within = out == 0
+	if out > 0 {
+		st.why = whys[0]
+		if len(st.measured) > 1 {
+			st.why = fmt.Sprintf("%d of %d runs outside: %s", out, len(st.measured), strings.Join(whys, "; "))
+		}
+	}
+}
+
+func countUsable(runs []results.Run) int {
+	n := 0
+	for _, r := range runs {
+		if usable(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Knee kinds.
+const (
+	kneeNone    = iota // no SLO or no step
+	kneeBelow          // the lowest rate is already outside the SLO
+	kneeAt             // a rate within the SLO, the next one outside
+	kneeAtLeast        // every rate swept is within the SLO
+)
+
+// knee is an architecture's knee: the highest rate within the SLO such
+// that every lower rate swept is within it too.
+type knee struct {
+	kind            int
+	rate            float64
+	lowest, highest float64
+	next            *sweepStep // the first step outside the SLO (kneeBelow, kneeAt)
+	ignored         []float64  // rates within the SLO above next: they do not count
+	runs            [2]int     // fewest and most measured runs per rate
+}
+
+func kneeOf(steps []*sweepStep, slo float64) knee {
+	var k knee
+	if len(steps) == 0 || slo <= 0 {
+		return k
+	}
+	k.lowest, k.highest = steps[0].rate, steps[len(steps)-1].rate
+	k.runs = [2]int{math.MaxInt, 0}
+	for _, st := range steps {
+		k.runs[0], k.runs[1] = min(k.runs[0], len(st.measured)), max(k.runs[1], len(st.measured))
+	}
+	k.kind = kneeAtLeast
+	for i, st := range steps {
+		if st.within {
+			k.rate = st.rate
+			continue
+		}
+		k.next = st
+		k.kind = kneeAt
+		if i == 0 {
+			k.kind = kneeBelow
+		}
+		for _, later := range steps[i+1:] {
+			if later.within {
+				k.ignored = append(k.ignored, later.rate)
+			}
+		}
+		break
+	}
+	return k
+}
+
+var fmtReqRate = fmtRate("req/s")
+
+// text is the knee as a table cell or list item.
+func (k knee) text() string {
+	switch k.kind {
+	case kneeBelow:
+		return fmt.Sprintf("below the lowest rate swept (%s)", fmtReqRate(k.lowest))
+	case kneeAt:
+		return fmtReqRate(k.rate)
+	case kneeAtLeast:
+		return fmt.Sprintf("at least the highest rate swept (%s)", fmtReqRate(k.highest))
+	}
+	return na("no SLO recorded, or no rate swept")
+}
+
+// runsText says how many runs each rate had: "1 run per rate", "1–3 runs per rate".
+func (k knee) runsText() string {
+	lo, hi := k.runs[0], k.runs[1]
+	unit := "runs"
+	if hi == 1 {
+		unit = "run"
+	}
+	if lo == hi {
+		return fmt.Sprintf("%d %s per rate", hi, unit)
+	}
+	return fmt.Sprintf("%d–%d %s per rate", lo, hi, unit)
+}
+
+// detail explains the knee: which rate is the first outside and why, and
+// which rates above it were within again but do not count.
+func (k knee) detail() string {
+	var parts []string
+	switch k.kind {
+	case kneeAt, kneeBelow:
+		parts = append(parts, fmt.Sprintf("%s is the lowest rate outside the SLO (%s)", fmtReqRate(k.next.rate), k.next.why))
+	case kneeAtLeast:
+		parts = append(parts, "every rate swept is within the SLO: the sweep did not reach the knee")
+	}
+	if len(k.ignored) > 0 {
+		var rs []string
+		for _, r := range k.ignored {
+			rs = append(rs, fmtReqRate(r))
+		}
+		was, does := "was", "does"
+		if len(rs) > 1 {
+			was, does = "were", "do"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s within the SLO again but %s not count: a lower rate was outside", joinAnd(rs), was, does))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// sloText is the SLO as the report states it: "p99 ack < 1 s, errors < 1%".
+func (v *view) sloText() string {
+	return fmt.Sprintf("p99 ack < %s, errors < %s", trimZeros(fmtSeconds(v.r.SLO)), fmtPct(errorLimit))
+}
+
+// kneeRule states how a rate is judged and how the knee is read.
+func (v *view) kneeRule(s *sweep) string {
+	return fmt.Sprintf("A rate is within the SLO when every run at it that measured the %s phase has a p99 ack latency of all operations under %s "+
+		"and errors plus dropped requests under %s of the requests scheduled in that phase; a rate whose runs all failed counts as outside. "+
+		"The knee is the highest rate swept that is within the SLO and every lower rate swept is within it too: a rate within the SLO above one "+
+		"outside it does not count, so the first rate outside caps the knee. When the lowest rate is already outside, the knee is below it; "+
+		"when every rate is within, it is at least the highest.", s.phase, trimZeros(fmtSeconds(v.r.SLO)), fmtPct(errorLimit))
+}
+
+// sweepSection is the sweep's tables, knees and chart, when there is a sweep.
+func (v *view) sweepSection(d *doc) {
+	if len(v.sweeps) == 0 {
+		return
+	}
+	d.h(2, "Rate sweep and knee")
+	for i, s := range v.sweeps {
+		if len(v.sweeps) > 1 {
+			d.h(3, fmt.Sprintf("Sweep %q over the %s phase", s.name, s.phase))
+		}
+		var rates []string
+		for _, r := range s.rates {
+			rates = append(rates, compactNum(r))
+		}
+		intro := fmt.Sprintf("Experiment %q ran its scenario once per rate (and repetition) against each architecture, the %s phase paced at a constant %s req/s, "+
+			"the other phases unchanged. The figures are the %s phase's, from the load generator's summary of each run; with several runs at a rate, "+
+			"the median [min–max] over them. Errors include the requests dropped at the in-flight cap.", s.name, s.phase, strings.Join(rates, ", "), s.phase)
+		if s.byName {
+			intro += fmt.Sprintf(" This results.json predates the runs' sweep_rate field: the sweep runs were recognised by their names (%s-<rate>) and the swept phase "+
+				"taken to be the profile's steady phase, %q.", s.name, s.phase)
+		}
+		d.p("%s", intro)
+		if v.r.SLO <= 0 {
+			d.p("The results record no SLO: no rate can be judged within it, and there is no knee.")
+		} else {
+			d.p("SLO: %s. %s", v.sloText(), v.kneeRule(s))
+		}
+		for _, a := range s.archs {
+			v.sweepTable(d, s, a)
+		}
+		var knees []string
+		for _, a := range s.archs {
+			k := kneeOf(s.steps[a], v.r.SLO)
+			item := fmt.Sprintf("%s: knee %s (%s)", archName(a), k.text(), k.runsText())
+			if dt := k.detail(); dt != "" {
+				item += " — " + dt
+			}
+			knees = append(knees, item+".")
+		}
+		if v.r.SLO > 0 {
+			d.list(knees)
+		}
+		file := "rate-sweep"
+		if i > 0 {
+			file = fmt.Sprintf("rate-sweep-%d", i+1)
+		}
+		v.sweepChart(d, s, file)
+	}
+}
+
+func (v *view) sweepTable(d *doc, s *sweep, arch string) {
+	errGet := func(ps loadgen.PhaseSummary) (float64, bool) {
+		e := errShare(ps.All)
+		return e, finite(e)
+	}
+	var rows [][]string
+	for _, st := range s.steps[arch] {
+		rate := fmtReqRate(st.rate)
+		if len(st.measured) > 0 {
+			f := func(get func(loadgen.PhaseSummary) (float64, bool), format func(float64) string, missing string) string {
+				return phaseFigure(st.measured, s.phase, get, nil).text(format, missing)
+			}
+			within := "yes"
+			switch {
+			case !st.judged:
+				within = na(st.why)
+			case !st.within:
+				within = "no: " + st.why
+			case len(st.measured) > 1:
+				within = fmt.Sprintf("yes (all %d runs)", len(st.measured))
+			}
+			rows = append(rows, []string{rate, fmt.Sprint(len(st.measured)),
+				f(statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), fmtReqRate, "not measured"),
+				f(latGet("", qP99), fmtSeconds, "no request answered"),
+				f(latGet(loadgen.OpUpload, qP99), fmtSeconds, "no upload answered"),
+				f(errGet, fmtPct, "not measured"),
+				f(latReady(qP99), fmtSeconds, "no upload followed until ready"),
+				within})
+		}
+		for _, run := range st.runs {
+			if usable(run) {
+				if ps, ok := run.Summary.Phase(s.phase); !ok || ps.All.Scheduled == 0 {
+					rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d: nothing measured in %s)", run.Repeat, s.phase), "–", "–", "–", "–", "–",
+						"– (not counted)"})
+				}
+				continue
+			}
+			within := "– (the rate is judged on its other runs)"
+			if len(st.measured) == 0 {
+				within = "no: " + st.why
+			}
+			errText := run.Error
+			if errText == "" {
+				errText = "no reason recorded"
+			}
+			rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d failed: %s)", run.Repeat, errText), "–", "–", "–", "–", "–", within})
+		}
+	}
+	d.add(table{caption: fmt.Sprintf("Rate sweep — %s (%s phase)", archName(arch), s.phase),
+		header: []string{"offered rate", "n (runs)", "achieved rate", "ack p99, all operations", "ack p99, uploads", "errors (incl. dropped)", "upload-to-ready p99",
+			fmt.Sprintf("within the SLO (%s)?", v.sloText())},
+		rows: rows})
+}
+
+// sweepMedian is the median over a step's measured runs of get (NaN when none).
+func sweepMedian(st *sweepStep, phase string, get func(loadgen.PhaseSummary) (float64, bool)) float64 {
+	return phaseFigure(st.measured, phase, get, nil).value()
+}
+
+func (v *view) sweepChart(d *doc, s *sweep, file string) {
+	slo := v.r.SLO
+	ackP := panel{yLabel: fmt.Sprintf("ack p99 in %s (s)", s.phase), logY: true, yTick: secondsTick, empty: "no run measured the swept phase"}
+	errP := panel{yLabel: "errors incl. dropped (% of scheduled)", yTick: fmtPct, empty: "no run measured the swept phase"}
+	lo, hi := s.rates[0], s.rates[len(s.rates)-1]
+	var unmarked []string
+	for _, a := range s.archs {
+		var all, up, errs []pt
+		for _, st := range s.steps[a] {
+			all = append(all, pt{st.rate, sweepMedian(st, s.phase, latGet("", qP99))})
+			up = append(up, pt{st.rate, sweepMedian(st, s.phase, latGet(loadgen.OpUpload, qP99))})
+			errs = append(errs, pt{st.rate, sweepMedian(st, s.phase, func(ps loadgen.PhaseSummary) (float64, bool) {
+				e := errShare(ps.All)
+				return e, finite(e)
+			})})
+		}
+		ackP.lines = append(ackP.lines,
+			line{name: archName(a) + " p99, all operations", colour: archColour(a, false), width: 2.2, pts: all, dots: true},
+			line{name: archName(a) + " p99, uploads", colour: archColour(a, true), dash: dashDashed, width: 1.5, pts: up, dots: true})
+		errP.lines = append(errP.lines, line{name: archName(a) + " errors", colour: archColour(a, false), width: 2.2, pts: errs, dots: true})
+		if slo <= 0 {
+			continue
+		}
+		k := kneeOf(s.steps[a], slo)
+		switch k.kind {
+		case kneeAt, kneeAtLeast:
+			var y float64
+			for _, p := range all {
+				if p.x == k.rate {
+					y = p.y
+				}
+			}
+			label := fmt.Sprintf("%s knee: %s", archName(a), fmtReqRate(k.rate))
+			if k.kind == kneeAtLeast {
+				label = fmt.Sprintf("%s knee ≥ %s", archName(a), fmtReqRate(k.rate))
+			}
+			if finite(y) && y > 0 {
+				ackP.marks = append(ackP.marks, mark{x: k.rate, y: y, label: label})
+			}
+		case kneeBelow:
+			unmarked = append(unmarked, fmt.Sprintf("%s's knee is below the lowest rate swept (%s)", archName(a), fmtReqRate(k.lowest)))
+		}
+	}
+	if slo > 0 {
+		ackP.lines = append(ackP.lines, line{name: "SLO: p99 ack < " + trimZeros(fmtSeconds(slo)), colour: colAxis, dash: dashDashed, width: 1.4, pts: []pt{{lo, slo}, {hi, slo}}})
+		errP.lines = append(errP.lines, line{name: "limit: errors < " + fmtPct(errorLimit), colour: colAxis, dash: dashDotted, width: 1.4, pts: []pt{{lo, errorLimit}, {hi, errorLimit}}})
+	}
+	title := "Rate sweep: p99 ack latency and errors against the offered rate"
+	pad := 0.04 * (hi - lo) // room for the knee marks at the ends
+	if pad <= 0 {
+		pad = 1
+	}
+	c := lineChart{title: title, xLabel: fmt.Sprintf("offered rate in the %s phase (req/s)", s.phase), xMin: lo - pad, xMax: hi + pad, panels: []panel{ackP, errP}}
+	caption := fmt.Sprintf("From the load generator's summary of the %s phase of each run of the sweep: top, the p99 ack latency of all operations (solid) and of uploads "+
+		"(dashed, light), from each request's intended start; bottom, errors and dropped requests as a share of those scheduled. Each point is the median over the "+
+		"runs at that rate; a rate without a measured run is a gap.", s.phase)
+	if slo > 0 {
+		caption += fmt.Sprintf(" The SLO (p99 ack < %s) and the %s error limit are the grey dashed and dotted lines; each architecture's knee is circled.", trimZeros(fmtSeconds(slo)), fmtPct(errorLimit))
+	}
+	if len(unmarked) > 0 {
+		caption += " Not marked: " + strings.Join(unmarked, "; ") + "."
+	}
+	d.add(chart{file: file, title: "Rate sweep and knee", caption: caption, svg: c.render()})
+}
+
+// rowKnee is the trade-off row of the first sweep's knees.
+func (v *view) rowKnee() []string {
+	s := v.sweeps[0]
+	label := fmt.Sprintf("Knee (highest rate within the SLO: %s)", v.sloText())
+	if v.r.SLO <= 0 {
+		return []string{"Knee (highest rate within the SLO)", na("no SLO recorded"), na("no SLO recorded"), "No SLO was recorded: the sweep has no knee."}
+	}
+	cell := func(arch string) (knee, bool, string) {
+		steps, ok := s.steps[arch]
+		if !ok || len(steps) == 0 {
+			return knee{}, false, na("not swept")
+		}
+		k := kneeOf(steps, v.r.SLO)
+		return k, true, fmt.Sprintf("%s (%d rates, %s)", k.text(), len(steps), k.runsText())
+	}
+	m, okm, mc := cell(archMonolith)
+	e, oke, ec := cell(archEvent)
+	s1 := "no comparison: "
+	switch {
+	case !okm && !oke:
+		s1 += "neither architecture was swept"
+	case !okm:
+		s1 += "the monolith was not swept"
+	case !oke:
+		s1 += "event-driven was not swept"
+	default:
+		s1 = kneeSentence(m, e)
+	}
+	return []string{label, mc, ec, sentence(s1)}
+}
+
+// kneeSentence compares two knees.
+func kneeSentence(m, e knee) string {
+	subj := map[string]string{archMonolith: "the monolith", archEvent: "the event-driven app"}
+	type side struct {
+		arch string
+		k    knee
+	}
+	a, b := side{archMonolith, m}, side{archEvent, e}
+	// b is the one that holds the SLO further, where that can be told.
+	better := func(x, y knee) bool { // x holds it further than y
+		switch {
+		case x.kind == kneeAtLeast && y.kind != kneeAtLeast:
+			return true
+		case x.kind == kneeAt && y.kind == kneeBelow:
+			return true
+		case x.kind == kneeAt && y.kind == kneeAt:
+			return x.rate > y.rate
+		}
+		return false
+	}
+	if better(a.k, b.k) {
+		a, b = b, a
+	}
+	hi, lo := subj[b.arch], subj[a.arch]
+	switch {
+	case b.k.kind == kneeAt && a.k.kind == kneeAt && b.k.rate == a.k.rate:
+		return fmt.Sprintf("both architectures hold the SLO up to %s", fmtReqRate(b.k.rate))
+	case b.k.kind == kneeAt && a.k.kind == kneeAt:
+		return fmt.Sprintf("%s holds the SLO up to %s, %s %s's %s", hi, fmtReqRate(b.k.rate), fmtRatio(b.k.rate/a.k.rate), lo, fmtReqRate(a.k.rate))
+	case b.k.kind == kneeAtLeast && a.k.kind == kneeAtLeast:
+		if a.k.highest == b.k.highest {
+			return fmt.Sprintf("both architectures held the SLO at every rate swept, up to %s: the sweep did not reach either knee", fmtReqRate(b.k.highest))
+		}
+		return fmt.Sprintf("both architectures held the SLO at every rate swept (%s up to %s, %s up to %s): the sweep did not reach either knee",
+			hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.highest))
+	case b.k.kind == kneeAtLeast && a.k.kind == kneeAt:
+		s := fmt.Sprintf("%s held the SLO at every rate swept, up to %s, %s only up to %s", hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.rate))
+		if b.k.highest > a.k.rate {
+			s += fmt.Sprintf(": at least %s its knee", fmtRatio(b.k.highest/a.k.rate))
+		}
+		return s
+	case b.k.kind == kneeAtLeast && a.k.kind == kneeBelow:
+		return fmt.Sprintf("%s held the SLO at every rate swept, up to %s; %s missed it even at the lowest (%s)", hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.lowest))
+	case b.k.kind == kneeAt && a.k.kind == kneeBelow:
+		return fmt.Sprintf("%s holds the SLO up to %s; %s missed it even at the lowest rate swept (%s)", hi, fmtReqRate(b.k.rate), lo, fmtReqRate(a.k.lowest))
+	case b.k.kind == kneeBelow && a.k.kind == kneeBelow:
+		if a.k.lowest == b.k.lowest {
+			return fmt.Sprintf("neither architecture held the SLO even at the lowest rate swept (%s)", fmtReqRate(b.k.lowest))
+		}
+		return fmt.Sprintf("neither architecture held the SLO even at the lowest rate swept (%s %s, %s %s)", hi, fmtReqRate(b.k.lowest), lo, fmtReqRate(a.k.lowest))
+	}
+	return fmt.Sprintf("no comparison: monolith %s, event-driven %s", m.text(), e.text())
+}
