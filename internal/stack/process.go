@@ -130,9 +130,14 @@ func startProcess(cmd *exec.Cmd, logPath, pidPath string) (*process, error) {
 	}()
 	st, _, err := procStartTime(cmd.Process.Pid)
 	if err != nil {
-		// It exited already; report it as an early exit.
+		// It exited already, before its start time could be read: report
+		// it as the readiness wait would, with its last words.
 		<-p.exited
-		return nil, fmt.Errorf("exited at once (%v)", p.err)
+		msg := fmt.Sprintf("exited before it was ready (%v)", p.err)
+		if l := lastLogLine(logPath); l != "" {
+			msg += ": " + l
+		}
+		return nil, errors.New(msg)
 	}
 	p.rec = pidRecord{PID: cmd.Process.Pid, StartTime: st}
 	if err := writePID(pidPath, p.rec); err != nil {
