@@ -128,7 +128,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 
 	sc := s.sc
 	var photos *loadgen.PhotoSet
-	if usesUploads(sc) {
+	if sc.Uploads() {
 		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, b.cfg.Cache); err != nil {
 			return fail(err)
 		}
@@ -476,15 +476,6 @@ func execOutput(name string, args ...string) (string, error) {
 }
 
 func describePacer(p loadgen.Pacer) string { return loadgen.Describe(p) }
-
-func usesUploads(sc *loadgen.Scenario) bool {
-	for _, w := range sc.Mix {
-		if w.Op == loadgen.OpUpload && w.Weight > 0 {
-			return true
-		}
-	}
-	return false
-}
 
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", " ")

@@ -83,7 +83,7 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 	var f *Follower
 	readyRec := NewRecorder()
 	readyDone := make(chan struct{})
-	if sc.Ready.Follow && usesUploads(sc) {
+	if sc.Ready.Follow && sc.Uploads() {
 		f = NewFollower(FollowerConfig{Target: r.Target, Client: base, Ready: sc.Ready,
 			RequestTimeout: sc.Timeout, Seed: sc.Seed})
 		r.follower.Store(f)
@@ -222,13 +222,4 @@ func (s *Scenario) RateAt(el time.Duration) (phase int, rate float64) {
 	p := s.Phases[pi].Pacer
 	from := max(off-time.Second, 0)
 	return pi, float64(Count(p, from+time.Second) - Count(p, from))
-}
-
-func usesUploads(sc *Scenario) bool {
-	for _, w := range sc.Mix {
-		if w.Op == OpUpload && w.Weight > 0 {
-			return true
-		}
-	}
-	return false
 }

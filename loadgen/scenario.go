@@ -117,6 +117,17 @@ type Phase struct {
 	Pacer    Pacer
 }
 
+// Uploads reports whether the mix uploads at all (photos are needed, and
+// uploads can be followed until ready).
+func (s *Scenario) Uploads() bool {
+	for _, w := range s.Mix {
+		if w.Op == OpUpload && w.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Duration returns the total planned length of the scenario.
 func (s *Scenario) Duration() time.Duration {
 	var d time.Duration

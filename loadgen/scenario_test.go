@@ -263,3 +263,22 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestScenarioUploads(t *testing.T) {
+	tests := []struct {
+		name string
+		mix  []loadgen.Weight
+		want bool
+	}{
+		{"uploads", []loadgen.Weight{{Op: loadgen.OpList, Weight: 1}, {Op: loadgen.OpUpload, Weight: 2}}, true},
+		{"upload at weight 0", []loadgen.Weight{{Op: loadgen.OpList, Weight: 1}, {Op: loadgen.OpUpload, Weight: 0}}, false},
+		{"no uploads", []loadgen.Weight{{Op: loadgen.OpGet, Weight: 1}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (&loadgen.Scenario{Mix: tt.mix}).Uploads(); got != tt.want {
+				t.Errorf("Uploads() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -184,7 +184,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 		return fmt.Errorf("load: %w", err)
 	}
 	var photos *loadgen.PhotoSet
-	if uploads(sc) {
+	if sc.Uploads() {
 		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
@@ -315,15 +315,6 @@ func loopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func uploads(sc *loadgen.Scenario) bool {
-	for _, w := range sc.Mix {
-		if w.Op == loadgen.OpUpload && w.Weight > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // checkHealth fails unless target/healthz answers 200 within healthTimeout.
