@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/procstat"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
@@ -145,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (*results.Results, error) {
 	for _, a := range cfg.Archs {
 		res.Queries = append(res.Queries, results.Queries(a)...)
 	}
-	if err := writeJSON(filepath.Join(cfg.Out, "queries.json"), res.Queries); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(cfg.Out, "queries.json"), res.Queries); err != nil {
 		return res, fmt.Errorf("bench: %w", err)
 	}
 	if err := results.Save(cfg.Out, res); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
+	"github.com/photobench/photobench/vision"
 )
 
 // captureMargin widens the captured window on both sides of a run.
@@ -121,7 +122,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		}
 	}
 	wcancel()
-	vis := &visionAdmin{base: visionURL(b.cfg.Stack), baseline: b.cfg.Profile.Vision}
+	vis := &visionAdmin{Admin: vision.Admin{BaseURL: visionURL(b.cfg.Stack)}, baseline: b.cfg.Profile.Vision}
 	if err := vis.reset(ctx); err != nil {
 		return fail(err)
 	}
@@ -162,7 +163,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	var at time.Duration
 	for _, ph := range sc.Phases {
 		run.Phases = append(run.Phases, results.Window{Name: ph.Name, Warmup: ph.Warmup,
-			Start: t0.Add(at).UTC(), End: t0.Add(at + ph.Duration).UTC(), Description: describePacer(ph.Pacer)})
+			Start: t0.Add(at).UTC(), End: t0.Add(at + ph.Duration).UTC(), Description: loadgen.Describe(ph.Pacer)})
 		at += ph.Duration
 	}
 	fctx, stopFaults := context.WithCancel(ctx)
@@ -197,7 +198,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		_ = atomicfile.Write(filepath.Join(dir, "latency.hlog"), hlog.Bytes(), 0o644)
 		run.Timeline = timeline(hlog.Bytes(), t0)
 	}
-	_ = writeJSON(filepath.Join(dir, "summary.json"), run.Summary)
+	_ = atomicfile.WriteJSON(filepath.Join(dir, "summary.json"), run.Summary)
 
 	// Capture: wait until Prometheus has scraped past the window's end, then
 	// query every series over it. A fresh context: an interrupted run keeps
@@ -321,28 +322,11 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// visionAdmin sets the vision service's remote-API profile.
+// visionAdmin sets the vision service's profile: the profile's baseline, or
+// a fault's fields merged into it.
 type visionAdmin struct {
-	base     string
+	vision.Admin
 	baseline any
-}
-
-func (v *visionAdmin) do(ctx context.Context, method string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, method, v.base+"/admin/profile", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("vision profile: %w", err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("vision profile: %s: %s", resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
 }
 
 func (v *visionAdmin) reset(ctx context.Context) error {
@@ -350,11 +334,13 @@ func (v *visionAdmin) reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return v.do(ctx, http.MethodPut, body)
+	_, err = v.Put(ctx, body)
+	return err
 }
 
 func (v *visionAdmin) patch(ctx context.Context, fields json.RawMessage) error {
-	return v.do(ctx, http.MethodPatch, fields)
+	_, err := v.Patch(ctx, fields)
+	return err
 }
 
 // queryRange runs one range query and returns Prometheus's answer as it came
@@ -473,16 +459,6 @@ func sortPoints(ps []results.Point) {
 func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
-}
-
-func describePacer(p loadgen.Pacer) string { return loadgen.Describe(p) }
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, append(data, '\n'), 0o644)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -245,10 +244,10 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	if err := atomicfile.Write(filepath.Join(cfg.out, "latency.hlog"), hlog.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if err := writeJSON(filepath.Join(cfg.out, "summary.json"), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(cfg.out, "summary.json"), sum); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if err := writeJSON(filepath.Join(cfg.out, "run.json"), info); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(cfg.out, "run.json"), info); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	printSummary(stdout, sc, sum, cfg)
@@ -356,14 +355,6 @@ func checkAuth(ctx context.Context, tgt *loadgen.APITarget) error {
 		return fmt.Errorf("target %s rejects our bearer tokens (401): does --secret or %s match the servers' secret?", req.URL.Host, auth.EnvSecret)
 	}
 	return nil
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return atomicfile.Write(path, append(data, '\n'), 0o644)
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -21,6 +21,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/loadgen"
+	"github.com/photobench/photobench/vision"
 )
 
 // The architectures' display names, in the order demos show them.
@@ -274,7 +275,7 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 		return out, fmt.Errorf("demo: %w", err)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	vis := &visionAdmin{base: strings.TrimSuffix(c.VisionURL, "/"), client: client}
+	vis := &visionAdmin{admin: vision.Admin{BaseURL: strings.TrimSuffix(c.VisionURL, "/"), Client: client}}
 	original, err := vis.get(ctx)
 	if err != nil {
 		return out, fmt.Errorf("demo: %w", err)

@@ -12,14 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/photobench/photobench/vision"
 )
 
 // visionAdmin reads and sets the vision service's remote-API profile
 // (GET, PUT and PATCH /admin/profile), and remembers the profile it set
 // last, so that it changes the profile only while nobody else has.
 type visionAdmin struct {
-	base   string
-	client *http.Client
+	admin vision.Admin
 
 	mu   sync.Mutex
 	last json.RawMessage // the profile as the last PUT or PATCH left it; nil before
@@ -54,18 +55,8 @@ func sameJSON(a, b []byte) bool {
 	return bytes.Equal(xs, ys)
 }
 
-// get returns the current profile as the service wrote it: PUT back, it
-// restores exactly that profile.
-func (v *visionAdmin) get(ctx context.Context) (json.RawMessage, error) {
-	body, err := v.do(ctx, http.MethodGet, nil)
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(body) {
-		return nil, fmt.Errorf("vision profile at %s: not JSON: %.100s", v.base, body)
-	}
-	return body, nil
-}
+// get returns the current profile as the service wrote it.
+func (v *visionAdmin) get(ctx context.Context) (json.RawMessage, error) { return v.admin.Get(ctx) }
 
 // put replaces the whole profile.
 func (v *visionAdmin) put(ctx context.Context, p json.RawMessage) error {
@@ -104,7 +95,11 @@ func (v *visionAdmin) patchIfOwned(ctx context.Context, fields json.RawMessage) 
 }
 
 func (v *visionAdmin) set(ctx context.Context, method string, body []byte) error {
-	now, err := v.do(ctx, method, body)
+	send := v.admin.Put
+	if method == http.MethodPatch {
+		send = v.admin.Patch
+	}
+	now, err := send(ctx, body)
 	if err != nil {
 		return err
 	}
@@ -112,29 +107,6 @@ func (v *visionAdmin) set(ctx context.Context, method string, body []byte) error
 	v.last = now // the service answers with the profile it now has
 	v.mu.Unlock()
 	return nil
-}
-
-func (v *visionAdmin) do(ctx context.Context, method string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, v.base+"/admin/profile", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("vision profile: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := v.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("vision profile: %w", err)
-	}
-	defer resp.Body.Close()
-	msg, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return nil, fmt.Errorf("vision profile: %s %s: %w", method, req.URL, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("vision profile: %s %s: %s: %s", method, req.URL, resp.Status, bytes.TrimSpace(msg))
-	}
-	return msg, nil
 }
 
 // lagQuery is the event-driven app's backlog: every event function's
