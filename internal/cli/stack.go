@@ -25,7 +25,8 @@ const stackUsage = `Usage:
                                       bring the stack up, run CMD with the stack's environment,
                                       then stop only the services this call started;
                                       exits with CMD's status
-  photobench stack clean              remove data, logs and generated config under .stack/
+  photobench stack clean              remove data, logs and generated config under .stack/,
+                                      and the PostgreSQL cluster wherever it lives
                                       (keeps the installed binaries in .stack/bin and .stack/lib)
 
 Services, in start order: postgres, kafka, minio, prometheus (the servers), then
@@ -46,6 +47,9 @@ Environment (all optional):
   PHOTOBENCH_STACK_BIN_DIR           where minio and prometheus are (default .stack/bin)
   PHOTOBENCH_KAFKA_LIB_DIR           where the Kafka jars are (default .stack/lib/kafka)
   PHOTOBENCH_PG_BIN_DIR              PostgreSQL binaries (default newest /usr/lib/postgresql/N/bin)
+  PHOTOBENCH_PG_DATA_DIR             PostgreSQL data directory (default .stack/data/postgres; as root,
+                                     ~postgres/photobench/<hash of the stack dir>/data, since the server
+                                     then runs as the postgres user, who may not enter the clone)
   PHOTOBENCH_JAVA                    java launcher (default java)
 `
 
@@ -120,6 +124,9 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Service, state, pid, s.Endpoint)
 	}
 	tw.Flush()
+	for _, d := range cfg.DataDirs() {
+		fmt.Fprintf(stdout, "%s data: %s\n", d[0], d[1])
+	}
 	if check && notReady > 0 {
 		return fmt.Errorf("stack status: %d of %d services not ready", notReady, len(statuses))
 	}

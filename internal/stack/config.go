@@ -12,6 +12,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -60,6 +61,12 @@ type Config struct {
 	KafkaLibDir string
 	// PGBinDir holds PostgreSQL's initdb and postgres (Debian: /usr/lib/postgresql/N/bin).
 	PGBinDir string
+	// PGDataDir is the PostgreSQL cluster's data directory. It is under Dir
+	// (data/postgres) unless photobench runs as root: then the server runs
+	// as the postgres system user, who may not be able to enter the clone
+	// (a home directory is mode 0700), so the cluster lives under that
+	// user's home instead, keyed by Dir (see PGDataDirFor).
+	PGDataDir string
 	// Java is the java launcher that runs the Kafka broker.
 	Java string
 
@@ -190,6 +197,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 	c.BinDir = absOr(str("PHOTOBENCH_STACK_BIN_DIR", filepath.Join(c.Dir, "bin")))
 	c.KafkaLibDir = absOr(str("PHOTOBENCH_KAFKA_LIB_DIR", filepath.Join(c.Dir, "lib", "kafka")))
 	c.PGBinDir = str("PHOTOBENCH_PG_BIN_DIR", findPGBinDir())
+	c.PGDataDir = absOr(str("PHOTOBENCH_PG_DATA_DIR", PGDataDirFor(c.Dir, os.Geteuid(), postgresHome())))
 
 	ports := map[int][]string{}
 	for _, p := range append(c.Ports(), c.appPorts()...) {
@@ -267,6 +275,16 @@ func (c Config) PrometheusURL() string { return "http://" + c.addr(c.PrometheusP
 // SDDir is the directory of Prometheus file-based service discovery files;
 // processes register their /metrics endpoints there (see package promsd).
 func (c Config) SDDir() string { return filepath.Join(c.Dir, "prometheus", "targets") }
+
+// DataDirs lists where each server keeps its data, in start order.
+func (c Config) DataDirs() [][2]string {
+	return [][2]string{
+		{"postgres", c.PGDataDir},
+		{"kafka", kafka{}.dataDir(c)},
+		{"minio", minio{}.dataDir(c)},
+		{"prometheus", prometheus{}.dataDir(c)},
+	}
+}
 
 // EnvFile is the path of the shell-sourceable environment file Up writes.
 func (c Config) EnvFile() string { return filepath.Join(c.Dir, "env") }

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -93,5 +94,65 @@ func TestLoadConfigOverridesAndErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPGDataDirFor(t *testing.T) {
+	const home = "/var/lib/postgresql"
+	tests := []struct {
+		name     string
+		stackDir string
+		euid     int
+		pgHome   string
+		want     string // exact, or a prefix when keyed
+		keyed    bool
+	}{
+		{name: "ordinary user keeps it in the clone", stackDir: "/home/ann/photobench/.stack", euid: 1000, pgHome: home,
+			want: "/home/ann/photobench/.stack/data/postgres"},
+		{name: "root puts it under the postgres user's home", stackDir: "/root/photobench/.stack", euid: 0, pgHome: home,
+			want: home + "/photobench/", keyed: true},
+		{name: "root without a postgres home keeps it in the clone", stackDir: "/root/photobench/.stack", euid: 0, pgHome: "",
+			want: "/root/photobench/.stack/data/postgres"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := stack.PGDataDirFor(tt.stackDir, tt.euid, tt.pgHome)
+			if !tt.keyed {
+				if got != tt.want {
+					t.Errorf("PGDataDirFor = %q, want %q", got, tt.want)
+				}
+				return
+			}
+			if !strings.HasPrefix(got, tt.want) || !strings.HasSuffix(got, "/data") {
+				t.Errorf("PGDataDirFor = %q, want %s<key>/data", got, tt.want)
+			}
+			if again := stack.PGDataDirFor(tt.stackDir, tt.euid, tt.pgHome); again != got {
+				t.Errorf("not stable: %q then %q", got, again)
+			}
+			if other := stack.PGDataDirFor(tt.stackDir+"-2", tt.euid, tt.pgHome); other == got {
+				t.Errorf("two stack directories share the cluster %q", got)
+			}
+		})
+	}
+}
+
+func TestLoadConfigPGDataDir(t *testing.T) {
+	env := map[string]string{"PHOTOBENCH_STACK_DIR": "/srv/clone/.stack"}
+	cfg, err := stack.LoadConfig(func(k string) string { return env[k] }, ".stack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 && cfg.PGDataDir != "/srv/clone/.stack/data/postgres" {
+		t.Errorf("PGDataDir = %q for an ordinary user, want it under the stack directory", cfg.PGDataDir)
+	}
+	if cfg.DataDirs()[0] != [2]string{"postgres", cfg.PGDataDir} {
+		t.Errorf("DataDirs()[0] = %v, want postgres at %s", cfg.DataDirs()[0], cfg.PGDataDir)
+	}
+	env["PHOTOBENCH_PG_DATA_DIR"] = "/srv/pg"
+	if cfg, err = stack.LoadConfig(func(k string) string { return env[k] }, ".stack"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PGDataDir != "/srv/pg" {
+		t.Errorf("PGDataDir = %q, want the PHOTOBENCH_PG_DATA_DIR override /srv/pg", cfg.PGDataDir)
 	}
 }

@@ -38,8 +38,10 @@ func (minio) prepare(ctx context.Context, c Config) error {
 	return os.MkdirAll(filepath.Join(c.Dir, "data", "minio-events"), 0o755)
 }
 
+func (minio) dataDir(c Config) string { return filepath.Join(c.Dir, "data", "minio") }
+
 func (m minio) command(c Config) (*exec.Cmd, error) {
-	cmd := exec.Command(m.bin(c), "server", "--quiet", "--address", c.addr(c.MinIOPort), filepath.Join(c.Dir, "data", "minio"))
+	cmd := exec.Command(m.bin(c), "server", "--quiet", "--address", c.addr(c.MinIOPort), m.dataDir(c))
 	id := MinIONotifyTarget
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+c.S3AccessKey,

@@ -73,10 +73,12 @@ func (p prometheus) prepare(ctx context.Context, c Config) error {
 	return os.WriteFile(p.configPath(c), []byte(PrometheusConfig(c)), 0o644)
 }
 
+func (prometheus) dataDir(c Config) string { return filepath.Join(c.Dir, "data", "prometheus") }
+
 func (p prometheus) command(c Config) (*exec.Cmd, error) {
 	return exec.Command(p.bin(c),
 		"--config.file="+p.configPath(c),
-		"--storage.tsdb.path="+filepath.Join(c.Dir, "data", "prometheus"),
+		"--storage.tsdb.path="+p.dataDir(c),
 		"--storage.tsdb.retention.time=30d",
 		"--web.listen-address="+c.addr(c.PrometheusPort),
 		"--web.enable-lifecycle",

@@ -132,10 +132,6 @@ func up(ctx context.Context, c Config, svcs []service, out io.Writer) (started [
 			return nil, fmt.Errorf("stack up: %w", err)
 		}
 	}
-	// Another user (postgres) runs PostgreSQL when we are root; it must be
-	// able to reach its data directory.
-	_ = os.Chmod(c.Dir, 0o755)
-	_ = os.Chmod(filepath.Join(c.Dir, "data"), 0o755)
 
 	running := map[string]bool{}
 	var problems []string
@@ -408,14 +404,18 @@ func Statuses(ctx context.Context, c Config) []Status {
 	return st
 }
 
-// Clean removes the stack's data, logs and generated configuration. The
-// installed binaries and jars (bin/, lib/) stay, so the next Up needs no
-// rebuild. It refuses while any service runs.
+// Clean removes the stack's data, logs and generated configuration, and the
+// PostgreSQL cluster wherever it lives (see PGDataDirFor). The installed
+// binaries and jars (bin/, lib/) stay, so the next Up needs no rebuild. It
+// refuses while any service runs.
 func Clean(c Config, out io.Writer) error {
 	for _, s := range known() {
 		if rec, ok := readPID(c.pidFile(s.name())); ok && rec.alive() {
 			return fmt.Errorf("stack clean: %s is running (pid %d); stop the stack first (make down)", s.name(), rec.PID)
 		}
+	}
+	if err := cleanPGData(c, out); err != nil {
+		return fmt.Errorf("stack clean: %w", err)
 	}
 	entries, err := os.ReadDir(c.Dir)
 	if errors.Is(err, os.ErrNotExist) {

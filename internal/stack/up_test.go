@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
@@ -22,16 +26,22 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 	t.Helper()
 	stacktest.NativeOnly(t)
 	root := stacktest.RepoRoot(t)
+	// MkdirTemp makes the directory 0700, as a home directory is: the stack
+	// must work from there as root too (the PostgreSQL server then runs as
+	// the postgres user, who cannot enter it).
 	dir, err := os.MkdirTemp("", "photobench-stack-test-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// PostgreSQL runs as the postgres user when tests run as root: it must
-	// be able to reach its data directory.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	var cfg stack.Config
+	t.Cleanup(func() {
+		// Clean also removes a cluster kept outside dir (as root, under the
+		// postgres user's home); Down cleanups, registered later, run first.
+		if err := stack.Clean(cfg, io.Discard); err != nil {
+			t.Errorf("clean: %v", err)
+		}
+		os.RemoveAll(dir)
+	})
 
 	vars := map[string]string{
 		"PHOTOBENCH_STACK_DIR":             dir,
@@ -53,7 +63,7 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
+	cfg, err = stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,4 +265,111 @@ func TestDownRejectsUnknownService(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown service "zookeeper"`) {
 		t.Fatalf("Down(zookeeper) = %v, want an unknown-service error", err)
 	}
+}
+
+// A clone in a directory only its owner may enter (a home directory, or
+// mktemp -d): as root the PostgreSQL server runs as the postgres user, who
+// cannot enter it, and initdb used to fail with "Permission denied". The
+// stack must come up, keep its data across a restart and clean it away.
+func TestUpFromAClonePrivateToItsOwner(t *testing.T) {
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_STACK_DIR": filepath.Join(parent, "clone", ".stack")})
+	if want := stack.PGDataDirFor(cfg.Dir, os.Geteuid(), postgresHome(t)); cfg.PGDataDir != want {
+		t.Fatalf("PGDataDir = %s, want %s", cfg.PGDataDir, want)
+	}
+
+	ctx := context.Background()
+	var out bytes.Buffer
+	if _, err := stack.Up(ctx, cfg, &out); err != nil {
+		stack.Down(cfg, nil, io.Discard)
+		t.Fatalf("up from %s (mode 0700): %v\n%s", parent, err, out.String())
+	}
+	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
+	roundTrip := func(stmt string) int {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, cfg.PGDSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM private_clone").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := roundTrip("CREATE TABLE private_clone (id int); INSERT INTO private_clone VALUES (1)"); n != 1 {
+		t.Fatalf("rows = %d, want 1", n)
+	}
+	if err := stack.Down(cfg, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stack.Up(ctx, cfg, &out); err != nil {
+		t.Fatalf("up again on the same data: %v\n%s", err, out.String())
+	}
+	if n := roundTrip("INSERT INTO private_clone VALUES (2)"); n != 2 {
+		t.Fatalf("rows after a restart = %d, want 2 (the data did not survive)", n)
+	}
+	if err := stack.Down(cfg, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, cfg)
+
+	var cleaned bytes.Buffer
+	if err := stack.Clean(cfg, &cleaned); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cfg.PGDataDir); !os.IsNotExist(err) {
+		t.Errorf("PostgreSQL data %s left after clean (stat: %v)", cfg.PGDataDir, err)
+	}
+	if os.Geteuid() == 0 && !strings.Contains(cleaned.String(), "removed "+filepath.Dir(cfg.PGDataDir)) {
+		t.Errorf("clean does not report removing the cluster beside %s:\n%s", cfg.PGDataDir, cleaned.String())
+	}
+}
+
+// As root, a PHOTOBENCH_PG_DATA_DIR the postgres user cannot reach fails
+// before anything starts, in one line that names the directory and the fix.
+func TestUpRefusesAPostgresDataDirThePostgresUserCannotReach(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs PostgreSQL as another user (CI runs as root)")
+	}
+	private, err := os.MkdirTemp("", "photobench-private-") // mode 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(private) })
+	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_PG_DATA_DIR": filepath.Join(private, "pg")})
+	_, err = stack.Up(context.Background(), cfg, &bytes.Buffer{})
+	if err == nil {
+		stack.Down(cfg, nil, io.Discard)
+		t.Fatal("Up succeeded with a data directory the postgres user cannot enter")
+	}
+	for _, want := range []string{"postgres user", "cannot enter " + private, "PHOTOBENCH_PG_DATA_DIR"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	assertNothingLeft(t, cfg)
+}
+
+// postgresHome is the postgres user's home, or "" without one.
+func postgresHome(t *testing.T) string {
+	t.Helper()
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(u.HomeDir); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return u.HomeDir
 }
