@@ -1,5 +1,5 @@
-// Package auth mints and verifies the photo app's bearer tokens and carries
-// the authenticated user through request contexts.
+// Package auth mints and verifies the photo app's bearer tokens (package
+// httpapi carries the authenticated user through requests).
 //
 // A token is a JWT signed with HMAC-SHA256 (HS256) under a secret shared by
 // every process that serves the public API and by whoever mints tokens (the
@@ -214,4 +214,21 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// Authenticate returns the user an "Authorization: Bearer <token>" header
+// value names, verified by v. Errors are photo.Unauthorized; see IsMissing.
+func Authenticate(v *Verifier, header string) (string, error) {
+	token, err := BearerToken(header)
+	if err != nil {
+		return "", err
+	}
+	return v.Verify(token)
+}
+
+// IsMissing reports whether err says that no bearer token was sent at all,
+// as opposed to a bad one: RFC 6750 names no error in that challenge.
+func IsMissing(err error) bool {
+	var pe *photo.Error
+	return errors.As(err, &pe) && pe.Message == msgMissing
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/rest"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -168,7 +168,7 @@ func checkError(r response, status int, code photo.Kind) error {
 	if r.status != status {
 		return fmt.Errorf("%v\nwant status %d (%s)", r, status, code)
 	}
-	var body rest.ErrorBody
+	var body httpapi.ErrorBody
 	if err := checkJSON(r, &body); err != nil {
 		return err
 	}

@@ -192,15 +192,16 @@ func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error
 }
 
 // Thumbnail returns the JPEG bytes of one of owner's photos' thumbnails.
-func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {
+func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Size) (photo.Rendition, error) {
 	if _, err := s.Get(ctx, owner, id); err != nil {
-		return nil, err
+		return photo.Rendition{}, err
 	}
 	path, err := s.files.ThumbnailPath(owner, id, size)
 	if err != nil {
-		return nil, err
+		return photo.Rendition{}, err
 	}
-	return s.files.Read(path)
+	b, err := s.files.Read(path)
+	return photo.Rendition{Bytes: b}, err
 }
 
 // List returns a page of the query owner's photos, newest first.
@@ -208,13 +209,14 @@ func (s *Service) List(ctx context.Context, q photo.ListQuery) (photo.Page, erro
 	return s.db.List(ctx, q)
 }
 
-// Delete removes one of owner's photos: its rows, then its files.
-func (s *Service) Delete(ctx context.Context, owner, id string) error {
+// Delete removes one of owner's photos: its rows, then its files; nothing
+// is left when it returns.
+func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion, error) {
 	if err := photo.CheckID(id); err != nil {
-		return err
+		return photo.Deleted, err
 	}
 	if err := s.db.Delete(ctx, owner, id); err != nil {
-		return err
+		return photo.Deleted, err
 	}
 	paths := make([]string, 0, 3)
 	if p, err := s.files.OriginalPath(owner, id); err == nil {
@@ -231,5 +233,19 @@ func (s *Service) Delete(ctx context.Context, owner, id string) error {
 		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
 		s.metrics.OrphanFiles.Add(1)
 	}
+	return photo.Deleted, nil
+}
+
+// ping checks that the database answers (/healthz).
+func (s *Service) ping(ctx context.Context) error {
+	if err := s.db.Ping(ctx); err != nil {
+		return &photo.Error{Kind: photo.Unavailable, Message: "database unavailable", RetryAfter: time.Second, Err: err}
+	}
 	return nil
 }
+
+var (
+	_ photo.Uploader = (*Service)(nil)
+	_ photo.Reader   = (*Service)(nil)
+	_ photo.Deleter  = (*Service)(nil)
+)

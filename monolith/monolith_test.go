@@ -3,22 +3,18 @@ package monolith_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photobench/photobench/auth"
@@ -30,6 +26,7 @@ import (
 	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/photo/storetest"
 	"github.com/photobench/photobench/vision"
 )
 
@@ -65,7 +62,7 @@ func newApp(t testing.TB, o appOptions) *app {
 	vsrv := httptest.NewServer(vision.NewServer(log, remote, vision.NewMetrics(prometheus.NewRegistry())))
 	t.Cleanup(vsrv.Close)
 
-	dsn := freshDatabase(t, env.PGDSN)
+	dsn := storetest.FreshDatabase(t, env.PGDSN, "pbtest_monolith_")
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 8})
 	if err != nil {
@@ -95,32 +92,6 @@ func newApp(t testing.TB, o appOptions) *app {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &app{URL: srv.URL, DataDir: dataDir, Vision: remote, Metrics: reg}
-}
-
-// freshDatabase names a new database on the stack's server; the monolith
-// creates it. It is dropped when the test ends.
-func freshDatabase(t testing.TB, base string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "pbtest_monolith_" + hex.EncodeToString(b)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	t.Cleanup(func() {
-		ctx := context.Background()
-		c, err := pgx.Connect(ctx, base)
-		if err == nil {
-			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return u.String()
 }
 
 func TestMonolithConformance(t *testing.T) {

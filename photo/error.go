@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Kind classifies an error for clients. The HTTP layers map kinds to status
-// codes (see Kind.HTTPStatus); everything else about an error stays in logs.
+// Kind classifies an error for clients. The HTTP API maps kinds to status
+// codes (package httpapi); everything else about an error stays in logs.
 type Kind string
 
 // The error kinds.
@@ -32,27 +32,6 @@ const (
 	// Internal: a bug or an unexpected failure.
 	Internal Kind = "internal"
 )
-
-// HTTPStatus is the HTTP status code for the kind.
-func (k Kind) HTTPStatus() int {
-	switch k {
-	case Invalid:
-		return 400
-	case Unauthorized:
-		return 401
-	case NotFound:
-		return 404
-	case TooLarge:
-		return 413
-	case Unsupported:
-		return 415
-	case TooManyPixels:
-		return 422
-	case Unavailable:
-		return 503
-	}
-	return 500
-}
 
 // Error is an error with a kind and a message safe to show to clients.
 type Error struct {

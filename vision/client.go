@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -164,7 +165,7 @@ func (c *Client) attempt(ctx context.Context, data []byte) (Analysis, time.Durat
 		}
 		return a, 0, nil
 	}
-	var eb errorBody
+	var eb httpapi.ErrorBody
 	_ = json.Unmarshal(body, &eb) // a body that is not ours leaves code and message empty
 	cause := fmt.Errorf("status %d %q: %s", resp.StatusCode, eb.Error.Code, eb.Error.Message)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
@@ -183,7 +184,7 @@ func (c *Client) attempt(ctx context.Context, data []byte) (Analysis, time.Durat
 // URL), which are the caller's misconfiguration, not the client's upload.
 func imageKind(status int) photo.Kind {
 	for _, k := range []photo.Kind{photo.Invalid, photo.TooLarge, photo.Unsupported, photo.TooManyPixels} {
-		if k.HTTPStatus() == status {
+		if httpapi.Status(k) == status {
 			return k
 		}
 	}

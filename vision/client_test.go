@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
 	"github.com/photobench/photobench/vision"
@@ -61,8 +62,8 @@ func TestClientRefusedImagesAreNotRetried(t *testing.T) {
 			if !errors.As(err, &perr) || perr.Kind != tt.kind || perr.Message == "" {
 				t.Fatalf("got %v, want a *photo.Error of kind %s", err, tt.kind)
 			}
-			if v, _ := s.metric(t, `photobench_vision_requests_total{code="`+strconv.Itoa(tt.kind.HTTPStatus())+`"}`); v != 1 {
-				t.Errorf("%v requests with status %d, want 1 (no retries)", v, tt.kind.HTTPStatus())
+			if v, _ := s.metric(t, `photobench_vision_requests_total{code="`+strconv.Itoa(httpapi.Status(tt.kind))+`"}`); v != 1 {
+				t.Errorf("%v requests with status %d, want 1 (no retries)", v, httpapi.Status(tt.kind))
 			}
 		})
 	}

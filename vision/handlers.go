@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
 )
@@ -50,7 +51,7 @@ func (s *server) analyze(w http.ResponseWriter, r *http.Request) int {
 	})
 	if err != nil {
 		s.log.DebugContext(ctx, "client gave up during a hang outage", "err", err)
-		writeStatus(w, http.StatusServiceUnavailable, string(photo.Unavailable), "request abandoned", adm.retryAfter)
+		httpapi.WriteError(w, http.StatusServiceUnavailable, string(photo.Unavailable), "request abandoned", adm.retryAfter)
 		return statusClientGone
 	}
 	if adm.fault != faultNone {
@@ -62,13 +63,13 @@ func (s *server) analyze(w http.ResponseWriter, r *http.Request) int {
 		case faultConcurrency:
 			status, code, msg = http.StatusTooManyRequests, codeRateLimited, "too many concurrent requests"
 		}
-		writeStatus(w, status, code, msg, adm.retryAfter)
+		httpapi.WriteError(w, status, code, msg, adm.retryAfter)
 		return status
 	}
 	defer adm.release()
 	s.metrics.injected.Observe(adm.delay.Seconds())
 	if err := sleep(ctx, adm.delay); err != nil {
-		writeStatus(w, http.StatusServiceUnavailable, string(photo.Unavailable), "request abandoned", adm.retryAfter)
+		httpapi.WriteError(w, http.StatusServiceUnavailable, string(photo.Unavailable), "request abandoned", adm.retryAfter)
 		return statusClientGone
 	}
 	info, err := imaging.Inspect(data, s.limits)
@@ -79,14 +80,14 @@ func (s *server) analyze(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return s.writeError(w, r, err)
 	}
-	encode(w, http.StatusOK, AnalyzeOriented(img, info.Orientation))
+	httpapi.Encode(w, http.StatusOK, AnalyzeOriented(img, info.Orientation))
 	return http.StatusOK
 }
 
 // handleGetProfile answers GET /admin/profile with the current profile.
 func (s *server) handleGetProfile() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, s.remote.Profile())
+		httpapi.Encode(w, http.StatusOK, s.remote.Profile())
 	})
 }
 
@@ -111,13 +112,13 @@ func (s *server) handleSetProfile(merge bool) http.Handler {
 		}
 		p = s.remote.Profile()
 		s.log.InfoContext(r.Context(), "profile changed", "old", old, "new", p)
-		encode(w, http.StatusOK, p)
+		httpapi.Encode(w, http.StatusOK, p)
 	})
 }
 
 // handleHealthz answers GET /healthz.
 func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpapi.Encode(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 }

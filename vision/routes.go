@@ -4,9 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/photobench/photobench/photo"
 )
 
 // routes lists the whole vision API:
@@ -20,12 +19,8 @@ import (
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
-	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
-		writeStatus(w, http.StatusNotFound, string(photo.NotFound), "no such endpoint", 0)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
-		writeStatus(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed", 0)
-	})
+	r.NotFound(httpapi.NotFoundHandler())
+	r.MethodNotAllowed(httpapi.MethodNotAllowedHandler())
 	r.Method(http.MethodPost, "/v1/analyze", s.handleAnalyze())
 	r.Method(http.MethodGet, "/admin/profile", s.handleGetProfile())
 	r.Method(http.MethodPut, "/admin/profile", s.handleSetProfile(false))

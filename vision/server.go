@@ -6,9 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
-	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
 )
@@ -47,26 +46,8 @@ func NewServer(log *slog.Logger, remote *Remote, metrics *Metrics, opts ...Optio
 	return s.routes()
 }
 
-// errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// Codes of the answers that have no photo.Kind.
-const (
-	codeRateLimited      = "rate_limited"
-	codeMethodNotAllowed = "method_not_allowed"
-)
-
-// encode writes v as JSON with the given status.
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
-}
+// codeRateLimited is the error code of 429 answers, which no photo.Kind has.
+const codeRateLimited = "rate_limited"
 
 // decode reads one JSON value of at most maxBytes into v, refusing unknown
 // fields and trailing data. Errors are photo.Invalid.
@@ -82,30 +63,11 @@ func decode(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) error
 	return nil
 }
 
-// writeStatus writes an error answer; 429 and 503 carry Retry-After
-// (whole seconds, at least 1).
-func writeStatus(w http.ResponseWriter, status int, code, message string, retryAfter time.Duration) {
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		secs := max(int64((retryAfter+time.Second-1)/time.Second), 1)
-		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	}
-	var body errorBody
-	body.Error.Code, body.Error.Message = code, message
-	encode(w, status, body)
-}
-
-// writeError answers err as its photo.Kind says and returns the status.
-// Errors of no kind are logged and answered with a generic message.
+// writeError answers err as its photo.Kind says (package httpapi's status
+// map and body) and returns the status.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	kind := photo.KindOf(err)
-	status := kind.HTTPStatus()
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
-		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeStatus(w, status, string(kind), photo.MessageOf(err), photo.RetryAfterOf(err))
-	return status
+	httpapi.Error(w, r, s.log, err)
+	return httpapi.Status(photo.KindOf(err))
 }
 
 // recoverer turns a panic into a logged 500 with a JSON body.
@@ -120,7 +82,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 				panic(rec)
 			}
 			s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-			writeStatus(w, http.StatusInternalServerError, string(photo.Internal), "internal error", 0)
+			httpapi.WriteError(w, http.StatusInternalServerError, string(photo.Internal), "internal error", 0)
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -232,7 +232,7 @@ func (s *Store) Get(ctx context.Context, owner, id string) (photo.Photo, error) 
 		return photo.Photo{}, photo.Errorf(photo.NotFound, "photo not found")
 	}
 	if err != nil {
-		return photo.Photo{}, fmt.Errorf("get photo %s: %w", id, err)
+		return photo.Photo{}, pgdb.Err("get photo "+id, err)
 	}
 	return p, nil
 }

@@ -2,45 +2,26 @@ package catalog_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/catalog"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/photo"
+	"github.com/photobench/photobench/photo/storetest"
 )
 
 // openStore opens a catalog in a fresh database of the stack's PostgreSQL.
 func openStore(t *testing.T) *catalog.Store {
 	t.Helper()
 	env := stacktest.Load(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "pbtest_catalog_" + hex.EncodeToString(b)
-	u, err := url.Parse(env.PGDSN)
+	s, err := catalog.Open(context.Background(), storetest.FreshDatabase(t, env.PGDSN, "pbtest_catalog_"), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	ctx := context.Background()
-	s, err := catalog.Open(ctx, u.String(), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		if c, err := pgx.Connect(ctx, env.PGDSN); err == nil {
-			c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	})
+	t.Cleanup(s.Close)
 	return s
 }
 
@@ -214,4 +195,38 @@ func TestOwnerIsolation(t *testing.T) {
 	if err != nil || len(page.Photos) != 0 {
 		t.Errorf("another user's list: %v %v", page.Photos, err)
 	}
+}
+
+// The catalog keeps the storage contract every photo store keeps.
+func TestStoreContract(t *testing.T) {
+	env := stacktest.Load(t)
+	storetest.Run(t, env.PGDSN, storetest.Harness{
+		Open: func(t *testing.T, dsn string) storetest.Store {
+			s, err := catalog.Open(context.Background(), dsn, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(s.Close)
+			return s
+		},
+		// The catalog assembles a photo from the pipeline's events: the
+		// original's object event, then the thumbnails and the tags.
+		PutReady: func(t *testing.T, st storetest.Store, p photo.Photo) {
+			s, ctx := st.(*catalog.Store), context.Background()
+			if err := s.ObjectCreated(ctx, p.ID, p.Owner, p.Bytes, p.CreatedAt, "1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.ID, Owner: p.Owner, Format: p.Format,
+				Width: p.Width, Height: p.Height, Bytes: p.Bytes, Thumbnails: p.Thumbnails, CreatedAt: p.CreatedAt}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Tagged(ctx, eventdriven.Tagged{ID: p.ID, Owner: p.Owner, Tags: p.Tags, CreatedAt: p.CreatedAt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r == nil || r.Status != photo.StatusReady {
+				t.Fatalf("photo %s not ready after its events: %+v", p.ID, r)
+			}
+		},
+	})
 }

@@ -27,9 +27,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/httpmetrics"
 	"github.com/photobench/photobench/internal/proxy"
-	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -50,8 +50,8 @@ func NewHandler(ingestURL, queryURL *url.URL, reg prometheus.Gatherer, httpm *ht
 
 	r := chi.NewRouter()
 	r.Use(httpm.Middleware)
-	r.NotFound(rest.NotFoundHandler())
-	r.MethodNotAllowed(rest.MethodNotAllowedHandler())
+	r.NotFound(httpapi.NotFoundHandler())
+	r.MethodNotAllowed(httpapi.MethodNotAllowedHandler())
 
 	r.Get("/healthz", handleHealth(&http.Client{Transport: tr}, []upstream{{"ingest", ingestURL}, {"query", queryURL}}))
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -77,7 +77,7 @@ func newProxy(name string, target *url.URL, tr http.RoundTripper) http.HandlerFu
 		},
 		Transport: tr,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			rest.Error(w, r, nil, &photo.Error{
+			httpapi.Error(w, r, nil, &photo.Error{
 				Kind:       photo.Unavailable,
 				Message:    name + " is unavailable",
 				RetryAfter: time.Second,
@@ -110,7 +110,7 @@ func handleHealth(client *http.Client, ups []upstream) http.HandlerFunc {
 			}
 		}
 		if len(bad) > 0 {
-			rest.Error(w, r, nil, &photo.Error{
+			httpapi.Error(w, r, nil, &photo.Error{
 				Kind:       photo.Unavailable,
 				Message:    "unhealthy: " + strings.Join(bad, ", "),
 				RetryAfter: time.Second,

@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photobench/photobench/eventdriven/front"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -105,7 +105,7 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status int, code 
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, body)
 	}
-	var e rest.ErrorBody
+	var e httpapi.ErrorBody
 	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != code || e.Error.Message == "" {
 		t.Errorf("body %s: want error code %q with a message (%v)", body, code, err)
 	}
@@ -147,9 +147,9 @@ func TestRouting(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{http.MethodPut, "/v1/photos/" + id, 405, rest.CodeMethodNotAllowed},
-		{http.MethodPatch, "/v1/photos", 405, rest.CodeMethodNotAllowed},
-		{http.MethodGet, "/v1/uploads", 405, rest.CodeMethodNotAllowed},
+		{http.MethodPut, "/v1/photos/" + id, 405, httpapi.CodeMethodNotAllowed},
+		{http.MethodPatch, "/v1/photos", 405, httpapi.CodeMethodNotAllowed},
+		{http.MethodGet, "/v1/uploads", 405, httpapi.CodeMethodNotAllowed},
 		{http.MethodGet, "/v2/photos", 404, string(photo.NotFound)},
 		{http.MethodGet, "/v1/photos/" + id + "/original", 404, string(photo.NotFound)},
 	}

@@ -20,8 +20,10 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"time"
 
+	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
 )
@@ -81,4 +83,60 @@ func complete(data []byte, info imaging.Info) bool {
 		return bytes.HasSuffix(data, pngIEND)
 	}
 	return false
+}
+
+// Service is ingest's logic: a photo.Uploader and photo.Deleter over the
+// originals bucket.
+type Service struct {
+	store  *s3store.Store
+	limits imaging.Limits
+}
+
+var (
+	_ photo.Uploader = (*Service)(nil)
+	_ photo.Deleter  = (*Service)(nil)
+)
+
+// Upload checks data cheaply (limits and format from the header,
+// completeness from the last bytes; nothing is decoded), stores it as the
+// original of a new photo and returns the photo, pending.
+func (s *Service) Upload(ctx context.Context, owner string, data []byte) (photo.Photo, error) {
+	info, err := imaging.Inspect(data, s.limits)
+	if err != nil {
+		return photo.Photo{}, err
+	}
+	if !complete(data, info) {
+		return photo.Photo{}, photo.Errorf(photo.Invalid, "%s image is truncated", info.Format)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := photo.Photo{
+		ID:         photo.NewID(),
+		Owner:      owner,
+		Status:     photo.StatusPending,
+		Format:     info.Format,
+		Width:      info.Width,
+		Height:     info.Height,
+		Bytes:      info.Bytes,
+		Tags:       []string{},
+		Thumbnails: map[photo.Size]photo.Thumbnail{},
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	if err := s.store.PutOriginal(ctx, owner, p.ID, data, info.Format.ContentType(), now); err != nil {
+		return photo.Photo{}, err
+	}
+	return p, nil
+}
+
+// Delete removes the photo's original; MinIO's s3:ObjectRemoved
+// notification drives the removal of the rest, so it is pending.
+func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion, error) {
+	// Another user's photo is not under this user's key: NotFound.
+	if _, err := s.store.StatOriginal(ctx, owner, id); err != nil {
+		return photo.DeletionPending, err
+	}
+	if err := s.store.RemoveOriginal(ctx, owner, id); err != nil {
+		return photo.DeletionPending, err
+	}
+	return photo.DeletionPending, nil
 }

@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/proxy"
-	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -105,7 +105,7 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var err error
 		addr, err = a.hold(r.Context())
 		if err != nil {
-			rest.Error(w, r, a.log, err)
+			httpapi.Error(w, r, a.log, err)
 			return
 		}
 	}
@@ -205,7 +205,7 @@ func (a *Activator) pick() string {
 func (a *Activator) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	tg := r.Context().Value(targetKey{}).(*target)
 	tg.failed = true
-	rest.Error(w, r, a.log, &photo.Error{
+	httpapi.Error(w, r, a.log, &photo.Error{
 		Kind:       photo.Unavailable,
 		Message:    a.f.Name() + " is unavailable",
 		RetryAfter: time.Second,

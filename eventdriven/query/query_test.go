@@ -22,8 +22,8 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/query"
 	"github.com/photobench/photobench/eventdriven/s3store"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
@@ -168,7 +168,7 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status int, code 
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, body)
 	}
-	var e rest.ErrorBody
+	var e httpapi.ErrorBody
 	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != string(code) || e.Error.Message == "" {
 		t.Errorf("body %s: want error code %q with a message (%v)", body, code, err)
 	}

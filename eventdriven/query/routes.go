@@ -5,78 +5,84 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/s3store"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/rest"
 	"github.com/photobench/photobench/photo"
 )
 
-// NewHandler returns query's HTTP API (see the routes below). reg is
-// served on /metrics; httpm measures every request.
+// NewHandler returns query's HTTP API: the read half of package httpapi's
+// routes (GET /v1/photos, /v1/photos/{id}, /v1/photos/{id}/thumbnail) over
+// a Service. reg is served on /metrics; httpm measures every request.
 func NewHandler(log *slog.Logger, cat Catalog, store *s3store.Store, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, opts Options) http.Handler {
-	opts = opts.withDefaults()
-	r := chi.NewRouter()
-	r.Use(httpm.Middleware)
-	r.NotFound(rest.NotFoundHandler())
-	r.MethodNotAllowed(rest.MethodNotAllowedHandler())
-
-	r.Get("/healthz", handleHealth(log, cat, store))
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	r.Route("/v1/photos", func(r chi.Router) {
-		r.Use(auth.Middleware(verifier))
-		r.Get("/", handleList(log, cat))
-		r.Get("/{id}", handleGet(log, cat, store))
-		r.Get("/{id}/thumbnail", handleThumbnail(log, cat, store, opts))
-	})
-	return r
+	svc := &Service{cat: cat, store: store, opts: opts.withDefaults()}
+	return httpapi.NewServer(
+		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: svc.ping},
+		httpapi.Photos{Reader: svc},
+	)
 }
 
-func handleHealth(log *slog.Logger, cat Catalog, store *s3store.Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := cat.Ping(ctx); err != nil {
-			rest.Error(w, r, log, &photo.Error{Kind: photo.Unavailable, Message: "catalog unavailable", RetryAfter: time.Second, Err: err})
-			return
-		}
-		if err := store.Ping(ctx); err != nil {
-			rest.Error(w, r, log, &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: time.Second, Err: err})
-			return
-		}
-		w.Write([]byte("ok\n"))
+// Service is query's logic: a photo.Reader over the catalog database and
+// the object store.
+type Service struct {
+	cat   Catalog
+	store *s3store.Store
+	opts  Options
+}
+
+var _ photo.Reader = (*Service)(nil)
+
+// ping checks that the catalog and the object store answer (/healthz).
+func (s *Service) ping(ctx context.Context) error {
+	if err := s.cat.Ping(ctx); err != nil {
+		return &photo.Error{Kind: photo.Unavailable, Message: "catalog unavailable", RetryAfter: time.Second, Err: err}
 	}
+	if err := s.store.Ping(ctx); err != nil {
+		return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: time.Second, Err: err}
+	}
+	return nil
 }
 
-func owner(r *http.Request) string {
-	u, _ := auth.UserFrom(r.Context())
-	return u
+// Get returns the photo from the catalog or, when the catalog has not
+// seen it yet, as pending from its original in the object store.
+func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error) {
+	p, err := s.cat.Get(ctx, owner, id)
+	if photo.KindOf(err) == photo.NotFound {
+		p, err = pending(ctx, s.store, owner, id)
+	}
+	return p, err
 }
 
-func handleGet(log *slog.Logger, cat Catalog, store *s3store.Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		user, id := owner(r), chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		p, err := cat.Get(r.Context(), user, id)
-		if photo.KindOf(err) == photo.NotFound {
-			p, err = pending(r.Context(), store, user, id)
-		}
+// List returns a page of the catalog's photos of q.Owner.
+func (s *Service) List(ctx context.Context, q photo.ListQuery) (photo.Page, error) {
+	return s.cat.List(ctx, q)
+}
+
+// Thumbnail returns a ready photo's thumbnail from the object store: its
+// bytes, or with Options.ThumbnailRedirect a presigned URL.
+func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Size) (photo.Rendition, error) {
+	p, err := s.cat.Get(ctx, owner, id)
+	if err != nil {
+		return photo.Rendition{}, err
+	}
+	if _, ok := p.Thumbnails[size]; !ok || p.Status != photo.StatusReady {
+		return photo.Rendition{}, photo.Errorf(photo.NotFound, "thumbnail not ready")
+	}
+	if s.opts.ThumbnailRedirect {
+		u, err := s.store.PresignGetThumbnail(ctx, owner, id, size, s.opts.PresignExpiry)
 		if err != nil {
-			rest.Error(w, r, log, err)
-			return
+			return photo.Rendition{}, err
 		}
-		rest.Encode(w, http.StatusOK, nonNil(p))
+		return photo.Rendition{URL: u.String()}, nil
 	}
+	// NotFound here: deleted between the catalog read and now.
+	b, err := s.store.GetThumbnail(ctx, owner, id, size)
+	return photo.Rendition{Bytes: b}, err
 }
 
 // pending describes a photo the catalog has not seen yet from its
@@ -116,83 +122,4 @@ func formatOf(contentType string) photo.Format {
 		}
 	}
 	return ""
-}
-
-func handleThumbnail(log *slog.Logger, cat Catalog, store *s3store.Store, opts Options) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		size, err := photo.ParseSize(r.URL.Query().Get("size"))
-		if err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		user, id := owner(r), chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		p, err := cat.Get(r.Context(), user, id)
-		if err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		if _, ok := p.Thumbnails[size]; !ok || p.Status != photo.StatusReady {
-			rest.Error(w, r, log, photo.Errorf(photo.NotFound, "thumbnail not ready"))
-			return
-		}
-		if opts.ThumbnailRedirect {
-			u, err := store.PresignGetThumbnail(r.Context(), user, id, size, opts.PresignExpiry)
-			if err != nil {
-				rest.Error(w, r, log, err)
-				return
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
-			return
-		}
-		b, err := store.GetThumbnail(r.Context(), user, id, size)
-		if err != nil {
-			// NotFound here: deleted between the catalog read and now.
-			rest.Error(w, r, log, err)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.Header().Set("Cache-Control", "private, max-age=3600")
-		w.Write(b)
-	}
-}
-
-func handleList(log *slog.Logger, cat Catalog) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v := r.URL.Query()
-		q, err := photo.ParseListQuery(owner(r), v.Get("tag"), v.Get("limit"), v.Get("cursor"))
-		if err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		page, err := cat.List(r.Context(), q)
-		if err != nil {
-			rest.Error(w, r, log, err)
-			return
-		}
-		if page.Photos == nil {
-			page.Photos = []photo.Photo{}
-		}
-		for i, p := range page.Photos {
-			page.Photos[i] = nonNil(p)
-		}
-		rest.Encode(w, http.StatusOK, page)
-	}
-}
-
-// nonNil gives a photo empty tags and thumbnails where it has none, so the
-// JSON says [] and {}, never null, whatever the catalog returned.
-func nonNil(p photo.Photo) photo.Photo {
-	if p.Tags == nil {
-		p.Tags = []string{}
-	}
-	if p.Thumbnails == nil {
-		p.Thumbnails = map[photo.Size]photo.Thumbnail{}
-	}
-	return p
 }

@@ -36,11 +36,11 @@ func ListPhotos(ctx context.Context, pool *pgxpool.Pool, from string, filters []
 	rows, err := pool.Query(ctx, from+` WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
+		return photo.Page{}, Err("list photos", err)
 	}
 	photos, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (photo.Photo, error) { return scan(r) })
 	if err != nil {
-		return photo.Page{}, fmt.Errorf("list photos: %w", err)
+		return photo.Page{}, Err("list photos", err)
 	}
 	page := photo.Page{Photos: photos}
 	if len(photos) > q.Limit {

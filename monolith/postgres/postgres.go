@@ -75,7 +75,7 @@ func (s *Store) Insert(ctx context.Context, p photo.Photo) error {
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
-		return fmt.Errorf("insert photo %s: %w", p.ID, err)
+		return pgdb.Err("insert photo "+p.ID, err)
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func (s *Store) Get(ctx context.Context, owner, id string) (photo.Photo, error) 
 		return photo.Photo{}, photo.Errorf(photo.NotFound, "photo not found")
 	}
 	if err != nil {
-		return photo.Photo{}, fmt.Errorf("get photo %s: %w", id, err)
+		return photo.Photo{}, pgdb.Err("get photo "+id, err)
 	}
 	if err := s.loadThumbnails(ctx, []*photo.Photo{&p}); err != nil {
 		return photo.Photo{}, err
@@ -150,7 +150,7 @@ func (s *Store) loadThumbnails(ctx context.Context, ps []*photo.Photo) error {
 	}
 	rows, err := s.pool.Query(ctx, `SELECT photo_id::text, size, width, height, bytes FROM thumbnails WHERE photo_id = ANY($1::uuid[])`, ids)
 	if err != nil {
-		return fmt.Errorf("load thumbnails: %w", err)
+		return pgdb.Err("load thumbnails", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -159,14 +159,14 @@ func (s *Store) loadThumbnails(ctx context.Context, ps []*photo.Photo) error {
 			t        photo.Thumbnail
 		)
 		if err := rows.Scan(&id, &size, &t.Width, &t.Height, &t.Bytes); err != nil {
-			return fmt.Errorf("load thumbnails: %w", err)
+			return pgdb.Err("load thumbnails", err)
 		}
 		if p := byID[id]; p != nil {
 			p.Thumbnails[photo.Size(size)] = t
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load thumbnails: %w", err)
+		return pgdb.Err("load thumbnails", err)
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func (s *Store) loadThumbnails(ctx context.Context, ps []*photo.Photo) error {
 func (s *Store) Delete(ctx context.Context, owner, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM photos WHERE id = $1 AND owner = $2`, id, owner)
 	if err != nil {
-		return fmt.Errorf("delete photo %s: %w", id, err)
+		return pgdb.Err("delete photo "+id, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return photo.Errorf(photo.NotFound, "photo not found")

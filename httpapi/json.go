@@ -1,11 +1,16 @@
-// Package rest is the JSON in and out of every HTTP layer of the photo app:
-// encoding responses, decoding and validating request bodies, and turning
-// errors into status codes and the API's JSON error body
+// Package httpapi is the photo app's public HTTP API, in one place for every
+// architecture: the routes (NewServer), bearer-token authentication
+// (Authenticate), the JSON in and out (Encode, Decode) and the map from
+// error kinds to status codes with the API's JSON error body
 //
 //	{"error":{"code":"<photo.Kind>","message":"<client-safe text>"}}
 //
-// so that the monolith and the event-driven functions answer alike.
-package rest
+// The monolith mounts the whole API over its service; the event-driven app's
+// ingest function mounts the write half (photo.Uploader, photo.Deleter) and
+// its query function the read half (photo.Reader), so all of them answer
+// alike. The vision service and the runtime's activator answer their errors
+// with the same body.
+package httpapi
 
 import (
 	"bytes"
@@ -21,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -134,7 +140,27 @@ func listProblems(problems map[string]string) string {
 	return b.String()
 }
 
-// Error answers err: the status is photo.KindOf(err).HTTPStatus(), the body
+// statuses is the API's status map: the HTTP status of each error kind.
+var statuses = map[photo.Kind]int{
+	photo.Invalid:       http.StatusBadRequest,
+	photo.Unauthorized:  http.StatusUnauthorized,
+	photo.NotFound:      http.StatusNotFound,
+	photo.TooLarge:      http.StatusRequestEntityTooLarge,
+	photo.Unsupported:   http.StatusUnsupportedMediaType,
+	photo.TooManyPixels: http.StatusUnprocessableEntity,
+	photo.Unavailable:   http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status code of an error kind (500 for Internal and
+// any kind the map does not know).
+func Status(k photo.Kind) int {
+	if s, ok := statuses[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error answers err: the status is Status(photo.KindOf(err)), the body
 // an ErrorBody with the kind as code and photo.MessageOf(err) as message, so
 // errors without a kind become a bare 500 "internal error" and nothing but a
 // *photo.Error's client-safe message ever reaches the client. Unavailable
@@ -143,16 +169,13 @@ func listProblems(problems map[string]string) string {
 // Debug level. log may be nil (no logging); r may be nil.
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if err == nil {
-		err = errors.New("rest: Error called with a nil error")
+		err = errors.New("httpapi: Error called with a nil error")
 	}
 	kind := photo.KindOf(err)
-	status := kind.HTTPStatus()
+	status := Status(kind)
 	msg := photo.MessageOf(err)
 	if msg == "" {
 		msg = strings.ToLower(http.StatusText(status))
-	}
-	if kind == photo.Unavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	if log != nil {
 		ctx := context.Background()
@@ -167,13 +190,23 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 			log.DebugContext(ctx, "request refused", attrs...)
 		}
 	}
-	writeError(w, status, string(kind), msg)
+	WriteError(w, status, string(kind), msg, photo.RetryAfterOf(err))
 }
 
-// retryAfterSeconds is err's RetryAfter rounded up to whole seconds, at
-// least 1 (also when unset).
-func retryAfterSeconds(err error) int {
-	d := photo.RetryAfterOf(err)
+// WriteError writes an error answer with the JSON error body. 429 and 503
+// answers carry Retry-After: retryAfter in whole seconds, rounded up, at
+// least 1 (also when zero). Error is the way to answer an error of a
+// photo.Kind; WriteError is for the codes no kind has (the vision
+// service's rate_limited, routing's method_not_allowed).
+func WriteError(w http.ResponseWriter, status int, code, msg string, retryAfter time.Duration) {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
+	}
+	writeError(w, status, code, msg)
+}
+
+// retryAfterSeconds is d rounded up to whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) int {
 	s := math.Ceil(d.Seconds())
 	if s < 1 {
 		return 1

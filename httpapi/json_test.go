@@ -1,4 +1,4 @@
-package rest_test
+package httpapi_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/photobench/photobench/internal/rest"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -55,12 +55,12 @@ func TestDecode(t *testing.T) {
 		{"unknown field", `{"name":"ann","colour":1}`, greeting{}, photo.Invalid, `unknown field "colour"`},
 		{"trailing data", `{"name":"ann"} {}`, greeting{}, photo.Invalid, "data after the JSON value"},
 		{"problems sorted", `{"count":-1}`, greeting{}, photo.Invalid, "invalid request: count: must not be negative; name: required"},
-		{"too large", `{"name":"` + strings.Repeat("a", rest.MaxDecodeBytes) + `"}`, greeting{}, photo.TooLarge, "larger than the limit"},
+		{"too large", `{"name":"` + strings.Repeat("a", httpapi.MaxDecodeBytes) + `"}`, greeting{}, photo.TooLarge, "larger than the limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
-			got, err := rest.Decode[greeting](r)
+			got, err := httpapi.Decode[greeting](r)
 			if tt.wantKind == "" {
 				if err != nil {
 					t.Fatalf("Decode: %v", err)
@@ -84,7 +84,7 @@ func TestDecodeMaxBytesReader(t *testing.T) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"name":"a long name"}`))
 	r.Body = http.MaxBytesReader(w, r.Body, 5)
-	_, err := rest.Decode[greeting](r)
+	_, err := httpapi.Decode[greeting](r)
 	if photo.KindOf(err) != photo.TooLarge {
 		t.Fatalf("Decode error %v, want too_large", err)
 	}
@@ -92,7 +92,7 @@ func TestDecodeMaxBytesReader(t *testing.T) {
 
 func TestEncode(t *testing.T) {
 	w := httptest.NewRecorder()
-	rest.Encode(w, http.StatusCreated, greeting{Name: "ann", Count: 1})
+	httpapi.Encode(w, http.StatusCreated, greeting{Name: "ann", Count: 1})
 	if w.Code != http.StatusCreated {
 		t.Errorf("status %d, want 201", w.Code)
 	}
@@ -107,19 +107,19 @@ func TestEncode(t *testing.T) {
 
 func TestEncodeUnencodable(t *testing.T) {
 	w := httptest.NewRecorder()
-	rest.Encode(w, http.StatusOK, math.Inf(1))
+	httpapi.Encode(w, http.StatusOK, math.Inf(1))
 	body := decodeError(t, w)
 	if w.Code != http.StatusInternalServerError || body.Error.Code != "internal" {
 		t.Errorf("got %d %+v, want 500 internal", w.Code, body)
 	}
 }
 
-func decodeError(t *testing.T, w *httptest.ResponseRecorder) rest.ErrorBody {
+func decodeError(t *testing.T, w *httptest.ResponseRecorder) httpapi.ErrorBody {
 	t.Helper()
 	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	var body rest.ErrorBody
+	var body httpapi.ErrorBody
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
@@ -158,7 +158,7 @@ func TestError(t *testing.T) {
 			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodGet, "/v1/photos/x", nil)
-			rest.Error(w, r, log, tt.err)
+			httpapi.Error(w, r, log, tt.err)
 			if w.Code != tt.wantStatus {
 				t.Errorf("status %d, want %d", w.Code, tt.wantStatus)
 			}
@@ -194,7 +194,7 @@ func TestError(t *testing.T) {
 func TestErrorLogsClientErrorsAtDebug(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rest.Error(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), log, photo.Errorf(photo.NotFound, "no such photo"))
+	httpapi.Error(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), log, photo.Errorf(photo.NotFound, "no such photo"))
 	if !strings.Contains(logs.String(), `"level":"DEBUG"`) {
 		t.Errorf("log %q: want one DEBUG record", logs.String())
 	}
@@ -202,7 +202,7 @@ func TestErrorLogsClientErrorsAtDebug(t *testing.T) {
 
 func TestErrorNilLoggerAndRequest(t *testing.T) {
 	w := httptest.NewRecorder()
-	rest.Error(w, nil, nil, errors.New("boom"))
+	httpapi.Error(w, nil, nil, errors.New("boom"))
 	if w.Code != 500 {
 		t.Errorf("status %d, want 500", w.Code)
 	}
@@ -210,8 +210,8 @@ func TestErrorNilLoggerAndRequest(t *testing.T) {
 
 func TestRoutingHandlers(t *testing.T) {
 	r := chi.NewRouter()
-	r.NotFound(rest.NotFoundHandler())
-	r.MethodNotAllowed(rest.MethodNotAllowedHandler())
+	r.NotFound(httpapi.NotFoundHandler())
+	r.MethodNotAllowed(httpapi.MethodNotAllowedHandler())
 	r.Route("/v1/photos", func(r chi.Router) {
 		r.Get("/{id}", func(w http.ResponseWriter, r *http.Request) {})
 		r.Delete("/{id}", func(w http.ResponseWriter, r *http.Request) {})

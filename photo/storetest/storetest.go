@@ -1,0 +1,316 @@
+// Package storetest is the contract of a PostgreSQL photo store's reads:
+// one suite, run against every store (the monolith's and the event-driven
+// catalog's), as package conformance runs one API suite against every app.
+// It covers what photo.Reader promises of Get and List, error kinds
+// included: a database that cannot be reached is Unavailable, never an
+// error of no kind (which the API answers as a bare 500).
+//
+// The suite talks to the real PostgreSQL server of the stack: each test has
+// a database of its own, dropped when it ends, and the outage is real too:
+// the store connects through a TCP relay that the test cuts.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/photobench/photobench/photo"
+)
+
+// Store is what the suite reads.
+type Store interface {
+	Get(ctx context.Context, owner, id string) (photo.Photo, error)
+	List(ctx context.Context, q photo.ListQuery) (photo.Page, error)
+}
+
+// Harness opens one kind of store and writes photos into it the way its
+// architecture does.
+type Harness struct {
+	// Open opens the store on the database dsn names, creating it when
+	// missing; it is closed when the test ends.
+	Open func(t *testing.T, dsn string) Store
+	// PutReady writes p as a ready photo of p.Owner (with its Tags, Format,
+	// size and CreatedAt) through the store's own writers.
+	PutReady func(t *testing.T, s Store, p photo.Photo)
+}
+
+// Run runs the contract against fresh databases on the server that baseDSN
+// (a DSN of any database there) names.
+func Run(t *testing.T, baseDSN string, h Harness) {
+	t.Run("GetReturnsWhatWasWritten", func(t *testing.T) { getRoundTrip(t, baseDSN, h) })
+	t.Run("GetOfNoneOrAnotherUsersIsNotFound", func(t *testing.T) { getNotFound(t, baseDSN, h) })
+	t.Run("ListIsTheOwnersNewestFirstInPages", func(t *testing.T) { listPages(t, baseDSN, h) })
+	t.Run("ListFiltersByTag", func(t *testing.T) { listTag(t, baseDSN, h) })
+	t.Run("ListRefusesAMalformedCursor", func(t *testing.T) { listBadCursor(t, baseDSN, h) })
+	t.Run("DatabaseDownIsUnavailable", func(t *testing.T) { databaseDown(t, baseDSN, h) })
+}
+
+var epoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// readyPhoto is a ready photo of owner created i seconds after epoch.
+func readyPhoto(owner string, i int, tags ...string) photo.Photo {
+	created := epoch.Add(time.Duration(i) * time.Second)
+	return photo.Photo{
+		ID: photo.NewID(), Owner: owner, Status: photo.StatusReady, Format: photo.FormatJPEG,
+		Width: 640, Height: 480, Bytes: 1000 + int64(i), Tags: tags,
+		Thumbnails: map[photo.Size]photo.Thumbnail{
+			photo.SizeSmall: {Width: 256, Height: 192, Bytes: 100},
+			photo.SizeLarge: {Width: 640, Height: 480, Bytes: 900},
+		},
+		CreatedAt: created, UpdatedAt: created, ReadyAt: &created,
+	}
+}
+
+func open(t *testing.T, baseDSN string, h Harness) Store {
+	t.Helper()
+	return h.Open(t, FreshDatabase(t, baseDSN, "pbtest_store_"))
+}
+
+func getRoundTrip(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	want := readyPhoto("ann", 1, "beach", "sunset")
+	h.PutReady(t, s, want)
+	got, err := s.Get(context.Background(), "ann", want.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.ID != want.ID || got.Owner != "ann" || got.Status != photo.StatusReady {
+		t.Errorf("Get = id %s owner %s status %s, want %s ann ready", got.ID, got.Owner, got.Status, want.ID)
+	}
+	if got.Width != want.Width || got.Height != want.Height || got.Format != want.Format {
+		t.Errorf("Get = %dx%d %s, want %dx%d %s", got.Width, got.Height, got.Format, want.Width, want.Height, want.Format)
+	}
+	if !got.CreatedAt.Equal(want.CreatedAt) {
+		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
+	}
+	if !slices.Equal(sorted(got.Tags), sorted(want.Tags)) {
+		t.Errorf("Tags = %v, want %v", got.Tags, want.Tags)
+	}
+	for _, size := range photo.Sizes {
+		if got.Thumbnails[size] != want.Thumbnails[size] {
+			t.Errorf("thumbnail %s = %+v, want %+v", size, got.Thumbnails[size], want.Thumbnails[size])
+		}
+	}
+}
+
+func getNotFound(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	p := readyPhoto("ann", 1)
+	h.PutReady(t, s, p)
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"no such photo":  func() error { _, err := s.Get(ctx, "ann", photo.NewID()); return err },
+		"another user's": func() error { _, err := s.Get(ctx, "bob", p.ID); return err },
+	} {
+		if k := photo.KindOf(call()); k != photo.NotFound {
+			t.Errorf("%s: kind %q, want %q", name, k, photo.NotFound)
+		}
+	}
+}
+
+func listPages(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	var want []string // ann's ids, newest first
+	for i := range 7 {
+		p := readyPhoto("ann", i)
+		h.PutReady(t, s, p)
+		want = append([]string{p.ID}, want...)
+		h.PutReady(t, s, readyPhoto("bob", i)) // never in ann's pages
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		page, err := s.List(context.Background(), photo.ListQuery{Owner: "ann", Limit: 3, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		if len(page.Photos) > 3 {
+			t.Fatalf("page of %d photos, limit 3", len(page.Photos))
+		}
+		for _, p := range page.Photos {
+			got = append(got, p.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ann's photos over all pages:\n got %v\nwant %v (newest first, each once)", got, want)
+	}
+}
+
+func listTag(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	beach := readyPhoto("ann", 1, "beach")
+	h.PutReady(t, s, beach)
+	h.PutReady(t, s, readyPhoto("ann", 2, "forest"))
+	h.PutReady(t, s, readyPhoto("bob", 3, "beach"))
+	page, err := s.List(context.Background(), photo.ListQuery{Owner: "ann", Tag: "beach", Limit: 10})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(page.Photos) != 1 || page.Photos[0].ID != beach.ID {
+		t.Errorf("ann's beach photos = %v, want only %s", ids(page.Photos), beach.ID)
+	}
+}
+
+func listBadCursor(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	_, err := s.List(context.Background(), photo.ListQuery{Owner: "ann", Limit: 3, Cursor: "not-a-cursor"})
+	if k := photo.KindOf(err); k != photo.Invalid {
+		t.Errorf("List with a malformed cursor: kind %q (%v), want %q", k, err, photo.Invalid)
+	}
+}
+
+func databaseDown(t *testing.T, baseDSN string, h Harness) {
+	dsn := FreshDatabase(t, baseDSN, "pbtest_store_")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := newRelay(t, u.Host)
+	u.Host = relay.addr
+	s := h.Open(t, u.String())
+	p := readyPhoto("ann", 1)
+	h.PutReady(t, s, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Get(ctx, "ann", p.ID); err != nil {
+		t.Fatalf("Get before the outage: %v", err)
+	}
+
+	relay.cut() // the server is gone: pooled connections drop, new ones are refused
+	for name, call := range map[string]func() error{
+		"Get":  func() error { _, err := s.Get(ctx, "ann", p.ID); return err },
+		"List": func() error { _, err := s.List(ctx, photo.ListQuery{Owner: "ann", Limit: 3}); return err },
+	} {
+		err := call()
+		if k := photo.KindOf(err); k != photo.Unavailable {
+			t.Errorf("%s with the database down: kind %q (%v), want %q", name, k, err, photo.Unavailable)
+		}
+		if photo.RetryAfterOf(err) <= 0 {
+			t.Errorf("%s with the database down: no RetryAfter (%v)", name, err)
+		}
+	}
+}
+
+func ids(ps []photo.Photo) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// FreshDatabase returns the DSN of a new database on baseDSN's server,
+// named prefix and random hex; whoever opens it creates it (pgdb.Open
+// does), and it is dropped when the test ends.
+func FreshDatabase(t testing.TB, baseDSN, prefix string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := prefix + hex.EncodeToString(b)
+	u, err := url.Parse(baseDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, baseDSN)
+		if err == nil {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return u.String()
+}
+
+// relay forwards TCP connections from a loopback port to the database
+// server until it is cut.
+type relay struct {
+	addr  string
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	done  bool
+}
+
+func newRelay(t *testing.T, target string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{addr: ln.Addr().String(), ln: ln}
+	t.Cleanup(r.cut)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if !r.track(c, up) {
+				return
+			}
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return r
+}
+
+func (r *relay) track(cs ...net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	r.conns = append(r.conns, cs...)
+	return true
+}
+
+// cut closes the listener and every relayed connection.
+func (r *relay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	r.done = true
+	r.ln.Close()
+	for _, c := range r.conns {
+		c.Close()
+	}
+}
