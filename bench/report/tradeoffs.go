@@ -637,7 +637,6 @@ var (
 		{"front", "activator", "proxied to the ingest function", 1},
 		{"activator", "ingest", "proxied to a replica", 1},
 		{"ingest", "MinIO", "PUT original", 1},
-		{"ingest", "PostgreSQL", "pending row", 1},
 		{"MinIO", "Kafka", "object notification", 1},
 		{"Kafka", "thumbnailer", "object event", 1},
 		{"thumbnailer", "MinIO", "GET original, PUT 2 thumbnails", 3},
@@ -647,7 +646,7 @@ var (
 		{"tagger", "vision", "analyze", 1},
 		{"tagger", "Kafka", "photo.tagged", 1},
 		{"Kafka", "catalog", "object, thumbnailed and tagged events", 3},
-		{"catalog", "PostgreSQL", "one upsert per event", 3},
+		{"catalog", "PostgreSQL", "one upsert per event; a ready check after the thumbnails and after the tags", 5},
 	}
 )
 
