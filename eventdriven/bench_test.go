@@ -22,7 +22,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
-	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )
@@ -85,7 +85,7 @@ func BenchmarkSideBySide(b *testing.B) {
 		_, tok = owner("mono-half")
 		monoAck := openLoop(b, env.MonolithURL, tok, imgs, rate, 20*time.Second, http.StatusCreated)
 		edUser, tok = owner("ed-half")
-		objects := stacktest.TailTopic(b, env.KafkaBrokers, stack.TopicObjects)
+		objects := stacktest.TailTopic(b, env.KafkaBrokers, deploy.TopicObjects)
 		before := scrapeStages(b, env.SDDir)
 		edAck := openLoop(b, env.EventDrivenURL, tok, imgs, rate, 20*time.Second, http.StatusAccepted)
 		edReady := readyLatencies(b, db, edUser, len(edAck), 5*time.Minute)
@@ -226,7 +226,7 @@ func notificationDelays(msgs <-chan kgo.Message, owner string, n int) []float64 
 	for len(out) < n {
 		select {
 		case m := <-msgs:
-			objs, err := eventdriven.Originals(m.Value, stack.BucketOriginals)
+			objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
 			if err != nil {
 				continue
 			}

@@ -21,8 +21,8 @@ import (
 	miniogo "github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/kafka"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )
@@ -92,7 +92,7 @@ func TestThumbnailerCrashLosesAndDuplicatesNothing(t *testing.T) {
 	env := appEnv(t)
 	owner := user("crash")
 	c := newClient(t, env, owner)
-	events := stacktest.TailTopic(t, env.KafkaBrokers, stack.TopicThumbnailed)
+	events := stacktest.TailTopic(t, env.KafkaBrokers, deploy.TopicThumbnailed)
 
 	r := startReplica(t, env)
 	var ids []string
@@ -128,7 +128,7 @@ func TestThumbnailerCrashLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	ctx := context.Background()
 	keys := map[string]bool{}
-	for obj := range mc.ListObjects(ctx, stack.BucketThumbnails, miniogo.ListObjectsOptions{Prefix: "users/" + owner + "/", Recursive: true}) {
+	for obj := range mc.ListObjects(ctx, deploy.BucketThumbnails, miniogo.ListObjectsOptions{Prefix: "users/" + owner + "/", Recursive: true}) {
 		if obj.Err != nil {
 			t.Fatal(obj.Err)
 		}

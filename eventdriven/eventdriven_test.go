@@ -18,9 +18,9 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/conformance"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/kafka"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )
@@ -178,9 +178,9 @@ func TestPresignedUpload(t *testing.T) {
 func TestPoisonEventIsDeadLetteredAndLaterPhotosFlow(t *testing.T) {
 	env := appEnv(t)
 	marker := "poison-" + user("x")
-	dlq := stacktest.TailTopic(t, env.KafkaBrokers, stack.TopicObjects+".dlq")
+	dlq := stacktest.TailTopic(t, env.KafkaBrokers, deploy.TopicObjects+".dlq")
 
-	w := &kgo.Writer{Addr: kgo.TCP(env.KafkaBrokers), Topic: stack.TopicObjects, RequiredAcks: kgo.RequireAll, BatchTimeout: time.Millisecond}
+	w := &kgo.Writer{Addr: kgo.TCP(env.KafkaBrokers), Topic: deploy.TopicObjects, RequiredAcks: kgo.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -202,7 +202,7 @@ func TestPoisonEventIsDeadLetteredAndLaterPhotosFlow(t *testing.T) {
 			for _, hd := range m.Headers {
 				h[hd.Key] = string(hd.Value)
 			}
-			if h["dlq_topic"] != stack.TopicObjects || h["dlq_error"] == "" || h["dlq_offset"] == "" || h["dlq_partition"] == "" {
+			if h["dlq_topic"] != deploy.TopicObjects || h["dlq_error"] == "" || h["dlq_offset"] == "" || h["dlq_partition"] == "" {
 				t.Errorf("dead letter headers %v", h)
 			}
 			functions[h["dlq_function"]] = true
@@ -249,12 +249,12 @@ func TestVisionOutageBecomesBacklogNotErrors(t *testing.T) {
 			t.Fatalf("during the outage photo %s: %d %s, want pending", id, code, body)
 		}
 	}
-	lag, err := kafka.Lag(context.Background(), []string{env.KafkaBrokers}, "tagger", []string{stack.TopicObjects})
+	lag, err := kafka.Lag(context.Background(), []string{env.KafkaBrokers}, "tagger", []string{deploy.TopicObjects})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var backlog int64
-	for _, l := range lag[stack.TopicObjects] {
+	for _, l := range lag[deploy.TopicObjects] {
 		backlog += l
 	}
 	if backlog == 0 {

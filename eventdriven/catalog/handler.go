@@ -10,13 +10,13 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/httpmetrics"
 	"github.com/photobench/photobench/internal/kafka"
-	"github.com/photobench/photobench/internal/stack"
 )
 
 // Topics are what the catalog function consumes.
-var Topics = []string{stack.TopicObjects, stack.TopicThumbnailed, stack.TopicTagged}
+var Topics = []string{deploy.TopicObjects, deploy.TopicThumbnailed, deploy.TopicTagged}
 
 // Metrics are the catalog's own metrics.
 type Metrics struct {
@@ -55,9 +55,9 @@ func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
 		err error
 	)
 	switch m.Topic {
-	case stack.TopicObjects:
+	case deploy.TopicObjects:
 		return h.objectEvent(ctx, m)
-	case stack.TopicThumbnailed, stack.TopicTagged:
+	case deploy.TopicThumbnailed, deploy.TopicTagged:
 		ev, perr := kafka.ParseEvent(m)
 		if perr != nil {
 			return kafka.Permanent(perr)
@@ -104,7 +104,7 @@ func (h *Handler) domainEvent(ctx context.Context, ev kafka.Event) (*Ready, erro
 }
 
 func (h *Handler) objectEvent(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, stack.BucketOriginals)
+	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
 	if err != nil {
 		return kafka.Permanent(err)
 	}

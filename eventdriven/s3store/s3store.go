@@ -31,7 +31,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
-	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -78,7 +78,7 @@ func New(endpoint, accessKey, secretKey string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new s3 store: %w", err)
 	}
-	return &Store{client: client, originals: stack.BucketOriginals, thumbnails: stack.BucketThumbnails}, nil
+	return &Store{client: client, originals: deploy.BucketOriginals, thumbnails: deploy.BucketThumbnails}, nil
 }
 
 // ObjectInfo describes a stored original.

@@ -22,10 +22,10 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/kafka"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/photo"
 	"github.com/photobench/photobench/vision"
 )
@@ -54,7 +54,7 @@ type Handler struct {
 
 // Handle is the kafka.Handler of the tagger.
 func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, stack.BucketOriginals)
+	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
 	if err != nil {
 		return kafka.Permanent(err)
 	}
@@ -106,7 +106,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) error {
 		ID: eventdriven.EventID(eventdriven.TypeTagged, o.ID, o.Version), Source: Source,
 		Type: eventdriven.TypeTagged, Subject: o.ID, Time: time.Now().UTC(), Data: b,
 	}
-	if err := h.Out.Publish(ctx, stack.TopicTagged, ev); err != nil {
+	if err := h.Out.Publish(ctx, deploy.TopicTagged, ev); err != nil {
 		return kafka.Transient(err)
 	}
 	return nil

@@ -20,10 +20,10 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/kafka"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -46,7 +46,7 @@ type Handler struct {
 // Handle is the kafka.Handler of the thumbnailer. Storage and Kafka errors
 // are kafka.Transient; a malformed record is kafka.Permanent.
 func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, stack.BucketOriginals)
+	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
 	if err != nil {
 		return kafka.Permanent(err)
 	}
@@ -118,7 +118,7 @@ func (h *Handler) publish(ctx context.Context, typ string, o eventdriven.Object,
 		ID: eventdriven.EventID(typ, o.ID, o.Version), Source: Source, Type: typ,
 		Subject: o.ID, Time: time.Now().UTC(), Data: b,
 	}
-	if err := h.Out.Publish(ctx, stack.TopicThumbnailed, ev); err != nil {
+	if err := h.Out.Publish(ctx, deploy.TopicThumbnailed, ev); err != nil {
 		return kafka.Transient(err)
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/catalog"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/front"
 	"github.com/photobench/photobench/eventdriven/ingest"
 	"github.com/photobench/photobench/eventdriven/query"
@@ -203,7 +204,7 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer producer.Close()
 	var (
 		handle kafka.Handler
-		topics = []string{stack.TopicObjects}
+		topics = []string{deploy.TopicObjects}
 	)
 	switch c.name {
 	case "thumbnailer":

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -590,7 +591,7 @@ func checkComposeMinIONotify(t *testing.T, c composeCase) {
 	}
 	for setting, want := range map[string]string{
 		"ENABLE":    "on",
-		"TOPIC":     stack.TopicObjects,
+		"TOPIC":     deploy.TopicObjects,
 		"BROKERS":   "", // any value, but set
 		"QUEUE_DIR": "", // any value, but set: events survive a Kafka outage
 	} {
@@ -610,14 +611,14 @@ func checkComposeMinIONotify(t *testing.T, c composeCase) {
 	job := c.initWith(t, "PHOTOBENCH_NOTIFY_ARN")
 	for k, want := range map[string]string{
 		"PHOTOBENCH_NOTIFY_ARN":    stack.NotifyARN().String(),
-		"PHOTOBENCH_NOTIFY_BUCKET": stack.BucketOriginals,
+		"PHOTOBENCH_NOTIFY_BUCKET": deploy.BucketOriginals,
 	} {
 		if got := job.Environment[k]; got != want {
 			t.Errorf("the bucket init job sets %s=%q, want %q", k, got, want)
 		}
 	}
 	buckets := slices.Sorted(slices.Values(strings.Fields(job.Environment["PHOTOBENCH_BUCKETS"])))
-	if want := []string{stack.BucketOriginals, stack.BucketThumbnails}; !slices.Equal(buckets, want) {
+	if want := []string{deploy.BucketOriginals, deploy.BucketThumbnails}; !slices.Equal(buckets, want) {
 		t.Errorf("the bucket init job creates buckets %v, want %v", buckets, want)
 	}
 	script := job.script()

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/atomicfile"
 )
 
@@ -37,18 +38,11 @@ const (
 	DefaultRuntimePort         = 18096
 )
 
-// Names of the event topics and buckets that the stack creates. Later parts of
-// the project (the event-driven functions) use these names.
-const (
-	TopicObjects     = "photos.objects"
-	TopicThumbnailed = "photo.thumbnailed"
-	TopicTagged      = "photo.tagged"
-	BucketOriginals  = "originals"
-	BucketThumbnails = "thumbnails"
-	// MinIONotifyTarget is the identifier of MinIO's Kafka notification target;
-	// it appears in the target's ARN, arn:minio:sqs::PHOTOBENCH:kafka.
-	MinIONotifyTarget = "PHOTOBENCH"
-)
+// MinIONotifyTarget is the identifier of MinIO's Kafka notification target;
+// it appears in the target's ARN, arn:minio:sqs::PHOTOBENCH:kafka. The
+// topics and buckets the stack creates are the event-driven app's
+// (package eventdriven/deploy).
+const MinIONotifyTarget = "PHOTOBENCH"
 
 // Config says where the stack lives, which binaries it runs and on which
 // ports. Build it with LoadConfig.
@@ -294,7 +288,7 @@ func (c Config) EnvFile() string { return filepath.Join(c.Dir, "env") }
 // dead letters are rare and read by people, not scaled consumers.
 func (c Config) Topics() []Topic {
 	var ts []Topic
-	for _, name := range []string{TopicObjects, TopicThumbnailed, TopicTagged} {
+	for _, name := range deploy.Topics {
 		ts = append(ts, Topic{Name: name, Partitions: c.KafkaPartitions}, Topic{Name: name + ".dlq", Partitions: 1})
 	}
 	return ts

@@ -11,6 +11,7 @@ import (
 	miniogo "github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
+	"github.com/photobench/photobench/eventdriven/deploy"
 )
 
 // minio runs a single-drive MinIO server whose `originals` bucket publishes
@@ -51,7 +52,7 @@ func (m minio) command(c Config) (*exec.Cmd, error) {
 		"MINIO_PROMETHEUS_AUTH_TYPE=public", // Prometheus scrapes without a token
 		"MINIO_NOTIFY_KAFKA_ENABLE_"+id+"=on",
 		"MINIO_NOTIFY_KAFKA_BROKERS_"+id+"="+c.KafkaBrokers(),
-		"MINIO_NOTIFY_KAFKA_TOPIC_"+id+"="+TopicObjects,
+		"MINIO_NOTIFY_KAFKA_TOPIC_"+id+"="+deploy.TopicObjects,
 	)
 	if c.MinIONotifyQueue {
 		// Staged on disk, delivered once Kafka is back after an outage; see
@@ -77,7 +78,7 @@ func (minio) setup(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	for _, b := range []string{BucketOriginals, BucketThumbnails} {
+	for _, b := range deploy.Buckets {
 		ok, err := client.BucketExists(ctx, b)
 		if err != nil {
 			return fmt.Errorf("bucket %s: %w", b, err)
@@ -92,8 +93,8 @@ func (minio) setup(ctx context.Context, c Config) error {
 	q.AddEvents(notification.ObjectCreatedAll, notification.ObjectRemovedAll)
 	var cfg notification.Configuration
 	cfg.AddQueue(q)
-	if err := client.SetBucketNotification(ctx, BucketOriginals, cfg); err != nil {
-		return fmt.Errorf("notifications of bucket %s to %s: %w", BucketOriginals, NotifyARN(), err)
+	if err := client.SetBucketNotification(ctx, deploy.BucketOriginals, cfg); err != nil {
+		return fmt.Errorf("notifications of bucket %s to %s: %w", deploy.BucketOriginals, NotifyARN(), err)
 	}
 	return nil
 }

@@ -19,9 +19,9 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/s3event"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 
@@ -172,7 +172,7 @@ func TestMinIOPublishesObjectEventsToKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	events := stacktest.TailTopic(t, env.KafkaBrokers, stack.TopicObjects)
+	events := stacktest.TailTopic(t, env.KafkaBrokers, deploy.TopicObjects)
 	u, err := url.Parse(env.S3Endpoint)
 	if err != nil {
 		t.Fatal(err)
@@ -185,16 +185,16 @@ func TestMinIOPublishesObjectEventsToKafka(t *testing.T) {
 	key := "users/test-" + randomSuffix(t) + "/my photo+1.jpg"
 	body := []byte("not really a jpeg")
 	put := time.Now()
-	if _, err := mc.PutObject(ctx, stack.BucketOriginals, key, bytes.NewReader(body), int64(len(body)), miniogo.PutObjectOptions{ContentType: "image/jpeg"}); err != nil {
+	if _, err := mc.PutObject(ctx, deploy.BucketOriginals, key, bytes.NewReader(body), int64(len(body)), miniogo.PutObjectOptions{ContentType: "image/jpeg"}); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	rec := waitForEvent(t, ctx, events, key, "s3:ObjectCreated:")
 	t.Logf("ObjectCreated arrived %v after the PUT", time.Since(put))
-	if rec.S3.Bucket.Name != stack.BucketOriginals || rec.S3.Object.Size != int64(len(body)) || rec.S3.Object.Sequencer == "" {
+	if rec.S3.Bucket.Name != deploy.BucketOriginals || rec.S3.Object.Size != int64(len(body)) || rec.S3.Object.Sequencer == "" {
 		t.Errorf("record: bucket %q size %d sequencer %q", rec.S3.Bucket.Name, rec.S3.Object.Size, rec.S3.Object.Sequencer)
 	}
 
-	if err := mc.RemoveObject(ctx, stack.BucketOriginals, key, miniogo.RemoveObjectOptions{}); err != nil {
+	if err := mc.RemoveObject(ctx, deploy.BucketOriginals, key, miniogo.RemoveObjectOptions{}); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
 	del := waitForEvent(t, ctx, events, key, "s3:ObjectRemoved:")
@@ -220,7 +220,7 @@ func waitForEvent(t *testing.T, ctx context.Context, events <-chan kafka.Message
 				}
 			}
 		case <-ctx.Done():
-			t.Fatalf("no %s* notification for %q on %s", prefix, key, stack.TopicObjects)
+			t.Fatalf("no %s* notification for %q on %s", prefix, key, deploy.TopicObjects)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -103,7 +104,7 @@ func startContainers(ctx context.Context, root string) (Env, error) {
 				"MINIO_PROMETHEUS_AUTH_TYPE": "public",
 				"MINIO_NOTIFY_KAFKA_ENABLE_" + stack.MinIONotifyTarget:    "on",
 				"MINIO_NOTIFY_KAFKA_BROKERS_" + stack.MinIONotifyTarget:   kafkaAddr,
-				"MINIO_NOTIFY_KAFKA_TOPIC_" + stack.MinIONotifyTarget:     stack.TopicObjects,
+				"MINIO_NOTIFY_KAFKA_TOPIC_" + stack.MinIONotifyTarget:     deploy.TopicObjects,
 				"MINIO_NOTIFY_KAFKA_QUEUE_DIR_" + stack.MinIONotifyTarget: "/data/.events",
 			}),
 			testcontainers.WithCmd("server", "--address", fmt.Sprintf("%s:%d", cfg.Host, cfg.MinIOPort), "/data"),
