@@ -24,6 +24,7 @@ import (
 
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
@@ -91,7 +92,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	}
 	dir := filepath.Join(b.cfg.Out, run.Dir)
 	fail := func(err error) results.Run {
-		run.Status, run.Error = results.StatusFailed, oneLine(err.Error())
+		run.Status, run.Error = results.StatusFailed, brief.OneLine(err.Error())
 		if ctx.Err() != nil { // interrupted, not broken
 			run.Status, run.Error = results.StatusPartial, "interrupted before its schedule ran: "+run.Error
 		}
@@ -118,7 +119,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	for _, a := range appsOf[s.arch] {
 		if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), appAddr(b.cfg.Stack, a), time.Now()); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(b.cfg.Log, "bench: %s: %v (its first seconds may be missing from the series)\n", a, oneLine(err.Error()))
+			fmt.Fprintf(b.cfg.Log, "bench: %s: %v (its first seconds may be missing from the series)\n", a, brief.OneLine(err.Error()))
 		}
 	}
 	wcancel()
@@ -223,7 +224,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		run.Series[q.Name] = series
 	}
 	if len(problems) > 0 {
-		run.Error = "capture: " + oneLine(strings.Join(problems, "; "))
+		run.Error = "capture: " + brief.OneLine(strings.Join(problems, "; "))
 		fmt.Fprintf(b.cfg.Log, "bench: %s\n", run.Error)
 	}
 	b.mu.Lock()
@@ -275,18 +276,18 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 		case p.f.Vision != nil:
 			w.Description = "vision profile " + string(p.f.Vision)
 			if err := vis.patch(ctx, p.f.Vision); err != nil {
-				w.Description += " (FAILED: " + oneLine(err.Error()) + ")"
+				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
 			sleepUntil(ctx, p.end)
 			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := vis.reset(rctx); err != nil {
-				w.Description += " (reset FAILED: " + oneLine(err.Error()) + ")"
+				w.Description += " (reset FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
 			cancel()
 		case p.f.Restart != "":
 			w.Description = "restart of " + p.f.Restart
 			if err := b.restart(ctx, p.f.Restart); err != nil {
-				w.Description += " (FAILED: " + oneLine(err.Error()) + ")"
+				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
 		}
 		w.End = time.Now().UTC()
@@ -460,8 +461,6 @@ func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // liveCounts are the totals for the live view.
 type liveCounts struct {

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/loadgen"
 )
 
@@ -244,7 +245,7 @@ func (r *runner) measure(ctx context.Context, tool, stage string, rate float64, 
 			fmt.Fprintln(r.progress, "stopped")
 			return m, ctx.Err()
 		}
-		m.Error = oneLine(err.Error())
+		m.Error = brief.OneLine(err.Error())
 		fmt.Fprintf(r.progress, "failed: %s\n", m.Error)
 	} else {
 		lag := ""
@@ -372,9 +373,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string { return oneLine(string(t.b)) }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func (t *tailBuffer) String() string { return brief.OneLine(string(t.b)) }
 
 // server is the trivial target running as a child process.
 type server struct {

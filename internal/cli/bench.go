@@ -15,6 +15,7 @@ import (
 	"github.com/photobench/photobench/bench/cost"
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -77,7 +78,7 @@ func parseBench(args []string, now time.Time) (benchConfig, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, fmt.Errorf("%w: bench: %s", errUsage, oneLine(err.Error()))
+		return c, fmt.Errorf("%w: bench: %s", errUsage, brief.OneLine(err.Error()))
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: bench: unexpected arguments %q", errUsage, fs.Args())

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/calibrate"
 )
 
@@ -181,7 +182,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %s: %s", errUsage, fs.Name(), oneLine(err.Error()))
+		return fmt.Errorf("%w: %s: %s", errUsage, fs.Name(), brief.OneLine(err.Error()))
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s: unexpected arguments %q", errUsage, fs.Name(), fs.Args())

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -110,8 +110,5 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// oneLine folds an error message onto one line for the terminal.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // Message formats err for the user: one line, prefixed with the program name.
-func Message(err error) string { return "photobench: " + oneLine(err.Error()) }
+func Message(err error) string { return "photobench: " + brief.OneLine(err.Error()) }

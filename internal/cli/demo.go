@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/demo"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
@@ -94,7 +95,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	var unreachable []string
 	for _, u := range []string{cfg.MonolithURL, cfg.EventDrivenURL, cfg.VisionURL} {
 		if err := checkHealth(ctx, u); err != nil {
-			unreachable = append(unreachable, oneLine(err.Error()))
+			unreachable = append(unreachable, brief.OneLine(err.Error()))
 		}
 	}
 	if len(unreachable) > 0 {
@@ -149,7 +150,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 			if errors.Is(err, flag.ErrHelp) {
 				return cfg, "", err
 			}
-			return cfg, "", fmt.Errorf("%w: demo: %s", errUsage, oneLine(err.Error()))
+			return cfg, "", fmt.Errorf("%w: demo: %s", errUsage, brief.OneLine(err.Error()))
 		}
 		if fs.NArg() == 0 {
 			break

@@ -23,6 +23,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/loadgen"
 )
@@ -111,7 +112,7 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: load: %s", errUsage, oneLine(err.Error()))
+		return cfg, fmt.Errorf("%w: load: %s", errUsage, brief.OneLine(err.Error()))
 	}
 	var problems []string
 	if fs.NArg() > 0 {
@@ -294,7 +295,7 @@ func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *loadgen.APIRun, 
 		wctx, cancel := context.WithTimeout(ctx, scrapeWait)
 		defer cancel()
 		if err := promsd.WaitScraped(wctx, cfg.promURL, addr, after); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(stderr, "photobench: %s: %v\n", why, oneLine(err.Error()))
+			fmt.Fprintf(stderr, "photobench: %s: %v\n", why, brief.OneLine(err.Error()))
 		}
 	}
 	waitScrape(time.Now(), "the stack's Prometheus has not scraped the generator yet; its first seconds may be missing there")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
@@ -107,7 +108,7 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 		problems = append(problems, "cannot find the photobench binary: "+err.Error())
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w: runtime: %s", errUsage, oneLine(strings.Join(problems, "; ")))
+		return fmt.Errorf("%w: runtime: %s", errUsage, brief.OneLine(strings.Join(problems, "; ")))
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "runtime")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -116,7 +117,7 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 		case s.Running() && s.Ready == nil:
 			state, pid = "ready", fmt.Sprint(s.PID)
 		case s.Running():
-			state, pid = "not answering: "+oneLine(s.Ready.Error()), fmt.Sprint(s.PID)
+			state, pid = "not answering: "+brief.OneLine(s.Ready.Error()), fmt.Sprint(s.PID)
 		}
 		if s.Ready != nil {
 			notReady++
