@@ -26,6 +26,7 @@ import (
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/promsd"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
 	"github.com/photobench/photobench/vision"
@@ -268,7 +269,7 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 		}
 	}
 	for _, p := range plan {
-		if !sleepUntil(ctx, p.start) {
+		if !sleep.Until(ctx, p.start) {
 			return out
 		}
 		w := results.Window{Name: p.f.Text, Start: time.Now().UTC()}
@@ -278,7 +279,7 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 			if err := vis.patch(ctx, p.f.Vision); err != nil {
 				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
-			sleepUntil(ctx, p.end)
+			sleep.Until(ctx, p.end)
 			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := vis.reset(rctx); err != nil {
 				w.Description += " (reset FAILED: " + brief.OneLine(err.Error()) + ")"
@@ -306,21 +307,6 @@ func (b *bencher) restart(ctx context.Context, svc string) error {
 	servers.AppBinary = ""
 	_, err := stack.Up(ctx, servers, io.Discard)
 	return err
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // visionAdmin sets the vision service's profile: the profile's baseline, or

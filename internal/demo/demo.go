@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/loadgen"
 	"github.com/photobench/photobench/vision"
 )
@@ -336,7 +337,7 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 	wg.Add(1)
 	go func() { // the fault
 		defer wg.Done()
-		if !sleepUntil(runCtx, faultStart) {
+		if !sleep.Until(runCtx, faultStart) {
 			return
 		}
 		err := vis.patchIfOwned(runCtx, c.Fault.Patch)
@@ -346,7 +347,7 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 			return
 		}
 		faultStart = time.Now()
-		if !sleepUntil(runCtx, faultEnd) {
+		if !sleep.Until(runCtx, faultEnd) {
 			faultEnd = time.Now() // stopped early: the deferred restore ends it
 			return
 		}
@@ -534,17 +535,6 @@ func liveLine(el time.Duration, c Config, runs [2]*archRun, samples []LagSample)
 		parts = append(parts, fmt.Sprintf("%s %d ok %d err", r.name, r.uploadsOK.Load(), r.uploadErrors.Load()))
 	}
 	return fmt.Sprintf("%4.0fs %-10s uploads: %s | backlog %s", el.Seconds(), phase, strings.Join(parts, " | "), backlog)
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // checkAuth lists user 0's photos once, so that a secret the app does not

@@ -1,0 +1,53 @@
+package sleep_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/photobench/photobench/internal/sleep"
+)
+
+func TestUntil(t *testing.T) {
+	live := context.Background()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		in      time.Duration // from now
+		want    bool
+		atLeast time.Duration // how long it must have waited
+	}{
+		{"future, live", live, 30 * time.Millisecond, true, 30 * time.Millisecond},
+		{"past, live", live, -time.Second, true, 0},
+		{"past, done", done, -time.Second, false, 0},
+		{"future, done", done, time.Hour, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			got := sleep.Until(tt.ctx, start.Add(tt.in))
+			took := time.Since(start)
+			if got != tt.want {
+				t.Errorf("Until = %v, want %v", got, tt.want)
+			}
+			if took < tt.atLeast || took > tt.atLeast+5*time.Second {
+				t.Errorf("took %s, want at least %s and not an hour", took, tt.atLeast)
+			}
+		})
+	}
+}
+
+// A context cancelled while waiting ends the wait early.
+func TestUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	if sleep.Until(ctx, start.Add(time.Hour)) {
+		t.Error("Until = true after the context was cancelled")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s to notice the cancellation", took)
+	}
+}
