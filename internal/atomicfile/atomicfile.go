@@ -9,23 +9,52 @@ import (
 	"path/filepath"
 )
 
-// Write writes data to a temporary file in path's directory (creating the
-// directory if needed), syncs it and renames it over path.
-func Write(path string, data []byte, perm os.FileMode) error {
+// An Option tunes Write; without any, the temporary file sits beside path
+// and the data is flushed to stable storage before the rename.
+type Option func(*options)
+
+type options struct {
+	tempDir string
+	noSync  bool
+}
+
+// TempDir puts the temporary file in dir instead of path's directory, so
+// that a store keeping its writes in progress in one place can clear what a
+// crash left there. dir must exist and be on path's file system: a rename
+// across file systems fails.
+func TempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+// Sync(false) skips flushing the data to stable storage before the rename.
+// Readers still never see a half-written file, but after a power cut the
+// file may be empty or gone: for data that is cheap to lose or to make
+// again, where the flush would cost more than it saves.
+func Sync(on bool) Option { return func(o *options) { o.noSync = !on } }
+
+// Write writes data to a temporary file (beside path unless TempDir says
+// otherwise), flushes it (unless Sync(false)) and renames it over path,
+// creating path's directory if needed; the file gets mode perm. On failure
+// the temporary file is removed and path is left as it was.
+func Write(path string, data []byte, perm os.FileMode, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if o.tempDir == "" {
+		o.tempDir = dir
+	}
+	tmp, err := os.CreateTemp(o.tempDir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
 	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(perm)
 	}
-	if err == nil {
+	if err == nil && !o.noSync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -35,6 +64,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

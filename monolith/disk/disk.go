@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -58,31 +59,11 @@ func (s *Store) ThumbnailPath(owner, id string, size photo.Size) (string, error)
 }
 
 // Write stores data at path (from OriginalPath or ThumbnailPath)
-// atomically. With sync, the data is flushed to stable storage before the
-// rename, so an acknowledged photo survives a power cut.
+// atomically, through <dir>/tmp. With sync, the data is flushed to stable
+// storage before the rename, so an acknowledged photo survives a power cut.
+// Files are private to the server's user (0600).
 func (s *Store) Write(path string, data []byte, sync bool) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "w-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600, atomicfile.TempDir(filepath.Join(s.dir, "tmp")), atomicfile.Sync(sync))
 }
 
 // Read returns a file's content; a missing file is a photo.NotFound error.
