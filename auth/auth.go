@@ -35,7 +35,9 @@ const MaxTokenLen = 4096
 var validUser = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // ValidUser reports whether s is a well-formed user id: 1 to 64 ASCII
-// letters, digits, '_' or '-'.
+// letters, digits, '_' or '-'. It is the one rule for user ids: token
+// subjects, and the owners that name object keys and file paths, which is
+// why an owner can never climb out of its directory.
 func ValidUser(s string) bool { return validUser.MatchString(s) }
 
 // CheckUser returns an Invalid error for a malformed user id.

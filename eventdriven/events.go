@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/s3event"
 	"github.com/photobench/photobench/photo"
 )
@@ -81,22 +82,10 @@ func ThumbnailKey(owner, id string, size photo.Size) string {
 // of that shape (written by someone else) are an error.
 func ParseObjectKey(key string) (owner, id string, err error) {
 	parts := strings.Split(key, "/")
-	if len(parts) != 3 || parts[0] != "users" || !validOwner(parts[1]) || !photo.ValidID(parts[2]) {
+	if len(parts) != 3 || parts[0] != "users" || !auth.ValidUser(parts[1]) || !photo.ValidID(parts[2]) {
 		return "", "", fmt.Errorf("object key %q is not users/<owner>/<photo id>", key)
 	}
 	return parts[1], parts[2], nil
-}
-
-func validOwner(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // EventID makes a deterministic CloudEvents id: the same input (event

@@ -288,9 +288,11 @@ func thumbnailKey(owner, id string, size photo.Size) (string, error) {
 	return eventdriven.ThumbnailKey(owner, id, size), nil
 }
 
+// checkOwnerID returns an Invalid error when owner is not a well-formed
+// user id (auth's rule: the token names the owner) or id not a photo id.
 func checkOwnerID(owner, id string) error {
-	if !auth.ValidUser(owner) {
-		return photo.Errorf(photo.Invalid, "malformed owner %q", clip(owner, 64))
+	if err := auth.CheckUser(owner); err != nil {
+		return err
 	}
 	return photo.CheckID(id)
 }
@@ -334,11 +336,4 @@ func classify(err error, what string) error {
 
 func unavailable(err error) error {
 	return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: retryAfter, Err: err}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

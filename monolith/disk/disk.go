@@ -10,8 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 
+	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/photo"
 )
@@ -40,11 +40,9 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
-var safeName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // OriginalPath is where a photo's original lives.
 func (s *Store) OriginalPath(owner, id string) (string, error) {
-	if !safeName.MatchString(owner) || !photo.ValidID(id) {
+	if !auth.ValidUser(owner) || !photo.ValidID(id) {
 		return "", fmt.Errorf("disk path: unsafe owner %q or id %q", owner, id)
 	}
 	return filepath.Join(s.dir, "originals", owner, id), nil
@@ -52,7 +50,7 @@ func (s *Store) OriginalPath(owner, id string) (string, error) {
 
 // ThumbnailPath is where a photo's thumbnail of one size lives.
 func (s *Store) ThumbnailPath(owner, id string, size photo.Size) (string, error) {
-	if !safeName.MatchString(owner) || !photo.ValidID(id) || size.Bound() == 0 {
+	if !auth.ValidUser(owner) || !photo.ValidID(id) || size.Bound() == 0 {
 		return "", fmt.Errorf("disk path: unsafe owner %q, id %q or size %q", owner, id, size)
 	}
 	return filepath.Join(s.dir, "thumbnails", owner, id+"-"+string(size)+".jpg"), nil
