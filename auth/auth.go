@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -43,7 +44,7 @@ func ValidUser(s string) bool { return validUser.MatchString(s) }
 // CheckUser returns an Invalid error for a malformed user id.
 func CheckUser(s string) error {
 	if !ValidUser(s) {
-		return photo.Errorf(photo.Invalid, "malformed user id %q (want 1-64 of A-Z a-z 0-9 _ -)", clip(s, 80))
+		return photo.Errorf(photo.Invalid, "malformed user id %q (want 1-64 of A-Z a-z 0-9 _ -)", brief.Clip(s, 80))
 	}
 	return nil
 }
@@ -157,7 +158,7 @@ func (v *Verifier) Verify(token string) (string, error) {
 		return "", unauthorized(msgClaims, errors.New("token has no iat claim"))
 	}
 	if !ValidUser(claims.Subject) {
-		return "", unauthorized(msgSubject, fmt.Errorf("subject %q", clip(claims.Subject, 80)))
+		return "", unauthorized(msgSubject, fmt.Errorf("subject %q", brief.Clip(claims.Subject, 80)))
 	}
 	return claims.Subject, nil
 }
@@ -208,14 +209,6 @@ func BearerToken(header string) (string, error) {
 		return "", unauthorized(msgMissing, nil)
 	}
 	return token, nil
-}
-
-// clip shortens s for messages and logs.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // Authenticate returns the user an "Authorization: Bearer <token>" header

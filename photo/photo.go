@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/photobench/photobench/internal/brief"
 )
 
 // Status is where a photo is in its life: every photo starts pending and
@@ -125,7 +126,7 @@ func ValidID(s string) bool {
 // CheckID returns an Invalid error for a malformed id.
 func CheckID(s string) error {
 	if !ValidID(s) {
-		return Errorf(Invalid, "malformed photo id %q", truncate(s, 64))
+		return Errorf(Invalid, "malformed photo id %q", brief.Clip(s, 64))
 	}
 	return nil
 }
@@ -153,13 +154,6 @@ type Page struct {
 	Photos []Photo `json:"photos"`
 	// NextCursor continues the listing; empty on the last page.
 	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // String renders a photo briefly for logs.

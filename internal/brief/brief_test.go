@@ -1,6 +1,7 @@
 package brief_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/photobench/photobench/internal/brief"
@@ -20,6 +21,30 @@ func TestOneLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := brief.OneLine(tt.in); got != tt.want {
 				t.Errorf("OneLine(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"empty", "", 5, ""},
+		{"shorter", "abc", 5, "abc"},
+		{"exactly n", "abcde", 5, "abcde"},
+		{"one over", "abcdef", 5, "abcde..."},
+		{"much longer", strings.Repeat("x", 1000), 3, "xxx..."},
+		{"zero", "abc", 0, "..."},
+		{"bytes, not characters", "héllo", 2, "h\xc3..."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := brief.Clip(tt.in, tt.n); got != tt.want {
+				t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 			}
 		})
 	}
