@@ -1,6 +1,6 @@
 // Package photo is the photo app's shared domain: the types both
 // architectures (the monolith and the event-driven functions) store and
-// serve, the status machine, and the error kinds their HTTP layers map to
+// serve, their statuses, and the error kinds their HTTP layers map to
 // status codes. It holds types and small pure functions only; packages that
 // talk to a dependency live elsewhere and are named after it.
 package photo
@@ -15,6 +15,14 @@ import (
 
 // Status is where a photo is in its life: every photo starts pending and
 // ends ready or failed; nothing else moves.
+//
+// Where this is enforced: the monolith processes an upload before
+// answering and stores the photo ready, so it makes no transitions. The
+// event-driven catalog (eventdriven/catalog) makes each one in a single SQL
+// statement that changes only a pending row (WHERE status = 'pending'), so
+// that concurrent events of one photo cannot both move it; a replay
+// matches no row. Reading the status, checking it in Go and then writing
+// would race.
 type Status string
 
 // The statuses of a photo.
@@ -23,16 +31,6 @@ const (
 	StatusReady   Status = "ready"
 	StatusFailed  Status = "failed"
 )
-
-// CanBecome reports whether a photo in status s may move to next: pending
-// may become ready or failed; ready and failed are final. Staying in the
-// same status is allowed, so replayed events are harmless.
-func (s Status) CanBecome(next Status) bool {
-	if s == next {
-		return true
-	}
-	return s == StatusPending && (next == StatusReady || next == StatusFailed)
-}
 
 // Format is the encoding of an original photo.
 type Format string
