@@ -22,34 +22,33 @@ type AttackConfig struct {
 	Timeout     time.Duration // per request
 }
 
-// Validate reports every problem of c at once, on one line.
+// Validate reports every problem of c at once, on one line, as Problems.
 func (c AttackConfig) Validate() error {
-	var problems []string
+	var ps Problems
 	if c.URL == "" {
-		problems = append(problems, "URL is required")
+		ps.add("URL", "is required")
+	} else if _, err := loadgen.PlainTarget(c.URL); err != nil {
+		ps.add("URL", fmt.Sprintf("%q is not an http(s) URL", c.URL))
 	}
 	if !(c.Rate > 0) || c.Rate > 1e9 {
-		problems = append(problems, fmt.Sprintf("rate %g is not in (0, 1e9]", c.Rate))
+		ps.add("Rate", fmt.Sprintf("%g is not in (0, 1e9]", c.Rate))
 	}
 	if c.Duration <= 0 {
-		problems = append(problems, "duration must be positive")
+		ps.add("Duration", "must be positive")
 	}
 	if c.Warmup < 0 {
-		problems = append(problems, "warm-up must not be negative")
+		ps.add("Warmup", "must not be negative")
 	}
 	if c.MaxInFlight <= 0 {
-		problems = append(problems, "max in flight must be positive")
+		ps.add("MaxInFlight", "must be positive")
 	}
 	if c.MaxConns < 0 {
-		problems = append(problems, "max connections must not be negative")
+		ps.add("MaxConns", "must not be negative")
 	}
 	if c.Timeout <= 0 {
-		problems = append(problems, "timeout must be positive")
+		ps.add("Timeout", "must be positive")
 	}
-	if len(problems) > 0 {
-		return errors.New(joinProblems(problems))
-	}
-	return nil
+	return ps.err()
 }
 
 // Scenario is the one-phase constant-pacer scenario of c (two phases with a

@@ -45,52 +45,60 @@ type Config struct {
 	SearchBudget time.Duration // per tool; 0: no search
 }
 
-// Validate reports every problem of c at once, on one line.
+// Validate reports every problem of c at once, on one line, as Problems.
 func (c Config) Validate() error {
-	var p []string
-	if c.Self == "" || c.Vegeta == "" || c.Wrk == "" {
-		p = append(p, "the photobench, vegeta and wrk binaries are required")
+	var ps Problems
+	if c.Self == "" {
+		ps.add("Self", "is required")
+	}
+	if c.Vegeta == "" {
+		ps.add("Vegeta", "is required")
+	}
+	if c.Wrk == "" {
+		ps.add("Wrk", "is required")
 	}
 	if len(c.Rates) == 0 {
-		p = append(p, "at least one rate is required")
+		ps.add("Rates", "is required")
 	}
 	seen := map[float64]bool{}
 	for _, r := range c.Rates {
 		if !(r >= 1) || r > 1e7 || r != math.Trunc(r) {
-			p = append(p, fmt.Sprintf("rate %g is not a whole number in [1, 1e7]", r))
+			ps.add("Rates", fmt.Sprintf("%g is not a whole number in [1, 1e7]", r))
 		} else if seen[r] {
-			p = append(p, fmt.Sprintf("rate %g is listed twice", r))
+			ps.add("Rates", fmt.Sprintf("%g is listed twice", r))
 		}
 		seen[r] = true
 	}
 	if c.Duration < time.Second {
-		p = append(p, "duration must be at least 1s")
+		ps.add("Duration", "must be at least 1s")
 	}
 	if c.Repeats < 1 {
-		p = append(p, "repeats must be at least 1")
+		ps.add("Repeats", "must be at least 1")
 	}
 	if c.Pause < 0 {
-		p = append(p, "pause must not be negative")
+		ps.add("Pause", "must not be negative")
 	}
 	if c.MaxInFlight < 1 {
-		p = append(p, "max in flight must be positive")
+		ps.add("MaxInFlight", "must be positive")
+	}
+	if c.MaxConns < 0 {
+		ps.add("MaxConns", "must not be negative")
 	}
 	if c.Timeout < time.Second {
-		p = append(p, "timeout must be at least 1s")
+		ps.add("Timeout", "must be at least 1s")
 	}
-	if c.WrkThreads < 1 || c.WrkConnections < c.WrkThreads {
-		p = append(p, "wrk needs at least 1 thread and as many connections as threads")
+	if c.WrkThreads < 1 {
+		ps.add("WrkThreads", "must be at least 1")
+	} else if c.WrkConnections < c.WrkThreads {
+		ps.add("WrkConnections", fmt.Sprintf("must be at least as many as the threads (%d)", c.WrkThreads))
 	}
 	if !(c.SearchStep > 1) || c.SearchStep > 10 {
-		p = append(p, "search step must be in (1, 10]")
+		ps.add("SearchStep", "must be in (1, 10]")
 	}
 	if c.SearchBudget < 0 {
-		p = append(p, "search budget must not be negative")
+		ps.add("SearchBudget", "must not be negative")
 	}
-	if len(p) > 0 {
-		return errors.New(joinProblems(p))
-	}
-	return nil
+	return ps.err()
 }
 
 // childGrace is how long a child may take beyond its run's duration and the

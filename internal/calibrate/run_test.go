@@ -120,9 +120,12 @@ func TestCalibrateConfigErrors(t *testing.T) {
 	}{
 		{"fractional rate", func(c *calibrate.Config) { c.Rates = []float64{1.5} }, "rate 1.5 is not a whole number"},
 		{"twice", func(c *calibrate.Config) { c.Rates = []float64{10, 10} }, "rate 10 is listed twice"},
-		{"no tools", func(c *calibrate.Config) { c.Vegeta = "" }, "binaries are required"},
+		{"no tools", func(c *calibrate.Config) { c.Vegeta = "" }, "vegeta binary is required"},
 		{"step", func(c *calibrate.Config) { c.SearchStep = 1 }, "search step must be in (1, 10]"},
-		{"wrk", func(c *calibrate.Config) { c.WrkConnections = 0 }, "wrk needs"},
+		{"wrk threads", func(c *calibrate.Config) { c.WrkThreads = 0 }, "wrk threads must be at least 1"},
+		{"wrk connections", func(c *calibrate.Config) { c.WrkThreads, c.WrkConnections = 4, 2 },
+			"wrk connections must be at least as many as the threads (4)"},
+		{"max conns", func(c *calibrate.Config) { c.MaxConns = -1 }, "max connections must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +136,32 @@ func TestCalibrateConfigErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Validate's error names each problem's field apart, for a command line to
+// word it with its flags.
+func TestCalibrateConfigProblems(t *testing.T) {
+	err := calibrate.Config{Rates: []float64{0, 5, 5}, Repeats: 1, MaxInFlight: 1, Timeout: time.Second,
+		WrkThreads: 1, WrkConnections: 1, SearchStep: 1.25, SearchBudget: -1}.Validate()
+	var ps calibrate.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("error %v, want Problems", err)
+	}
+	want := []calibrate.Problem{
+		{Field: "Self", Reason: "is required"},
+		{Field: "Vegeta", Reason: "is required"},
+		{Field: "Wrk", Reason: "is required"},
+		{Field: "Rates", Reason: "0 is not a whole number in [1, 1e7]"},
+		{Field: "Rates", Reason: "5 is listed twice"},
+		{Field: "Duration", Reason: "must be at least 1s"},
+		{Field: "SearchBudget", Reason: "must not be negative"},
+	}
+	if !slices.Equal(ps, want) {
+		t.Errorf("problems %q, want %q", ps, want)
+	}
+	if got, w := err.Error(), "photobench binary is required; vegeta binary is required; wrk binary is required; "+
+		"rate 0 is not a whole number in [1, 1e7]; rate 5 is listed twice; duration must be at least 1s; search budget must not be negative"; got != w {
+		t.Errorf("message %q, want %q", got, w)
 	}
 }

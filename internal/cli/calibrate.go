@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,34 +201,47 @@ func parseCalibrateAttack(args []string) (calibrate.AttackConfig, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
-	var problems []string
-	if c.URL == "" {
-		problems = append(problems, "--url is required")
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("--url %q is not an http(s) URL", c.URL))
-	}
-	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) || c.Rate > 1e9 {
-		problems = append(problems, "--rate must be a positive number of requests per second, at most 1e9")
-	}
-	if c.Duration <= 0 {
-		problems = append(problems, "--duration must be positive")
-	}
-	if c.Warmup < 0 {
-		problems = append(problems, "--warmup must not be negative")
-	}
-	if c.MaxInFlight <= 0 {
-		problems = append(problems, "--max-in-flight must be positive")
-	}
-	if c.MaxConns < 0 {
-		problems = append(problems, "--max-conns must not be negative")
-	}
-	if c.Timeout <= 0 {
-		problems = append(problems, "--timeout must be positive")
-	}
-	if len(problems) > 0 {
+	if problems := flagProblems(c.Validate(), attackFlags, nil); len(problems) > 0 {
 		return c, fmt.Errorf("%w: calibrate attack: %s", errUsage, strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// attackFlags and runFlags name the flag that sets each field of
+// calibrate.AttackConfig and calibrate.Config, for the messages. The
+// binaries' (--vegeta, --wrk) are not there: parseCalibrateRun looks the
+// binaries up, and a failed lookup is its own error.
+var (
+	attackFlags = map[string]string{"URL": "--url", "Rate": "--rate", "Duration": "--duration", "Warmup": "--warmup",
+		"MaxInFlight": "--max-in-flight", "MaxConns": "--max-conns", "Timeout": "--timeout"}
+	runFlags = map[string]string{"Rates": "--rates", "Duration": "--duration", "Repeats": "--repeats", "Pause": "--pause",
+		"MaxInFlight": "--max-in-flight", "MaxConns": "--max-conns", "Timeout": "--timeout",
+		"WrkThreads": "--wrk-threads", "WrkConnections": "--wrk-connections",
+		"SearchStep": "--search-step", "SearchBudget": "--search-budget"}
+)
+
+// flagProblems words the problems in err, a configuration's Validate error
+// (calibrate.Problems), with the flag that sets each field: "--max-in-flight
+// must be positive". A field with no flag keeps the package's wording; one
+// for which skip is true is left out.
+func flagProblems(err error, flags map[string]string, skip func(field string) bool) []string {
+	if err == nil {
+		return nil
+	}
+	var ps calibrate.Problems
+	if !errors.As(err, &ps) {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, p := range ps {
+		switch name, ok := flags[p.Field]; {
+		case ok:
+			out = append(out, name+" "+p.Reason)
+		case skip == nil || !skip(p.Field):
+			out = append(out, p.String())
+		}
+	}
+	return out
 }
 
 func parseCalibrateServe(args []string) (string, error) {
@@ -271,59 +282,38 @@ func parseCalibrateRun(args []string, getenv func(string) string) (calibrateRunC
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
+	// The binaries are found before the check, so that Validate sees the
+	// whole Config. One not found is reported after the flags' problems, by
+	// its lookup's error, which says how to install it; Validate's word on
+	// the field left empty is dropped.
+	var err error
+	lookup := map[string]error{}
+	if c.Self, err = os.Executable(); err != nil {
+		lookup["Self"] = fmt.Errorf("calibrate: find the photobench binary: %w", err)
+	}
+	c.Vegeta, lookup["Vegeta"] = findVegeta(c.Vegeta, getenv)
+	c.Wrk, lookup["Wrk"] = findTool("wrk", c.Wrk, nil)
+
 	var problems []string
-	seen := map[float64]bool{}
 	for _, f := range strings.Split(*rates, ",") {
 		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		switch {
-		case err != nil || !(r >= 1) || r > 1e7 || r != math.Trunc(r):
-			problems = append(problems, fmt.Sprintf("--rates: %q is not a whole number of requests per second in [1, 1e7]", strings.TrimSpace(f)))
-		case seen[r]:
-			problems = append(problems, fmt.Sprintf("--rates: %g is listed twice", r))
-		default:
-			seen[r] = true
-			c.Rates = append(c.Rates, r)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("--rates %q is not a number", strings.TrimSpace(f)))
+			continue
 		}
+		c.Rates = append(c.Rates, r)
 	}
-	if c.Duration < time.Second {
-		problems = append(problems, "--duration must be at least 1s")
-	}
-	if c.Repeats < 1 {
-		problems = append(problems, "--repeats must be at least 1")
-	}
-	if c.Pause < 0 {
-		problems = append(problems, "--pause must not be negative")
-	}
-	if c.MaxInFlight < 1 {
-		problems = append(problems, "--max-in-flight must be positive")
-	}
-	if c.MaxConns < 0 {
-		problems = append(problems, "--max-conns must not be negative")
-	}
-	if c.Timeout < time.Second {
-		problems = append(problems, "--timeout must be at least 1s")
-	}
-	if c.WrkThreads < 1 || c.WrkConnections < c.WrkThreads {
-		problems = append(problems, "--wrk-threads must be at least 1 and --wrk-connections at least as many")
-	}
-	if !(c.SearchStep > 1) || c.SearchStep > 10 {
-		problems = append(problems, "--search-step must be above 1 and at most 10")
-	}
-	if c.SearchBudget < 0 {
-		problems = append(problems, "--search-budget must not be negative")
-	}
+	problems = append(problems, flagProblems(c.Validate(), runFlags, func(field string) bool { return lookup[field] != nil })...)
 	if c.out == "" || c.md == "" {
 		problems = append(problems, "--out and --md must name files")
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("%w: calibrate run: %s", errUsage, strings.Join(problems, "; "))
 	}
-	var err error
-	if c.Vegeta, err = findVegeta(c.Vegeta, getenv); err != nil {
-		return c, err
-	}
-	if c.Wrk, err = findTool("wrk", c.Wrk, nil); err != nil {
-		return c, err
+	for _, field := range []string{"Self", "Vegeta", "Wrk"} {
+		if err := lookup[field]; err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }
@@ -369,11 +359,6 @@ func findTool(name, flagPath string, candidates []string) (string, error) {
 }
 
 func runCalibrateRun(ctx context.Context, c calibrateRunConfig, stdout, stderr io.Writer) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("calibrate: find the photobench binary: %w", err)
-	}
-	c.Self = self
 	runs := (1 + 2*len(c.Rates)) * c.Repeats
 	est := time.Duration(runs)*(c.Duration+c.Pause+time.Second) + 2*c.SearchBudget
 	fmt.Fprintf(stderr, "calibrate: %d runs of %s, then the search (at most %s per tool): up to about %s\n",

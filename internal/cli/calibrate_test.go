@@ -99,28 +99,37 @@ func TestCalibrateErrors(t *testing.T) {
 		args []string
 		env  map[string]string
 		want []string // all in the one-line message
+		not  []string // none in it
 		skip bool
 	}{
 		{name: "no subcommand", args: []string{"calibrate"}, want: []string{"calibrate: no subcommand given (run, attack or serve)"}},
 		{name: "unknown subcommand", args: []string{"calibrate", "explode"}, want: []string{`unknown subcommand "explode"`}},
 		{name: "attack without flags", args: []string{"calibrate", "attack"},
-			want: []string{"calibrate attack: --url is required", "--rate must be a positive number"}},
+			want: []string{"calibrate attack: --url is required", "--rate 0 is not in (0, 1e9]"}},
 		{name: "attack, every bad flag at once", args: []string{"calibrate", "attack", "--url", "localhost:80", "--rate", "-5",
-			"--duration", "0s", "--warmup", "-1s", "--max-in-flight", "0", "--timeout", "0s"},
-			want: []string{`--url "localhost:80" is not an http(s) URL`, "--rate must be", "--duration must be positive",
-				"--warmup must not be negative", "--max-in-flight must be positive", "--timeout must be positive"}},
+			"--duration", "0s", "--warmup", "-1s", "--max-in-flight", "0", "--max-conns", "-1", "--timeout", "0s"},
+			want: []string{`--url "localhost:80" is not an http(s) URL`, "--rate -5 is not in (0, 1e9]", "--duration must be positive",
+				"--warmup must not be negative", "--max-in-flight must be positive", "--max-conns must not be negative",
+				"--timeout must be positive"},
+			not: []string{"warm-up", "max in flight"}},
 		{name: "attack, unknown flag", args: []string{"calibrate", "attack", "--workers", "5"}, want: []string{"calibrate attack: flag provided but not defined: -workers"}},
 		{name: "attack, bad number", args: []string{"calibrate", "attack", "--rate", "fast"}, want: []string{`invalid value "fast" for flag -rate`}},
 		{name: "attack, extra arguments", args: []string{"calibrate", "attack", "--url", "http://127.0.0.1:1/", "--rate", "1", "now"},
 			want: []string{`calibrate attack: unexpected arguments ["now"]`}},
 		{name: "serve, bad address", args: []string{"calibrate", "serve", "--addr", "nowhere"}, want: []string{`--addr "nowhere" is not HOST:PORT`}},
 		{name: "run, every bad flag at once", args: []string{"calibrate", "run", "--rates", "1000,abc,1.5,0,1000", "--duration", "500ms",
-			"--repeats", "0", "--pause", "-1s", "--max-in-flight", "0", "--timeout", "0s", "--wrk-threads", "4", "--wrk-connections", "2",
-			"--search-step", "1", "--search-budget", "-1m", "--out", ""},
-			want: []string{`--rates: "abc" is not a whole number`, `--rates: "1.5"`, `--rates: "0"`, "--rates: 1000 is listed twice",
+			"--repeats", "0", "--pause", "-1s", "--max-in-flight", "0", "--max-conns", "-1", "--timeout", "0s", "--wrk-threads", "4",
+			"--wrk-connections", "2", "--search-step", "1", "--search-budget", "-1m", "--out", ""},
+			want: []string{`--rates "abc" is not a number`, "--rates 1.5 is not a whole number in [1, 1e7]",
+				"--rates 0 is not a whole number in [1, 1e7]", "--rates 1000 is listed twice",
 				"--duration must be at least 1s", "--repeats must be at least 1", "--pause must not be negative",
-				"--max-in-flight must be positive", "--timeout must be at least 1s", "--wrk-connections at least as many",
-				"--search-step must be above 1", "--search-budget must not be negative", "--out and --md must name files"}},
+				"--max-in-flight must be positive", "--max-conns must not be negative", "--timeout must be at least 1s",
+				"--wrk-connections must be at least as many as the threads (4)",
+				"--search-step must be in (1, 10]", "--search-budget must not be negative", "--out and --md must name files"},
+			not: []string{"max in flight", "search step"}},
+		{name: "run, no wrk threads", args: []string{"calibrate", "run", "--wrk-threads", "0"}, want: []string{"--wrk-threads must be at least 1"}},
+		{name: "run, bad flags before a missing vegeta", args: []string{"calibrate", "run", "--repeats", "0", "--vegeta", filepath.Join(empty, "vegeta")},
+			want: []string{"calibrate run: --repeats must be at least 1"}, not: []string{"vegeta", "binary"}},
 		{name: "run, vegeta not where --vegeta says", args: []string{"calibrate", "run", "--vegeta", filepath.Join(empty, "vegeta")},
 			want: []string{"vegeta", "is not an executable", "run stack/calibrate-deps.sh (or make loadgen-calibrate)"}},
 		{name: "run, vegeta not installed", args: []string{"calibrate", "run"}, env: map[string]string{"PHOTOBENCH_STACK_BIN_DIR": empty},
@@ -146,6 +155,11 @@ func TestCalibrateErrors(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("message %q lacks %q", msg, w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(msg, w) {
+					t.Errorf("message %q has %q", msg, w)
 				}
 			}
 		})
