@@ -30,6 +30,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -229,7 +230,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // r.NotFound so unknown routes answer like unknown photos.
 func NotFoundHandler() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, string(photo.NotFound), "no such route: "+r.Method+" "+clip(r.URL.Path, 100))
+		writeError(w, http.StatusNotFound, string(photo.NotFound), "no such route: "+r.Method+" "+brief.Clip(r.URL.Path, 100))
 	}
 }
 
@@ -253,13 +254,6 @@ func MethodNotAllowedHandler() http.HandlerFunc {
 				}
 			}
 		}
-		writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+clip(r.Method, 20)+" is not allowed on "+clip(r.URL.Path, 100))
+		writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+brief.Clip(r.Method, 20)+" is not allowed on "+brief.Clip(r.URL.Path, 100))
 	}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
