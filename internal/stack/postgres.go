@@ -143,19 +143,30 @@ func unreachableBy(u *user.User, path string) (string, error) {
 	return "", nil
 }
 
+// postgresUser looks up the postgres system user's ids and home.
+func postgresUser() (uid, gid int, home string, err error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return 0, 0, "", err
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err == nil {
+		gid, err = strconv.Atoi(u.Gid)
+	}
+	return uid, gid, u.HomeDir, err
+}
+
 // runAs makes cmd run as the postgres system user when we are root.
 func runAs(cmd *exec.Cmd) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	u, err := user.Lookup("postgres")
+	uid, gid, home, err := postgresUser()
 	if err != nil {
 		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	cmd.Env = append(os.Environ(), "HOME="+u.HomeDir, "USER=postgres")
+	cmd.Env = append(os.Environ(), "HOME="+home, "USER=postgres")
 	return nil
 }
 
@@ -164,12 +175,10 @@ func chownToPostgres(path string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	u, err := user.Lookup("postgres")
+	uid, gid, _, err := postgresUser()
 	if err != nil {
 		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	return os.Chown(path, uid, gid)
 }
 
