@@ -17,7 +17,7 @@ import (
 
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/brief"
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 const calibrateUsage = `Usage:

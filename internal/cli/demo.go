@@ -20,7 +20,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/brief"
-	"github.com/photobench/photobench/internal/demo"
+	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 // beyond is a run of photobench's past capacity: every hit scheduled and

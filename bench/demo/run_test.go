@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/demo"
+	"github.com/photobench/photobench/bench/demo"
 )
 
 // fakeApp answers the public API as the monolith does when vision is

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/photobench/photobench/internal/demo"
+	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/loadgen"
 )

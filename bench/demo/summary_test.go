@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/photobench/photobench/internal/demo"
+	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/loadgen"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 	"github.com/photobench/photobench/internal/cli"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 func TestCalibrateCheck(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 func readFixture(t *testing.T, name string) []byte {

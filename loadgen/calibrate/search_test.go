@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 // fakeTool sustains every rate up to capacity; each measurement moves a fake

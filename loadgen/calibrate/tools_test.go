@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 // findTool returns the tool from the stack's bin directory (where

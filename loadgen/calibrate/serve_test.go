@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/internal/calibrate"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 func TestCalibrateHandler(t *testing.T) {
