@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/httpapi"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -123,8 +124,8 @@ func (c *Client) Analyze(ctx context.Context, data []byte) (Analysis, error) {
 			ceil := min(c.opts.MaxBackoff, c.opts.Backoff<<min(attempt, 30))
 			wait = time.Duration(rand.Int64N(int64(max(ceil, 1))))
 		}
-		if err := sleep(ctx, min(wait, c.opts.MaxBackoff)); err != nil {
-			cause = fmt.Errorf("%w (after: %w)", err, cause)
+		if !sleep.For(ctx, min(wait, c.opts.MaxBackoff)) {
+			cause = fmt.Errorf("%w (after: %w)", ctx.Err(), cause)
 			break
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -68,7 +69,7 @@ func (s *server) analyze(w http.ResponseWriter, r *http.Request) int {
 	}
 	defer adm.release()
 	s.metrics.injected.Observe(adm.delay.Seconds())
-	if err := sleep(ctx, adm.delay); err != nil {
+	if !sleep.For(ctx, adm.delay) {
 		httpapi.WriteError(w, http.StatusServiceUnavailable, string(photo.Unavailable), "request abandoned", adm.retryAfter)
 		return statusClientGone
 	}

@@ -354,18 +354,3 @@ func (r *Remote) drawLatency(l Latency) time.Duration {
 	}
 	return time.Duration(ms * float64(time.Millisecond))
 }
-
-// sleep waits d or until ctx ends, whichever is first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

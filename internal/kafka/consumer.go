@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photobench/photobench/internal/sleep"
 	kgo "github.com/segmentio/kafka-go"
 )
 
@@ -309,7 +310,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			fetchFailures++
 			d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, fetchFailures)
 			c.log.Warn("fetch failed; retrying", "error", err, "retry_in", d.String())
-			sleep(ctx, d)
+			sleep.For(ctx, d)
 			continue
 		}
 		fetchFailures = 0
@@ -431,7 +432,7 @@ func (c *Consumer) handle(ctx, hctx context.Context, log *slog.Logger, dlq *Prod
 			}
 			d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, transients)
 			alog.Warn("dependency unavailable; retrying", "kind", RetryTransient, "retry_in", d.String())
-			if !sleep(ctx, d) {
+			if !sleep.For(ctx, d) {
 				return abandoned
 			}
 			c.m.RetriesTotal.WithLabelValues(fn, topic, RetryTransient).Inc()
@@ -445,7 +446,7 @@ func (c *Consumer) handle(ctx, hctx context.Context, log *slog.Logger, dlq *Prod
 			// the message is finished rather than retried from scratch.
 			d := backoff(c.cfg.Backoff, c.cfg.MaxBackoff, failures)
 			alog.Warn("handler failed; retrying", "kind", RetryError, "retry_in", d.String())
-			if !sleep(hctx, d) {
+			if !sleep.For(hctx, d) {
 				return abandoned
 			}
 			c.m.RetriesTotal.WithLabelValues(fn, topic, RetryError).Inc()
@@ -493,7 +494,7 @@ func (c *Consumer) deadLetter(ctx, hctx context.Context, log *slog.Logger, dlq *
 		}
 		d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, n)
 		log.Warn("dead-letter write failed; retrying", "dlq_topic", dlqTopic, "dlq_error", err, "retry_in", d.String())
-		if !sleep(ctx, d) {
+		if !sleep.For(ctx, d) {
 			return abandoned
 		}
 	}
@@ -513,16 +514,4 @@ func backoff(base, ceiling time.Duration, n int) time.Duration {
 		return 0
 	}
 	return rand.N(d + 1)
-}
-
-// sleep waits d or until ctx is done, reporting whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -1,5 +1,5 @@
-// Package sleep waits for a moment on a schedule, giving up when a context
-// ends.
+// Package sleep waits, for a while or until a moment on a schedule, giving
+// up when a context ends.
 package sleep
 
 import (
@@ -24,4 +24,11 @@ func Until(ctx context.Context, t time.Time) bool {
 	case <-timer.C:
 		return true
 	}
+}
+
+// For waits d or until ctx is done, whichever comes first, and reports
+// whether it waited d with ctx still live. A d of zero or less returns at
+// once: true unless ctx is already done.
+func For(ctx context.Context, d time.Duration) bool {
+	return Until(ctx, time.Now().Add(d))
 }

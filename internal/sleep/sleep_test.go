@@ -51,3 +51,24 @@ func TestUntilCancelled(t *testing.T) {
 		t.Errorf("took %s to notice the cancellation", took)
 	}
 }
+
+func TestFor(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if !sleep.For(context.Background(), 20*time.Millisecond) {
+		t.Error("For(live, 20ms) = false, want true")
+	}
+	if waited := time.Since(start); waited < 20*time.Millisecond {
+		t.Errorf("For(live, 20ms) returned after %v", waited)
+	}
+	if sleep.For(done, time.Hour) {
+		t.Error("For(done, 1h) = true, want false")
+	}
+	if sleep.For(done, 0) {
+		t.Error("For(done, 0) = true, want false: a cancelled context is not an arrival")
+	}
+	if !sleep.For(context.Background(), 0) {
+		t.Error("For(live, 0) = false, want true")
+	}
+}
