@@ -16,6 +16,7 @@ import (
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -78,19 +79,19 @@ func parseBench(args []string, now time.Time) (benchConfig, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, fmt.Errorf("%w: bench: %s", errUsage, brief.OneLine(err.Error()))
+		return c, fmt.Errorf("%w: bench: %s", command.ErrUsage, brief.OneLine(err.Error()))
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("%w: bench: unexpected arguments %q", errUsage, fs.Args())
+		return c, fmt.Errorf("%w: bench: unexpected arguments %q", command.ErrUsage, fs.Args())
 	}
 	seen := map[string]bool{}
 	for _, a := range strings.Split(archs, ",") {
 		a = strings.TrimSpace(a)
 		if a != results.Monolith && a != results.EventDriven {
-			return c, fmt.Errorf("%w: bench: --arch %q: want monolith and/or eventdriven", errUsage, a)
+			return c, fmt.Errorf("%w: bench: --arch %q: want monolith and/or eventdriven", command.ErrUsage, a)
 		}
 		if seen[a] {
-			return c, fmt.Errorf("%w: bench: --arch lists %s twice", errUsage, a)
+			return c, fmt.Errorf("%w: bench: --arch lists %s twice", command.ErrUsage, a)
 		}
 		seen[a] = true
 		c.archs = append(c.archs, a)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
@@ -114,7 +115,7 @@ Flags:
 func runCalibrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, calibrateUsage)
-		return fmt.Errorf("%w: calibrate: no subcommand given (run, attack or serve)", errUsage)
+		return fmt.Errorf("%w: calibrate: no subcommand given (run, attack or serve)", command.ErrUsage)
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "-h", "-help", "--help", "help":
@@ -164,7 +165,7 @@ func runCalibrate(ctx context.Context, args []string, getenv func(string) string
 		return nil
 	default:
 		fmt.Fprint(stderr, calibrateUsage)
-		return fmt.Errorf("%w: calibrate: unknown subcommand %q (want run, attack or serve)", errUsage, sub)
+		return fmt.Errorf("%w: calibrate: unknown subcommand %q (want run, attack or serve)", command.ErrUsage, sub)
 	}
 }
 
@@ -180,10 +181,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %s: %s", errUsage, fs.Name(), brief.OneLine(err.Error()))
+		return fmt.Errorf("%w: %s: %s", command.ErrUsage, fs.Name(), brief.OneLine(err.Error()))
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s: unexpected arguments %q", errUsage, fs.Name(), fs.Args())
+		return fmt.Errorf("%w: %s: unexpected arguments %q", command.ErrUsage, fs.Name(), fs.Args())
 	}
 	return nil
 }
@@ -202,7 +203,7 @@ func parseCalibrateAttack(args []string) (calibrate.AttackConfig, error) {
 		return c, err
 	}
 	if problems := flagProblems(c.Validate(), attackFlags, nil); len(problems) > 0 {
-		return c, fmt.Errorf("%w: calibrate attack: %s", errUsage, strings.Join(problems, "; "))
+		return c, fmt.Errorf("%w: calibrate attack: %s", command.ErrUsage, strings.Join(problems, "; "))
 	}
 	return c, nil
 }
@@ -251,7 +252,7 @@ func parseCalibrateServe(args []string) (string, error) {
 		return "", err
 	}
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		return "", fmt.Errorf("%w: calibrate serve: --addr %q is not HOST:PORT", errUsage, *addr)
+		return "", fmt.Errorf("%w: calibrate serve: --addr %q is not HOST:PORT", command.ErrUsage, *addr)
 	}
 	return *addr, nil
 }
@@ -308,7 +309,7 @@ func parseCalibrateRun(args []string, getenv func(string) string) (calibrateRunC
 		problems = append(problems, "--out and --md must name files")
 	}
 	if len(problems) > 0 {
-		return c, fmt.Errorf("%w: calibrate run: %s", errUsage, strings.Join(problems, "; "))
+		return c, fmt.Errorf("%w: calibrate run: %s", command.ErrUsage, strings.Join(problems, "; "))
 	}
 	for _, field := range []string{"Self", "Vegeta", "Wrk"} {
 		if err := lookup[field]; err != nil {

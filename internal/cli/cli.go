@@ -4,13 +4,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/photobench/photobench/internal/brief"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/photobench/photobench/internal/command"
+	"github.com/photobench/photobench/monolith"
+	"github.com/photobench/photobench/vision"
 )
 
 // ExitError asks main to exit with Code without printing anything more
@@ -18,9 +18,6 @@ import (
 type ExitError struct{ Code int }
 
 func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
-
-// errUsage marks an error caused by a bad command line.
-var errUsage = errors.New("usage")
 
 const usage = `photobench: measure a monolith against an event-driven, scale-to-zero
 version of the same photo app, under one open-loop load generator.
@@ -49,8 +46,8 @@ Most users drive photobench through make: make help lists the targets.
 
 var usages = map[string]string{
 	"stack":     stackUsage,
-	"monolith":  monolithUsage,
-	"vision":    visionUsage,
+	"monolith":  monolith.Usage,
+	"vision":    vision.Usage,
 	"token":     tokenUsage,
 	"fn":        fnUsage,
 	"runtime":   runtimeUsage,
@@ -64,7 +61,7 @@ var usages = map[string]string{
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: no command given", errUsage)
+		return fmt.Errorf("%w: no command given", command.ErrUsage)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
@@ -79,9 +76,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "stack":
 		return runStack(ctx, rest, getenv, stdout, stderr)
 	case "monolith":
-		return runMonolith(ctx, rest, getenv, stdout, stderr)
+		return monolith.Run(ctx, rest, getenv, stdout, stderr)
 	case "vision":
-		return runVision(ctx, rest, getenv, stdout, stderr)
+		return vision.Run(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
 	case "fn":
@@ -98,16 +95,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+		return fmt.Errorf("%w: unknown command %q", command.ErrUsage, cmd)
 	}
-}
-
-// newRegistry is a process's own Prometheus registry, with the Go and
-// process collectors every photobench process exports.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
 }
 
 // Message formats err for the user: one line, prefixed with the program name.

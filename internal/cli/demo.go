@@ -19,8 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
-	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/bench/demo"
+	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
@@ -150,7 +151,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 			if errors.Is(err, flag.ErrHelp) {
 				return cfg, "", err
 			}
-			return cfg, "", fmt.Errorf("%w: demo: %s", errUsage, brief.OneLine(err.Error()))
+			return cfg, "", fmt.Errorf("%w: demo: %s", command.ErrUsage, brief.OneLine(err.Error()))
 		}
 		if fs.NArg() == 0 {
 			break
@@ -159,11 +160,11 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 		rest = fs.Args()[1:]
 	}
 	if len(positional) == 0 {
-		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", errUsage, want)
+		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", command.ErrUsage, want)
 	}
 	fault, ok := demo.Lookup(positional[0])
 	if !ok {
-		return cfg, "", fmt.Errorf("%w: demo: unknown demo %q (want %s)", errUsage, positional[0], want)
+		return cfg, "", fmt.Errorf("%w: demo: unknown demo %q (want %s)", command.ErrUsage, positional[0], want)
 	}
 
 	sc, err := stack.LoadConfig(getenv, ".stack")
@@ -216,7 +217,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
 	}
 	if len(problems) > 0 {
-		return cfg, "", fmt.Errorf("%w: demo %s: %s", errUsage, fault.Name, strings.Join(problems, "; "))
+		return cfg, "", fmt.Errorf("%w: demo %s: %s", command.ErrUsage, fault.Name, strings.Join(problems, "; "))
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, "", fmt.Errorf("demo %s: %w", fault.Name, err)
@@ -235,7 +236,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 // up to 5 s, the demo's first seconds); stop waits for a last scrape (at
 // most 5 s), unregisters and closes the server.
 func serveDemoMetrics(ctx context.Context, cfg *demo.Config, sdDir string, stderr io.Writer) (stop func(), err error) {
-	reg := newRegistry()
+	reg := command.Registry()
 	cfg.Exporter = func(arch string) *loadgen.Exporter { return loadgen.NewExporter(reg, arch) }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/tagger"
 	"github.com/photobench/photobench/eventdriven/thumbnailer"
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
 	"github.com/photobench/photobench/internal/kafka"
 	"github.com/photobench/photobench/internal/stack"
@@ -81,12 +82,12 @@ func parseFn(args []string, getenv func(string) string, stderr io.Writer) (fnCon
 			fmt.Fprint(stderr, fnUsage)
 			return fnConfig{}, flag.ErrHelp
 		}
-		return fnConfig{}, fmt.Errorf("%w: fn: name a function (front, ingest, query, thumbnailer, tagger, catalog)", errUsage)
+		return fnConfig{}, fmt.Errorf("%w: fn: name a function (front, ingest, query, thumbnailer, tagger, catalog)", command.ErrUsage)
 	}
 	c := fnConfig{name: args[0]}
 	port, ok := stack.FunctionPorts[c.name]
 	if !ok {
-		return c, fmt.Errorf("%w: fn: unknown function %q (front, ingest, query, thumbnailer, tagger, catalog)", errUsage, c.name)
+		return c, fmt.Errorf("%w: fn: unknown function %q (front, ingest, query, thumbnailer, tagger, catalog)", command.ErrUsage, c.name)
 	}
 	fs := flag.NewFlagSet("fn "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -145,7 +146,7 @@ func parseFn(args []string, getenv func(string) string, stderr io.Writer) (fnCon
 	}
 	c.secret = auth.SecretFromEnv(getenv)
 	if len(problems) > 0 {
-		return c, fmt.Errorf("%w: fn %s: %s", errUsage, c.name, strings.Join(problems, "; "))
+		return c, fmt.Errorf("%w: fn %s: %s", command.ErrUsage, c.name, strings.Join(problems, "; "))
 	}
 	return c, nil
 }
@@ -159,7 +160,7 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", c.name)
-	reg := newRegistry()
+	reg := command.Registry()
 	httpm := httpmetrics.NewMetrics(reg)
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -190,13 +191,13 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 	case "front":
 		iu, _ := url.Parse(c.ingestURL)
 		qu, _ := url.Parse(c.queryURL)
-		return serveHTTP(ctx, log, c.name, c.addr, front.NewHandler(iu, qu, reg, httpm), stdout)
+		return command.ServeHTTP(ctx, log, c.name, c.addr, front.NewHandler(iu, qu, reg, httpm), stdout)
 	case "ingest":
 		h := ingest.NewHandler(log, store, verifier, reg, httpm, ingest.Options{Limits: c.limits})
-		return serveHTTP(ctx, log, c.name, c.addr, h, stdout)
+		return command.ServeHTTP(ctx, log, c.name, c.addr, h, stdout)
 	case "query":
 		h := query.NewHandler(log, cat, store, verifier, reg, httpm, query.Options{})
-		return serveHTTP(ctx, log, c.name, c.addr, h, stdout)
+		return command.ServeHTTP(ctx, log, c.name, c.addr, h, stdout)
 	}
 
 	// Event functions: a consumer, plus /healthz and /metrics.
@@ -247,7 +248,7 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 		consumed <- consumer.Run(runCtx)
 		stop() // a consumer that ends stops the process
 	}()
-	serveErr := serveHTTP(runCtx, log, c.name, c.addr, r, stdout)
+	serveErr := command.ServeHTTP(runCtx, log, c.name, c.addr, r, stdout)
 	stop()
 	if err := <-consumed; err != nil {
 		return fmt.Errorf("fn %s: consumer: %w", c.name, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/loadgen"
 )
@@ -112,7 +113,7 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: load: %s", errUsage, brief.OneLine(err.Error()))
+		return cfg, fmt.Errorf("%w: load: %s", command.ErrUsage, brief.OneLine(err.Error()))
 	}
 	var problems []string
 	if fs.NArg() > 0 {
@@ -146,7 +147,7 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
 	}
 	if len(problems) > 0 {
-		return cfg, fmt.Errorf("%w: load: %s", errUsage, strings.Join(problems, "; "))
+		return cfg, fmt.Errorf("%w: load: %s", command.ErrUsage, strings.Join(problems, "; "))
 	}
 	cfg.target = strings.TrimSuffix(cfg.target, "/")
 	if cfg.out == "" {
@@ -268,7 +269,7 @@ const scrapeWait = 15 * time.Second
 // its URL) waits until it scrapes them, so that the run's first seconds are
 // captured. stop waits for one more scrape, unregisters and closes the server.
 func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *loadgen.APIRun, stderr io.Writer) (stop func(), err error) {
-	reg := newRegistry()
+	reg := command.Registry()
 	run.Exporter = loadgen.NewExporter(reg, cfg.arch)
 	ln, err := net.Listen("tcp", cfg.metricsAddr)
 	if err != nil {

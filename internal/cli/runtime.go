@@ -19,6 +19,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
@@ -67,7 +68,7 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("%w: runtime: %v", errUsage, err)
+		return fmt.Errorf("%w: runtime: %v", command.ErrUsage, err)
 	}
 	var problems []string
 	if fs.NArg() > 0 {
@@ -108,11 +109,11 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 		problems = append(problems, "cannot find the photobench binary: "+err.Error())
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w: runtime: %s", errUsage, brief.OneLine(strings.Join(problems, "; ")))
+		return fmt.Errorf("%w: runtime: %s", command.ErrUsage, brief.OneLine(strings.Join(problems, "; ")))
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "runtime")
-	reg := newRegistry()
+	reg := command.Registry()
 	m := platform.NewMetrics(reg)
 	var brokerList []string
 	if brokers != "" {
@@ -159,7 +160,7 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	serveErr := serveHTTP(runCtx, log, "runtime", *addr, r, stdout)
+	serveErr := command.ServeHTTP(runCtx, log, "runtime", *addr, r, stdout)
 	stop()
 	for _, s := range servers {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -57,7 +58,7 @@ Environment (all optional):
 func runStack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, stackUsage)
-		return fmt.Errorf("%w: stack: no subcommand given", errUsage)
+		return fmt.Errorf("%w: stack: no subcommand given", command.ErrUsage)
 	}
 	cfg, err := stack.LoadConfig(getenv, ".stack")
 	if err != nil {
@@ -80,12 +81,12 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("%w: stack %s: %v", errUsage, sub, err)
+		return fmt.Errorf("%w: stack %s: %v", command.ErrUsage, sub, err)
 	}
 	switch sub {
 	case "up":
 		if fs.NArg() > 0 {
-			return fmt.Errorf("%w: stack up takes no arguments", errUsage)
+			return fmt.Errorf("%w: stack up takes no arguments", command.ErrUsage)
 		}
 		_, err := stack.Up(ctx, cfg, stdout)
 		return err
@@ -102,7 +103,7 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	default:
 		fmt.Fprint(stderr, stackUsage)
-		return fmt.Errorf("%w: stack: unknown subcommand %q", errUsage, sub)
+		return fmt.Errorf("%w: stack: unknown subcommand %q", command.ErrUsage, sub)
 	}
 }
 
@@ -138,7 +139,7 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 // and stops only the services it started, whatever the command's outcome.
 func stackExec(ctx context.Context, cfg stack.Config, argv []string, stdout, stderr io.Writer) (err error) {
 	if len(argv) == 0 {
-		return fmt.Errorf("%w: stack exec: no command given (photobench stack exec -- CMD ARGS...)", errUsage)
+		return fmt.Errorf("%w: stack exec: no command given (photobench stack exec -- CMD ARGS...)", command.ErrUsage)
 	}
 	started, err := stack.Up(ctx, cfg, stdout)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/command"
 )
 
 const tokenUsage = `Usage:
@@ -45,7 +46,7 @@ func runToken(_ context.Context, args []string, getenv func(string) string, stdo
 				return nil
 			}
 			fmt.Fprint(stderr, tokenUsage)
-			return fmt.Errorf("%w: token: %v", errUsage, err)
+			return fmt.Errorf("%w: token: %v", command.ErrUsage, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -56,13 +57,13 @@ func runToken(_ context.Context, args []string, getenv func(string) string, stdo
 	switch {
 	case len(users) == 0:
 		fmt.Fprint(stderr, tokenUsage)
-		return fmt.Errorf("%w: token: no user given", errUsage)
+		return fmt.Errorf("%w: token: no user given", command.ErrUsage)
 	case len(users) > 1:
-		return fmt.Errorf("%w: token: one user at a time, got %d: %q", errUsage, len(users), users)
+		return fmt.Errorf("%w: token: one user at a time, got %d: %q", command.ErrUsage, len(users), users)
 	case *ttl <= 0:
-		return fmt.Errorf("%w: token: --ttl %v is not positive", errUsage, *ttl)
+		return fmt.Errorf("%w: token: --ttl %v is not positive", command.ErrUsage, *ttl)
 	case !auth.ValidUser(users[0]):
-		return fmt.Errorf("%w: token: user %q is not a valid user id (want 1-64 of A-Z a-z 0-9 _ -)", errUsage, users[0])
+		return fmt.Errorf("%w: token: user %q is not a valid user id (want 1-64 of A-Z a-z 0-9 _ -)", command.ErrUsage, users[0])
 	}
 	iss, err := auth.NewIssuer(auth.SecretFromEnv(getenv))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/internal/command"
 )
 
 func TestTokenVerifies(t *testing.T) {
@@ -107,8 +108,8 @@ func TestTokenErrors(t *testing.T) {
 			if msg := Message(err); !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
 				t.Errorf("message %q: want one line mentioning %q", msg, tt.want)
 			}
-			if errors.Is(err, errUsage) != tt.usage {
-				t.Errorf("errors.Is(err, errUsage) = %v, want %v", errors.Is(err, errUsage), tt.usage)
+			if errors.Is(err, command.ErrUsage) != tt.usage {
+				t.Errorf("errors.Is(err, command.ErrUsage) = %v, want %v", errors.Is(err, command.ErrUsage), tt.usage)
 			}
 			if stdout.Len() > 0 {
 				t.Errorf("stdout %q, want nothing", stdout.String())

@@ -1,4 +1,4 @@
-package cli
+package monolith
 
 import (
 	"context"
@@ -8,23 +8,22 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
-	"os"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
 	"github.com/photobench/photobench/vision"
 )
 
-const monolithUsage = `Usage: photobench monolith [flags]
+// Usage is the help of `photobench monolith`.
+const Usage = `Usage: photobench monolith [flags]
 
 Runs the monolith: one process, go-chi + PostgreSQL + local disk, every step
 of an upload done inside the request (201 with the ready photo).
@@ -53,7 +52,8 @@ at most 3 attempts x 5 s plus 2 waits of at most 2 s, with 503 and
 Retry-After, and leaves no file and no row behind.
 `
 
-type monolithConfig struct {
+// config is the monolith process's configuration, from flags and environment.
+type config struct {
 	addr, dataDir, pgDSN, visionURL string
 	pgMaxConns, maxUploads          int
 	visionTimeout, visionBackoff    time.Duration
@@ -63,17 +63,17 @@ type monolithConfig struct {
 	secret                          []byte
 }
 
-func parseMonolith(args []string, getenv func(string) string, stderr io.Writer) (monolithConfig, error) {
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
 		return def
 	}
-	c := monolithConfig{}
+	c := config{}
 	fs := flag.NewFlagSet("monolith", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, monolithUsage) }
+	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
 	fs.StringVar(&c.addr, "addr", env("PHOTOBENCH_MONOLITH_ADDR", "127.0.0.1:18080"), "")
 	fs.StringVar(&c.dataDir, "data-dir", env("PHOTOBENCH_MONOLITH_DATA_DIR", ".stack/data/monolith"), "")
 	fs.StringVar(&c.pgDSN, "pg-dsn", env("PHOTOBENCH_MONOLITH_PG_DSN", ""), "")
@@ -123,13 +123,16 @@ func parseMonolith(args []string, getenv func(string) string, stderr io.Writer) 
 	}
 	c.secret = auth.SecretFromEnv(getenv)
 	if len(problems) > 0 {
-		return c, fmt.Errorf("%w: monolith: %s", errUsage, strings.Join(problems, "; "))
+		return c, fmt.Errorf("%w: monolith: %s", command.ErrUsage, strings.Join(problems, "; "))
 	}
 	return c, nil
 }
 
-func runMonolith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := parseMonolith(args, getenv, stderr)
+// Run runs the monolith process (`photobench monolith`): it parses args
+// and the environment, opens the database and the disk store, and serves
+// the API until ctx ends.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -138,8 +141,8 @@ func runMonolith(ctx context.Context, args []string, getenv func(string) string,
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "monolith")
 
-	reg := newRegistry()
-	m := monolith.NewMetrics(reg)
+	reg := command.Registry()
+	m := NewMetrics(reg)
 	httpm := httpmetrics.NewMetrics(reg)
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -164,42 +167,7 @@ func runMonolith(ctx context.Context, args []string, getenv func(string) string,
 	vc := vision.NewClient(c.visionURL, vision.ClientOptions{
 		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff,
 	})
-	svc := monolith.NewService(log, db, files, vc, m, monolith.Options{Limits: c.limits, SyncWrites: c.syncWrites})
-	h := monolith.NewHandler(log, svc, verifier, reg, httpm, m, monolith.HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits})
-	return serveHTTP(ctx, log, "monolith", c.addr, h, stdout)
-}
-
-// serveHTTP serves h on addr until ctx ends, then shuts down gracefully
-// (in-flight requests get up to 30 s). It prints the listening URL to
-// stdout once the socket is bound, so that callers (the stack, tests) know
-// where it is even with port 0.
-func serveHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, stdout io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: listen: %w", name, err)
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("%s: serve: %w", name, err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("%s: shutdown: %w", name, err)
-	}
-	return nil
+	svc := NewService(log, db, files, vc, m, Options{Limits: c.limits, SyncWrites: c.syncWrites})
+	h := NewHandler(log, svc, verifier, reg, httpm, m, HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits})
+	return command.ServeHTTP(ctx, log, "monolith", c.addr, h, stdout)
 }

@@ -1,4 +1,4 @@
-package cli
+package vision
 
 import (
 	"context"
@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/imaging"
-	"github.com/photobench/photobench/vision"
+	"github.com/photobench/photobench/internal/command"
 )
 
-const visionUsage = `Usage:
+// Usage is the help of `photobench vision`.
+const Usage = `Usage:
   photobench vision [flags]
 
 Runs the vision service, the stand-in for a cloud vision API that both
@@ -70,18 +71,18 @@ const (
 	visionShutdownGrace = 5 * time.Second
 )
 
-// visionConfig is photobench vision's configuration.
-type visionConfig struct {
+// commandConfig is photobench vision's configuration.
+type commandConfig struct {
 	Addr     string
-	Profile  vision.Profile
+	Profile  Profile
 	Limits   imaging.Limits
 	Seed     uint64
 	LogLevel slog.Level
 }
 
-// parseVisionConfig reads flags and environment, reporting every problem
+// parseCommand reads flags and environment, reporting every problem
 // at once. -h is flag.ErrHelp.
-func parseVisionConfig(args []string, getenv func(string) string) (visionConfig, error) {
+func parseCommand(args []string, getenv func(string) string) (commandConfig, error) {
 	fs := flag.NewFlagSet("vision", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -103,9 +104,9 @@ func parseVisionConfig(args []string, getenv func(string) string) (visionConfig,
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return visionConfig{}, err
+			return commandConfig{}, err
 		}
-		return visionConfig{}, fmt.Errorf("%w: vision: %v (see photobench vision -h)", errUsage, err)
+		return commandConfig{}, fmt.Errorf("%w: vision: %v (see photobench vision -h)", command.ErrUsage, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -115,7 +116,7 @@ func parseVisionConfig(args []string, getenv func(string) string) (visionConfig,
 	if fs.NArg() > 0 {
 		bad("unexpected arguments %q", fs.Args())
 	}
-	var cfg visionConfig
+	var cfg commandConfig
 	cfg.Addr = *addr
 	if !set["addr"] {
 		cfg.Addr = getenv("PHOTOBENCH_VISION_ADDR")
@@ -144,13 +145,13 @@ func parseVisionConfig(args []string, getenv func(string) string) (visionConfig,
 	p.Latency.P99MS = ms(duration("latency-p99", *p99))
 	switch {
 	case set["latency"]:
-		p.Latency.Distribution = vision.Distribution(*latency)
+		p.Latency.Distribution = Distribution(*latency)
 	case set["latency-median"] || set["latency-p99"]:
-		p.Latency.Distribution = vision.LatencyLogNormal
+		p.Latency.Distribution = LatencyLogNormal
 	case set["latency-fixed"]:
-		p.Latency.Distribution = vision.LatencyFixed
+		p.Latency.Distribution = LatencyFixed
 	default:
-		p.Latency.Distribution = vision.LatencyNone
+		p.Latency.Distribution = LatencyNone
 	}
 	if v, err := strconv.ParseFloat(*errRate, 64); err != nil {
 		bad("--error-rate %q: want a number 0..1", *errRate)
@@ -172,7 +173,7 @@ func parseVisionConfig(args []string, getenv func(string) string) (visionConfig,
 	} else {
 		p.RetryAfterSeconds = int(d / time.Second)
 	}
-	p.Outage = vision.Outage(*outage)
+	p.Outage = Outage(*outage)
 	*p = p.Normalize()
 	if err := p.Validate(); err != nil {
 		bad("profile: %v", err)
@@ -196,18 +197,18 @@ func parseVisionConfig(args []string, getenv func(string) string) (visionConfig,
 		bad("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	if len(problems) > 0 {
-		return visionConfig{}, fmt.Errorf("%w: vision: %s", errUsage, strings.Join(problems, "; "))
+		return commandConfig{}, fmt.Errorf("%w: vision: %s", command.ErrUsage, strings.Join(problems, "; "))
 	}
 	return cfg, nil
 }
 
-// runVision runs photobench vision until ctx ends, then shuts down
+// Run runs the vision service (`photobench vision`) until ctx ends, then shuts down
 // gracefully: requests in progress get visionShutdownGrace to finish; those
 // still waiting then (in a hang outage, say) are answered 503.
-func runVision(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseVisionConfig(args, getenv)
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseCommand(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, visionUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	}
 	if err != nil {
@@ -217,16 +218,16 @@ func runVision(ctx context.Context, args []string, getenv func(string) string, s
 	base := slog.New(logHandler)
 	log := base.With("component", "vision")
 
-	var opts []vision.RemoteOption
+	var opts []RemoteOption
 	if cfg.Seed != 0 {
-		opts = append(opts, vision.WithSeed(cfg.Seed))
+		opts = append(opts, WithSeed(cfg.Seed))
 	}
-	remote, err := vision.NewRemote(cfg.Profile, opts...)
+	remote, err := NewRemote(cfg.Profile, opts...)
 	if err != nil {
 		return fmt.Errorf("vision: profile: %w", err)
 	}
-	reg := newRegistry()
-	handler := vision.NewServer(base, remote, vision.NewMetrics(reg), vision.WithLimits(cfg.Limits))
+	reg := command.Registry()
+	handler := NewServer(base, remote, NewMetrics(reg), WithLimits(cfg.Limits))
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)

@@ -1,0 +1,65 @@
+// Package command holds what every long-running photobench process shares:
+// the usage-error sentinel its command line reports bad arguments with, its
+// own Prometheus registry, and an HTTP server that stops gracefully.
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// ErrUsage marks an error caused by a bad command line.
+var ErrUsage = errors.New("usage")
+
+// Registry is a process's own Prometheus registry, with the Go and process
+// collectors every photobench process exports.
+func Registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// ServeHTTP serves h on addr until ctx ends, then shuts down gracefully
+// (in-flight requests get up to 30 s). It prints the listening URL to
+// stdout once the socket is bound, so that callers (the stack, tests) know
+// where it is even with port 0.
+func ServeHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen: %w", name, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String(), "pid", os.Getpid())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: serve: %w", name, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	return nil
+}
