@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/photobench/photobench/loadgen/calibrate"
 	"github.com/photobench/photobench/internal/cli"
+	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
 const helperEnv = "PHOTOBENCH_CALIBRATE_TEST_HELPER"
