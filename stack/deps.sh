@@ -78,9 +78,9 @@ fi
 # "Requirements"): both side by side 261 s, MinIO alone about 150 s,
 # Prometheus alone 115 s.
 case "${builds[*]}" in
-"minio prometheus") say "first run: building MinIO and Prometheus from source takes about 4.5 minutes on 2 cores (later runs take a second)" ;;
-minio) say "building MinIO from source: about 2.5 minutes on 2 cores" ;;
-prometheus) say "building Prometheus from source: about 2 minutes on 2 cores" ;;
+"minio prometheus") say "building MinIO and Prometheus from source: about 4.5 minutes on 2 cores when nothing is cached yet (later runs take a second)" ;;
+minio) say "building MinIO from source: about 2.5 minutes on 2 cores when nothing is cached yet" ;;
+prometheus) say "building Prometheus from source: about 2 minutes on 2 cores when nothing is cached yet" ;;
 esac
 
 # --- background jobs ---------------------------------------------------------------
