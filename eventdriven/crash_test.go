@@ -22,7 +22,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )

@@ -19,8 +19,8 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/conformance"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/imaging"
-	"github.com/photobench/photobench/internal/kafka"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )

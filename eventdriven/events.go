@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
-	"github.com/photobench/photobench/internal/s3event"
+	"github.com/photobench/photobench/eventdriven/s3event"
 	"github.com/photobench/photobench/photo"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/kafka"
 )
 
 // Topics are what the catalog function consumes.

@@ -15,7 +15,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
 // Environment of a test replica: the test binary re-executed as a small

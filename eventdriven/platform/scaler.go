@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
 // scale is an event function's lag scaler, with the semantics of KEDA's

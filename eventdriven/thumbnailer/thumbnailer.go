@@ -21,9 +21,9 @@ import (
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
-	"github.com/photobench/photobench/internal/kafka"
 	"github.com/photobench/photobench/photo"
 )
 

@@ -24,6 +24,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/front"
 	"github.com/photobench/photobench/eventdriven/ingest"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/query"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/eventdriven/tagger"
@@ -31,7 +32,6 @@ import (
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/kafka"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/vision"
 )

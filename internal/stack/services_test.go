@@ -20,8 +20,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/s3event"
 	"github.com/photobench/photobench/internal/promsd"
-	"github.com/photobench/photobench/internal/s3event"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
 func TestEventMessage(t *testing.T) {

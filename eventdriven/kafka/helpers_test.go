@@ -15,7 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	kgo "github.com/segmentio/kafka-go"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
 func TestLag(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
-	"github.com/photobench/photobench/internal/kafka"
+	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
 // The tests below run against the stack's Kafka, each on a fresh topic.

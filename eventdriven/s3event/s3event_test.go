@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/photobench/photobench/internal/s3event"
+	"github.com/photobench/photobench/eventdriven/s3event"
 )
 
 // The testdata files are records captured from the native stack's MinIO for
