@@ -18,16 +18,6 @@ import (
 	"github.com/photobench/photobench/loadgen"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // benchStack is the running stack's configuration with a second set of
 // apps on free ports (AppInstance), so that the bench's starting and
 // stopping of apps leaves the stack's own apps, which other tests use, alone.
@@ -48,10 +38,10 @@ func benchStack(t *testing.T) (stack.Config, stacktest.Env) {
 		t.Fatalf("%v: run make build (make test does)", err)
 	}
 	cfg.AppInstance = fmt.Sprintf("benchtest-%d", os.Getpid())
-	cfg.VisionPort, cfg.MonolithPort, cfg.RuntimePort = freePort(t), freePort(t), freePort(t)
+	cfg.VisionPort, cfg.MonolithPort, cfg.RuntimePort = stacktest.FreePort(t), stacktest.FreePort(t), stacktest.FreePort(t)
 	ports := map[string]int{}
 	for k := range cfg.FunctionPorts {
-		ports[k] = freePort(t)
+		ports[k] = stacktest.FreePort(t)
 	}
 	cfg.FunctionPorts = ports
 	if env.AuthSecret != "" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -219,10 +218,11 @@ func NewConsumer(cfg ConsumerConfig, h Handler) (*Consumer, error) {
 	cfg.Brokers = append([]string(nil), cfg.Brokers...)
 	cfg.Topics = append([]string(nil), cfg.Topics...)
 	cfg.Metrics.init(cfg.Function, cfg.Topics)
+	log := cfg.Log.With("component", "kafka.consumer", "function", cfg.Function, "group", cfg.Group)
 	return &Consumer{
 		cfg: cfg,
-		h:   h,
-		log: cfg.Log.With("component", "kafka.consumer", "function", cfg.Function, "group", cfg.Group),
+		h:   Recover(log)(h),
+		log: log,
 		m:   cfg.Metrics,
 	}, nil
 }
@@ -407,7 +407,7 @@ func (c *Consumer) handle(ctx, hctx context.Context, log *slog.Logger, dlq *Prod
 	var attempts, failures, transients int
 	for {
 		attempts++
-		err := c.call(hctx, log, m)
+		err := c.h(hctx, m)
 		if err == nil {
 			if attempts > 1 {
 				log.Info("message handled after retries", "attempts", attempts)
@@ -452,17 +452,6 @@ func (c *Consumer) handle(ctx, hctx context.Context, log *slog.Logger, dlq *Prod
 			c.m.RetriesTotal.WithLabelValues(fn, topic, RetryError).Inc()
 		}
 	}
-}
-
-// call runs the handler, turning a panic into an ordinary error.
-func (c *Consumer) call(ctx context.Context, log *slog.Logger, m kgo.Message) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			log.Error("handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			err = fmt.Errorf("handler panic: %v", v)
-		}
-	}()
-	return c.h(ctx, m)
 }
 
 // deadLetter writes m to its dead-letter topic, retrying as long as Kafka

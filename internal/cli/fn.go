@@ -12,12 +12,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/catalog"
@@ -219,15 +217,7 @@ func runFn(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The scale-to-zero runtime reads this line to time cold starts up to
 	// the first event handled.
-	var first sync.Once
-	inner := handle
-	handle = func(ctx context.Context, m kgo.Message) error {
-		err := inner(ctx, m)
-		if err == nil {
-			first.Do(func() { fmt.Fprintf(stdout, "%s first event handled\n", c.name) })
-		}
-		return err
-	}
+	handle = kafka.OnFirstSuccess(func() { fmt.Fprintf(stdout, "%s first event handled\n", c.name) })(handle)
 	consumer, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Brokers: c.brokers, Group: c.group, Topics: topics, Function: c.name,
 		MaxAttempts: c.maxAttempts, Log: log, Metrics: kafka.NewMetrics(reg),

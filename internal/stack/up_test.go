@@ -47,18 +47,18 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_STACK_DIR":             dir,
 		"PHOTOBENCH_STACK_BIN_DIR":         filepath.Join(root, ".stack", "bin"),
 		"PHOTOBENCH_KAFKA_LIB_DIR":         filepath.Join(root, ".stack", "lib", "kafka"),
-		"PHOTOBENCH_PG_PORT":               fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_KAFKA_PORT":            fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_KAFKA_CONTROLLER_PORT": fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_MINIO_PORT":            fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_VISION_PORT":           fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(freePort(t)),
-		"PHOTOBENCH_RUNTIME_PORT":          fmt.Sprint(freePort(t)),
+		"PHOTOBENCH_PG_PORT":               fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_KAFKA_PORT":            fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_KAFKA_CONTROLLER_PORT": fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_MINIO_PORT":            fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_VISION_PORT":           fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(stacktest.FreePort(t)),
+		"PHOTOBENCH_RUNTIME_PORT":          fmt.Sprint(stacktest.FreePort(t)),
 		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
 	}
 	for name := range stack.FunctionPorts {
-		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(freePort(t))
+		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(stacktest.FreePort(t))
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -68,17 +68,6 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // assertNothingLeft checks that no service of cfg runs or listens and that

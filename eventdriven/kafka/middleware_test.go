@@ -1,0 +1,56 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	kgo "github.com/segmentio/kafka-go"
+
+	"github.com/photobench/photobench/eventdriven/kafka"
+)
+
+func TestOnFirstSuccessFiresOnceAfterTheFirstSuccess(t *testing.T) {
+	fails := true
+	calls := 0
+	h := kafka.OnFirstSuccess(func() { calls++ })(func(context.Context, kgo.Message) error {
+		if fails {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	ctx := context.Background()
+	if err := h(ctx, kgo.Message{}); err == nil || calls != 0 {
+		t.Fatalf("after a failure: err %v, %d calls; want the error and no call", err, calls)
+	}
+	fails = false
+	for range 3 {
+		if err := h(ctx, kgo.Message{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d calls after 3 successes, want 1", calls)
+	}
+}
+
+func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	h := kafka.Recover(log)(func(context.Context, kgo.Message) error { panic("nil map somewhere") })
+	err := h(context.Background(), kgo.Message{Topic: "t", Partition: 2, Offset: 7})
+	if err == nil || !strings.Contains(err.Error(), "handler panic: nil map somewhere") {
+		t.Fatalf("err = %v, want a handler panic error", err)
+	}
+	for _, want := range []string{"handler panicked", "offset=7", "stack="} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
+	}
+	ok := kafka.Recover(log)(func(context.Context, kgo.Message) error { return nil })
+	if err := ok(context.Background(), kgo.Message{}); err != nil {
+		t.Errorf("a handler that does not panic: %v", err)
+	}
+}

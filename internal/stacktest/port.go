@@ -1,0 +1,47 @@
+package stacktest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"testing"
+)
+
+// FreePort returns a loopback port that is free now and that the kernel
+// will not hand out by itself: it lies below the ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default), from
+// which a port-0 listener (a function replica) or an outgoing connection
+// takes its port. A port the kernel picked for a listener on port 0 and
+// then freed may be given to such a socket later in the test, before or
+// while the service configured with it starts; a service then fails to
+// listen, and a probe of the port can even be answered by the other
+// process (seen: the front's /healthz answered by a function replica).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	lo, hi := 20000, ephemeralLow()-1
+	for range 200 {
+		port := lo + rand.IntN(hi-lo+1)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
+	}
+	t.Fatalf("no free loopback port in [%d, %d]", lo, hi)
+	return 0
+}
+
+// ephemeralLow is the lowest port of the kernel's ephemeral range, or
+// Linux's default 32768 when it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	var low, high int
+	if err == nil {
+		if n, _ := fmt.Sscan(string(b), &low, &high); n == 2 && low > 20100 {
+			return low
+		}
+	}
+	return 32768
+}
