@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 )
 
@@ -51,29 +52,29 @@ func (v *view) chartSection(d *doc) {
 
 func (v *view) latencyChart(d *doc, file, title, op, what, caption string) {
 	lo, hi := v.window()
-	p := panel{yLabel: what + " (s)", logY: true, yTick: secondsTick}
+	p := svg.Panel{YLabel: what + " (s)", LogY: true, YTick: secondsTick}
 	for _, a := range v.archs {
 		run := v.ref[a]
 		if run == nil {
 			continue
 		}
-		var p50, p99 []pt
+		var p50, p99 []svg.Point
 		for _, x := range timeline(run, op) {
-			p50 = append(p50, pt{x.T, x.P50})
-			p99 = append(p99, pt{x.T, x.P99})
+			p50 = append(p50, svg.Point{X: x.T, Y: x.P50})
+			p99 = append(p99, svg.Point{X: x.T, Y: x.P99})
 		}
-		p.lines = append(p.lines,
-			line{name: archName(a) + " p50", colour: archColour(a, true), width: 1.3, pts: p50, gap: maxGap},
-			line{name: archName(a) + " p99", colour: archColour(a, false), width: 2, pts: p99, gap: maxGap})
+		p.Lines = append(p.Lines,
+			svg.Line{Name: archName(a) + " p50", Colour: archColour(a, true), Width: 1.3, Points: p50, Gap: maxGap},
+			svg.Line{Name: archName(a) + " p99", Colour: archColour(a, false), Width: 2, Points: p99, Gap: maxGap})
 	}
-	p.empty = "no timeline points: the load generator's interval log was not captured"
-	c := lineChart{title: title, xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
-	d.add(chart{file: file, title: title, caption: caption, svg: c.render()})
+	p.Empty = "no timeline points: the load generator's interval log was not captured"
+	c := svg.LineChart{Title: title, XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: v.shades(), Panels: []svg.Panel{p}}
+	d.add(chart{file: file, title: title, caption: caption, svg: c.Render()})
 }
 
 func (v *view) throughputChart(d *doc) {
 	lo, hi := v.window()
-	p := panel{yLabel: "ok answers (req/s)", empty: "no " + results.QRequestRate + " series captured"}
+	p := svg.Panel{YLabel: "ok answers (req/s)", Empty: "no " + results.QRequestRate + " series captured"}
 	for _, a := range v.archs {
 		run := v.ref[a]
 		if run == nil {
@@ -83,17 +84,17 @@ func (v *view) throughputChart(d *doc) {
 		if len(s) == 0 {
 			continue
 		}
-		p.lines = append(p.lines, line{name: archName(a) + " ok/s", colour: archColour(a, false), width: 2, pts: toPts(run, s)})
+		p.Lines = append(p.Lines, svg.Line{Name: archName(a) + " ok/s", Colour: archColour(a, false), Width: 2, Points: toPts(run, s)})
 	}
-	c := lineChart{title: "Throughput: ok answers per second", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
-	d.add(chart{file: "throughput", title: "Throughput", caption: "From Prometheus (" + results.QRequestRate + ": the load generator's answers per second, rate over 5 s, outcome ok, summed over operations), 1 s step.", svg: c.render()})
+	c := svg.LineChart{Title: "Throughput: ok answers per second", XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: v.shades(), Panels: []svg.Panel{p}}
+	d.add(chart{file: "throughput", title: "Throughput", caption: "From Prometheus (" + results.QRequestRate + ": the load generator's answers per second, rate over 5 s, outcome ok, summed over operations), 1 s step.", svg: c.Render()})
 }
 
-var outcomeDash = map[string]string{"5xx": dashSolid, "4xx": dashDashed, "timeout": dashDotted, "transport": dashDotDsh, "dropped": dashLong, "build": dashDotted, "canceled": dashDashed}
+var outcomeDash = map[string]string{"5xx": svg.DashSolid, "4xx": svg.DashDashed, "timeout": svg.DashDotted, "transport": svg.DashDotDash, "dropped": svg.DashLong, "build": svg.DashDotted, "canceled": svg.DashDashed}
 
 func (v *view) errorsChart(d *doc) {
 	lo, hi := v.window()
-	p := panel{yLabel: "errors and dropped (req/s)", empty: "no errors and no dropped requests in either run"}
+	p := svg.Panel{YLabel: "errors and dropped (req/s)", Empty: "no errors and no dropped requests in either run"}
 	var quiet []string
 	for _, a := range v.archs {
 		run := v.ref[a]
@@ -113,17 +114,17 @@ func (v *view) errorsChart(d *doc) {
 			}
 			dash, ok := outcomeDash[o]
 			if !ok {
-				dash = dashDotDsh
+				dash = svg.DashDotDash
 			}
-			p.lines = append(p.lines, line{name: archName(a) + " " + o, colour: archColour(a, false), dash: dash, width: 1.8, pts: toPts(run, s)})
+			p.Lines = append(p.Lines, svg.Line{Name: archName(a) + " " + o, Colour: archColour(a, false), Dash: dash, Width: 1.8, Points: toPts(run, s)})
 		}
 	}
 	caption := "From Prometheus (" + results.QRequestRate + ", outcomes other than ok: 4xx, 5xx, timeout, transport, build, dropped at the in-flight cap, canceled), rate over 5 s, summed over operations, by outcome; 1 s step."
 	if len(quiet) > 0 {
 		caption += " Zero throughout (not drawn): " + strings.Join(quiet, ", ") + "."
 	}
-	c := lineChart{title: "Errors and dropped requests per second", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
-	d.add(chart{file: "errors", title: "Errors and dropped requests", caption: caption, svg: c.render()})
+	c := svg.LineChart{Title: "Errors and dropped requests per second", XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: v.shades(), Panels: []svg.Panel{p}}
+	d.add(chart{file: "errors", title: "Errors and dropped requests", caption: caption, svg: c.Render()})
 }
 
 func (v *view) replicasChart(d *doc) {
@@ -135,21 +136,21 @@ func (v *view) replicasChart(d *doc) {
 		return
 	}
 	lo, hi := v.window()
-	p := panel{yLabel: "replicas", empty: "no replica series captured"}
+	p := svg.Panel{YLabel: "replicas", Empty: "no replica series captured"}
 	alive := groupAt(run.Series[results.QReplicas], "function", nil)
 	desired := groupAt(run.Series[results.QDesiredReplicas], "function", nil)
 	for _, fn := range sortedKeys(alive) {
-		p.lines = append(p.lines, line{name: fn, colour: functionColour(fn), width: 2, pts: toPts(run, alive[fn])})
+		p.Lines = append(p.Lines, svg.Line{Name: fn, Colour: functionColour(fn), Width: 2, Points: toPts(run, alive[fn])})
 	}
 	for _, fn := range sortedKeys(desired) {
-		p.lines = append(p.lines, line{name: fn + " desired", colour: functionColour(fn), dash: dashDashed, width: 1.3, pts: toPts(run, desired[fn])})
+		p.Lines = append(p.Lines, svg.Line{Name: fn + " desired", Colour: functionColour(fn), Dash: svg.DashDashed, Width: 1.3, Points: toPts(run, desired[fn])})
 	}
-	c := lineChart{title: "Event-driven replicas per function", xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: v.shades(), panels: []panel{p}}
-	d.add(chart{file: "replicas", title: "Replicas per function", caption: caption, svg: c.render()})
+	c := svg.LineChart{Title: "Event-driven replicas per function", XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: v.shades(), Panels: []svg.Panel{p}}
+	d.add(chart{file: "replicas", title: "Replicas per function", caption: caption, svg: c.Render()})
 }
 
 // coldPhaseDash tells the cold-start phases apart.
-var coldPhaseDash = map[string]string{"process_ready": dashDotted, "first_event": dashSolid, "first_request": dashDashed}
+var coldPhaseDash = map[string]string{"process_ready": svg.DashDotted, "first_event": svg.DashSolid, "first_request": svg.DashDashed}
 
 func (v *view) coldStartSection(d *doc) {
 	run := v.ref[archEvent]
@@ -158,30 +159,30 @@ func (v *view) coldStartSection(d *doc) {
 		return
 	}
 	cs := coldStarts(run, true)
-	p := panel{yLabel: "share of cold starts at or below (%)", yMax: 1, yTick: func(x float64) string { return fmtPct(x) },
-		empty: "no cold start in the run (or no " + results.QColdStarts + " series)"}
+	p := svg.Panel{YLabel: "share of cold starts at or below (%)", YMax: 1, YTick: func(x float64) string { return fmtPct(x) },
+		Empty: "no cold start in the run (or no " + results.QColdStarts + " series)"}
 	var rows [][]string
 	for _, c := range cs {
 		n := c.total()
 		if n == 0 {
 			continue
 		}
-		var pts []pt
+		var pts []svg.Point
 		for i, le := range c.les {
 			if !math.IsInf(le, 1) {
-				pts = append(pts, pt{le, c.cum[i] / n})
+				pts = append(pts, svg.Point{X: le, Y: c.cum[i] / n})
 			}
 		}
 		dash, ok := coldPhaseDash[c.phase]
 		if !ok {
-			dash = dashDotDsh
+			dash = svg.DashDotDash
 		}
-		p.lines = append(p.lines, line{name: fmt.Sprintf("%s %s (n=%s)", c.function, c.phase, fmtCount(n)), colour: functionColour(c.function), dash: dash, width: 1.8, pts: pts, dots: true})
+		p.Lines = append(p.Lines, svg.Line{Name: fmt.Sprintf("%s %s (n=%s)", c.function, c.phase, fmtCount(n)), Colour: functionColour(c.function), Dash: dash, Width: 1.8, Points: pts, Dots: true})
 		rows = append(rows, []string{c.function, c.phase, fmtCount(n), "≤ " + fmtBound(c.quantile(0.5)), "≤ " + fmtBound(c.quantile(0.99)), "≤ " + fmtBound(c.quantile(1))})
 	}
-	c := lineChart{title: "Event-driven cold starts: cumulative distribution", xLabel: "seconds from the replica's process start (log scale)", logX: true,
-		xTick: secondsTick, panels: []panel{p}}
-	d.add(chart{file: "cold-starts", title: "Cold-start distribution", svg: c.render(),
+	c := svg.LineChart{Title: "Event-driven cold starts: cumulative distribution", XLabel: "seconds from the replica's process start (log scale)", LogX: true,
+		XTick: secondsTick, Panels: []svg.Panel{p}}
+	d.add(chart{file: "cold-starts", title: "Cold-start distribution", svg: c.Render(),
 		caption: "From Prometheus (" + results.QColdStarts + ": the runtime's cold-start histogram, cumulative bucket counts by function, phase and bucket bound le), " +
 			"each bucket's growth over the run (last minus first sample): the share of cold starts that reached the phase within each bound, points at the bucket bounds. " +
 			"Phases: process_ready (dotted, the replica listens), first_event (solid, an event function committed its first event), first_request (dashed, the activator got a first answer)."})
@@ -232,16 +233,16 @@ func (v *view) resourceSection(d *doc) {
 		return
 	}
 	names := componentOrder(sortedKeys(comps))
-	cpuChart := barChart{title: fmt.Sprintf("CPU-seconds per component over the %s phase", orPhase(v.steady)), yLabel: "CPU-s", groups: names}
-	memChart := barChart{title: "Peak resident memory per component", yLabel: "MB", groups: names}
+	cpuChart := svg.BarChart{Title: fmt.Sprintf("CPU-seconds per component over the %s phase", orPhase(v.steady)), YLabel: "CPU-s", Groups: names, ValueFmt: compactNum}
+	memChart := svg.BarChart{Title: "Peak resident memory per component", YLabel: "MB", Groups: names, ValueFmt: compactNum}
 	var rows [][]string
 	for _, a := range v.archs {
 		u, ok := use[a]
 		if !ok {
 			continue
 		}
-		cs := barSeries{name: archName(a), colour: archColour(a, false)}
-		ms := barSeries{name: archName(a), colour: archColour(a, false)}
+		cs := svg.BarSeries{Name: archName(a), Colour: archColour(a, false)}
+		ms := svg.BarSeries{Name: archName(a), Colour: archColour(a, false)}
 		for _, n := range names {
 			c, okc := u.cpu[n]
 			m, okm := u.mem[n]
@@ -251,11 +252,11 @@ func (v *view) resourceSection(d *doc) {
 			if !okm {
 				m = math.NaN()
 			}
-			cs.values = append(cs.values, c)
-			ms.values = append(ms.values, m/1e6)
+			cs.Values = append(cs.Values, c)
+			ms.Values = append(ms.Values, m/1e6)
 		}
-		cpuChart.series = append(cpuChart.series, cs)
-		memChart.series = append(memChart.series, ms)
+		cpuChart.Series = append(cpuChart.Series, cs)
+		memChart.Series = append(memChart.Series, ms)
 	}
 	for _, n := range names {
 		row := []string{n}
@@ -285,10 +286,10 @@ func (v *view) resourceSection(d *doc) {
 	for _, a := range v.archs {
 		header = append(header, archName(a)+" CPU ("+orPhase(v.steady)+")", archName(a)+" peak memory")
 	}
-	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.render(),
+	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.Render(),
 		caption: fmt.Sprintf("From Prometheus: %s (app processes, every replica's counter grown over the %s phase, summed per component) and %s (the stack's servers' process trees). "+
 			"The servers run during both architectures' runs; the monolith needs only PostgreSQL of them. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU)})
-	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.render(),
+	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.Render(),
 		caption: fmt.Sprintf("From Prometheus: %s summed over a component's processes at each second, the peak over the run's capture window, and %s for the stack's servers; MB = 10^6 bytes.",
 			results.QProcessMemory, results.QComponentMemory)})
 	d.add(table{caption: "CPU and memory per component", header: header, rows: rows})
@@ -384,45 +385,45 @@ func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64,
 		hi = math.Max(hi, end)
 	}
 	lo, hi = math.Max(lo, wlo), math.Min(hi, whi)
-	errP := panel{yLabel: "upload 5xx answers (req/s)", empty: "no upload 5xx series"}
-	ackP := panel{yLabel: "upload ack p99 (s)", logY: true, yTick: secondsTick, empty: "no upload timeline"}
-	lagP := panel{yLabel: "event-driven backlog: lag summed over functions (messages)", empty: "no lag series (the monolith has no queue)"}
-	readyP := panel{yLabel: "upload-to-ready p99 by upload time (s)", logY: true, yTick: secondsTick, empty: "no ready timeline"}
-	var shades []shade
+	errP := svg.Panel{YLabel: "upload 5xx answers (req/s)", Empty: "no upload 5xx series"}
+	ackP := svg.Panel{YLabel: "upload ack p99 (s)", LogY: true, YTick: secondsTick, Empty: "no upload timeline"}
+	lagP := svg.Panel{YLabel: "event-driven backlog: lag summed over functions (messages)", Empty: "no lag series (the monolith has no queue)"}
+	readyP := svg.Panel{YLabel: "upload-to-ready p99 by upload time (s)", LogY: true, YTick: secondsTick, Empty: "no ready timeline"}
+	var shades []svg.Shade
 	for _, a := range v.archs {
 		fs, ok := stats[a]
 		if !ok {
 			continue
 		}
 		run := fs.run
-		shades = append(shades, shade{from: fs.from, to: fs.to, fault: true, label: faultLabel(name, len(shades) == 0)})
+		shades = append(shades, svg.Shade{From: fs.from, To: fs.to, Fault: true, Label: faultLabel(name, len(shades) == 0)})
 		s := sumAt(run.Series[results.QRequestRate], func(l map[string]string) bool {
 			return l["operation"] == "upload" && l["outcome"] == "5xx"
 		})
 		if len(s) > 0 {
-			errP.lines = append(errP.lines, line{name: archName(a) + " upload 5xx/s", colour: archColour(a, false), width: 2, pts: toPts(run, s)})
+			errP.Lines = append(errP.Lines, svg.Line{Name: archName(a) + " upload 5xx/s", Colour: archColour(a, false), Width: 2, Points: toPts(run, s)})
 		}
-		var ack, ready []pt
+		var ack, ready []svg.Point
 		for _, x := range timeline(run, "upload") {
-			ack = append(ack, pt{x.T, x.P99})
+			ack = append(ack, svg.Point{X: x.T, Y: x.P99})
 		}
 		for _, x := range timeline(run, "ready") {
-			ready = append(ready, pt{x.T, x.P99})
+			ready = append(ready, svg.Point{X: x.T, Y: x.P99})
 		}
 		if len(ack) > 0 {
-			ackP.lines = append(ackP.lines, line{name: archName(a) + " upload ack p99", colour: archColour(a, false), width: 2, pts: ack, gap: maxGap})
+			ackP.Lines = append(ackP.Lines, svg.Line{Name: archName(a) + " upload ack p99", Colour: archColour(a, false), Width: 2, Points: ack, Gap: maxGap})
 		}
 		if len(ready) > 0 {
-			readyP.lines = append(readyP.lines, line{name: archName(a) + " ready p99", colour: archColour(a, false), dash: dashDashed, width: 2, pts: ready, gap: maxGap})
+			readyP.Lines = append(readyP.Lines, svg.Line{Name: archName(a) + " ready p99", Colour: archColour(a, false), Dash: svg.DashDashed, Width: 2, Points: ready, Gap: maxGap})
 		}
 		if lag := sumAt(run.Series[results.QLag], nil); len(lag) > 0 {
-			lagP.lines = append(lagP.lines, line{name: archName(a) + " lag", colour: archColour(a, false), width: 2, pts: toPts(run, lag)})
+			lagP.Lines = append(lagP.Lines, svg.Line{Name: archName(a) + " lag", Colour: archColour(a, false), Width: 2, Points: toPts(run, lag)})
 		}
 	}
 	title := "Coupling: " + label
-	c := lineChart{title: title, xLabel: "time since the run's start (s)", xMin: lo, xMax: hi, shades: shades, panels: []panel{errP, ackP, lagP, readyP}}
+	c := svg.LineChart{Title: title, XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: shades, Panels: []svg.Panel{errP, ackP, lagP, readyP}}
 	d.h(3, title)
-	d.add(chart{file: file, title: title, svg: c.render(),
+	d.add(chart{file: file, title: title, svg: c.Render(),
 		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
 			"upload ack p99 (load generator Timeline, op upload), event-driven backlog (Prometheus " + results.QLag + ", summed over functions) and upload-to-ready p99 " +
 			"(Timeline, op ready, at the upload's intended second). Each architecture's own fault window is shaded."})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/loadgen"
 )
@@ -82,11 +83,11 @@ func groupAt(ss []results.Series, label string, keep func(map[string]string) boo
 }
 
 // toPts turns samples into chart points, x in seconds from the run's start.
-func toPts(run *results.Run, s []tv) []pt {
-	out := make([]pt, len(s))
+func toPts(run *results.Run, s []tv) []svg.Point {
+	out := make([]svg.Point, len(s))
 	st := unix(run.Start)
 	for i, p := range s {
-		out[i] = pt{p.t - st, p.v}
+		out[i] = svg.Point{X: p.t - st, Y: p.v}
 	}
 	return out
 }
@@ -444,19 +445,19 @@ func faultStatsOf(run *results.Run, fault results.Window) faultStats {
 		lag := toPts(run, sumAt(ss, nil))
 		fs.haveLag = len(lag) > 0
 		for _, p := range lag {
-			if p.x >= fs.from-preFaultWindow && p.x < fs.from {
-				fs.preMax = math.Max(fs.preMax, p.y)
+			if p.X >= fs.from-preFaultWindow && p.X < fs.from {
+				fs.preMax = math.Max(fs.preMax, p.Y)
 			}
 		}
 		for _, p := range lag {
-			if p.x >= fs.from && p.y > fs.peak {
-				fs.peak, fs.peakAt = p.y, p.x
+			if p.X >= fs.from && p.Y > fs.peak {
+				fs.peak, fs.peakAt = p.Y, p.X
 			}
-			fs.lastLagT = p.x
+			fs.lastLagT = p.X
 		}
 		for _, p := range lag {
-			if p.x >= fs.to && p.y <= fs.preMax {
-				fs.caughtUp, fs.catchUp = true, p.x-fs.to
+			if p.X >= fs.to && p.Y <= fs.preMax {
+				fs.caughtUp, fs.catchUp = true, p.X-fs.to
 				break
 			}
 		}

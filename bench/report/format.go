@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html"
 	"math"
 	"sort"
 	"strconv"
@@ -235,3 +236,19 @@ func leadingNumber(s string) (float64, bool) {
 	v, err := strconv.ParseFloat(s[start:end], 64)
 	return v, err == nil
 }
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// esc escapes text for HTML.
+func esc(s string) string { return html.EscapeString(s) }
+
+// finite reports whether v is a number (not NaN or infinite).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/bench/cost"
+	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/atomicfile"
 )
@@ -229,15 +230,15 @@ func (v *view) windowOf(ref map[string]*results.Run, phases []results.Window) (f
 
 // shades are the phases of the reference run and every reference run's
 // faults, in seconds from each run's start.
-func (v *view) shades() []shade {
-	var out []shade
+func (v *view) shades() []svg.Shade {
+	var out []svg.Shade
 	if len(v.phases) > 0 {
 		t0 := v.phases[0].Start
 		if run := v.ref[v.refArch]; run != nil {
 			t0 = run.Start
 		}
 		for _, p := range v.phases {
-			out = append(out, shade{from: p.Start.Sub(t0).Seconds(), to: p.End.Sub(t0).Seconds(), label: p.Name})
+			out = append(out, svg.Shade{From: p.Start.Sub(t0).Seconds(), To: p.End.Sub(t0).Seconds(), Label: p.Name})
 		}
 	}
 	labelled := map[string]bool{}
@@ -251,7 +252,7 @@ func (v *view) shades() []shade {
 			if !labelled[f.Name] {
 				label, labelled[f.Name] = f.Name, true
 			}
-			out = append(out, shade{from: offset(run, f.Start), to: offset(run, f.End), label: label, fault: true})
+			out = append(out, svg.Shade{From: offset(run, f.Start), To: offset(run, f.End), Label: label, Fault: true})
 		}
 	}
 	return out

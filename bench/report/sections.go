@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/loadgen"
 )
@@ -233,47 +234,47 @@ func (v *view) breakEvenChart() *chart {
 	if len(be.X) == 0 || len(be.Lines) == 0 {
 		return nil
 	}
-	p := panel{yLabel: be.YLabel, logY: be.LogY}
+	p := svg.Panel{YLabel: be.YLabel, LogY: be.LogY}
 	// The monolith's lines blue, event-driven's orange then other warm
 	// hues, dashed, so that several pricing options stay apart.
 	nm, ne, no := 0, 0, 0
 	for _, l := range be.Lines {
-		colour, dash := warm[(2+no)%len(warm)], dashDotted
+		colour, dash := warm[(2+no)%len(warm)], svg.DashDotted
 		switch ln := strings.ToLower(l.Name); {
 		case strings.Contains(ln, "monolith"):
-			colour, dash = []string{colMonolith, "#3f8fd0", "#173e7a"}[nm%3], []string{dashSolid, dashDashed, dashDotted}[nm%3]
+			colour, dash = []string{colMonolith, "#3f8fd0", "#173e7a"}[nm%3], []string{svg.DashSolid, svg.DashDashed, svg.DashDotted}[nm%3]
 			nm++
 		case strings.Contains(ln, "event"):
-			colour, dash = []string{colEvent, "#a3360f", "#e0a800"}[ne%3], []string{dashSolid, dashDashed, dashDotDsh}[ne%3]
+			colour, dash = []string{colEvent, "#a3360f", "#e0a800"}[ne%3], []string{svg.DashSolid, svg.DashDashed, svg.DashDotDash}[ne%3]
 			ne++
 		default:
 			no++
 		}
-		var pts []pt
+		var pts []svg.Point
 		for j, x := range be.X {
 			y := math.NaN()
 			if j < len(l.Y) {
 				y = l.Y[j]
 			}
-			pts = append(pts, pt{x, y})
+			pts = append(pts, svg.Point{X: x, Y: y})
 		}
-		p.lines = append(p.lines, line{name: l.Name, colour: colour, dash: dash, width: 2.2, pts: pts, dots: len(pts) <= 30})
+		p.Lines = append(p.Lines, svg.Line{Name: l.Name, Colour: colour, Dash: dash, Width: 2.2, Points: pts, Dots: len(pts) <= 30})
 	}
 	var marks []string
 	for _, m := range be.Marks {
-		p.marks = append(p.marks, mark{x: m.X, y: m.Y, label: m.Label})
+		p.Marks = append(p.Marks, svg.Mark{X: m.X, Y: m.Y, Label: m.Label})
 		marks = append(marks, m.Label)
 	}
 	title := be.Title
 	if title == "" {
 		title = "Break-even"
 	}
-	c := lineChart{title: title, xLabel: be.XLabel, panels: []panel{p}}
+	c := svg.LineChart{Title: title, XLabel: be.XLabel, Panels: []svg.Panel{p}}
 	caption := "From the cost analysis (bench/cost): " + title + ", " + be.YLabel + " against " + be.XLabel + "."
 	if len(marks) > 0 {
 		caption += " Crossovers marked: " + strings.Join(marks, "; ") + "."
 	} else {
 		caption += " The lines do not cross in the range shown."
 	}
-	return &chart{file: "break-even", title: title, caption: caption, svg: c.render()}
+	return &chart{file: "break-even", title: title, caption: caption, svg: c.Render()}
 }

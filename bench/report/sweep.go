@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/loadgen"
 )
@@ -487,24 +488,24 @@ func sweepMedian(st *sweepStep, phase string, get func(loadgen.PhaseSummary) (fl
 
 func (v *view) sweepChart(d *doc, s *sweep, file string) {
 	slo := v.r.SLO
-	ackP := panel{yLabel: fmt.Sprintf("ack p99 in %s (s)", s.phase), logY: true, yTick: secondsTick, empty: "no run measured the swept phase"}
-	errP := panel{yLabel: "errors incl. dropped (% of scheduled)", yTick: fmtPct, empty: "no run measured the swept phase"}
+	ackP := svg.Panel{YLabel: fmt.Sprintf("ack p99 in %s (s)", s.phase), LogY: true, YTick: secondsTick, Empty: "no run measured the swept phase"}
+	errP := svg.Panel{YLabel: "errors incl. dropped (% of scheduled)", YTick: fmtPct, Empty: "no run measured the swept phase"}
 	lo, hi := s.rates[0], s.rates[len(s.rates)-1]
 	var unmarked []string
 	for _, a := range s.archs {
-		var all, up, errs []pt
+		var all, up, errs []svg.Point
 		for _, st := range s.steps[a] {
-			all = append(all, pt{st.rate, sweepMedian(st, s.phase, latGet("", qP99))})
-			up = append(up, pt{st.rate, sweepMedian(st, s.phase, latGet(loadgen.OpUpload, qP99))})
-			errs = append(errs, pt{st.rate, sweepMedian(st, s.phase, func(ps loadgen.PhaseSummary) (float64, bool) {
+			all = append(all, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, latGet("", qP99))})
+			up = append(up, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, latGet(loadgen.OpUpload, qP99))})
+			errs = append(errs, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, func(ps loadgen.PhaseSummary) (float64, bool) {
 				e := errShare(ps.All)
 				return e, finite(e)
 			})})
 		}
-		ackP.lines = append(ackP.lines,
-			line{name: archName(a) + " p99, all operations", colour: archColour(a, false), width: 2.2, pts: all, dots: true},
-			line{name: archName(a) + " p99, uploads", colour: archColour(a, true), dash: dashDashed, width: 1.5, pts: up, dots: true})
-		errP.lines = append(errP.lines, line{name: archName(a) + " errors", colour: archColour(a, false), width: 2.2, pts: errs, dots: true})
+		ackP.Lines = append(ackP.Lines,
+			svg.Line{Name: archName(a) + " p99, all operations", Colour: archColour(a, false), Width: 2.2, Points: all, Dots: true},
+			svg.Line{Name: archName(a) + " p99, uploads", Colour: archColour(a, true), Dash: svg.DashDashed, Width: 1.5, Points: up, Dots: true})
+		errP.Lines = append(errP.Lines, svg.Line{Name: archName(a) + " errors", Colour: archColour(a, false), Width: 2.2, Points: errs, Dots: true})
 		if slo <= 0 {
 			continue
 		}
@@ -513,8 +514,8 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 		case kneeAt, kneeAtLeast:
 			var y float64
 			for _, p := range all {
-				if p.x == k.rate {
-					y = p.y
+				if p.X == k.rate {
+					y = p.Y
 				}
 			}
 			label := fmt.Sprintf("%s knee: %s", archName(a), fmtReqRate(k.rate))
@@ -522,22 +523,22 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 				label = fmt.Sprintf("%s knee ≥ %s", archName(a), fmtReqRate(k.rate))
 			}
 			if finite(y) && y > 0 {
-				ackP.marks = append(ackP.marks, mark{x: k.rate, y: y, label: label})
+				ackP.Marks = append(ackP.Marks, svg.Mark{X: k.rate, Y: y, Label: label})
 			}
 		case kneeBelow:
 			unmarked = append(unmarked, fmt.Sprintf("%s's knee is below the lowest rate swept (%s)", archName(a), fmtReqRate(k.lowest)))
 		}
 	}
 	if slo > 0 {
-		ackP.lines = append(ackP.lines, line{name: "SLO: p99 ack < " + trimZeros(fmtSeconds(slo)), colour: colAxis, dash: dashDashed, width: 1.4, pts: []pt{{lo, slo}, {hi, slo}}})
-		errP.lines = append(errP.lines, line{name: "limit: errors < " + fmtPct(errorLimit), colour: colAxis, dash: dashDotted, width: 1.4, pts: []pt{{lo, errorLimit}, {hi, errorLimit}}})
+		ackP.Lines = append(ackP.Lines, svg.Line{Name: "SLO: p99 ack < " + trimZeros(fmtSeconds(slo)), Colour: svg.Neutral, Dash: svg.DashDashed, Width: 1.4, Points: []svg.Point{{X: lo, Y: slo}, {X: hi, Y: slo}}})
+		errP.Lines = append(errP.Lines, svg.Line{Name: "limit: errors < " + fmtPct(errorLimit), Colour: svg.Neutral, Dash: svg.DashDotted, Width: 1.4, Points: []svg.Point{{X: lo, Y: errorLimit}, {X: hi, Y: errorLimit}}})
 	}
 	title := "Rate sweep: p99 ack latency and errors against the offered rate"
 	pad := 0.04 * (hi - lo) // room for the knee marks at the ends
 	if pad <= 0 {
 		pad = 1
 	}
-	c := lineChart{title: title, xLabel: fmt.Sprintf("offered rate in the %s phase (req/s)", s.phase), xMin: lo - pad, xMax: hi + pad, panels: []panel{ackP, errP}}
+	c := svg.LineChart{Title: title, XLabel: fmt.Sprintf("offered rate in the %s phase (req/s)", s.phase), XMin: lo - pad, XMax: hi + pad, Panels: []svg.Panel{ackP, errP}}
 	caption := fmt.Sprintf("From the load generator's summary of the %s phase of each run of the sweep: top, the p99 ack latency of all operations (solid) and of uploads "+
 		"(dashed, light), from each request's intended start; bottom, errors and dropped requests as a share of those scheduled. Each point is the median over the "+
 		"runs at that rate; a rate without a measured run is a gap.", s.phase)
@@ -547,7 +548,7 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 	if len(unmarked) > 0 {
 		caption += " Not marked: " + strings.Join(unmarked, "; ") + "."
 	}
-	d.add(chart{file: file, title: "Rate sweep and knee", caption: caption, svg: c.render()})
+	d.add(chart{file: file, title: "Rate sweep and knee", caption: caption, svg: c.Render()})
 }
 
 // rowKnee is the trade-off row of the first sweep's knees.

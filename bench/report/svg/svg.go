@@ -1,122 +1,95 @@
-package report
+// Package svg draws the report's charts as plain SVG: line charts of one or
+// more panels over a shared x axis (linear or log, with shaded phases and
+// faults, marks and legends) and grouped bar charts. No scripts, no
+// external fonts, no ids (the HTML report inlines several charts in one
+// document), every text escaped. What the series mean, and their colours,
+// are the caller's.
+package svg
 
 import (
 	"fmt"
 	"html"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 )
 
-// The charts are plain SVG written here: no scripts, no external fonts, no
-// ids (the HTML inlines several charts in one document), every text escaped.
-
-// Colours: one hue per architecture, used the same way in every chart.
+// The chart's own colours: faults, phase shading, grid, axes, text.
 const (
-	colMonolith      = "#1f5fbf"
-	colMonolithLight = "#8fb3ea"
-	colEvent         = "#d9730d"
-	colEventLight    = "#f2b880"
-	colFault         = "#e53935"
-	colPhaseA        = "#f1f1f1"
-	colPhaseB        = "#fafafa"
-	colGrid          = "#e2e2e2"
-	colAxis          = "#555555"
-	colText          = "#222222"
+	colFault  = "#e53935"
+	colPhaseA = "#f1f1f1"
+	colPhaseB = "#fafafa"
+	colGrid   = "#e2e2e2"
+	colAxis   = "#555555"
+	colText   = "#222222"
 )
 
-// Dash patterns.
+// Neutral is the axes' grey, for reference lines (a limit, an SLO).
+const Neutral = colAxis
+
+// Dash patterns of a Line.
 const (
-	dashSolid  = ""
-	dashDashed = "7 4"
-	dashDotted = "2 3"
-	dashDotDsh = "9 3 2 3"
-	dashLong   = "14 4"
+	DashSolid   = ""
+	DashDashed  = "7 4"
+	DashDotted  = "2 3"
+	DashDotDash = "9 3 2 3"
+	DashLong    = "14 4"
 )
 
-// warm is the palette of the event-driven functions: warm hues, apart from
-// the monolith's blue.
-var warm = []string{"#d9730d", "#a3360f", "#e0a800", "#c2185b", "#7b4a2d", "#ff5722", "#8e6c00", "#6d1b3f"}
-
-// functionColour gives each event-driven function a fixed colour.
-func functionColour(name string) string {
-	order := []string{"thumbnailer", "tagger", "catalog", "ingest", "query", "front", "runtime"}
-	for i, n := range order {
-		if n == name {
-			return warm[i]
-		}
-	}
-	h := 0
-	for _, c := range name {
-		h = h*31 + int(c)
-	}
-	return warm[(h%len(warm)+len(warm))%len(warm)]
-}
-
-func archColour(arch string, light bool) string {
-	if arch == archMonolith {
-		if light {
-			return colMonolithLight
-		}
-		return colMonolith
-	}
-	if light {
-		return colEventLight
-	}
-	return colEvent
-}
+// defaultNum formats a number where the caller gave no formatter: a log
+// axis without a tick function, a bar chart without ValueFmt.
+func defaultNum(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// pt is one point of a line; a NaN y breaks the line.
-type pt struct{ x, y float64 }
+// Point is one point of a line; a NaN y breaks the line.
+type Point struct{ X, Y float64 }
 
-// line is one series of a line chart.
-type line struct {
-	name   string
-	colour string
-	dash   string
-	width  float64
-	pts    []pt
-	dots   bool    // mark every point
-	gap    float64 // break the line where x jumps by more than this (0: never)
+// Line is one series of a Line chart.
+type Line struct {
+	Name   string
+	Colour string
+	Dash   string
+	Width  float64
+	Points []Point
+	Dots   bool    // mark every point
+	Gap    float64 // break the line where x jumps by more than this (0: never)
 }
 
-// panel is one plot area with its own y axis.
-type panel struct {
-	yLabel string // with unit
-	yTick  func(float64) string
-	logY   bool
-	yMax   float64 // fixed top (0: from the data)
-	lines  []line
-	marks  []mark
-	empty  string // shown when the panel has no data
+// Panel is one plot area with its own y axis.
+type Panel struct {
+	YLabel string // with unit
+	YTick  func(float64) string
+	LogY   bool
+	YMax   float64 // fixed top (0: from the data)
+	Lines  []Line
+	Marks  []Mark
+	Empty  string // shown when the panel has no data
 }
 
-// mark is a labelled point.
-type mark struct {
-	x, y  float64
-	label string
+// Mark is a labelled point.
+type Mark struct {
+	X, Y  float64
+	Label string
 }
 
-// shade is a shaded stretch of x: a phase or a fault.
-type shade struct {
-	from, to float64
-	label    string
-	fault    bool
+// Shade is a shaded stretch of x: a phase or a fault.
+type Shade struct {
+	From, To float64
+	Label    string
+	Fault    bool
 }
 
-// lineChart is one or more panels stacked over a shared x axis.
-type lineChart struct {
-	title  string
-	xLabel string
-	xTick  func(float64) string
-	logX   bool
-	xMin   float64 // used when xMax > xMin
-	xMax   float64
-	shades []shade
-	panels []panel
+// LineChart is one or more panels stacked over a shared x axis.
+type LineChart struct {
+	Title  string
+	XLabel string
+	XTick  func(float64) string
+	LogX   bool
+	XMin   float64 // used when xMax > xMin
+	XMax   float64
+	Shades []Shade
+	Panels []Panel
 }
 
 const (
@@ -298,62 +271,62 @@ func dashAttr(d string) string {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// render draws the chart as an SVG document.
-func (c lineChart) render() []byte {
+// Render draws the chart as an SVG document.
+func (c LineChart) Render() []byte {
 	// x range
 	xlo, xhi := math.Inf(1), math.Inf(-1)
-	if c.xMax > c.xMin {
-		xlo, xhi = c.xMin, c.xMax
+	if c.XMax > c.XMin {
+		xlo, xhi = c.XMin, c.XMax
 	} else {
-		for _, p := range c.panels {
-			for _, l := range p.lines {
-				for _, q := range l.pts {
-					if finite(q.x) && (!c.logX || q.x > 0) {
-						xlo, xhi = math.Min(xlo, q.x), math.Max(xhi, q.x)
+		for _, p := range c.Panels {
+			for _, l := range p.Lines {
+				for _, q := range l.Points {
+					if finite(q.X) && (!c.LogX || q.X > 0) {
+						xlo, xhi = math.Min(xlo, q.X), math.Max(xhi, q.X)
 					}
 				}
 			}
-			for _, m := range p.marks {
-				xlo, xhi = math.Min(xlo, m.x), math.Max(xhi, m.x)
+			for _, m := range p.Marks {
+				xlo, xhi = math.Min(xlo, m.X), math.Max(xhi, m.X)
 			}
 		}
-		for _, s := range c.shades {
-			xlo, xhi = math.Min(xlo, s.from), math.Max(xhi, s.to)
+		for _, s := range c.Shades {
+			xlo, xhi = math.Min(xlo, s.From), math.Max(xhi, s.To)
 		}
 	}
-	xt := c.xTick
-	if xt == nil && c.logX {
-		xt = compactNum
+	xt := c.XTick
+	if xt == nil && c.LogX {
+		xt = defaultNum
 	}
 	var legend []legendItem
 	seen := map[string]bool{}
-	for _, p := range c.panels {
-		for _, l := range p.lines {
-			k := l.name + "\x00" + l.colour + "\x00" + l.dash
-			if l.name != "" && !seen[k] {
+	for _, p := range c.Panels {
+		for _, l := range p.Lines {
+			k := l.Name + "\x00" + l.Colour + "\x00" + l.Dash
+			if l.Name != "" && !seen[k] {
 				seen[k] = true
-				legend = append(legend, legendItem{name: l.name, colour: l.colour, dash: l.dash})
+				legend = append(legend, legendItem{name: l.Name, colour: l.Colour, dash: l.Dash})
 			}
 		}
 	}
-	if names := faultNames(c.shades); len(names) > 0 {
+	if names := faultNames(c.Shades); len(names) > 0 {
 		legend = append(legend, legendItem{name: "fault: " + strings.Join(names, ", "), colour: colFault, bar: true})
 	}
 	_, legH := legendLayout(legend)
 	top := float64(titleH)
-	if len(c.shades) > 0 {
+	if len(c.Shades) > 0 {
 		top += shadeH
 	}
-	n := max(len(c.panels), 1)
+	n := max(len(c.Panels), 1)
 	plotBottom := top + float64(n)*panelH + float64(n-1)*panelGp
 	height := plotBottom + 44 + legH + 8
 
 	var xa axis
-	if c.logX {
+	if c.LogX {
 		xa = logAxis(xlo, xhi, marginL, chartW-marginR, xt)
 	} else {
 		xa = linearAxis(xlo, xhi, marginL, chartW-marginR, 10, xt)
-		if c.xMax > c.xMin || len(c.shades) > 0 { // keep the exact window
+		if c.XMax > c.XMin || len(c.Shades) > 0 { // keep the exact window
 			xa.lo, xa.hi = xlo, xhi
 			var ticks []float64
 			for _, t := range xa.ticks {
@@ -366,20 +339,20 @@ func (c lineChart) render() []byte {
 	}
 
 	w := &svgWriter{}
-	svgOpen(w, height, c.title)
+	svgOpen(w, height, c.Title)
 	// shades over every panel
-	for i, s := range c.shades {
-		x0, x1 := xa.px(s.from), xa.px(s.to)
+	for i, s := range c.Shades {
+		x0, x1 := xa.px(s.From), xa.px(s.To)
 		if x1 <= x0 {
 			continue
 		}
-		if s.fault {
+		if s.Fault {
 			w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="0.16"/>`+"\n",
 				fmtCoord(x0), fmtCoord(top), fmtCoord(x1-x0), fmtCoord(plotBottom-top), colFault)
 			w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1"/>`+"\n", fmtCoord(x0), fmtCoord(top), fmtCoord(x0), fmtCoord(plotBottom), colFault)
 			w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1"/>`+"\n", fmtCoord(x1), fmtCoord(top), fmtCoord(x1), fmtCoord(plotBottom), colFault)
-			if s.label != "" && fitsLabel(s.label, x1-x0) {
-				w.text((x0+x1)/2, top+24, "middle", fmt.Sprintf(` font-size="10" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, colFault), s.label)
+			if s.Label != "" && fitsLabel(s.Label, x1-x0) {
+				w.text((x0+x1)/2, top+24, "middle", fmt.Sprintf(` font-size="10" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, colFault), s.Label)
 			}
 			continue
 		}
@@ -389,15 +362,15 @@ func (c lineChart) render() []byte {
 		}
 		w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", fmtCoord(x0), fmtCoord(top), fmtCoord(x1-x0), fmtCoord(plotBottom-top), fill)
 		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#c8c8c8" stroke-width="1"/>`+"\n", fmtCoord(x0), fmtCoord(top-shadeH+2), fmtCoord(x0), fmtCoord(plotBottom))
-		if fitsLabel(s.label, x1-x0) {
-			w.text((x0+x1)/2, top-4, "middle", ` font-size="10" fill="#555555"`, s.label)
+		if fitsLabel(s.Label, x1-x0) {
+			w.text((x0+x1)/2, top-4, "middle", ` font-size="10" fill="#555555"`, s.Label)
 		}
 	}
-	for i, p := range c.panels {
+	for i, p := range c.Panels {
 		pTop := top + float64(i)*(panelH+panelGp)
-		c.drawPanel(w, p, xa, pTop, i == len(c.panels)-1)
+		c.drawPanel(w, p, xa, pTop, i == len(c.Panels)-1)
 	}
-	if len(c.panels) == 0 {
+	if len(c.Panels) == 0 {
 		w.text(chartW/2, top+panelH/2, "middle", ` fill="#777777"`, "no data")
 	}
 	// x axis
@@ -406,18 +379,18 @@ func (c lineChart) render() []byte {
 		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", fmtCoord(x), fmtCoord(plotBottom), fmtCoord(x), fmtCoord(plotBottom+4), colAxis)
 		w.text(x, plotBottom+16, "middle", "", xa.tickText(t))
 	}
-	w.text((marginL+chartW-marginR)/2, plotBottom+32, "middle", "", c.xLabel)
+	w.text((marginL+chartW-marginR)/2, plotBottom+32, "middle", "", c.XLabel)
 	drawLegend(w, legend, plotBottom+52)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
 }
 
 // faultNames lists the labelled faults' names, in order.
-func faultNames(ss []shade) []string {
+func faultNames(ss []Shade) []string {
 	var out []string
 	for _, s := range ss {
-		if s.fault && s.label != "" {
-			out = append(out, s.label)
+		if s.Fault && s.Label != "" {
+			out = append(out, s.Label)
 		}
 	}
 	return out
@@ -425,40 +398,40 @@ func faultNames(ss []shade) []string {
 
 func fitsLabel(s string, width float64) bool { return 5.6*float64(len([]rune(s)))+4 <= width }
 
-func (c lineChart) drawPanel(w *svgWriter, p panel, xa axis, top float64, last bool) {
+func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last bool) {
 	bottom := top + panelH
-	yt := p.yTick
-	if yt == nil && p.logY {
-		yt = compactNum
+	yt := p.YTick
+	if yt == nil && p.LogY {
+		yt = defaultNum
 	}
 	ylo, yhi := math.Inf(1), math.Inf(-1)
 	points := 0
-	for _, l := range p.lines {
-		for _, q := range l.pts {
-			if !finite(q.y) || (p.logY && q.y <= 0) {
+	for _, l := range p.Lines {
+		for _, q := range l.Points {
+			if !finite(q.Y) || (p.LogY && q.Y <= 0) {
 				continue
 			}
-			if c.xMax > c.xMin && (q.x < c.xMin || q.x > c.xMax) {
+			if c.XMax > c.XMin && (q.X < c.XMin || q.X > c.XMax) {
 				continue
 			}
-			ylo, yhi = math.Min(ylo, q.y), math.Max(yhi, q.y)
+			ylo, yhi = math.Min(ylo, q.Y), math.Max(yhi, q.Y)
 			points++
 		}
 	}
-	for _, m := range p.marks {
-		if finite(m.y) {
-			ylo, yhi = math.Min(ylo, m.y), math.Max(yhi, m.y)
+	for _, m := range p.Marks {
+		if finite(m.Y) {
+			ylo, yhi = math.Min(ylo, m.Y), math.Max(yhi, m.Y)
 			points++
 		}
 	}
 	var ya axis
-	if p.logY {
+	if p.LogY {
 		ya = logAxis(ylo, yhi, bottom, top, yt)
 	} else {
 		lo := math.Min(0, ylo)
 		hi := yhi
-		if p.yMax > 0 {
-			hi = p.yMax
+		if p.YMax > 0 {
+			hi = p.YMax
 		}
 		if points == 0 {
 			lo, hi = 0, 1
@@ -473,47 +446,47 @@ func (c lineChart) drawPanel(w *svgWriter, p panel, xa axis, top float64, last b
 	}
 	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(top), marginL, fmtCoord(bottom), colAxis)
 	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(bottom), chartW-marginR, fmtCoord(bottom), colAxis)
-	ylab := p.yLabel
-	if p.logY {
+	ylab := p.YLabel
+	if p.LogY {
 		ylab += " (log scale)"
 	}
 	w.p(`<text x="%d" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", marginL+6, fmtCoord(top+12), esc(ylab))
 	if points == 0 {
-		msg := p.empty
+		msg := p.Empty
 		if msg == "" {
 			msg = "no data"
 		}
 		w.text((marginL+chartW-marginR)/2, top+panelH/2, "middle", ` fill="#777777"`, msg)
 		return
 	}
-	for _, l := range p.lines {
-		width := l.width
+	for _, l := range p.Lines {
+		width := l.Width
 		if width == 0 {
 			width = 1.6
 		}
-		for _, seg := range segments(c.clip(l), p.logY, c.logX) {
+		for _, seg := range segments(c.clip(l), p.LogY, c.LogX) {
 			var sb strings.Builder
 			for i, q := range seg {
 				if i > 0 {
 					sb.WriteByte(' ')
 				}
-				sb.WriteString(fmtCoord(xa.px(q.x)) + "," + fmtCoord(ya.px(q.y)))
+				sb.WriteString(fmtCoord(xa.px(q.X)) + "," + fmtCoord(ya.px(q.Y)))
 			}
 			if len(seg) == 1 {
-				w.p(`<circle cx="%s" cy="%s" r="1.8" fill="%s"/>`+"\n", fmtCoord(xa.px(seg[0].x)), fmtCoord(ya.px(seg[0].y)), l.colour)
+				w.p(`<circle cx="%s" cy="%s" r="1.8" fill="%s"/>`+"\n", fmtCoord(xa.px(seg[0].X)), fmtCoord(ya.px(seg[0].Y)), l.Colour)
 				continue
 			}
 			w.p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s/>`+"\n",
-				sb.String(), l.colour, width, dashAttr(l.dash))
-			if l.dots {
+				sb.String(), l.Colour, width, dashAttr(l.Dash))
+			if l.Dots {
 				for _, q := range seg {
-					w.p(`<circle cx="%s" cy="%s" r="2.6" fill="%s"/>`+"\n", fmtCoord(xa.px(q.x)), fmtCoord(ya.px(q.y)), l.colour)
+					w.p(`<circle cx="%s" cy="%s" r="2.6" fill="%s"/>`+"\n", fmtCoord(xa.px(q.X)), fmtCoord(ya.px(q.Y)), l.Colour)
 				}
 			}
 		}
 	}
-	for _, m := range p.marks {
-		x, y := xa.px(m.x), ya.px(m.y)
+	for _, m := range p.Marks {
+		x, y := xa.px(m.X), ya.px(m.Y)
 		w.p(`<circle cx="%s" cy="%s" r="5" fill="none" stroke="#000000" stroke-width="1.6"/>`+"\n", fmtCoord(x), fmtCoord(y))
 		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#000000" stroke-dasharray="2 3"/>`+"\n", fmtCoord(x), fmtCoord(y), fmtCoord(x), fmtCoord(bottom))
 		anchor := "start"
@@ -521,42 +494,42 @@ func (c lineChart) drawPanel(w *svgWriter, p panel, xa axis, top float64, last b
 		if x > chartW-240 {
 			anchor, dx = "end", -8
 		}
-		w.text(x+dx, y-8, anchor, ` font-size="11" font-weight="bold" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, m.label)
+		w.text(x+dx, y-8, anchor, ` font-size="11" font-weight="bold" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, m.Label)
 	}
 }
 
 // clip drops the points outside a fixed x range.
-func (c lineChart) clip(l line) line {
-	if !(c.xMax > c.xMin) {
+func (c LineChart) clip(l Line) Line {
+	if !(c.XMax > c.XMin) {
 		return l
 	}
-	var pts []pt
-	for _, q := range l.pts {
-		if q.x >= c.xMin && q.x <= c.xMax {
+	var pts []Point
+	for _, q := range l.Points {
+		if q.X >= c.XMin && q.X <= c.XMax {
 			pts = append(pts, q)
 		}
 	}
-	l.pts = pts
+	l.Points = pts
 	return l
 }
 
 // segments splits a line where a y is missing (NaN, or <= 0 on a log axis)
 // or the x gap is wider than the line allows.
-func segments(l line, logY, logX bool) [][]pt {
-	var out [][]pt
-	var cur []pt
+func segments(l Line, logY, logX bool) [][]Point {
+	var out [][]Point
+	var cur []Point
 	flush := func() {
 		if len(cur) > 0 {
 			out = append(out, cur)
 		}
 		cur = nil
 	}
-	for _, q := range l.pts {
-		if !finite(q.x) || !finite(q.y) || (logY && q.y <= 0) || (logX && q.x <= 0) {
+	for _, q := range l.Points {
+		if !finite(q.X) || !finite(q.Y) || (logY && q.Y <= 0) || (logX && q.X <= 0) {
 			flush()
 			continue
 		}
-		if l.gap > 0 && len(cur) > 0 && q.x-cur[len(cur)-1].x > l.gap {
+		if l.Gap > 0 && len(cur) > 0 && q.X-cur[len(cur)-1].X > l.Gap {
 			flush()
 		}
 		cur = append(cur, q)
@@ -565,36 +538,36 @@ func segments(l line, logY, logX bool) [][]pt {
 	return out
 }
 
-// barSeries is one bar per group.
-type barSeries struct {
-	name   string
-	colour string
-	values []float64 // one per group; NaN: no value
+// BarSeries is one bar per group.
+type BarSeries struct {
+	Name   string
+	Colour string
+	Values []float64 // one per group; NaN: no value
 }
 
-// barChart is a grouped bar chart.
-type barChart struct {
-	title    string
-	yLabel   string
-	yTick    func(float64) string
-	valueFmt func(float64) string
-	groups   []string
-	series   []barSeries
+// BarChart is a grouped bar chart.
+type BarChart struct {
+	Title    string
+	YLabel   string
+	YTick    func(float64) string
+	ValueFmt func(float64) string
+	Groups   []string
+	Series   []BarSeries
 }
 
-func (c barChart) render() []byte {
+func (c BarChart) Render() []byte {
 	const plotH = 240
 	top := float64(titleH + 10)
 	bottom := top + plotH
 	var legend []legendItem
-	for _, s := range c.series {
-		legend = append(legend, legendItem{name: s.name, colour: s.colour, bar: true})
+	for _, s := range c.Series {
+		legend = append(legend, legendItem{name: s.Name, colour: s.Colour, bar: true})
 	}
 	_, legH := legendLayout(legend)
-	ng := max(len(c.groups), 1)
+	ng := max(len(c.Groups), 1)
 	groupW := float64(chartW-marginL-marginR) / float64(ng)
 	rotate := false
-	for _, g := range c.groups {
+	for _, g := range c.Groups {
 		if 6.2*float64(len([]rune(g))) > groupW-4 {
 			rotate = true
 		}
@@ -604,14 +577,14 @@ func (c barChart) render() []byte {
 		labelH = 70
 	}
 	height := bottom + labelH + 10 + legH + 6
-	yt := c.yTick
-	vf := c.valueFmt
+	yt := c.YTick
+	vf := c.ValueFmt
 	if vf == nil {
-		vf = compactNum
+		vf = defaultNum
 	}
 	hi := 0.0
-	for _, s := range c.series {
-		for _, v := range s.values {
+	for _, s := range c.Series {
+		for _, v := range s.Values {
 			if finite(v) {
 				hi = math.Max(hi, v)
 			}
@@ -622,29 +595,29 @@ func (c barChart) render() []byte {
 	}
 	ya := linearAxis(0, hi*1.08, bottom, top, 5, yt)
 	w := &svgWriter{}
-	svgOpen(w, height, c.title)
+	svgOpen(w, height, c.Title)
 	for _, t := range ya.ticks {
 		y := ya.px(t)
 		w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(y), chartW-marginR, fmtCoord(y), colGrid)
 		w.text(marginL-6, y+4, "end", "", ya.tickText(t))
 	}
-	w.p(`<text x="%d" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", marginL+6, fmtCoord(top-4), esc(c.yLabel))
-	ns := max(len(c.series), 1)
+	w.p(`<text x="%d" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", marginL+6, fmtCoord(top-4), esc(c.YLabel))
+	ns := max(len(c.Series), 1)
 	barW := groupW * 0.8 / float64(ns)
-	for gi, g := range c.groups {
+	for gi, g := range c.Groups {
 		gx := float64(marginL) + float64(gi)*groupW + groupW*0.1
-		for si, s := range c.series {
+		for si, s := range c.Series {
 			x := gx + float64(si)*barW
 			v := math.NaN()
-			if gi < len(s.values) {
-				v = s.values[gi]
+			if gi < len(s.Values) {
+				v = s.Values[gi]
 			}
 			if !finite(v) {
 				w.text(x+barW/2, bottom-4, "middle", ` font-size="9" fill="#777777"`, "n/a")
 				continue
 			}
 			y := ya.px(v)
-			w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", fmtCoord(x+1), fmtCoord(y), fmtCoord(math.Max(barW-2, 1)), fmtCoord(bottom-y), s.colour)
+			w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", fmtCoord(x+1), fmtCoord(y), fmtCoord(math.Max(barW-2, 1)), fmtCoord(bottom-y), s.Colour)
 			label := vf(v)
 			if 5.2*float64(len([]rune(label))) <= barW+6 {
 				w.text(x+barW/2, y-3, "middle", ` font-size="9"`, label)
@@ -660,20 +633,10 @@ func (c barChart) render() []byte {
 	}
 	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(top), marginL, fmtCoord(bottom), colAxis)
 	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(bottom), chartW-marginR, fmtCoord(bottom), colAxis)
-	if len(c.groups) == 0 {
+	if len(c.Groups) == 0 {
 		w.text(chartW/2, top+plotH/2, "middle", ` fill="#777777"`, "no data")
 	}
 	drawLegend(w, legend, bottom+labelH+18)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
