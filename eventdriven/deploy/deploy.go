@@ -36,6 +36,13 @@ const (
 // Buckets lists the buckets.
 var Buckets = []string{BucketOriginals, BucketThumbnails}
 
+// Ports are the functions' default loopback ports. front is the
+// event-driven app's one base URL; ingest's and query's are where their
+// activators listen (functions.yaml's addr); the event functions serve
+// /healthz and /metrics on theirs when run alone (a replica under the
+// runtime takes a free port).
+var Ports = map[string]int{"front": 18090, "ingest": 18091, "query": 18092, "thumbnailer": 18093, "tagger": 18094, "catalog": 18095}
+
 // Functions is functions.yaml, embedded so that the photobench binary runs
 // the default deployment without a file at hand.
 //

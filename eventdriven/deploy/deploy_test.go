@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -27,6 +28,23 @@ func TestFunctionsConsumeTheRegistrysTopics(t *testing.T) {
 	for _, topic := range deploy.Topics {
 		if !consumed[topic] {
 			t.Errorf("no function consumes topic %s", topic)
+		}
+	}
+}
+
+// functions.yaml's activator addresses are the registry's ports.
+func TestHTTPFunctionsListenOnTheRegistrysPorts(t *testing.T) {
+	cfg, err := platform.ParseConfig(deploy.Functions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range cfg.Functions {
+		if f.Kind != platform.KindHTTP {
+			continue
+		}
+		want := fmt.Sprintf("127.0.0.1:%d", deploy.Ports[f.Name])
+		if f.Addr != want {
+			t.Errorf("function %s listens on %q in functions.yaml, want %s (deploy.Ports)", f.Name, f.Addr, want)
 		}
 	}
 }

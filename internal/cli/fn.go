@@ -30,7 +30,6 @@ import (
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/vision"
 )
 
@@ -83,7 +82,7 @@ func parseFn(args []string, getenv func(string) string, stderr io.Writer) (fnCon
 		return fnConfig{}, fmt.Errorf("%w: fn: name a function (front, ingest, query, thumbnailer, tagger, catalog)", command.ErrUsage)
 	}
 	c := fnConfig{name: args[0]}
-	port, ok := stack.FunctionPorts[c.name]
+	port, ok := deploy.Ports[c.name]
 	if !ok {
 		return c, fmt.Errorf("%w: fn: unknown function %q (front, ingest, query, thumbnailer, tagger, catalog)", command.ErrUsage, c.name)
 	}
@@ -91,8 +90,8 @@ func parseFn(args []string, getenv func(string) string, stderr io.Writer) (fnCon
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, fnUsage) }
 	fs.StringVar(&c.addr, "addr", fmt.Sprintf("127.0.0.1:%d", port), "")
-	fs.StringVar(&c.ingestURL, "ingest-url", fmt.Sprintf("http://127.0.0.1:%d", stack.FunctionPorts["ingest"]), "")
-	fs.StringVar(&c.queryURL, "query-url", fmt.Sprintf("http://127.0.0.1:%d", stack.FunctionPorts["query"]), "")
+	fs.StringVar(&c.ingestURL, "ingest-url", fmt.Sprintf("http://127.0.0.1:%d", deploy.Ports["ingest"]), "")
+	fs.StringVar(&c.queryURL, "query-url", fmt.Sprintf("http://127.0.0.1:%d", deploy.Ports["query"]), "")
 	fs.StringVar(&c.group, "group", c.name, "")
 	fs.IntVar(&c.maxAttempts, "max-attempts", 5, "")
 	fs.DurationVar(&c.visionTimeout, "vision-timeout", 5*time.Second, "")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
@@ -26,9 +27,9 @@ type app struct {
 }
 
 // FunctionPorts are the default loopback ports of the event-driven
-// functions (each overridable as PHOTOBENCH_<NAME>_PORT). front is the
-// event-driven app's one base URL.
-var FunctionPorts = map[string]int{"front": 18090, "ingest": 18091, "query": 18092, "thumbnailer": 18093, "tagger": 18094, "catalog": 18095}
+// functions (each overridable as PHOTOBENCH_<NAME>_PORT): the deployment's
+// (eventdriven/deploy).
+var FunctionPorts = deploy.Ports
 
 // apps lists the apps in start order: the vision service before the
 // monolith and the tagger that call it, then the event-driven functions.
