@@ -55,7 +55,7 @@ type ErrorDetail struct {
 func Encode[T any](w http.ResponseWriter, status int, v T) {
 	var b bytes.Buffer
 	if err := json.NewEncoder(&b).Encode(v); err != nil {
-		writeError(w, http.StatusInternalServerError, string(photo.Internal), "internal error")
+		WriteError(w, http.StatusInternalServerError, string(photo.Internal), "internal error", 0)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -203,7 +203,11 @@ func WriteError(w http.ResponseWriter, status int, code, msg string, retryAfter 
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
 	}
-	writeError(w, status, code, msg)
+	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg}}) // strings always encode
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away; nothing to do
 }
 
 // retryAfterSeconds is d rounded up to whole seconds, at least 1.
@@ -218,19 +222,11 @@ func retryAfterSeconds(d time.Duration) int {
 	return int(s)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: msg}}) // strings always encode
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n')) //nolint:errcheck // the client went away; nothing to do
-}
-
 // NotFoundHandler answers 404 with a not_found JSON error: give it to chi's
 // r.NotFound so unknown routes answer like unknown photos.
 func NotFoundHandler() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, string(photo.NotFound), "no such route: "+r.Method+" "+brief.Clip(r.URL.Path, 100))
+		WriteError(w, http.StatusNotFound, string(photo.NotFound), "no such route: "+r.Method+" "+brief.Clip(r.URL.Path, 100), 0)
 	}
 }
 
@@ -254,6 +250,6 @@ func MethodNotAllowedHandler() http.HandlerFunc {
 				}
 			}
 		}
-		writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+brief.Clip(r.Method, 20)+" is not allowed on "+brief.Clip(r.URL.Path, 100))
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+brief.Clip(r.Method, 20)+" is not allowed on "+brief.Clip(r.URL.Path, 100), 0)
 	}
 }
