@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
@@ -25,11 +24,6 @@ type app struct {
 	port func(Config) int
 	args func(Config) []string
 }
-
-// FunctionPorts are the default loopback ports of the event-driven
-// functions (each overridable as PHOTOBENCH_<NAME>_PORT): the deployment's
-// (eventdriven/deploy).
-var FunctionPorts = deploy.Ports
 
 // apps lists the apps in start order: the vision service before the
 // monolith and the tagger that call it, then the event-driven functions.

@@ -97,7 +97,7 @@ type Config struct {
 	// service, monolith); empty means Up starts the servers only.
 	AppBinary string
 	// VisionPort and MonolithPort are the apps' ports; FunctionPorts the
-	// event-driven functions'.
+	// event-driven functions' (deploy.Ports, each overridable).
 	VisionPort, MonolithPort int
 	FunctionPorts            map[string]int
 	// RuntimePort is the scale-to-zero runtime's /healthz and /metrics;
@@ -180,7 +180,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		RuntimePinned:       boolean("PHOTOBENCH_RUNTIME_PINNED", false),
 		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
 	}
-	for name, def := range FunctionPorts {
+	for name, def := range deploy.Ports { // each overridable as PHOTOBENCH_<NAME>_PORT
 		c.FunctionPorts[name] = num("PHOTOBENCH_"+strings.ToUpper(name)+"_PORT", def, 1, 65535)
 	}
 	abs, err := filepath.Abs(c.Dir)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 )
@@ -57,7 +58,7 @@ func scratchStack(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_RUNTIME_PORT":          fmt.Sprint(stacktest.FreePort(t)),
 		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
 	}
-	for name := range stack.FunctionPorts {
+	for name := range deploy.Ports {
 		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(stacktest.FreePort(t))
 	}
 	for k, v := range env {
