@@ -24,9 +24,15 @@ type Config struct {
 	// Metrics measures every request; Gatherer is served on /metrics.
 	Metrics  *httpmetrics.Metrics
 	Gatherer prometheus.Gatherer
-	// Health checks the server's dependencies for /healthz; an error
-	// answers 503 (an *photo.Error of kind Unavailable says what is down).
-	Health func(ctx context.Context) error
+	// Health lists the dependencies /healthz checks, in order.
+	Health []Check
+}
+
+// Check is one dependency of a server: /healthz answers 503 with
+// "<Name> unavailable" (and Retry-After) when Ping fails.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
 }
 
 // Photos are the ports a server mounts; a nil port's routes are not
@@ -89,12 +95,11 @@ func handleHealth(cfg Config) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := cfg.Health(ctx); err != nil {
-			if photo.KindOf(err) != photo.Unavailable {
-				err = &photo.Error{Kind: photo.Unavailable, Message: "a dependency is unavailable", RetryAfter: time.Second, Err: err}
+		for _, c := range cfg.Health {
+			if err := c.Ping(ctx); err != nil {
+				Error(w, r, cfg.Log, &photo.Error{Kind: photo.Unavailable, Message: c.Name + " unavailable", RetryAfter: time.Second, Err: err})
+				return
 			}
-			Error(w, r, cfg.Log, err)
-			return
 		}
 		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
 	}

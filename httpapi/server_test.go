@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,6 @@ func newServer(t *testing.T, p httpapi.Photos) (*httptest.Server, string) {
 		Verifier: mustVerifier(t),
 		Metrics:  httpmetrics.NewMetrics(reg),
 		Gatherer: reg,
-		Health:   func(context.Context) error { return nil },
 	}, p))
 	t.Cleanup(srv.Close)
 	tok, err := mustIssuer(t).Mint("ann", time.Hour)
@@ -166,5 +166,44 @@ func TestStatusMap(t *testing.T) {
 		if got := httpapi.Status(k); got != code {
 			t.Errorf("Status(%q) = %d, want %d", k, got, code)
 		}
+	}
+}
+
+// /healthz answers 503 naming the first dependency that does not answer.
+func TestHealthNamesTheDependencyDown(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	up := func(context.Context) error { return nil }
+	down := func(context.Context) error { return errors.New("dial tcp: connection refused") }
+	for _, tt := range []struct {
+		name   string
+		checks []httpapi.Check
+		want   int
+		msg    string
+	}{
+		{"all up", []httpapi.Check{{Name: "catalog", Ping: up}, {Name: "object store", Ping: up}}, 200, ""},
+		{"second down", []httpapi.Check{{Name: "catalog", Ping: up}, {Name: "object store", Ping: down}}, 503, "object store unavailable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Verifier: mustVerifier(t), Metrics: httpmetrics.NewMetrics(prometheus.NewRegistry()), Gatherer: reg, Health: tt.checks}, httpapi.Photos{}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == 200 {
+				return
+			}
+			var body httpapi.ErrorBody
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != "unavailable" || body.Error.Message != tt.msg {
+				t.Errorf("body %+v (%v), want unavailable %q", body, err, tt.msg)
+			}
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+		})
 	}
 }

@@ -236,14 +236,6 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 	return photo.Deleted, nil
 }
 
-// ping checks that the database answers (/healthz).
-func (s *Service) ping(ctx context.Context) error {
-	if err := s.db.Ping(ctx); err != nil {
-		return &photo.Error{Kind: photo.Unavailable, Message: "database unavailable", RetryAfter: time.Second, Err: err}
-	}
-	return nil
-}
-
 var (
 	_ photo.Uploader = (*Service)(nil)
 	_ photo.Reader   = (*Service)(nil)

@@ -28,7 +28,7 @@ type HandlerOptions struct {
 func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, m *Metrics, opts HandlerOptions) http.Handler {
 	slots := make(chan struct{}, max(opts.MaxUploads, 1))
 	return httpapi.NewServer(
-		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: svc.ping},
+		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "database", Ping: svc.db.Ping}}},
 		httpapi.Photos{Uploader: svc, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
 	)
 }

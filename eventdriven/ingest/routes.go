@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -23,7 +22,7 @@ func NewHandler(log *slog.Logger, store *s3store.Store, verifier *auth.Verifier,
 	opts = opts.withDefaults()
 	svc := &Service{store: store, limits: opts.Limits}
 	r := httpapi.NewServer(
-		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: svc.ping},
+		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "object store", Ping: store.Ping}}},
 		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits},
 	)
 	r.With(httpapi.Authenticate(verifier)).Post("/v1/uploads", handlePresign(log, store, opts.PresignExpiry))
@@ -43,12 +42,4 @@ func handlePresign(log *slog.Logger, store *s3store.Store, expiry time.Duration)
 		w.Header().Set("Location", "/v1/photos/"+id)
 		httpapi.Encode(w, http.StatusCreated, Upload{ID: id, UploadURL: u.String(), Method: http.MethodPut, ExpiresAt: expires})
 	}
-}
-
-// ping checks that the object store answers (/healthz).
-func (s *Service) ping(ctx context.Context) error {
-	if err := s.store.Ping(ctx); err != nil {
-		return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: time.Second, Err: err}
-	}
-	return nil
 }
