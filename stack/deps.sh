@@ -120,11 +120,11 @@ fetch_jars() {
 # compiled, which is how the progress lines count them.
 go_server() {
   local name=$1 pkg=$2 version=$3 stamp=$4 tags=${5:-} tmp
-  tmp=$(mktemp -d) &&
+  # Under $work, which the exit trap removes however the build ends.
+  tmp=$(mktemp -d "$work/$name-bin.XXXX") &&
     GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -v ${tags:+-tags "$tags"} "$pkg@$version" &&
     mkdir -p "$BIN_DIR" &&
     mv "$tmp/$name" "$BIN_DIR/$name" &&
-    rmdir "$tmp" &&
     echo "$stamp" >"$BIN_DIR/$name.version"
 }
 
