@@ -8,11 +8,17 @@
 //	client -> query <-- catalog database, MinIO thumbnails
 //
 // No function calls another; each reacts to events and owns its outputs.
-// This package holds what they share: the domain events' types and names,
-// and the object key layout. The functions live in the subpackages.
+// This package holds what they share: the shape of a function (Handler:
+// one decoded Delivery in, the Events it produces out, or an error marked
+// Transient or Permanent), the domain events' types and names, and the
+// object key layout. The functions live in the subpackages; the transport
+// that feeds a Handler from Kafka and publishes what it returns is
+// eventdriven/kafka, which the handlers do not import.
 package eventdriven
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -139,4 +145,128 @@ func createdAt(rec s3event.Record) time.Time {
 		}
 	}
 	return rec.EventTime.UTC().Truncate(time.Microsecond)
+}
+
+// Event is a CloudEvents 1.0 event as the functions exchange it (the
+// transport carries it in Kafka's binary content mode).
+type Event struct {
+	// ID identifies the event within its source. Publishers derive it from
+	// their input (EventID), not at random, so that a redelivered input
+	// produces the same event and consumers can recognise duplicates.
+	ID string
+	// Source names the producer, e.g. "/photobench/eventdriven/tagger".
+	Source string
+	// Type is the event type, e.g. TypeThumbnailed.
+	Type string
+	// Subject is the photo id. The transport uses it as the Kafka key, so
+	// every event of one photo lands on one partition and keeps its order.
+	Subject string
+	// Time is when the occurrence happened (optional; the transport fills
+	// in the publish time when it is zero).
+	Time time.Time
+	// Data is the JSON payload.
+	Data []byte
+}
+
+// Delivery is what a function's Handler receives: one decoded message,
+// either a storage notification or a domain event.
+type Delivery struct {
+	// Objects are a storage notification's records about the app's
+	// originals (records about anything else are left out, so it may be
+	// empty). Nil for a domain event.
+	Objects []Object
+	// Event is the domain event; nil for a storage notification.
+	Event *Event
+}
+
+// Result is what a Handler produced from one Delivery.
+type Result struct {
+	// Events are published, in order, to the function's output topic
+	// before the delivery is acknowledged.
+	Events []Event
+	// After, if set, runs once Events are published: a step that must
+	// follow them (the thumbnailer removes an invalid original only once
+	// photo.failed is out, or a replay would find nothing to fail). Its
+	// error is treated like the handler's: the whole delivery is tried
+	// again, so the handler and After must be idempotent.
+	After func(ctx context.Context) error
+}
+
+// Handler is a function's logic: a decoded delivery in, the events it
+// produces out. It does not publish, commit, retry or know topic names;
+// the transport does (eventdriven/kafka). Its error decides what the
+// transport does with the delivery: Transient (tried again until the
+// dependency is back), Permanent (dead-lettered at once), anything else
+// (tried a few times, then dead-lettered). Deliveries are at least once,
+// so a Handler must be idempotent.
+type Handler func(ctx context.Context, d Delivery) (Result, error)
+
+// Transient marks err as a dependency being unavailable (the vision service
+// down, MinIO or PostgreSQL unreachable): the message is fine, the world is
+// not. The transport retries it without limit, with capped exponential
+// backoff, holding its partition (the backlog waits behind it, in order),
+// and never dead-letters it. Transient returns nil for a nil err.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &transientError{err}
+}
+
+// Permanent marks err as one that retrying cannot fix (a malformed event,
+// an object that is not an image): the transport dead-letters the message
+// at once. Permanent returns nil for a nil err.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsTransient reports whether err was marked with Transient. When an error
+// carries both marks, the outermost one decides.
+func IsTransient(err error) bool { return classify(err) == kindTransient }
+
+// IsPermanent reports whether err was marked with Permanent. When an error
+// carries both marks, the outermost one decides.
+func IsPermanent(err error) bool { return classify(err) == kindPermanent }
+
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+type errKind int
+
+const (
+	kindOther errKind = iota
+	kindTransient
+	kindPermanent
+)
+
+// classify walks err's tree depth-first and returns the first mark found,
+// which for a simple chain of %w wraps is the outermost one.
+func classify(err error) errKind {
+	for err != nil {
+		switch e := err.(type) {
+		case *transientError:
+			return kindTransient
+		case *permanentError:
+			return kindPermanent
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if k := classify(inner); k != kindOther {
+					return k
+				}
+			}
+			return kindOther
+		}
+		err = errors.Unwrap(err)
+	}
+	return kindOther
 }

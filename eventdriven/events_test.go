@@ -1,6 +1,7 @@
 package eventdriven_test
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"testing"
@@ -70,5 +71,39 @@ func TestKeys(t *testing.T) {
 	}
 	if a, b := eventdriven.EventID("photo.tagged", id, "1"), eventdriven.EventID("photo.tagged", id, "1"); a != b {
 		t.Error("EventID is not deterministic")
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	base := errors.New("boom")
+	tests := []struct {
+		name                 string
+		err                  error
+		transient, permanent bool
+	}{
+		{"plain", base, false, false},
+		{"nil", nil, false, false},
+		{"transient", eventdriven.Transient(base), true, false},
+		{"permanent", eventdriven.Permanent(base), false, true},
+		{"wrapped transient", fmt.Errorf("store: %w", eventdriven.Transient(base)), true, false},
+		{"wrapped permanent", fmt.Errorf("parse: %w", eventdriven.Permanent(base)), false, true},
+		{"outermost wins", eventdriven.Permanent(fmt.Errorf("x: %w", eventdriven.Transient(base))), false, true},
+		{"joined", errors.Join(base, eventdriven.Transient(base)), true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := eventdriven.IsTransient(tt.err); got != tt.transient {
+				t.Errorf("IsTransient = %v, want %v", got, tt.transient)
+			}
+			if got := eventdriven.IsPermanent(tt.err); got != tt.permanent {
+				t.Errorf("IsPermanent = %v, want %v", got, tt.permanent)
+			}
+			if tt.err != nil && !errors.Is(tt.err, base) {
+				t.Errorf("%v does not wrap the original error", tt.err)
+			}
+		})
+	}
+	if eventdriven.Transient(nil) != nil || eventdriven.Permanent(nil) != nil {
+		t.Error("marking a nil error must give nil")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
 	"github.com/photobench/photobench/vision"
@@ -144,10 +145,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := command.Registry()
 	m := NewMetrics(reg)
 	httpm := httpmetrics.NewMetrics(reg)
+	sent := outbound.New(reg)
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	db, err := postgres.Open(startCtx, c.pgDSN, postgres.Options{MaxConns: int32(c.pgMaxConns)})
+	db, err := postgres.Open(startCtx, c.pgDSN, postgres.Options{MaxConns: int32(c.pgMaxConns), Sent: sent})
 	if err != nil {
 		return fmt.Errorf("monolith: %w", err)
 	}
@@ -165,7 +167,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		retries = -1 // the client reads 0 as "default"; negative is none
 	}
 	vc := vision.NewClient(c.visionURL, vision.ClientOptions{
-		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff,
+		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff, Sent: sent,
 	})
 	svc := NewService(log, db, files, vc, m, Options{Limits: c.limits, SyncWrites: c.syncWrites})
 	h := NewHandler(log, svc, verifier, reg, httpm, m, HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/httpapi"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/photo"
 )
@@ -54,6 +55,8 @@ type ClientOptions struct {
 	Backoff time.Duration
 	// MaxBackoff caps each wait between attempts. Default 2 s.
 	MaxBackoff time.Duration
+	// Sent, if set, counts each attempt sent (photobench_requests_sent_total).
+	Sent *outbound.Counter
 }
 
 // Client calls the vision service. It is safe for concurrent use.
@@ -71,6 +74,11 @@ func NewClient(baseURL string, opts ClientOptions) *Client {
 		t.MaxIdleConns = 64
 		t.MaxIdleConnsPerHost = 64
 		opts.HTTPClient = &http.Client{Transport: t}
+	}
+	if opts.Sent != nil {
+		c := *opts.HTTPClient
+		c.Transport = opts.Sent.Transport(outbound.TargetVision, c.Transport)
+		opts.HTTPClient = &c
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/internal/pgdb"
 	"github.com/photobench/photobench/photo"
 )
@@ -35,13 +36,13 @@ type Store struct {
 }
 
 // Open connects to the catalog database (created if missing) and applies
-// its migrations.
-func Open(ctx context.Context, dsn string, maxConns int32) (*Store, error) {
+// its migrations. sent, if not nil, counts the round trips.
+func Open(ctx context.Context, dsn string, maxConns int32, sent *outbound.Counter) (*Store, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgdb.Open(ctx, dsn, maxConns, sub)
+	pool, err := pgdb.Open(ctx, dsn, maxConns, sub, sent)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog database: %w", err)
 	}

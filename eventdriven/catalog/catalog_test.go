@@ -17,7 +17,7 @@ import (
 func openStore(t *testing.T) *catalog.Store {
 	t.Helper()
 	env := stacktest.Load(t)
-	s, err := catalog.Open(context.Background(), storetest.FreshDatabase(t, env.PGDSN, "pbtest_catalog_"), 4)
+	s, err := catalog.Open(context.Background(), storetest.FreshDatabase(t, env.PGDSN, "pbtest_catalog_"), 4, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestStoreContract(t *testing.T) {
 	env := stacktest.Load(t)
 	storetest.Run(t, env.PGDSN, storetest.Harness{
 		Open: func(t *testing.T, dsn string) storetest.Store {
-			s, err := catalog.Open(context.Background(), dsn, 4)
+			s, err := catalog.Open(context.Background(), dsn, 4, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,16 +7,10 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
-	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/httpmetrics"
 )
-
-// Topics are what the catalog function consumes.
-var Topics = []string{deploy.TopicObjects, deploy.TopicThumbnailed, deploy.TopicTagged}
 
 // Metrics are the catalog's own metrics.
 type Metrics struct {
@@ -40,43 +34,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // Handler turns events into catalog writes. Malformed events are
-// kafka.Permanent (dead-lettered); database errors are kafka.Transient (the
-// partition waits for the database).
+// eventdriven.Permanent (dead-lettered); database errors are
+// eventdriven.Transient (the partition waits for the database).
 type Handler struct {
 	Log     *slog.Logger
 	Store   *Store
 	Metrics *Metrics
 }
 
-// Handle is the kafka.Handler of the catalog function.
-func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
-	var (
-		r   *Ready
-		err error
-	)
-	switch m.Topic {
-	case deploy.TopicObjects:
-		return h.objectEvent(ctx, m)
-	case deploy.TopicThumbnailed, deploy.TopicTagged:
-		ev, perr := kafka.ParseEvent(m)
-		if perr != nil {
-			return kafka.Permanent(perr)
-		}
-		r, err = h.domainEvent(ctx, ev)
-	default:
-		return kafka.Permanent(fmt.Errorf("catalog does not consume topic %q", m.Topic))
+// Handle is the catalog's eventdriven.Handler. It produces no events.
+func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriven.Result, error) {
+	if d.Event == nil {
+		return eventdriven.Result{}, h.objects(ctx, d.Objects)
 	}
+	r, err := h.domainEvent(ctx, *d.Event)
 	if err != nil {
-		return err
+		return eventdriven.Result{}, err
 	}
 	if r != nil {
 		h.Metrics.UploadToReady.WithLabelValues(string(r.Status)).Observe(r.UploadToReady.Seconds())
 	}
-	return nil
+	return eventdriven.Result{}, nil
 }
 
-func (h *Handler) domainEvent(ctx context.Context, ev kafka.Event) (*Ready, error) {
-	bad := func(err error) error { return kafka.Permanent(fmt.Errorf("%s event %s: %w", ev.Type, ev.ID, err)) }
+func (h *Handler) domainEvent(ctx context.Context, ev eventdriven.Event) (*Ready, error) {
+	bad := func(err error) error {
+		return eventdriven.Permanent(fmt.Errorf("%s event %s: %w", ev.Type, ev.ID, err))
+	}
 	switch ev.Type {
 	case eventdriven.TypeThumbnailed:
 		var d eventdriven.Thumbnailed
@@ -84,31 +68,29 @@ func (h *Handler) domainEvent(ctx context.Context, ev kafka.Event) (*Ready, erro
 			return nil, bad(fmt.Errorf("malformed data: %v", err))
 		}
 		r, err := h.Store.Thumbnailed(ctx, d)
-		return r, transient(err)
+		return r, eventdriven.Transient(err)
 	case eventdriven.TypeTagged:
 		var d eventdriven.Tagged
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.Owner == "" {
 			return nil, bad(fmt.Errorf("malformed data: %v", err))
 		}
 		r, err := h.Store.Tagged(ctx, d)
-		return r, transient(err)
+		return r, eventdriven.Transient(err)
 	case eventdriven.TypeFailed:
 		var d eventdriven.Failed
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.Owner == "" {
 			return nil, bad(fmt.Errorf("malformed data: %v", err))
 		}
 		r, err := h.Store.Failed(ctx, d)
-		return r, transient(err)
+		return r, eventdriven.Transient(err)
 	}
 	return nil, bad(fmt.Errorf("unknown event type"))
 }
 
-func (h *Handler) objectEvent(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
-	if err != nil {
-		return kafka.Permanent(err)
-	}
+// objects records originals created and removed.
+func (h *Handler) objects(ctx context.Context, objs []eventdriven.Object) error {
 	for _, o := range objs {
+		var err error
 		switch {
 		case o.Record.Created():
 			err = h.Store.ObjectCreated(ctx, o.ID, o.Owner, o.Record.S3.Object.Size, o.CreatedAt, o.Version)
@@ -116,16 +98,8 @@ func (h *Handler) objectEvent(ctx context.Context, m kgo.Message) error {
 			err = h.Store.ObjectRemoved(ctx, o.ID, o.Owner, o.Version)
 		}
 		if err != nil {
-			return transient(err)
+			return eventdriven.Transient(err)
 		}
 	}
 	return nil
-}
-
-// transient marks a store error as the database being unavailable.
-func transient(err error) error {
-	if err == nil {
-		return nil
-	}
-	return kafka.Transient(err)
 }

@@ -1,10 +1,13 @@
 // Package deploy holds the event-driven app's deployment configuration:
 // the names of its topics and buckets (typed here once; the stack creates
 // them, the functions are wired with them, the compose file is checked
-// against them) and functions.yaml, every function's trigger and scaling
+// against them), the registry of its functions (Registry: what triggers
+// each, what it consumes, produces and calls, and the network hops it
+// takes for one upload), and functions.yaml, every function's scaling
 // parameters (KEDA's names for the event functions, Knative's for the HTTP
-// ones). The scale-to-zero runtime reads functions.yaml, and the Kubernetes
-// manifests under deploy/k8s are generated from it, so they cannot drift.
+// ones). The scale-to-zero runtime reads functions.yaml, the Kubernetes
+// manifests under deploy/k8s are generated from it, and a test holds it to
+// the registry, so they cannot drift.
 package deploy
 
 import _ "embed"
@@ -35,13 +38,6 @@ const (
 
 // Buckets lists the buckets.
 var Buckets = []string{BucketOriginals, BucketThumbnails}
-
-// Ports are the functions' default loopback ports. front is the
-// event-driven app's one base URL; ingest's and query's are where their
-// activators listen (functions.yaml's addr); the event functions serve
-// /healthz and /metrics on theirs when run alone (a replica under the
-// runtime takes a free port).
-var Ports = map[string]int{"front": 18090, "ingest": 18091, "query": 18092, "thumbnailer": 18093, "tagger": 18094, "catalog": 18095}
 
 // Functions is functions.yaml, embedded so that the photobench binary runs
 // the default deployment without a file at hand.

@@ -53,7 +53,7 @@ func newFixture(t *testing.T, store *s3store.Store) *fixture {
 	if store == nil {
 		env := stacktest.Load(t)
 		var err error
-		store, err = s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey)
+		store, err = s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +335,7 @@ func TestStoreDown(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	dead, err := s3store.New("http://"+addr, "x", "y")
+	dead, err := s3store.New("http://"+addr, "x", "y", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -79,35 +77,6 @@ const (
 	DefaultStopTimeout         = 30 * time.Second      // ConsumerConfig.StopTimeout
 )
 
-// dlqErrorMax caps the dlq_error header (the error text) in bytes.
-const dlqErrorMax = 4096
-
-// DLQSuffix is appended to a topic's name to name its dead-letter topic.
-// The stack creates "<topic>.dlq" beside every event topic (auto-creation
-// is off): a consumer of a topic without one cannot dead-letter, and keeps
-// retrying the write, holding the partition.
-const DLQSuffix = ".dlq"
-
-// Headers a dead-lettered message carries besides its original headers.
-const (
-	HeaderDLQTopic     = "dlq_topic"     // the original topic
-	HeaderDLQPartition = "dlq_partition" // the original partition, decimal
-	HeaderDLQOffset    = "dlq_offset"    // the original offset, decimal
-	HeaderDLQError     = "dlq_error"     // the last error's text (up to 4 KiB)
-	HeaderDLQAttempts  = "dlq_attempts"  // handler calls made, decimal
-	HeaderDLQFunction  = "dlq_function"  // ConsumerConfig.Function
-)
-
-// Handler handles one message. Returning nil commits it. An error marked
-// with Transient is retried without limit; one marked with Permanent is
-// dead-lettered at once; any other error is tried up to MaxAttempts times
-// in all, then dead-lettered. A panic counts as an ordinary error (it is
-// recovered and logged with its stack).
-//
-// The handler's ctx is not cancelled when the consumer is asked to stop:
-// the in-flight message gets ConsumerConfig.StopTimeout more to finish.
-type Handler func(ctx context.Context, m kgo.Message) error
-
 // ConsumerConfig configures a Consumer. Brokers, Group, Topics and Function
 // are required; zero values of the rest take the defaults.
 type ConsumerConfig struct {
@@ -145,15 +114,26 @@ type ConsumerConfig struct {
 	Log *slog.Logger
 	// Metrics receives the consumer's metrics; nil uses an unregistered set.
 	Metrics *Metrics
+	// Middleware wraps the handler inside the delivery policy (so a panic
+	// or error in it is retried like the handler's own), the first
+	// outermost; e.g. OnFirstSuccess.
+	Middleware []Middleware
 }
 
 // Consumer runs a Handler over a consumer group's messages, one message at
-// a time, so order within a partition is kept.
+// a time, so order within a partition is kept. It fetches and commits; what
+// happens to a message in between is its middleware chain:
+//
+//	Measure(DeadLetter(Retry(Recover(cfg.Middleware...(handler)))))
+//
+// so a handler's error is retried by its kind, then dead-lettered, and
+// every acknowledged message is counted.
 type Consumer struct {
 	cfg ConsumerConfig
 	h   Handler
 	log *slog.Logger
 	m   *Metrics
+	dlq *Producer
 }
 
 // NewConsumer checks cfg, fills in its defaults and returns a consumer. It
@@ -218,13 +198,23 @@ func NewConsumer(cfg ConsumerConfig, h Handler) (*Consumer, error) {
 	cfg.Brokers = append([]string(nil), cfg.Brokers...)
 	cfg.Topics = append([]string(nil), cfg.Topics...)
 	cfg.Metrics.init(cfg.Function, cfg.Topics)
+	cfg.Middleware = append([]Middleware(nil), cfg.Middleware...)
 	log := cfg.Log.With("component", "kafka.consumer", "function", cfg.Function, "group", cfg.Group)
-	return &Consumer{
-		cfg: cfg,
-		h:   Recover(log)(h),
-		log: log,
-		m:   cfg.Metrics,
-	}, nil
+	c := &Consumer{cfg: cfg, log: log, m: cfg.Metrics, dlq: NewProducer(cfg.Brokers, ProducerOptions{})}
+	p := c.RetryPolicy()
+	policy := []Middleware{
+		Measure(cfg.Function, c.m),
+		DeadLetter(cfg.Function, c.dlq, p, log, c.m),
+		Retry(cfg.Function, p, log, c.m),
+		Recover(log),
+	}
+	c.h = Chain(h, append(policy, cfg.Middleware...)...)
+	return c, nil
+}
+
+// RetryPolicy is the consumer's retry policy, from its configuration.
+func (c *Consumer) RetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: c.cfg.MaxAttempts, Backoff: c.cfg.Backoff, MaxBackoff: c.cfg.MaxBackoff, TransientMaxBackoff: c.cfg.TransientMaxBackoff}
 }
 
 // Config returns the consumer's configuration with the defaults filled in.
@@ -259,8 +249,8 @@ func (c *Consumer) ReaderConfig() kgo.ReaderConfig {
 }
 
 // Run joins the group and handles messages until ctx is cancelled: fetch,
-// handle (with the retry and dead-letter policy), commit, one message at a
-// time, so order within a partition is kept.
+// the middleware chain, commit, one message at a time, so order within a
+// partition is kept.
 //
 // When ctx is cancelled (SIGTERM, scale-in) Run lets the in-flight message
 // finish: its handler's ctx stays live for up to StopTimeout, ordinary-error
@@ -273,8 +263,11 @@ func (c *Consumer) ReaderConfig() kgo.ReaderConfig {
 // one still running when StopTimeout ends.
 //
 // A failed commit while running is logged (a later commit on the partition
-// covers it); Run returns an error only if the commit of the last message
-// failed, or if the reader closed under it.
+// covers it). Run returns an error if the commit of the last message
+// failed, if the reader closed under it, or if the chain returned an error
+// while not stopping (only a chain without Retry and DeadLetter does): the
+// message is then left uncommitted and the consumer stops, since nothing
+// after it on its partition may be committed first.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kgo.NewReader(c.ReaderConfig())
 	// kafka-go's Stats returns the counts since its last call.
@@ -293,7 +286,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	dlq := NewProducer(c.cfg.Brokers, ProducerOptions{})
 	c.log.Info("consumer starting", "topics", c.cfg.Topics)
 	var runErr error
 	fetchFailures := 0
@@ -314,58 +306,42 @@ func (c *Consumer) Run(ctx context.Context) error {
 			continue
 		}
 		fetchFailures = 0
-		err = c.process(ctx, r, dlq, m)
-		if errors.Is(err, errAbandoned) {
-			// Only a stop abandons a message; and nothing after it may be
-			// committed, or the commit would cover it too.
-			break
-		}
-		if err != nil && ctx.Err() != nil {
-			runErr = err
+		if err := c.process(ctx, r, m); err != nil {
+			if errors.Is(err, errLeft) {
+				if ctx.Err() == nil {
+					runErr = err
+				}
+				break // nothing after it may be committed
+			}
+			if ctx.Err() != nil {
+				runErr = err
+			}
 		}
 	}
 	start := time.Now()
 	if err := r.Close(); err != nil {
 		c.log.Warn("close reader", "error", err)
 	}
-	if err := dlq.Close(); err != nil {
+	if err := c.dlq.Close(); err != nil {
 		c.log.Warn("close dead-letter producer", "error", err)
 	}
 	c.log.Info("consumer stopped", "close_seconds", time.Since(start).Seconds())
 	return runErr
 }
 
-type outcome int
+// errLeft reports a message the chain left uncommitted.
+var errLeft = errors.New("left uncommitted")
 
-const (
-	handled outcome = iota
-	deadLettered
-	abandoned // left uncommitted, to be redelivered
-)
-
-// errAbandoned reports a message left uncommitted by a stop.
-var errAbandoned = errors.New("message left uncommitted")
-
-// process handles and commits one message. It returns the commit's error,
-// or errAbandoned.
-func (c *Consumer) process(ctx context.Context, r *kgo.Reader, dlq *Producer, m kgo.Message) error {
-	fn, topic := c.cfg.Function, m.Topic
+// process runs one message through the chain and commits it. It returns
+// the commit's error, or one wrapping errLeft.
+func (c *Consumer) process(ctx context.Context, r *kgo.Reader, m kgo.Message) error {
 	log := c.log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
-	c.m.DeliveryDelay.WithLabelValues(fn, topic).Observe(max(time.Since(m.Time), 0).Seconds())
-
 	hctx, cancel := c.handlerContext(ctx)
 	defer cancel(nil)
-	start := time.Now()
-	switch c.handle(ctx, hctx, log, dlq, m) {
-	case abandoned:
-		log.Info("message left uncommitted; it will be redelivered")
-		return errAbandoned
-	case handled:
-		c.m.HandledTotal.WithLabelValues(fn, topic, OutcomeOK).Inc()
-	case deadLettered:
-		c.m.HandledTotal.WithLabelValues(fn, topic, OutcomeDeadLettered).Inc()
+	if err := c.h(hctx, &Message{Message: m, stopping: ctx}); err != nil {
+		log.Info("message left uncommitted; it will be redelivered", "error", err)
+		return fmt.Errorf("%s/%d@%d %w: %w", m.Topic, m.Partition, m.Offset, errLeft, err)
 	}
-	c.m.HandlingDuration.WithLabelValues(fn, topic).Observe(time.Since(start).Seconds())
 	if err := r.CommitMessages(hctx, m); err != nil {
 		// A later commit on the partition covers this one; if none comes
 		// (a rebalance, a stop) the message is redelivered: at-least-once.
@@ -397,110 +373,4 @@ func (c *Consumer) handlerContext(ctx context.Context) (context.Context, context
 		stop()
 		cancel(cause)
 	}
-}
-
-// handle applies the retry policy: it calls the handler until it
-// succeeds, the message is dead-lettered, or the consumer stops in a way
-// that leaves it uncommitted.
-func (c *Consumer) handle(ctx, hctx context.Context, log *slog.Logger, dlq *Producer, m kgo.Message) outcome {
-	fn, topic := c.cfg.Function, m.Topic
-	var attempts, failures, transients int
-	for {
-		attempts++
-		err := c.h(hctx, m)
-		if err == nil {
-			if attempts > 1 {
-				log.Info("message handled after retries", "attempts", attempts)
-			}
-			return handled
-		}
-		alog := log.With("attempt", attempts, "error", err)
-		if hctx.Err() != nil {
-			// The failure is likely our own cancellation: not the message's fault.
-			alog.Warn("handler failed after the stop timeout")
-			return abandoned
-		}
-		switch classify(err) {
-		case kindPermanent:
-			alog.Warn("permanent failure; dead-lettering")
-			return c.deadLetter(ctx, hctx, alog, dlq, m, err, attempts)
-		case kindTransient:
-			transients++
-			if ctx.Err() != nil {
-				alog.Info("dependency unavailable while stopping; not retrying")
-				return abandoned
-			}
-			d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, transients)
-			alog.Warn("dependency unavailable; retrying", "kind", RetryTransient, "retry_in", d.String())
-			if !sleep.For(ctx, d) {
-				return abandoned
-			}
-			c.m.RetriesTotal.WithLabelValues(fn, topic, RetryTransient).Inc()
-		default:
-			failures++
-			if failures >= c.cfg.MaxAttempts {
-				alog.Error("handler failed on every attempt; dead-lettering", "max_attempts", c.cfg.MaxAttempts)
-				return c.deadLetter(ctx, hctx, alog, dlq, m, err, attempts)
-			}
-			// Bounded, so it goes on while stopping (within StopTimeout):
-			// the message is finished rather than retried from scratch.
-			d := backoff(c.cfg.Backoff, c.cfg.MaxBackoff, failures)
-			alog.Warn("handler failed; retrying", "kind", RetryError, "retry_in", d.String())
-			if !sleep.For(hctx, d) {
-				return abandoned
-			}
-			c.m.RetriesTotal.WithLabelValues(fn, topic, RetryError).Inc()
-		}
-	}
-}
-
-// deadLetter writes m to its dead-letter topic, retrying as long as Kafka
-// refuses (that is Kafka being down: transient) until the consumer stops.
-func (c *Consumer) deadLetter(ctx, hctx context.Context, log *slog.Logger, dlq *Producer, m kgo.Message, cause error, attempts int) outcome {
-	msg := cause.Error()
-	if len(msg) > dlqErrorMax {
-		msg = strings.ToValidUTF8(msg[:dlqErrorMax], "")
-	}
-	headers := append(append(make([]kgo.Header, 0, len(m.Headers)+6), m.Headers...),
-		kgo.Header{Key: HeaderDLQTopic, Value: []byte(m.Topic)},
-		kgo.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(m.Partition))},
-		kgo.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
-		kgo.Header{Key: HeaderDLQError, Value: []byte(msg)},
-		kgo.Header{Key: HeaderDLQAttempts, Value: []byte(strconv.Itoa(attempts))},
-		kgo.Header{Key: HeaderDLQFunction, Value: []byte(c.cfg.Function)},
-	)
-	dlqTopic := m.Topic + DLQSuffix
-	for n := 1; ; n++ {
-		err := dlq.write(hctx, kgo.Message{Topic: dlqTopic, Key: m.Key, Value: m.Value, Headers: headers})
-		if err == nil {
-			c.m.DLQWritesTotal.WithLabelValues(c.cfg.Function, m.Topic).Inc()
-			log.Error("message dead-lettered", "dlq_topic", dlqTopic, "attempts", attempts)
-			return deadLettered
-		}
-		if ctx.Err() != nil || hctx.Err() != nil {
-			log.Warn("dead-letter write failed while stopping; leaving the message uncommitted", "dlq_topic", dlqTopic, "dlq_error", err)
-			return abandoned
-		}
-		d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, n)
-		log.Warn("dead-letter write failed; retrying", "dlq_topic", dlqTopic, "dlq_error", err, "retry_in", d.String())
-		if !sleep.For(ctx, d) {
-			return abandoned
-		}
-	}
-}
-
-// backoff is the wait before retry n (1-based): exponential from base,
-// capped at ceiling, with full jitter (uniform in [0, that]).
-func backoff(base, ceiling time.Duration, n int) time.Duration {
-	d := base
-	for i := 1; i < n && d < ceiling; i++ {
-		d *= 2
-	}
-	if base <= 0 || d > ceiling {
-		d = ceiling
-	}
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d + 1)
 }

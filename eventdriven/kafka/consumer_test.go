@@ -12,6 +12,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
+	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
@@ -21,7 +22,7 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 3)
 	at := time.Date(2025, 1, 2, 3, 4, 5, 600700800, time.UTC)
-	events := []kafka.Event{
+	events := []eventdriven.Event{
 		{ID: "e1", Source: "photobench/test", Type: "photo.thumbnailed", Subject: "photo-1", Time: at, Data: []byte(`{"n":1}`)},
 		{ID: "e2", Source: "photobench/test", Type: "photo.tagged", Subject: "photo-2", Time: at, Data: []byte(`{"n":2}`)},
 		{ID: "e3", Source: "photobench/test", Type: "photo.tagged", Subject: "photo-1", Time: at, Data: []byte(`{"n":3}`)},
@@ -33,8 +34,8 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 	}
 
 	got := make(chan kgo.Message, len(events))
-	f.start(t, f.config("roundtrip"), func(ctx context.Context, m kgo.Message) error {
-		got <- m
+	f.start(t, f.config("roundtrip"), func(ctx context.Context, m *kafka.Message) error {
+		got <- m.Message
 		return nil
 	})
 	byID := map[string]kgo.Message{}
@@ -90,7 +91,7 @@ func TestPublishConsumeRoundTrip(t *testing.T) {
 func TestPublishRejectsIncompleteEvents(t *testing.T) {
 	p := kafka.NewProducer([]string{"127.0.0.1:1"}, kafka.ProducerOptions{})
 	defer p.Close()
-	err := p.Publish(context.Background(), "t", kafka.Event{ID: "x", Type: "t"})
+	err := p.Publish(context.Background(), "t", eventdriven.Event{ID: "x", Type: "t"})
 	if err == nil || !strings.Contains(err.Error(), "no source") {
 		t.Errorf("Publish = %v, want an error about the missing source", err)
 	}
@@ -102,7 +103,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	f.publish(t, "photo-1", "flaky")
 	var calls, successes atomic.Int32
 	cfg := f.config("flaky")
-	f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
+	f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
 		if calls.Add(1) <= 2 {
 			return errFlaky
 		}
@@ -146,28 +147,28 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	good := make(chan kgo.Message, 1)
-	f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
-		ev, err := kafka.ParseEvent(m)
+	f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
+		ev, err := kafka.ParseEvent(m.Message)
 		if err != nil {
-			return kafka.Permanent(err)
+			return eventdriven.Permanent(err)
 		}
 		mu.Lock()
 		calls[ev.Type]++
 		mu.Unlock()
 		switch ev.Type {
 		case "malformed":
-			return kafka.Permanent(errors.New("malformed payload"))
+			return eventdriven.Permanent(errors.New("malformed payload"))
 		case "always-fails":
 			return errors.New("always fails")
 		}
-		good <- m
+		good <- m.Message
 		return nil
 	})
 	gm := receive(t, good, "the message behind the poison ones")
 
 	dead := f.readDLQ(t, 2)
 	for i, want := range []struct {
-		ev       kafka.Event
+		ev       eventdriven.Event
 		attempts string
 		errText  string
 	}{{evs[0], "1", "malformed payload"}, {evs[1], "3", "always fails"}} {
@@ -225,14 +226,14 @@ func TestTransientErrorsAreNeverDeadLettered(t *testing.T) {
 		first time.Time
 	)
 	done := make(chan struct{})
-	f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
+	f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if first.IsZero() {
 			first = time.Now()
 		}
 		if time.Since(first) < time.Second {
-			return kafka.Transient(errors.New("vision service unavailable"))
+			return eventdriven.Transient(errors.New("vision service unavailable"))
 		}
 		close(done)
 		return nil
@@ -264,7 +265,7 @@ func TestGracefulStopCommitsInFlightMessage(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	ctxErr := make(chan error, 1)
-	r := f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
+	r := f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
 		close(entered)
 		<-release
 		ctxErr <- ctx.Err()
@@ -300,9 +301,9 @@ func TestStopWithoutCommitRedelivers(t *testing.T) {
 	evs := f.publish(t, "photo-1", "redeliver")
 	cfgA := f.config("crashy")
 	seenByA := make(chan kgo.Message, 100)
-	a := f.start(t, cfgA, func(ctx context.Context, m kgo.Message) error {
-		seenByA <- m
-		return kafka.Transient(errors.New("dependency down"))
+	a := f.start(t, cfgA, func(ctx context.Context, m *kafka.Message) error {
+		seenByA <- m.Message
+		return eventdriven.Transient(errors.New("dependency down"))
 	})
 	ma := receive(t, seenByA, "consumer A to get the message")
 	if err := a.stop(t); err != nil {
@@ -318,8 +319,8 @@ func TestStopWithoutCommitRedelivers(t *testing.T) {
 	cfgB := f.config("healthy")
 	cfgB.Group = cfgA.Group
 	seenByB := make(chan kgo.Message, 100)
-	f.start(t, cfgB, func(ctx context.Context, m kgo.Message) error {
-		seenByB <- m
+	f.start(t, cfgB, func(ctx context.Context, m *kafka.Message) error {
+		seenByB <- m.Message
 		return nil
 	})
 	mb := receive(t, seenByB, "consumer B to get the message again")
@@ -340,10 +341,10 @@ func TestHandlerPanicsAreRecovered(t *testing.T) {
 	cfg.MaxAttempts = 2
 	var once atomic.Bool
 	after := make(chan struct{})
-	f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
-		ev, err := kafka.ParseEvent(m)
+	f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
+		ev, err := kafka.ParseEvent(m.Message)
 		if err != nil {
-			return kafka.Permanent(err)
+			return eventdriven.Permanent(err)
 		}
 		switch ev.Type {
 		case "panics-once":
@@ -384,7 +385,7 @@ func TestStopTimeoutBoundsTheInFlightHandler(t *testing.T) {
 	cfg.StopTimeout = 300 * time.Millisecond
 	entered := make(chan struct{})
 	cause := make(chan error, 1)
-	r := f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
+	r := f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
 		close(entered)
 		<-ctx.Done() // a handler that only gives up when told to
 		cause <- context.Cause(ctx)
@@ -412,17 +413,17 @@ func TestDeadLetterWriteIsRetriedUntilItSucceeds(t *testing.T) {
 	cfg := f.config("nodlq")
 	var calls atomic.Int32
 	good := make(chan struct{})
-	f.start(t, cfg, func(ctx context.Context, m kgo.Message) error {
-		ev, err := kafka.ParseEvent(m)
+	f.start(t, cfg, func(ctx context.Context, m *kafka.Message) error {
+		ev, err := kafka.ParseEvent(m.Message)
 		if err != nil {
-			return kafka.Permanent(err)
+			return eventdriven.Permanent(err)
 		}
 		if ev.Type == "good" {
 			close(good)
 			return nil
 		}
 		calls.Add(1)
-		return kafka.Permanent(errors.New("malformed payload"))
+		return eventdriven.Permanent(errors.New("malformed payload"))
 	})
 	eventually(t, "the poison message to be handled", func() bool { return calls.Load() == 1 })
 	time.Sleep(2 * time.Second) // dead-letter writes fail meanwhile

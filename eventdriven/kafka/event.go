@@ -6,6 +6,8 @@ import (
 	"time"
 
 	kgo "github.com/segmentio/kafka-go"
+
+	"github.com/photobench/photobench/eventdriven"
 )
 
 // Kafka header names of the CloudEvents Kafka protocol binding, binary
@@ -27,34 +29,14 @@ const SpecVersion = "1.0"
 // ContentType is the content type of every event's data.
 const ContentType = "application/json"
 
-// Event is a CloudEvents 1.0 event as the functions exchange it.
-type Event struct {
-	// ID identifies the event within its source. Publishers derive it from
-	// their input (not at random) where they can, so that a redelivered
-	// input produces the same event and consumers can recognise duplicates.
-	ID string
-	// Source names the producer, e.g. "photobench/thumbnailer".
-	Source string
-	// Type is the event type, e.g. "photo.thumbnailed".
-	Type string
-	// Subject is the photo id. It is also the Kafka key, so every event of
-	// one photo lands on one partition and keeps its order.
-	Subject string
-	// Time is when the occurrence happened (optional; Publish fills in the
-	// current time when it is zero).
-	Time time.Time
-	// Data is the JSON payload.
-	Data []byte
-}
-
-// Message encodes e for topic in binary content mode: Key = Subject, Value
+// EncodeEvent encodes e for topic in binary content mode: Key = Subject, Value
 // = Data, headers ce_id, ce_source, ce_type, ce_specversion ("1.0"),
 // ce_time (RFC 3339 with nanoseconds, UTC), ce_subject and content-type
 // (application/json). ce_time and ce_subject are omitted when empty, as
 // CloudEvents allows. The Kafka timestamp is left zero, so the writer stamps
 // the produce time: that is what the consumers' delivery-delay histogram
 // measures from.
-func (e Event) Message(topic string) kgo.Message {
+func EncodeEvent(e eventdriven.Event, topic string) kgo.Message {
 	h := []kgo.Header{
 		{Key: HeaderID, Value: []byte(e.ID)},
 		{Key: HeaderSource, Value: []byte(e.Source)},
@@ -75,12 +57,12 @@ func (e Event) Message(topic string) kgo.Message {
 	return kgo.Message{Topic: topic, Key: key, Value: e.Data, Headers: h}
 }
 
-// ParseEvent decodes a message written by Event.Message. It fails when
+// ParseEvent decodes a message written by EncodeEvent. It fails when
 // ce_specversion is not "1.0", when ce_id, ce_source or ce_type is missing
 // or empty, or when ce_time is present but not RFC 3339. Such a message
-// will never parse however often it is retried: handlers wrap the error
-// with Permanent.
-func ParseEvent(m kgo.Message) (Event, error) {
+// will never parse however often it is retried: the transport marks the
+// error eventdriven.Permanent.
+func ParseEvent(m kgo.Message) (eventdriven.Event, error) {
 	hdr := func(key string) (string, bool) {
 		for _, h := range m.Headers {
 			if h.Key == key {
@@ -95,7 +77,7 @@ func ParseEvent(m kgo.Message) (Event, error) {
 	} else if v != SpecVersion {
 		errs = append(errs, fmt.Errorf("header %s is %q, want %q", HeaderSpecVersion, v, SpecVersion))
 	}
-	e := Event{Data: m.Value}
+	e := eventdriven.Event{Data: m.Value}
 	for _, f := range []struct {
 		key string
 		dst *string
@@ -115,14 +97,14 @@ func ParseEvent(m kgo.Message) (Event, error) {
 		e.Time = t
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Event{}, fmt.Errorf("parse event (%s/%d@%d): %w", m.Topic, m.Partition, m.Offset, err)
+		return eventdriven.Event{}, fmt.Errorf("parse event (%s/%d@%d): %w", m.Topic, m.Partition, m.Offset, err)
 	}
 	return e, nil
 }
 
-// validate checks what ParseEvent requires, so that nothing published is
-// unparseable.
-func (e Event) validate() error {
+// validateEvent checks what ParseEvent requires, so that nothing published
+// is unparseable.
+func validateEvent(e eventdriven.Event) error {
 	var errs []error
 	for _, f := range []struct{ name, v string }{{"id", e.ID}, {"source", e.Source}, {"type", e.Type}} {
 		if f.v == "" {

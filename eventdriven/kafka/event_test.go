@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	kgo "github.com/segmentio/kafka-go"
 
+	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
@@ -17,13 +17,13 @@ func TestEventMessage(t *testing.T) {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
 	tests := []struct {
 		name    string
-		event   kafka.Event
+		event   eventdriven.Event
 		key     string
 		headers map[string]string
 	}{
 		{
 			name:  "all attributes",
-			event: kafka.Event{ID: "e1", Source: "photobench/test", Type: "photo.tagged", Subject: "p1", Time: at, Data: []byte(`{"a":1}`)},
+			event: eventdriven.Event{ID: "e1", Source: "photobench/test", Type: "photo.tagged", Subject: "p1", Time: at, Data: []byte(`{"a":1}`)},
 			key:   "p1",
 			headers: map[string]string{
 				"ce_id": "e1", "ce_source": "photobench/test", "ce_type": "photo.tagged", "ce_specversion": "1.0",
@@ -32,7 +32,7 @@ func TestEventMessage(t *testing.T) {
 		},
 		{
 			name:  "no subject or time",
-			event: kafka.Event{ID: "e2", Source: "s", Type: "t", Data: []byte(`{}`)},
+			event: eventdriven.Event{ID: "e2", Source: "s", Type: "t", Data: []byte(`{}`)},
 			headers: map[string]string{
 				"ce_id": "e2", "ce_source": "s", "ce_type": "t", "ce_specversion": "1.0", "content-type": "application/json",
 			},
@@ -40,7 +40,7 @@ func TestEventMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := tt.event.Message("topic-a")
+			m := kafka.EncodeEvent(tt.event, "topic-a")
 			if m.Topic != "topic-a" || string(m.Key) != tt.key || string(m.Value) != string(tt.event.Data) {
 				t.Errorf("message = topic %q key %q value %q", m.Topic, m.Key, m.Value)
 			}
@@ -57,7 +57,7 @@ func TestEventMessage(t *testing.T) {
 }
 
 func TestParseEventRejects(t *testing.T) {
-	good := kafka.Event{ID: "e1", Source: "s", Type: "t", Subject: "p", Time: time.Now()}.Message("x")
+	good := kafka.EncodeEvent(eventdriven.Event{ID: "e1", Source: "s", Type: "t", Subject: "p", Time: time.Now()}, "x")
 	tests := []struct {
 		name   string
 		edit   func(h map[string]string)
@@ -88,43 +88,9 @@ func TestParseEventRejects(t *testing.T) {
 	}
 }
 
-func TestErrorKinds(t *testing.T) {
-	base := errors.New("boom")
-	tests := []struct {
-		name                 string
-		err                  error
-		transient, permanent bool
-	}{
-		{"plain", base, false, false},
-		{"nil", nil, false, false},
-		{"transient", kafka.Transient(base), true, false},
-		{"permanent", kafka.Permanent(base), false, true},
-		{"wrapped transient", fmt.Errorf("store: %w", kafka.Transient(base)), true, false},
-		{"wrapped permanent", fmt.Errorf("parse: %w", kafka.Permanent(base)), false, true},
-		{"outermost wins", kafka.Permanent(fmt.Errorf("x: %w", kafka.Transient(base))), false, true},
-		{"joined", errors.Join(base, kafka.Transient(base)), true, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := kafka.IsTransient(tt.err); got != tt.transient {
-				t.Errorf("IsTransient = %v, want %v", got, tt.transient)
-			}
-			if got := kafka.IsPermanent(tt.err); got != tt.permanent {
-				t.Errorf("IsPermanent = %v, want %v", got, tt.permanent)
-			}
-			if tt.err != nil && !errors.Is(tt.err, base) {
-				t.Errorf("%v does not wrap the original error", tt.err)
-			}
-		})
-	}
-	if kafka.Transient(nil) != nil || kafka.Permanent(nil) != nil {
-		t.Error("marking a nil error must give nil")
-	}
-}
-
 func TestNewConsumerConfig(t *testing.T) {
 	ok := kafka.ConsumerConfig{Brokers: []string{"127.0.0.1:1"}, Group: "g", Topics: []string{"t"}, Function: "f"}
-	h := func(ctx context.Context, m kgo.Message) error { return nil }
+	h := func(ctx context.Context, m *kafka.Message) error { return nil }
 	tests := []struct {
 		name    string
 		edit    func(c *kafka.ConsumerConfig)
@@ -184,7 +150,7 @@ func headerMap(t *testing.T, m kgo.Message) map[string]string {
 	return h
 }
 
-func assertEvent(t *testing.T, got, want kafka.Event) {
+func assertEvent(t *testing.T, got, want eventdriven.Event) {
 	t.Helper()
 	if got.ID != want.ID || got.Source != want.Source || got.Type != want.Type || got.Subject != want.Subject ||
 		!got.Time.Equal(want.Time) || string(got.Data) != string(want.Data) {

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	kgo "github.com/segmentio/kafka-go"
 
+	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/stacktest"
 )
@@ -126,11 +127,11 @@ func (f *fixture) config(function string) kafka.ConsumerConfig {
 
 // publish publishes events of the given types, all with subject key (one
 // partition), and returns them.
-func (f *fixture) publish(t *testing.T, key string, types ...string) []kafka.Event {
+func (f *fixture) publish(t *testing.T, key string, types ...string) []eventdriven.Event {
 	t.Helper()
-	var evs []kafka.Event
+	var evs []eventdriven.Event
 	for _, typ := range types {
-		evs = append(evs, kafka.Event{
+		evs = append(evs, eventdriven.Event{
 			ID: fmt.Sprintf("%s-%08x", typ, rand.Uint32()), Source: "photobench/kafka_test", Type: typ,
 			Subject: key, Time: time.Now(), Data: fmt.Appendf(nil, `{"type":%q}`, typ),
 		})

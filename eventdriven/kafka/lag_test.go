@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	kgo "github.com/segmentio/kafka-go"
-
 	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
@@ -42,7 +40,7 @@ func TestLag(t *testing.T) {
 	}
 
 	// The poller reports the same backlog before any consumer runs.
-	c, err := kafka.NewConsumer(cfg, func(context.Context, kgo.Message) error { return nil })
+	c, err := kafka.NewConsumer(cfg, func(context.Context, *kafka.Message) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +54,7 @@ func TestLag(t *testing.T) {
 	})
 
 	var handled atomic.Int32
-	f.start(t, cfg, func(context.Context, kgo.Message) error {
+	f.start(t, cfg, func(context.Context, *kafka.Message) error {
 		handled.Add(1)
 		return nil
 	})

@@ -15,19 +15,19 @@ import (
 func TestOnFirstSuccessFiresOnceAfterTheFirstSuccess(t *testing.T) {
 	fails := true
 	calls := 0
-	h := kafka.OnFirstSuccess(func() { calls++ })(func(context.Context, kgo.Message) error {
+	h := kafka.OnFirstSuccess(func() { calls++ })(func(context.Context, *kafka.Message) error {
 		if fails {
 			return errors.New("not yet")
 		}
 		return nil
 	})
 	ctx := context.Background()
-	if err := h(ctx, kgo.Message{}); err == nil || calls != 0 {
+	if err := h(ctx, kafka.NewMessage(ctx, kgo.Message{})); err == nil || calls != 0 {
 		t.Fatalf("after a failure: err %v, %d calls; want the error and no call", err, calls)
 	}
 	fails = false
 	for range 3 {
-		if err := h(ctx, kgo.Message{}); err != nil {
+		if err := h(ctx, kafka.NewMessage(ctx, kgo.Message{})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,8 +39,8 @@ func TestOnFirstSuccessFiresOnceAfterTheFirstSuccess(t *testing.T) {
 func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
 	var logged strings.Builder
 	log := slog.New(slog.NewTextHandler(&logged, nil))
-	h := kafka.Recover(log)(func(context.Context, kgo.Message) error { panic("nil map somewhere") })
-	err := h(context.Background(), kgo.Message{Topic: "t", Partition: 2, Offset: 7})
+	h := kafka.Recover(log)(func(context.Context, *kafka.Message) error { panic("nil map somewhere") })
+	err := h(context.Background(), kafka.NewMessage(context.Background(), kgo.Message{Topic: "t", Partition: 2, Offset: 7}))
 	if err == nil || !strings.Contains(err.Error(), "handler panic: nil map somewhere") {
 		t.Fatalf("err = %v, want a handler panic error", err)
 	}
@@ -49,8 +49,8 @@ func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, logged.String())
 		}
 	}
-	ok := kafka.Recover(log)(func(context.Context, kgo.Message) error { return nil })
-	if err := ok(context.Background(), kgo.Message{}); err != nil {
+	ok := kafka.Recover(log)(func(context.Context, *kafka.Message) error { return nil })
+	if err := ok(context.Background(), kafka.NewMessage(context.Background(), kgo.Message{})); err != nil {
 		t.Errorf("a handler that does not panic: %v", err)
 	}
 }

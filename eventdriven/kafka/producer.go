@@ -6,6 +6,9 @@ import (
 	"time"
 
 	kgo "github.com/segmentio/kafka-go"
+
+	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/internal/outbound"
 )
 
 // Producer defaults.
@@ -30,6 +33,9 @@ type ProducerOptions struct {
 	// BatchSize is the message count that sends a batch at once; default
 	// DefaultBatchSize (100).
 	BatchSize int
+	// Sent, if set, counts every message written
+	// (photobench_requests_sent_total{target="kafka",op="produce"}).
+	Sent *outbound.Counter
 }
 
 // Producer publishes events. It is safe for concurrent use.
@@ -43,7 +49,8 @@ type ProducerOptions struct {
 // creating a one-partition topic). kafka-go's own retries apply underneath
 // Publish: 10 attempts, backoff 100 ms to 1 s.
 type Producer struct {
-	w *kgo.Writer
+	w    *kgo.Writer
+	sent *outbound.Counter
 }
 
 // NewProducer returns a producer for the cluster at brokers. It connects
@@ -55,7 +62,7 @@ func NewProducer(brokers []string, opts ProducerOptions) *Producer {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
-	return &Producer{w: &kgo.Writer{
+	return &Producer{sent: opts.Sent, w: &kgo.Writer{
 		Addr:                   kgo.TCP(brokers...),
 		Balancer:               &kgo.Hash{},
 		RequiredAcks:           kgo.RequireAll,
@@ -70,29 +77,31 @@ func NewProducer(brokers []string, opts ProducerOptions) *Producer {
 // partial write is possible, so publishers rely on consumers being
 // idempotent and on retrying the whole call). Every event needs an ID, a
 // Source and a Type; a zero Time is set to the current time.
-func (p *Producer) Publish(ctx context.Context, topic string, events ...Event) error {
+func (p *Producer) Publish(ctx context.Context, topic string, events ...eventdriven.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	msgs := make([]kgo.Message, len(events))
 	now := time.Now()
 	for i, e := range events {
-		if err := e.validate(); err != nil {
+		if err := validateEvent(e); err != nil {
 			return fmt.Errorf("publish to %s: %w", topic, err)
 		}
 		if e.Time.IsZero() {
 			e.Time = now
 		}
-		msgs[i] = e.Message(topic)
+		msgs[i] = EncodeEvent(e, topic)
 	}
-	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
+	if err := p.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("publish %d events to %s: %w", len(msgs), topic, err)
 	}
 	return nil
 }
 
-// write sends raw messages (each naming its topic): the dead-letter path.
-func (p *Producer) write(ctx context.Context, msgs ...kgo.Message) error {
+// WriteMessages sends raw messages, each naming its topic (the dead-letter
+// path), with the same acknowledgement as Publish.
+func (p *Producer) WriteMessages(ctx context.Context, msgs ...kgo.Message) error {
+	p.sent.Add(outbound.TargetKafka, outbound.OpProduce, len(msgs))
 	return p.w.WriteMessages(ctx, msgs...)
 }
 

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	kgo "github.com/segmentio/kafka-go"
-
 	"github.com/photobench/photobench/eventdriven/kafka"
 )
 
@@ -74,7 +72,7 @@ func replicaMain() error {
 		Group:    os.Getenv(envGroup),
 		Topics:   []string{os.Getenv(envTopic)},
 		Function: name,
-	}, func(ctx context.Context, m kgo.Message) error {
+	}, func(ctx context.Context, m *kafka.Message) error {
 		time.Sleep(delay)
 		mu.Lock()
 		defer mu.Unlock()

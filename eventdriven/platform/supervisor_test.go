@@ -21,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	kgo "github.com/segmentio/kafka-go"
 
+	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/stacktest"
@@ -130,9 +131,9 @@ func (fx *scaleFixture) produce(t *testing.T, n int) {
 	t.Helper()
 	p := kafka.NewProducer(fx.brokers, kafka.ProducerOptions{})
 	defer p.Close()
-	evs := make([]kafka.Event, n)
+	evs := make([]eventdriven.Event, n)
 	for i := range evs {
-		evs[i] = kafka.Event{
+		evs[i] = eventdriven.Event{
 			ID: fmt.Sprintf("ev-%d-%08x", i, rand.Uint32()), Source: "photobench/platform_test", Type: "test.event",
 			Subject: fmt.Sprintf("key-%08x", rand.Uint32()), Time: time.Now(), Data: []byte(`{}`),
 		}

@@ -87,7 +87,7 @@ type fixture struct {
 func newFixture(t *testing.T, opts query.Options) *fixture {
 	t.Helper()
 	env := stacktest.Load(t)
-	store, err := s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey)
+	store, err := s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -60,7 +61,9 @@ type Store struct {
 // New returns a Store for the MinIO server at endpoint, a URL such as
 // http://127.0.0.1:19000 (https for TLS). It does not contact the server;
 // see Ping.
-func New(endpoint, accessKey, secretKey string) (*Store, error) {
+//
+// sent, if not nil, counts every request sent to MinIO (retries included).
+func New(endpoint, accessKey, secretKey string, sent *outbound.Counter) (*Store, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("new s3 store: endpoint %q: %w", endpoint, err)
@@ -68,12 +71,17 @@ func New(endpoint, accessKey, secretKey string) (*Store, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		return nil, fmt.Errorf("new s3 store: endpoint %q: want http(s)://host:port", endpoint)
 	}
+	transport, err := miniogo.DefaultTransport(u.Scheme == "https")
+	if err != nil {
+		return nil, fmt.Errorf("new s3 store: %w", err)
+	}
 	client, err := miniogo.New(u.Host, &miniogo.Options{
 		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
 		Secure:       u.Scheme == "https",
 		Region:       region,
 		BucketLookup: miniogo.BucketLookupPath,
 		MaxRetries:   maxRetries,
+		Transport:    sent.Transport(outbound.TargetMinIO, transport),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new s3 store: %w", err)
@@ -248,6 +256,7 @@ func (s *Store) PresignGetThumbnail(ctx context.Context, owner, id string, size 
 // MinIO cannot be reached, an error of no kind when a bucket is missing
 // (the stack was not set up).
 func (s *Store) Ping(ctx context.Context) error {
+	ctx = outbound.Health(ctx)
 	for _, b := range []string{s.originals, s.thumbnails} {
 		ok, err := s.client.BucketExists(ctx, b)
 		if err != nil {
@@ -336,4 +345,12 @@ func classify(err error, what string) error {
 
 func unavailable(err error) error {
 	return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: retryAfter, Err: err}
+}
+
+// FromArgs reads MinIO's endpoint and credentials from a function's
+// environment now (a collects what is missing) and returns the
+// constructor of its Store, for once the process has its request counter.
+func FromArgs(a *deploy.Args) func(sent *outbound.Counter) (*Store, error) {
+	endpoint, key, secret := a.S3()
+	return func(sent *outbound.Counter) (*Store, error) { return New(endpoint, key, secret, sent) }
 }

@@ -22,7 +22,7 @@ import (
 func newStore(t *testing.T) (*s3store.Store, string, func(id string)) {
 	t.Helper()
 	env := stacktest.Load(t)
-	s, err := s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey)
+	s, err := s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func deadStore(t *testing.T) *s3store.Store {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s, err := s3store.New("http://"+addr, "x", "y")
+	s, err := s3store.New("http://"+addr, "x", "y", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s3store.New(tt.endpoint, "a", "b")
+			_, err := s3store.New(tt.endpoint, "a", "b", nil)
 			if (err == nil) != tt.ok {
 				t.Errorf("New(%q) error = %v, want ok=%v", tt.endpoint, err, tt.ok)
 			}

@@ -5,7 +5,7 @@
 // vision service and publishes photo.tagged.
 //
 // When the vision service is down or slow, the tagger does not fail the
-// photo: the error is kafka.Transient, so the consumer retries the event
+// photo: the error is eventdriven.Transient, so the transport retries the event
 // until the service is back, holding its partition. Uploads keep being
 // accepted meanwhile; the backlog shows as consumer lag and drains when the
 // service recovers. That is the coupling the monolith cannot absorb.
@@ -19,11 +19,7 @@ import (
 	"sort"
 	"time"
 
-	kgo "github.com/segmentio/kafka-go"
-
 	"github.com/photobench/photobench/eventdriven"
-	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
@@ -38,76 +34,71 @@ type Analyzer interface {
 	Analyze(ctx context.Context, data []byte) (vision.Analysis, error)
 }
 
-// Publisher publishes domain events; *kafka.Producer is one.
-type Publisher interface {
-	Publish(ctx context.Context, topic string, events ...kafka.Event) error
-}
-
 // Handler is the tagger's logic.
 type Handler struct {
 	Log    *slog.Logger
 	Store  *s3store.Store
 	Vision Analyzer
-	Out    Publisher
 	Limits imaging.Limits
 }
 
-// Handle is the kafka.Handler of the tagger.
-func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
-	if err != nil {
-		return kafka.Permanent(err)
-	}
-	for _, o := range objs {
+// Handle is the tagger's eventdriven.Handler: a photo.tagged event for
+// each original created.
+func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriven.Result, error) {
+	var res eventdriven.Result
+	for _, o := range d.Objects {
 		if !o.Record.Created() {
 			continue
 		}
-		if err := h.created(ctx, o); err != nil {
-			return err
+		ev, err := h.created(ctx, o)
+		if err != nil {
+			return eventdriven.Result{}, err
+		}
+		if ev != nil {
+			res.Events = append(res.Events, *ev)
 		}
 	}
-	return nil
+	return res, nil
 }
 
-func (h *Handler) created(ctx context.Context, o eventdriven.Object) error {
+// created asks the vision service about a new original. It returns nil
+// when there is nothing to tag: the original is gone, or is not an image
+// (the thumbnailer fails the photo).
+func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriven.Event, error) {
 	data, err := h.Store.GetOriginal(ctx, o.Owner, o.ID)
 	if photo.KindOf(err) == photo.NotFound {
-		return nil // removed since
+		return nil, nil // removed since
 	}
 	if err != nil {
-		return kafka.Transient(err)
+		return nil, eventdriven.Transient(err)
 	}
 	info, err := imaging.Inspect(data, h.Limits)
 	if err != nil {
-		return nil // not an image: the thumbnailer fails the photo
+		return nil, nil
 	}
 	img, err := imaging.Decode(data, info)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	small, err := imaging.SmallThumbnail(img, info.Orientation)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	a, err := h.Vision.Analyze(ctx, small.JPEG)
 	if err != nil {
 		if photo.KindOf(err) == photo.Unavailable {
-			return kafka.Transient(err)
+			return nil, eventdriven.Transient(err)
 		}
-		return fmt.Errorf("vision refused photo %s: %w", o.ID, err)
+		return nil, fmt.Errorf("vision refused photo %s: %w", o.ID, err)
 	}
 	tags := append([]string(nil), a.Tags...)
 	sort.Strings(tags)
 	b, err := json.Marshal(eventdriven.Tagged{ID: o.ID, Owner: o.Owner, Tags: tags, Colors: a.Colors, Hash: a.Hash, CreatedAt: o.CreatedAt})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ev := kafka.Event{
+	return &eventdriven.Event{
 		ID: eventdriven.EventID(eventdriven.TypeTagged, o.ID, o.Version), Source: Source,
 		Type: eventdriven.TypeTagged, Subject: o.ID, Time: time.Now().UTC(), Data: b,
-	}
-	if err := h.Out.Publish(ctx, deploy.TopicTagged, ev); err != nil {
-		return kafka.Transient(err)
-	}
-	return nil
+	}, nil
 }

@@ -7,7 +7,9 @@
 // original is removed (s3:ObjectRemoved), it removes the thumbnails.
 //
 // Every step is idempotent: replaying an event rewrites the same keys and
-// republishes an event with the same id and content.
+// produces an event with the same id and content. The handler is plain
+// logic: the transport (eventdriven/kafka) decodes its input, publishes
+// what it returns and retries or dead-letters by its error's kind.
 package thumbnailer
 
 import (
@@ -17,11 +19,7 @@ import (
 	"log/slog"
 	"time"
 
-	kgo "github.com/segmentio/kafka-go"
-
 	"github.com/photobench/photobench/eventdriven"
-	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
@@ -30,56 +28,83 @@ import (
 // Source is the CloudEvents source of the thumbnailer's events.
 const Source = "/photobench/eventdriven/thumbnailer"
 
-// Publisher publishes domain events; *kafka.Producer is one.
-type Publisher interface {
-	Publish(ctx context.Context, topic string, events ...kafka.Event) error
-}
-
 // Handler is the thumbnailer's logic.
 type Handler struct {
 	Log    *slog.Logger
 	Store  *s3store.Store
-	Out    Publisher
 	Limits imaging.Limits
 }
 
-// Handle is the kafka.Handler of the thumbnailer. Storage and Kafka errors
-// are kafka.Transient; a malformed record is kafka.Permanent.
-func (h *Handler) Handle(ctx context.Context, m kgo.Message) error {
-	objs, err := eventdriven.Originals(m.Value, deploy.BucketOriginals)
-	if err != nil {
-		return kafka.Permanent(err)
-	}
-	for _, o := range objs {
+// Handle is the thumbnailer's eventdriven.Handler: for each original
+// created, the thumbnails written and a photo.thumbnailed event (or
+// photo.failed, with the original's removal to follow it); for each one
+// removed, its thumbnails removed. Storage errors are
+// eventdriven.Transient.
+func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriven.Result, error) {
+	var (
+		res    eventdriven.Result
+		afters []func(context.Context) error
+	)
+	for _, o := range d.Objects {
 		switch {
 		case o.Record.Created():
-			err = h.created(ctx, o)
+			ev, after, err := h.created(ctx, o)
+			if err != nil {
+				return eventdriven.Result{}, err
+			}
+			if ev != nil {
+				res.Events = append(res.Events, *ev)
+			}
+			if after != nil {
+				afters = append(afters, after)
+			}
 		case o.Record.Removed():
-			if rerr := h.Store.RemoveThumbnails(ctx, o.Owner, o.ID); rerr != nil {
-				err = kafka.Transient(rerr)
+			if err := h.Store.RemoveThumbnails(ctx, o.Owner, o.ID); err != nil {
+				return eventdriven.Result{}, eventdriven.Transient(err)
 			}
 		}
-		if err != nil {
-			return err
+	}
+	if len(afters) > 0 {
+		res.After = func(ctx context.Context) error {
+			for _, f := range afters {
+				if err := f(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 	}
-	return nil
+	return res, nil
 }
 
-func (h *Handler) created(ctx context.Context, o eventdriven.Object) error {
+// created makes a new original's thumbnails. It returns the event to
+// publish (nil if the original is gone), and for an invalid original the
+// step that removes it once photo.failed is published: in that order, so
+// that if the removal fails the replay publishes the same event again
+// (same id) and retries the removal.
+func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriven.Event, func(context.Context) error, error) {
 	data, err := h.Store.GetOriginal(ctx, o.Owner, o.ID)
 	if photo.KindOf(err) == photo.NotFound {
-		return nil // removed since: the removal event follows
+		return nil, nil, nil // removed since: the removal event follows
 	}
 	if err != nil {
-		return kafka.Transient(err)
+		return nil, nil, eventdriven.Transient(err)
 	}
 	res, err := imaging.Process(data, h.Limits)
 	if err != nil {
 		if k := photo.KindOf(err); k == photo.Internal {
-			return err // a bug or resource problem: retry, then dead-letter
+			return nil, nil, err // a bug or resource problem: retry, then dead-letter
 		}
-		return h.fail(ctx, o, photo.MessageOf(err))
+		reason := photo.MessageOf(err)
+		h.Log.InfoContext(ctx, "invalid original", "photo", o.ID, "reason", reason)
+		ev, err := event(eventdriven.TypeFailed, o, eventdriven.Failed{ID: o.ID, Owner: o.Owner, Reason: reason})
+		remove := func(ctx context.Context) error {
+			if err := h.Store.RemoveOriginal(ctx, o.Owner, o.ID); err != nil && photo.KindOf(err) != photo.NotFound {
+				return eventdriven.Transient(err)
+			}
+			return nil
+		}
+		return ev, remove, err
 	}
 	info := res.Info
 	t := eventdriven.Thumbnailed{
@@ -88,38 +113,22 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) error {
 	}
 	for _, th := range res.Thumbs {
 		if err := h.Store.PutThumbnail(ctx, o.Owner, o.ID, th.Size, th.JPEG); err != nil {
-			return kafka.Transient(err)
+			return nil, nil, eventdriven.Transient(err)
 		}
 		t.Thumbnails[th.Size] = photo.Thumbnail{Width: th.Width, Height: th.Height, Bytes: int64(len(th.JPEG))}
 	}
-	return h.publish(ctx, eventdriven.TypeThumbnailed, o, t)
+	ev, err := event(eventdriven.TypeThumbnailed, o, t)
+	return ev, nil, err
 }
 
-// fail publishes photo.failed, then removes the original's bytes. In that
-// order: if the removal fails, the replay publishes the same event again
-// (same id) and retries the removal.
-func (h *Handler) fail(ctx context.Context, o eventdriven.Object, reason string) error {
-	h.Log.InfoContext(ctx, "invalid original", "photo", o.ID, "reason", reason)
-	if err := h.publish(ctx, eventdriven.TypeFailed, o, eventdriven.Failed{ID: o.ID, Owner: o.Owner, Reason: reason}); err != nil {
-		return err
-	}
-	if err := h.Store.RemoveOriginal(ctx, o.Owner, o.ID); err != nil && photo.KindOf(err) != photo.NotFound {
-		return kafka.Transient(err)
-	}
-	return nil
-}
-
-func (h *Handler) publish(ctx context.Context, typ string, o eventdriven.Object, data any) error {
+// event builds the thumbnailer's event of type typ about o.
+func event(typ string, o eventdriven.Object, data any) (*eventdriven.Event, error) {
 	b, err := json.Marshal(data)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", typ, err)
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
 	}
-	ev := kafka.Event{
+	return &eventdriven.Event{
 		ID: eventdriven.EventID(typ, o.ID, o.Version), Source: Source, Type: typ,
 		Subject: o.ID, Time: time.Now().UTC(), Data: b,
-	}
-	if err := h.Out.Publish(ctx, deploy.TopicThumbnailed, ev); err != nil {
-		return kafka.Transient(err)
-	}
-	return nil
+	}, nil
 }

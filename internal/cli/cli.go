@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/monolith"
@@ -49,7 +50,7 @@ var usages = map[string]string{
 	"monolith":  monolith.Usage,
 	"vision":    vision.Usage,
 	"token":     tokenUsage,
-	"fn":        fnUsage,
+	"fn":        deploy.Usage,
 	"runtime":   runtimeUsage,
 	"load":      loadUsage,
 	"calibrate": calibrateUsage,

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/internal/pgdb"
 	"github.com/photobench/photobench/photo"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	// MaxConns bounds the pool (default 16). Each upload holds a connection
 	// only for its final transaction.
 	MaxConns int32
+	// Sent, if set, counts the round trips (photobench_requests_sent_total).
+	Sent *outbound.Counter
 }
 
 // Open connects to the database named in dsn, creating the database when
@@ -40,7 +43,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgdb.Open(ctx, dsn, opts.MaxConns, sub)
+	pool, err := pgdb.Open(ctx, dsn, opts.MaxConns, sub, opts.Sent)
 	if err != nil {
 		return nil, fmt.Errorf("open monolith database: %w", err)
 	}

@@ -1,0 +1,33 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/s3store"
+)
+
+// Run runs ingest's process (`photobench fn ingest`; args begin with the
+// name) until ctx ends.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a, err := deploy.ParseArgs(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	openStore := s3store.FromArgs(a)
+	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.HTTPDeps) (http.Handler, func(), error) {
+		store, err := openStore(d.Sent)
+		if err != nil {
+			return nil, nil, err
+		}
+		verifier, err := auth.NewVerifier(a.Secret(), 5*time.Second)
+		if err != nil {
+			return nil, nil, err
+		}
+		return NewHandler(d.Log, store, verifier, d.Registry, d.HTTP, Options{Limits: a.Limits}), nil, nil
+	})
+}

@@ -1,0 +1,134 @@
+// Package outbound counts the requests a process sends to the services it
+// depends on, where it sends them: photobench_requests_sent_total{target,op}.
+// The report's hop table is checked against these counts for one upload,
+// and they do not share the delay of a server's own counters (MinIO
+// refreshes its request metrics about every 10 s).
+//
+// Targets are the services (TargetMinIO, TargetPostgreSQL, TargetVision,
+// TargetKafka); op is the HTTP method, OpQuery (a PostgreSQL round trip),
+// OpProduce (a Kafka message written) or OpHealth (an HTTP request made
+// for a health check, marked with Health). A nil *Counter counts nothing.
+package outbound
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Targets (label target).
+const (
+	TargetMinIO      = "minio"
+	TargetPostgreSQL = "postgresql"
+	TargetVision     = "vision"
+	TargetKafka      = "kafka"
+)
+
+// Ops that are not HTTP methods (label op).
+const (
+	// OpQuery is one PostgreSQL round trip: a statement (BEGIN and COMMIT
+	// included) or a batch.
+	OpQuery = "query"
+	// OpProduce is one message written to Kafka.
+	OpProduce = "produce"
+	// OpHealth is an HTTP request of a health check, whatever its method.
+	OpHealth = "health"
+)
+
+type healthKey struct{}
+
+// Health marks ctx's requests as health checks (op OpHealth), so that a
+// dependency's probes are told apart from the work.
+func Health(ctx context.Context) context.Context { return context.WithValue(ctx, healthKey{}, true) }
+
+// Counter is photobench_requests_sent_total{target,op}.
+type Counter struct {
+	vec *prometheus.CounterVec
+}
+
+// New registers the counter with reg.
+func New(reg prometheus.Registerer) *Counter {
+	c := &Counter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "photobench_requests_sent_total",
+		Help: "Requests this process sent to a service it depends on, counted as sent: HTTP requests by method, PostgreSQL round trips, Kafka messages produced.",
+	}, []string{"target", "op"})}
+	reg.MustRegister(c.vec)
+	return c
+}
+
+// Add counts n requests of op to target.
+func (c *Counter) Add(target, op string, n int) {
+	if c == nil || n <= 0 {
+		return
+	}
+	c.vec.WithLabelValues(target, op).Add(float64(n))
+}
+
+// Transport counts each request base sends (retries included, one each)
+// as target with op the HTTP method; a nil base is
+// http.DefaultTransport. A nil Counter returns base unchanged.
+func (c *Counter) Transport(target string, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if c == nil {
+		return base
+	}
+	return roundTripper{c: c, target: target, base: base}
+}
+
+type roundTripper struct {
+	c      *Counter
+	target string
+	base   http.RoundTripper
+}
+
+func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	op := methodLabel(r.Method)
+	if r.Context().Value(healthKey{}) != nil {
+		op = OpHealth
+	}
+	t.c.vec.WithLabelValues(t.target, op).Inc()
+	return t.base.RoundTrip(r)
+}
+
+// methodLabel bounds the op label to the methods clients send.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete:
+		return m
+	}
+	return "other"
+}
+
+// Tracer is a pgx tracer counting round trips to PostgreSQL: each
+// statement (BEGIN and COMMIT are statements) and each batch. Set it as
+// the pool's ConnConfig.Tracer. A nil Counter gives nil (no tracer).
+func (c *Counter) Tracer() pgx.QueryTracer {
+	if c == nil {
+		return nil
+	}
+	return pgTracer{c}
+}
+
+type pgTracer struct{ c *Counter }
+
+func (t pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	t.c.Add(TargetPostgreSQL, OpQuery, 1)
+	return ctx
+}
+
+func (pgTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart counts a batch as one round trip: pgx sends its
+// statements together and reads the answers together. Its statements are
+// reported to TraceBatchQuery, which does not count them again.
+func (t pgTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	t.c.Add(TargetPostgreSQL, OpQuery, 1)
+	return ctx
+}
+
+func (pgTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (pgTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
