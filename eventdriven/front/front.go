@@ -29,6 +29,7 @@ import (
 
 	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/httpmetrics"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/internal/proxy"
 	"github.com/photobench/photobench/photo"
 )
@@ -42,11 +43,12 @@ const healthTimeout = 2 * time.Second
 // GET /healthz, 200 when both upstreams' /healthz answer 200; and its own
 // /metrics from reg. An upstream that cannot be reached is answered with
 // 503 unavailable and Retry-After 1. Other routes answer 404 or 405
-// without reaching an upstream.
-func NewHandler(ingestURL, queryURL *url.URL, reg prometheus.Gatherer, httpm *httpmetrics.Metrics) http.Handler {
+// without reaching an upstream. sent, if not nil, counts the requests
+// proxied (target "ingest" or "query").
+func NewHandler(ingestURL, queryURL *url.URL, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, sent *outbound.Counter) http.Handler {
 	tr := proxy.NewTransport()
-	ingest := newProxy("ingest", ingestURL, tr)
-	query := newProxy("query", queryURL, tr)
+	ingest := newProxy("ingest", ingestURL, sent.Transport("ingest", tr))
+	query := newProxy("query", queryURL, sent.Transport("query", tr))
 
 	r := chi.NewRouter()
 	r.Use(httpm.Middleware)

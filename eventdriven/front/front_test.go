@@ -81,7 +81,7 @@ func newFront(t *testing.T, ingestURL, queryURL string) string {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(front.NewHandler(in, q, reg, httpmetrics.NewMetrics(reg)))
+	srv := httptest.NewServer(front.NewHandler(in, q, reg, httpmetrics.NewMetrics(reg), nil))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

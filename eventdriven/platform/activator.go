@@ -70,7 +70,7 @@ func NewActivator(f *Function, m *Metrics, log *slog.Logger) *Activator {
 			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(targetKey{}).(*target).addr})
 			pr.SetXForwarded()
 		},
-		Transport:    proxy.NewTransport(),
+		Transport:    m.Sent.Transport(f.Name(), proxy.NewTransport()),
 		ErrorHandler: a.proxyError,
 	}
 	return a

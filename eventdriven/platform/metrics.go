@@ -1,6 +1,9 @@
 package platform
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/photobench/photobench/internal/outbound"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Cold start phases (label phase of ColdStart), each timed from the
 // replica's process start.
@@ -46,6 +49,9 @@ type Metrics struct {
 	// InFlightRequests is photobench_runtime_in_flight_requests{function}:
 	// requests an HTTP function's activator is proxying or holding.
 	InFlightRequests *prometheus.GaugeVec
+	// Sent is photobench_requests_sent_total{target,op}: the requests the
+	// activators proxied to replicas (target: the function's name).
+	Sent *outbound.Counter
 }
 
 // coldStartBuckets span a warm fork (tens of ms) to a slow group join
@@ -86,6 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		InFlightRequests: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "photobench_runtime_in_flight_requests", Help: "Requests an HTTP function's activator is proxying or holding.",
 		}, fn),
+		Sent: outbound.New(reg),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Replicas, m.DesiredReplicas, m.ColdStart, m.ActivatorHold, m.ScalingDecisions,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
@@ -78,7 +79,7 @@ func (c Config) appPorts() []PortUse {
 		ps = append(ps, PortUse{a.svc, "PHOTOBENCH_" + strings.ToUpper(a.svc) + "_PORT", a.port(c)})
 	}
 	// The runtime also listens for the HTTP functions (their activators).
-	for _, fn := range []string{"ingest", "query"} {
+	for _, fn := range deploy.Names(deploy.TriggerHTTP) {
 		ps = append(ps, PortUse{"runtime", "PHOTOBENCH_" + strings.ToUpper(fn) + "_PORT", c.FunctionPorts[fn]})
 	}
 	return ps

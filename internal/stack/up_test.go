@@ -15,60 +15,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 
-// scratchStack returns the configuration of a second stack in a fresh
-// directory, on free ports, using the installed binaries of the main one.
-// env overrides or adds variables.
+// scratchStack is stacktest.Scratch.
 func scratchStack(t *testing.T, env map[string]string) stack.Config {
 	t.Helper()
-	stacktest.NativeOnly(t)
-	root := stacktest.RepoRoot(t)
-	// MkdirTemp makes the directory 0700, as a home directory is: the stack
-	// must work from there as root too (the PostgreSQL server then runs as
-	// the postgres user, who cannot enter it).
-	dir, err := os.MkdirTemp("", "photobench-stack-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg stack.Config
-	t.Cleanup(func() {
-		// Clean also removes a cluster kept outside dir (as root, under the
-		// postgres user's home); Down cleanups, registered later, run first.
-		if err := stack.Clean(cfg, io.Discard); err != nil {
-			t.Errorf("clean: %v", err)
-		}
-		os.RemoveAll(dir)
-	})
-
-	vars := map[string]string{
-		"PHOTOBENCH_STACK_DIR":             dir,
-		"PHOTOBENCH_STACK_BIN_DIR":         filepath.Join(root, ".stack", "bin"),
-		"PHOTOBENCH_KAFKA_LIB_DIR":         filepath.Join(root, ".stack", "lib", "kafka"),
-		"PHOTOBENCH_PG_PORT":               fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_KAFKA_PORT":            fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_KAFKA_CONTROLLER_PORT": fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_MINIO_PORT":            fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_PROMETHEUS_PORT":       fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_VISION_PORT":           fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_MONOLITH_PORT":         fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_RUNTIME_PORT":          fmt.Sprint(stacktest.FreePort(t)),
-		"PHOTOBENCH_KAFKA_HEAP_MB":         "256",
-	}
-	for name := range deploy.Ports {
-		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(stacktest.FreePort(t))
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	cfg, err = stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return stacktest.Scratch(t, env)
 }
 
 // assertNothingLeft checks that no service of cfg runs or listens and that

@@ -1,0 +1,59 @@
+package stacktest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/internal/stack"
+)
+
+// Scratch returns the configuration of a second stack in a fresh
+// directory, on free ports, using the installed binaries of the main one
+// (make deps); it does not start it. env overrides or adds variables. The
+// stack's data, the PostgreSQL cluster included wherever it lives, is
+// removed when the test ends (a test that starts the stack registers its
+// stack.Down cleanup later, so that runs first).
+func Scratch(t *testing.T, env map[string]string) stack.Config {
+	t.Helper()
+	NativeOnly(t)
+	root := RepoRoot(t)
+	// MkdirTemp makes the directory 0700, as a home directory is: the stack
+	// must work from there as root too (the PostgreSQL server then runs as
+	// the postgres user, who cannot enter it).
+	dir, err := os.MkdirTemp("", "photobench-stack-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg stack.Config
+	t.Cleanup(func() {
+		if err := stack.Clean(cfg, io.Discard); err != nil {
+			t.Errorf("clean: %v", err)
+		}
+		os.RemoveAll(dir)
+	})
+	vars := map[string]string{
+		"PHOTOBENCH_STACK_DIR":     dir,
+		"PHOTOBENCH_STACK_BIN_DIR": filepath.Join(root, ".stack", "bin"),
+		"PHOTOBENCH_KAFKA_LIB_DIR": filepath.Join(root, ".stack", "lib", "kafka"),
+		"PHOTOBENCH_KAFKA_HEAP_MB": "256",
+	}
+	for _, name := range []string{"PG", "KAFKA", "KAFKA_CONTROLLER", "MINIO", "PROMETHEUS", "VISION", "MONOLITH", "RUNTIME"} {
+		vars["PHOTOBENCH_"+name+"_PORT"] = fmt.Sprint(FreePort(t))
+	}
+	for name := range deploy.Ports {
+		vars["PHOTOBENCH_"+strings.ToUpper(name)+"_PORT"] = fmt.Sprint(FreePort(t))
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err = stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
