@@ -153,9 +153,7 @@ func ParseProfile(data []byte) (*Profile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vision: %w", err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(js))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p.Vision); err != nil {
+		if err := decodeStrict(js, &p.Vision); err != nil {
 			return nil, fmt.Errorf("vision: %v", err)
 		}
 	}
@@ -165,97 +163,123 @@ func ParseProfile(data []byte) (*Profile, error) {
 	seen := map[string]bool{}
 	for i, re := range raw.Experiments {
 		path := fmt.Sprintf("experiments[%d]", i)
-		e := Experiment{Name: re.Name, Repeats: re.Repeats}
-		if e.Name == "" {
+		if re.Name == "" {
 			return nil, fmt.Errorf("%s.name: required", path)
 		}
-		if seen[e.Name] {
-			return nil, fmt.Errorf("%s.name: %q is used twice", path, e.Name)
+		if seen[re.Name] {
+			return nil, fmt.Errorf("%s.name: %q is used twice", path, re.Name)
 		}
-		seen[e.Name] = true
-		if e.Repeats == 0 {
-			e.Repeats = 1
-		}
-		if e.Repeats < 0 || e.Repeats > 20 {
-			return nil, fmt.Errorf("%s.repeats: must be 1..20", path)
-		}
-		if re.Scenario.Kind == 0 {
-			return nil, fmt.Errorf("%s.scenario: required", path)
-		}
-		// Decoding into a plain value resolves anchors, aliases and merge
-		// keys (<<), so scenarios can share a base.
-		var plain any
-		if err := re.Scenario.Decode(&plain); err != nil {
-			return nil, fmt.Errorf("%s.scenario: %w", path, err)
-		}
-		text, err := yaml.Marshal(plain)
+		seen[re.Name] = true
+		e, err := parseExperiment(path, re)
 		if err != nil {
-			return nil, fmt.Errorf("%s.scenario: %w", path, err)
-		}
-		sc, err := loadgen.ParseScenario(text)
-		if err != nil {
-			return nil, fmt.Errorf("%s.scenario.%w", path, err)
-		}
-		e.Scenario = sc
-		phases := map[string]bool{}
-		for _, ph := range sc.Phases {
-			phases[ph.Name] = true
-		}
-		if re.Sweep != nil {
-			if !phases[re.Sweep.Phase] {
-				return nil, fmt.Errorf("%s.sweep.phase: %q is not a phase of the scenario", path, re.Sweep.Phase)
-			}
-			if len(re.Sweep.Rates) == 0 {
-				return nil, fmt.Errorf("%s.sweep.rates: at least one rate is required", path)
-			}
-			for j, r := range re.Sweep.Rates {
-				if r <= 0 {
-					return nil, fmt.Errorf("%s.sweep.rates[%d]: must be positive", path, j)
-				}
-			}
-			e.Sweep = &Sweep{Phase: re.Sweep.Phase, Rates: re.Sweep.Rates}
-		}
-		for j, rf := range re.Faults {
-			fpath := fmt.Sprintf("%s.faults[%d]", path, j)
-			f := Fault{Phase: rf.Phase, Restart: rf.Restart, Text: rf.Text}
-			if !phases[f.Phase] {
-				return nil, fmt.Errorf("%s.phase: %q is not a phase of the scenario", fpath, f.Phase)
-			}
-			if rf.After != "" {
-				d, err := time.ParseDuration(rf.After)
-				if err != nil || d < 0 {
-					return nil, fmt.Errorf("%s.after: %q is not a duration", fpath, rf.After)
-				}
-				f.After = d
-			}
-			switch {
-			case rf.Vision.Kind != 0 && f.Restart != "":
-				return nil, fmt.Errorf("%s: either vision or restart, not both", fpath)
-			case rf.Vision.Kind != 0:
-				js, err := nodeJSON(&rf.Vision)
-				if err != nil {
-					return nil, fmt.Errorf("%s.vision: %w", fpath, err)
-				}
-				var check vision.Profile
-				dec := json.NewDecoder(bytes.NewReader(js))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&check); err != nil {
-					return nil, fmt.Errorf("%s.vision: %v", fpath, err)
-				}
-				f.Vision = js
-			case f.Restart == "postgres" || f.Restart == "kafka":
-			case f.Restart != "":
-				return nil, fmt.Errorf("%s.restart: %q is not postgres or kafka", fpath, f.Restart)
-			default:
-				return nil, fmt.Errorf("%s: vision or restart is required", fpath)
-			}
-			if f.Text == "" {
-				return nil, fmt.Errorf("%s.text: required (what the report calls the fault)", fpath)
-			}
-			e.Faults = append(e.Faults, f)
+			return nil, err
 		}
 		p.Experiments = append(p.Experiments, e)
 	}
+	if err := p.checkPhaseNames(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// parseExperiment parses the named experiment at path (for errors): its
+// repeats, its scenario, its sweep and its faults.
+func parseExperiment(path string, re rawExperiment) (Experiment, error) {
+	e := Experiment{Name: re.Name, Repeats: re.Repeats}
+	if e.Repeats == 0 {
+		e.Repeats = 1
+	}
+	if e.Repeats < 0 || e.Repeats > 20 {
+		return e, fmt.Errorf("%s.repeats: must be 1..20", path)
+	}
+	if re.Scenario.Kind == 0 {
+		return e, fmt.Errorf("%s.scenario: required", path)
+	}
+	// Decoding into a plain value resolves anchors, aliases and merge
+	// keys (<<), so scenarios can share a base.
+	var plain any
+	if err := re.Scenario.Decode(&plain); err != nil {
+		return e, fmt.Errorf("%s.scenario: %w", path, err)
+	}
+	text, err := yaml.Marshal(plain)
+	if err != nil {
+		return e, fmt.Errorf("%s.scenario: %w", path, err)
+	}
+	sc, err := loadgen.ParseScenario(text)
+	if err != nil {
+		return e, fmt.Errorf("%s.scenario.%w", path, err)
+	}
+	e.Scenario = sc
+	phases := map[string]bool{}
+	for _, ph := range sc.Phases {
+		phases[ph.Name] = true
+	}
+	if re.Sweep != nil {
+		if !phases[re.Sweep.Phase] {
+			return e, fmt.Errorf("%s.sweep.phase: %q is not a phase of the scenario", path, re.Sweep.Phase)
+		}
+		if len(re.Sweep.Rates) == 0 {
+			return e, fmt.Errorf("%s.sweep.rates: at least one rate is required", path)
+		}
+		for j, r := range re.Sweep.Rates {
+			if r <= 0 {
+				return e, fmt.Errorf("%s.sweep.rates[%d]: must be positive", path, j)
+			}
+		}
+		e.Sweep = &Sweep{Phase: re.Sweep.Phase, Rates: re.Sweep.Rates}
+	}
+	for j, rf := range re.Faults {
+		f, err := parseFault(fmt.Sprintf("%s.faults[%d]", path, j), rf, phases)
+		if err != nil {
+			return e, err
+		}
+		e.Faults = append(e.Faults, f)
+	}
+	return e, nil
+}
+
+// parseFault parses the fault at fpath (for errors), which must name one of
+// the scenario's phases and either a vision profile or a restart.
+func parseFault(fpath string, rf rawFault, phases map[string]bool) (Fault, error) {
+	f := Fault{Phase: rf.Phase, Restart: rf.Restart, Text: rf.Text}
+	if !phases[f.Phase] {
+		return f, fmt.Errorf("%s.phase: %q is not a phase of the scenario", fpath, f.Phase)
+	}
+	if rf.After != "" {
+		d, err := time.ParseDuration(rf.After)
+		if err != nil || d < 0 {
+			return f, fmt.Errorf("%s.after: %q is not a duration", fpath, rf.After)
+		}
+		f.After = d
+	}
+	switch {
+	case rf.Vision.Kind != 0 && f.Restart != "":
+		return f, fmt.Errorf("%s: either vision or restart, not both", fpath)
+	case rf.Vision.Kind != 0:
+		js, err := nodeJSON(&rf.Vision)
+		if err != nil {
+			return f, fmt.Errorf("%s.vision: %w", fpath, err)
+		}
+		var check vision.Profile
+		if err := decodeStrict(js, &check); err != nil {
+			return f, fmt.Errorf("%s.vision: %v", fpath, err)
+		}
+		f.Vision = js
+	case f.Restart == "postgres" || f.Restart == "kafka":
+	case f.Restart != "":
+		return f, fmt.Errorf("%s.restart: %q is not postgres or kafka", fpath, f.Restart)
+	default:
+		return f, fmt.Errorf("%s: vision or restart is required", fpath)
+	}
+	if f.Text == "" {
+		return f, fmt.Errorf("%s.text: required (what the report calls the fault)", fpath)
+	}
+	return f, nil
+}
+
+// checkPhaseNames checks that the steady and idle phases the profile names
+// are phases of at least one experiment.
+func (p *Profile) checkPhaseNames() error {
 	for _, ph := range []struct{ field, name string }{{"steady_phase", p.Steady}, {"idle_phase", p.Idle}} {
 		if ph.name == "" {
 			continue
@@ -267,10 +291,17 @@ func ParseProfile(data []byte) (*Profile, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("%s: %q is not a phase of any experiment", ph.field, ph.name)
+			return fmt.Errorf("%s: %q is not a phase of any experiment", ph.field, ph.name)
 		}
 	}
-	return p, nil
+	return nil
+}
+
+// decodeStrict decodes the JSON js into v, refusing fields v does not have.
+func decodeStrict(js []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func phaseIndex(sc *loadgen.Scenario, name string) (int, bool) {

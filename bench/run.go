@@ -114,32 +114,72 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	if err != nil {
 		return fail(err)
 	}
-	// Prometheus discovers new targets in batches (up to 5 s): wait until it
-	// has scraped every app once, so that the run's first seconds (the
-	// warm-up's cold starts) are in its series.
+	b.waitScraped(ctx, s.arch)
+	vis := &visionAdmin{Admin: vision.Admin{BaseURL: visionURL(b.cfg.Stack)}, baseline: b.cfg.Profile.Vision}
+	if err := vis.reset(ctx); err != nil {
+		return fail(err)
+	}
+	ld, err := b.newLoad(s)
+	if err != nil {
+		return fail(err)
+	}
+	defer ld.tr.CloseIdleConnections()
+	rec, err := b.runSchedule(ctx, s, &run, ld, vis)
+	if err != nil {
+		return fail(err)
+	}
+	partial := b.record(ctx, &run, rec, ld, dir)
+	b.capture(s.arch, &run, dir, partial)
+	b.mu.Lock()
+	b.runReg = nil
+	b.mu.Unlock()
+	all := allOps(run.Summary)
+	fmt.Fprintf(b.cfg.Log, "bench: %s %s done: %d scheduled, %d ok, %d errors, %d dropped\n", s.arch, s.name,
+		all.Scheduled, all.OK, all.Errors, all.Dropped)
+	return run
+}
+
+// waitScraped waits until Prometheus has scraped every app of arch once:
+// it discovers new targets in batches (up to 5 s), and the run's first
+// seconds (the warm-up's cold starts) must be in its series. An app not
+// scraped in 30 s is logged, not fatal.
+func (b *bencher) waitScraped(ctx context.Context, arch string) {
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	for _, a := range appsOf[s.arch] {
+	for _, a := range appsOf[arch] {
 		if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), appAddr(b.cfg.Stack, a), time.Now()); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(b.cfg.Log, "bench: %s: %v (its first seconds may be missing from the series)\n", a, brief.OneLine(err.Error()))
 		}
 	}
 	wcancel()
-	vis := &visionAdmin{Admin: vision.Admin{BaseURL: visionURL(b.cfg.Stack)}, baseline: b.cfg.Profile.Vision}
-	if err := vis.reset(ctx); err != nil {
-		return fail(err)
-	}
+}
 
+// load is one run's load generator, ready to start, and what it records
+// into: its transport, its interval log and the live counts.
+type load struct {
+	ar     *loadgen.APIRun
+	tr     *http.Transport
+	hlog   *bytes.Buffer
+	ilog   *loadgen.IntervalLog
+	counts *liveCounts
+	t0     time.Time // time 0 of the schedule and of every timeline
+}
+
+// newLoad builds the load generator of step s against its architecture's
+// API (loading the photos it uploads), and makes its exporter's registry the
+// one the bench's metrics endpoint serves for the run.
+func (b *bencher) newLoad(s step) (*load, error) {
 	sc := s.sc
 	var photos *loadgen.PhotoSet
 	if sc.Uploads() {
+		var err error
 		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, b.cfg.Cache); err != nil {
-			return fail(err)
+			return nil, err
 		}
 	}
 	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: appURL(b.cfg.Stack, s.arch), Secret: b.cfg.Secret,
 		Users: sc.Users, Seed: sc.Seed, TokenTTL: sc.Duration() + sc.Ready.Timeout + time.Hour, Photos: photos})
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	exporter := loadgen.NewExporter(reg, s.arch)
@@ -147,21 +187,24 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	b.runReg = reg
 	b.mu.Unlock()
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = sc.MaxInFlight
-	tr.MaxIdleConnsPerHost = sc.MaxInFlight
-	defer tr.CloseIdleConnections()
-	var hlog bytes.Buffer
-	t0 := time.Now()
-	ilog, err := loadgen.NewIntervalLog(&hlog, t0, time.Second)
-	if err != nil {
-		return fail(err)
+	ld := &load{hlog: &bytes.Buffer{}, counts: &liveCounts{}}
+	ld.tr = http.DefaultTransport.(*http.Transport).Clone()
+	ld.tr.MaxIdleConns = sc.MaxInFlight
+	ld.tr.MaxIdleConnsPerHost = sc.MaxInFlight
+	ld.t0 = time.Now()
+	if ld.ilog, err = loadgen.NewIntervalLog(ld.hlog, ld.t0, time.Second); err != nil {
+		return nil, err
 	}
-	var counts liveCounts
-	ar := &loadgen.APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: tr}, Exporter: exporter, Log: ilog,
-		Observe: counts.add}
+	ld.ar = &loadgen.APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: ld.tr}, Exporter: exporter, Log: ld.ilog,
+		Observe: ld.counts.add}
+	return ld, nil
+}
 
-	// Phase windows as planned; faults on their own goroutine.
+// runSchedule runs the scenario's schedule with its faults injected on
+// their own goroutine and the live line updated, and records into run the
+// planned phase windows, the faults and the schedule's bounds.
+func (b *bencher) runSchedule(ctx context.Context, s step, run *results.Run, ld *load, vis *visionAdmin) (*loadgen.Recorder, error) {
+	sc, t0 := s.sc, ld.t0
 	var at time.Duration
 	for _, ph := range sc.Phases {
 		run.Phases = append(run.Phases, results.Window{Name: ph.Name, Warmup: ph.Warmup,
@@ -176,19 +219,24 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		defer fwg.Done()
 		faults = b.injectFaults(fctx, s, t0, vis)
 	}()
-	stopLive := b.live(s, t0, ar, &counts)
+	stopLive := b.live(s, t0, ld.ar, ld.counts)
 
 	run.Start = t0.UTC()
 	run.End = t0.Add(sc.Duration()).UTC()
 	fmt.Fprintf(b.cfg.Log, "bench: %s: schedule started (%s)\n", s.arch, fmtDur(sc.Duration()))
-	rec, err := ar.Run(ctx)
+	rec, err := ld.ar.Run(ctx)
 	stopLive()
 	stopFaults()
 	fwg.Wait()
 	run.Faults = faults
-	if err != nil {
-		return fail(err)
-	}
+	return rec, err
+}
+
+// record puts the finished schedule's figures into run (its summary and
+// timeline; partial when ctx was interrupted) and writes them, with the
+// interval log, into the run's directory. It reports whether the run is
+// partial.
+func (b *bencher) record(ctx context.Context, run *results.Run, rec *loadgen.Recorder, ld *load, dir string) bool {
 	run.Drain = time.Now().UTC()
 	partial := ctx.Err() != nil
 	if partial {
@@ -196,26 +244,30 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		run.End = run.Drain
 	}
 	run.Summary = rec.Summary(partial)
-	if err := ilog.Close(); err == nil {
-		_ = atomicfile.Write(filepath.Join(dir, "latency.hlog"), hlog.Bytes(), 0o644)
-		run.Timeline = timeline(hlog.Bytes(), t0)
+	if err := ld.ilog.Close(); err == nil {
+		_ = atomicfile.Write(filepath.Join(dir, "latency.hlog"), ld.hlog.Bytes(), 0o644)
+		run.Timeline = timeline(ld.hlog.Bytes(), ld.t0)
 	}
 	_ = atomicfile.WriteJSON(filepath.Join(dir, "summary.json"), run.Summary)
+	return partial
+}
 
-	// Capture: wait until Prometheus has scraped past the window's end, then
-	// query every series over it. A fresh context: an interrupted run keeps
-	// what it collected.
+// capture waits until Prometheus has scraped past the run's window (at
+// once when the run is partial), then queries every series of arch over it
+// into run and dir/prom. A fresh context: an interrupted run keeps what it
+// collected. Queries that fail are named in run.Error.
+func (b *bencher) capture(arch string, run *results.Run, dir string, partial bool) {
 	cctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	end := run.Drain.Add(captureMargin)
 	if !partial {
-		fmt.Fprintf(b.cfg.Log, "bench: %s: schedule done, all uploads final; capturing\n", s.arch)
+		fmt.Fprintf(b.cfg.Log, "bench: %s: schedule done, all uploads final; capturing\n", arch)
 		time.Sleep(time.Until(end))
 	}
 	_ = promsd.WaitScraped(cctx, b.cfg.Stack.PrometheusURL(), b.metrics, end)
 	run.Series = map[string][]results.Series{}
 	var problems []string
-	for _, q := range results.Queries(s.arch) {
+	for _, q := range results.Queries(arch) {
 		raw, series, err := queryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
 		if err != nil {
 			problems = append(problems, q.Name+": "+err.Error())
@@ -228,13 +280,6 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 		run.Error = "capture: " + brief.OneLine(strings.Join(problems, "; "))
 		fmt.Fprintf(b.cfg.Log, "bench: %s\n", run.Error)
 	}
-	b.mu.Lock()
-	b.runReg = nil
-	b.mu.Unlock()
-	all := allOps(run.Summary)
-	fmt.Fprintf(b.cfg.Log, "bench: %s %s done: %d scheduled, %d ok, %d errors, %d dropped\n", s.arch, s.name,
-		all.Scheduled, all.OK, all.Errors, all.Dropped)
-	return run
 }
 
 // allOps sums the non-warm-up phases' totals.

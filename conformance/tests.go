@@ -346,105 +346,10 @@ func (s *suite) testBadInput(t *testing.T) {
 	valid := synth.JPEG(synth.Options{Seed: 702, Width: 64, Height: 48})
 
 	t.Run("cases", func(t *testing.T) {
-		uploads := []struct {
-			name        string
-			body        []byte
-			contentType string
-			status      int
-			code        photo.Kind
-		}{
-			{"empty_body", []byte{}, "image/jpeg", http.StatusBadRequest, photo.Invalid},
-			{"truncated_jpeg", truncatedJPEG(), "image/jpeg", http.StatusBadRequest, photo.Invalid},
-			// Content-Type lies: servers must sniff the bytes.
-			{"text_file", textFile(), "image/jpeg", http.StatusUnsupportedMediaType, photo.Unsupported},
-			{"gif", tinyGIF(), "image/png", http.StatusUnsupportedMediaType, photo.Unsupported},
-			{"over_byte_limit", overByteLimit(s.limits), "image/jpeg", http.StatusRequestEntityTooLarge, photo.TooLarge},
-			{"over_pixel_limit", pngBomb(s.limits), "image/png", http.StatusUnprocessableEntity, photo.TooManyPixels},
-		}
-		for _, tt := range uploads {
-			t.Run("upload_"+tt.name, func(t *testing.T) {
-				t.Parallel()
-				r := s.do(t, request{method: http.MethodPost, path: "/v1/photos", authz: u.authz(), body: tt.body, contentType: tt.contentType, expectContinue: len(tt.body) > 1<<20})
-				wantError(t, r, tt.status, tt.code)
-			})
-		}
-
-		tokens := []struct{ name, authz string }{
-			{"missing_token", ""},
-			{"malformed_token", "Bearer not.a.token"},
-			{"not_bearer", "Basic " + u.token},
-			{"token_of_other_secret", "Bearer " + s.foreignToken(t, u.id)},
-			{"expired_token", "Bearer " + s.expiredToken(t, u.id)},
-			{"alg_none_token", "Bearer " + noneToken(t, u.id)},
-		}
-		for _, tt := range tokens {
-			t.Run(tt.name, func(t *testing.T) {
-				t.Parallel()
-				for _, rq := range []request{
-					{method: http.MethodPost, path: "/v1/photos", body: valid, contentType: "image/jpeg"},
-					{method: http.MethodGet, path: "/v1/photos"},
-					{method: http.MethodGet, path: "/v1/photos/" + p.ID},
-					{method: http.MethodGet, path: "/v1/photos/" + p.ID + "/thumbnail?size=small"},
-					{method: http.MethodDelete, path: "/v1/photos/" + p.ID},
-				} {
-					rq.authz = tt.authz
-					if err := checkError(s.do(t, rq), http.StatusUnauthorized, photo.Unauthorized); err != nil {
-						t.Error(err)
-					}
-				}
-			})
-		}
-
-		ids := []struct {
-			name, id string
-			status   int
-			code     photo.Kind
-		}{
-			{"unknown_id", photo.NewID(), http.StatusNotFound, photo.NotFound},
-			{"malformed_id", "not-a-photo-id", http.StatusBadRequest, photo.Invalid},
-		}
-		for _, tt := range ids {
-			t.Run(tt.name, func(t *testing.T) {
-				t.Parallel()
-				for _, rq := range []request{
-					{method: http.MethodGet, path: "/v1/photos/" + tt.id},
-					{method: http.MethodGet, path: "/v1/photos/" + tt.id + "/thumbnail?size=small"},
-					{method: http.MethodDelete, path: "/v1/photos/" + tt.id},
-				} {
-					rq.authz = u.authz()
-					if err := checkError(s.do(t, rq), tt.status, tt.code); err != nil {
-						t.Error(err)
-					}
-				}
-			})
-		}
-
-		t.Run("bad_thumbnail_size", func(t *testing.T) {
-			t.Parallel()
-			for _, size := range []string{"huge", "medium", "SMALL"} {
-				if err := checkError(s.fetchThumbnail(t, u, p.ID, size), http.StatusBadRequest, photo.Invalid); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-		t.Run("bad_list_limit", func(t *testing.T) {
-			t.Parallel()
-			for _, limit := range []string{"0", "101", "abc", "-1", "1.5"} {
-				r := s.do(t, request{method: http.MethodGet, path: "/v1/photos?limit=" + url.QueryEscape(limit), authz: u.authz()})
-				if err := checkError(r, http.StatusBadRequest, photo.Invalid); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-		t.Run("malformed_cursor", func(t *testing.T) {
-			t.Parallel()
-			for _, cursor := range []string{"not-a-cursor!", "%%%", "\x00"} {
-				r := s.do(t, request{method: http.MethodGet, path: "/v1/photos?cursor=" + url.QueryEscape(cursor), authz: u.authz()})
-				if err := checkError(r, http.StatusBadRequest, photo.Invalid); err != nil {
-					t.Error(err)
-				}
-			}
-		})
+		s.badUploads(t, u)
+		s.badTokens(t, u, p.ID, valid)
+		s.badIDs(t, u)
+		s.badQueries(t, u, p.ID)
 	})
 
 	t.Run("photos_unchanged", func(t *testing.T) {
@@ -455,6 +360,121 @@ func (s *suite) testBadInput(t *testing.T) {
 		got := s.get(t, u, p.ID)
 		if err := samePhoto(got, p); err != nil {
 			t.Errorf("refused requests changed photo %s: %v", p.ID, err)
+		}
+	})
+}
+
+// badUploads: uploads the server must refuse, each with its status and
+// error kind; the Content-Type of some lies.
+func (s *suite) badUploads(t *testing.T, u user) {
+	uploads := []struct {
+		name        string
+		body        []byte
+		contentType string
+		status      int
+		code        photo.Kind
+	}{
+		{"empty_body", []byte{}, "image/jpeg", http.StatusBadRequest, photo.Invalid},
+		{"truncated_jpeg", truncatedJPEG(), "image/jpeg", http.StatusBadRequest, photo.Invalid},
+		// Content-Type lies: servers must sniff the bytes.
+		{"text_file", textFile(), "image/jpeg", http.StatusUnsupportedMediaType, photo.Unsupported},
+		{"gif", tinyGIF(), "image/png", http.StatusUnsupportedMediaType, photo.Unsupported},
+		{"over_byte_limit", overByteLimit(s.limits), "image/jpeg", http.StatusRequestEntityTooLarge, photo.TooLarge},
+		{"over_pixel_limit", pngBomb(s.limits), "image/png", http.StatusUnprocessableEntity, photo.TooManyPixels},
+	}
+	for _, tt := range uploads {
+		t.Run("upload_"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := s.do(t, request{method: http.MethodPost, path: "/v1/photos", authz: u.authz(), body: tt.body, contentType: tt.contentType, expectContinue: len(tt.body) > 1<<20})
+			wantError(t, r, tt.status, tt.code)
+		})
+	}
+}
+
+// badTokens: every endpoint refuses a request without a valid token, on
+// the photo id (valid: an image to upload).
+func (s *suite) badTokens(t *testing.T, u user, id string, valid []byte) {
+	tokens := []struct{ name, authz string }{
+		{"missing_token", ""},
+		{"malformed_token", "Bearer not.a.token"},
+		{"not_bearer", "Basic " + u.token},
+		{"token_of_other_secret", "Bearer " + s.foreignToken(t, u.id)},
+		{"expired_token", "Bearer " + s.expiredToken(t, u.id)},
+		{"alg_none_token", "Bearer " + noneToken(t, u.id)},
+	}
+	for _, tt := range tokens {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, rq := range []request{
+				{method: http.MethodPost, path: "/v1/photos", body: valid, contentType: "image/jpeg"},
+				{method: http.MethodGet, path: "/v1/photos"},
+				{method: http.MethodGet, path: "/v1/photos/" + id},
+				{method: http.MethodGet, path: "/v1/photos/" + id + "/thumbnail?size=small"},
+				{method: http.MethodDelete, path: "/v1/photos/" + id},
+			} {
+				rq.authz = tt.authz
+				if err := checkError(s.do(t, rq), http.StatusUnauthorized, photo.Unauthorized); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// badIDs: the photo endpoints refuse an unknown and a malformed photo id.
+func (s *suite) badIDs(t *testing.T, u user) {
+	ids := []struct {
+		name, id string
+		status   int
+		code     photo.Kind
+	}{
+		{"unknown_id", photo.NewID(), http.StatusNotFound, photo.NotFound},
+		{"malformed_id", "not-a-photo-id", http.StatusBadRequest, photo.Invalid},
+	}
+	for _, tt := range ids {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, rq := range []request{
+				{method: http.MethodGet, path: "/v1/photos/" + tt.id},
+				{method: http.MethodGet, path: "/v1/photos/" + tt.id + "/thumbnail?size=small"},
+				{method: http.MethodDelete, path: "/v1/photos/" + tt.id},
+			} {
+				rq.authz = u.authz()
+				if err := checkError(s.do(t, rq), tt.status, tt.code); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// badQueries: a thumbnail size, a list limit and a list cursor out of
+// their range are refused, on the photo id.
+func (s *suite) badQueries(t *testing.T, u user, id string) {
+	t.Run("bad_thumbnail_size", func(t *testing.T) {
+		t.Parallel()
+		for _, size := range []string{"huge", "medium", "SMALL"} {
+			if err := checkError(s.fetchThumbnail(t, u, id, size), http.StatusBadRequest, photo.Invalid); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	t.Run("bad_list_limit", func(t *testing.T) {
+		t.Parallel()
+		for _, limit := range []string{"0", "101", "abc", "-1", "1.5"} {
+			r := s.do(t, request{method: http.MethodGet, path: "/v1/photos?limit=" + url.QueryEscape(limit), authz: u.authz()})
+			if err := checkError(r, http.StatusBadRequest, photo.Invalid); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	t.Run("malformed_cursor", func(t *testing.T) {
+		t.Parallel()
+		for _, cursor := range []string{"not-a-cursor!", "%%%", "\x00"} {
+			r := s.do(t, request{method: http.MethodGet, path: "/v1/photos?cursor=" + url.QueryEscape(cursor), authz: u.authz()})
+			if err := checkError(r, http.StatusBadRequest, photo.Invalid); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 }

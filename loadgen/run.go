@@ -80,39 +80,9 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 		r.Exporter.SetRun(sc.Name)
 	}
 
-	var f *Follower
-	readyRec := NewRecorder()
-	readyDone := make(chan struct{})
-	if sc.Ready.Follow && sc.Uploads() {
-		f = NewFollower(FollowerConfig{Target: r.Target, Client: base, Ready: sc.Ready,
-			RequestTimeout: sc.Timeout, Seed: sc.Seed})
-		r.follower.Store(f)
-		r.Target.ThumbnailsOfReady(true)
-		r.Target.OnUpload(func(h Hit, a UploadAnswer) {
-			ph := sc.Phases[h.Phase]
-			f.Follow(h, ph.Name, ph.Warmup, a)
-		})
+	f, readyRec, readyDone := r.follow(sc, base)
+	if f != nil {
 		defer r.Target.OnUpload(nil)
-		go func() {
-			defer close(readyDone)
-			for res := range f.Results() {
-				if res.Outcome == ReadyOK {
-					r.Target.MarkReady(res.Upload.User, res.ID)
-				}
-				readyRec.AddReady(res)
-				if r.Exporter != nil {
-					r.Exporter.ObserveReady(res)
-				}
-				if r.Log != nil {
-					r.Log.AddReady(res)
-				}
-				if r.ObserveReady != nil {
-					r.ObserveReady(res)
-				}
-			}
-		}()
-	} else {
-		close(readyDone)
 	}
 
 	// The targeter runs when a request is about to be sent: count it in flight there.
@@ -126,6 +96,71 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 		return nil, fmt.Errorf("api run: %w", err)
 	}
 	stopGauges := r.gauges(ctx)
+	rec := Collect(r.tee(results), runtime.GOMAXPROCS(0))
+	r.following.Store(true)
+	if f != nil {
+		f.Close(ctx) // returns when every follow has ended, or at once when ctx is done
+		<-readyDone
+		for _, s := range f.SkippedPhases() {
+			readyRec.AddReadySkipped(s)
+		}
+		rec.Merge(readyRec)
+	}
+	stopGauges()
+	if r.Exporter != nil {
+		r.Exporter.SetPhase("")
+		r.Exporter.SetTargetRate(0)
+		r.Exporter.SetInFlight(0)
+		r.Exporter.SetFollowing(0)
+	}
+	return rec, nil
+}
+
+// follow starts the ready follower when the scenario follows uploads: every
+// upload answered is followed, thumbnails are asked only of photos seen
+// ready, and a goroutine records each ready result in readyRec (and the
+// exporter, the log and ObserveReady), closing readyDone when the follower
+// has no more. Without following, f is nil and readyDone already closed.
+// The caller unhooks the target's OnUpload when f is not nil.
+func (r *APIRun) follow(sc *Scenario, base *http.Client) (f *Follower, readyRec *Recorder, readyDone chan struct{}) {
+	readyRec = NewRecorder()
+	readyDone = make(chan struct{})
+	if !sc.Ready.Follow || !sc.Uploads() {
+		close(readyDone)
+		return nil, readyRec, readyDone
+	}
+	f = NewFollower(FollowerConfig{Target: r.Target, Client: base, Ready: sc.Ready,
+		RequestTimeout: sc.Timeout, Seed: sc.Seed})
+	r.follower.Store(f)
+	r.Target.ThumbnailsOfReady(true)
+	r.Target.OnUpload(func(h Hit, a UploadAnswer) {
+		ph := sc.Phases[h.Phase]
+		f.Follow(h, ph.Name, ph.Warmup, a)
+	})
+	go func() {
+		defer close(readyDone)
+		for res := range f.Results() {
+			if res.Outcome == ReadyOK {
+				r.Target.MarkReady(res.Upload.User, res.ID)
+			}
+			readyRec.AddReady(res)
+			if r.Exporter != nil {
+				r.Exporter.ObserveReady(res)
+			}
+			if r.Log != nil {
+				r.Log.AddReady(res)
+			}
+			if r.ObserveReady != nil {
+				r.ObserveReady(res)
+			}
+		}
+	}()
+	return f, readyRec, readyDone
+}
+
+// tee passes every result on, on one goroutine, after taking it out of
+// the in-flight count and showing it to the exporter, the log and Observe.
+func (r *APIRun) tee(results <-chan Result) <-chan Result {
 	tee := make(chan Result, 1024)
 	go func() {
 		defer close(tee)
@@ -145,24 +180,7 @@ func (r *APIRun) Run(ctx context.Context) (*Recorder, error) {
 			tee <- res
 		}
 	}()
-	rec := Collect(tee, runtime.GOMAXPROCS(0))
-	r.following.Store(true)
-	if f != nil {
-		f.Close(ctx) // returns when every follow has ended, or at once when ctx is done
-		<-readyDone
-		for _, s := range f.SkippedPhases() {
-			readyRec.AddReadySkipped(s)
-		}
-		rec.Merge(readyRec)
-	}
-	stopGauges()
-	if r.Exporter != nil {
-		r.Exporter.SetPhase("")
-		r.Exporter.SetTargetRate(0)
-		r.Exporter.SetInFlight(0)
-		r.Exporter.SetFollowing(0)
-	}
-	return rec, nil
+	return tee
 }
 
 // gauges keeps the exporter's gauges current, once a second, until stopped.

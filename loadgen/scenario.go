@@ -417,28 +417,8 @@ func opList() string {
 
 // pacer builds the pacer a spec names, checking that exactly its fields are set.
 func (r *rawPacer) pacer(path string, phase time.Duration, seed uint64) (Pacer, error) {
-	set := map[string]bool{
-		"rate": r.Rate != nil, "seed": r.Seed != nil, "from": r.From != nil, "to": r.To != nil,
-		"over": r.Over != "", "steps": r.Steps != nil, "base": r.Base != nil, "peak": r.Peak != nil,
-		"start": r.Start != "", "length": r.Length != "", "mean": r.Mean != nil,
-		"amplitude": r.Amplitude != nil, "period": r.Period != "",
-	}
-	fields := map[string][]string{
-		"constant": {"rate"}, "poisson": {"rate", "seed"}, "ramp": {"from", "to", "over"},
-		"step": {"steps"}, "spike": {"base", "peak", "start", "length"},
-		"sine": {"mean", "amplitude", "period"}, "idle": nil,
-	}
-	if r.Type == "" {
-		return nil, fieldErr(path+".type", "is required (constant, poisson, ramp, step, spike, sine or idle)")
-	}
-	allowed, ok := fields[r.Type]
-	if !ok {
-		return nil, fieldErr(path+".type", fmt.Sprintf("unknown pacer %q (want constant, poisson, ramp, step, spike, sine or idle)", r.Type))
-	}
-	for _, f := range []string{"rate", "seed", "from", "to", "over", "steps", "base", "peak", "start", "length", "mean", "amplitude", "period"} {
-		if set[f] && !contains(allowed, f) {
-			return nil, fieldErr(path+"."+f, "not used by pacer type "+r.Type)
-		}
+	if err := r.checkFields(path); err != nil {
+		return nil, err
 	}
 	switch r.Type {
 	case "constant", "poisson":
@@ -454,91 +434,143 @@ func (r *rawPacer) pacer(path string, phase time.Duration, seed uint64) (Pacer, 
 		}
 		return NewPoisson(rate, seed), nil
 	case "ramp":
-		from, err := rateField(path+".from", r.From, false)
-		if err != nil {
-			return nil, err
-		}
-		to, err := rateField(path+".to", r.To, false)
-		if err != nil {
-			return nil, err
-		}
-		if from == 0 && to == 0 {
-			return nil, fieldErr(path+".to", "from and to cannot both be 0 (use type idle)")
-		}
-		over := phase
-		if r.Over != "" {
-			if over, err = positiveDuration(path+".over", r.Over); err != nil {
-				return nil, err
-			}
-		}
-		return Ramp{From: from, To: to, Over: over}, nil
+		return r.ramp(path, phase)
 	case "step":
-		if len(r.Steps) == 0 {
-			return nil, fieldErr(path+".steps", "must list at least one step")
-		}
-		steps := make(Steps, len(r.Steps))
-		for i, st := range r.Steps {
-			sp := fmt.Sprintf("%s.steps[%d]", path, i)
-			rate, err := rateField(sp+".rate", st.Rate, false)
-			if err != nil {
-				return nil, err
-			}
-			if st.Duration == "" {
-				return nil, fieldErr(sp+".duration", "is required")
-			}
-			d, err := positiveDuration(sp+".duration", st.Duration)
-			if err != nil {
-				return nil, err
-			}
-			steps[i] = Step{Rate: rate, Duration: d}
-		}
-		return steps, nil
+		return r.steps(path)
 	case "spike":
-		base, err := rateField(path+".base", r.Base, false)
-		if err != nil {
-			return nil, err
-		}
-		peak, err := rateField(path+".peak", r.Peak, true)
-		if err != nil {
-			return nil, err
-		}
-		if r.Start == "" {
-			return nil, fieldErr(path+".start", "is required")
-		}
-		start, err := nonNegativeDuration(path+".start", r.Start)
-		if err != nil {
-			return nil, err
-		}
-		if r.Length == "" {
-			return nil, fieldErr(path+".length", "is required")
-		}
-		length, err := positiveDuration(path+".length", r.Length)
-		if err != nil {
-			return nil, err
-		}
-		return Spike{Base: base, Peak: peak, Start: start, Length: length}, nil
+		return r.spike(path)
 	case "sine":
-		mean, err := rateField(path+".mean", r.Mean, true)
-		if err != nil {
-			return nil, err
-		}
-		amp, err := rateField(path+".amplitude", r.Amplitude, false)
-		if err != nil {
-			return nil, err
-		}
-		if amp > mean {
-			return nil, fieldErr(path+".amplitude", "must not exceed mean (the rate would go negative)")
-		}
-		if r.Period == "" {
-			return nil, fieldErr(path+".period", "is required")
-		}
-		period, err := positiveDuration(path+".period", r.Period)
-		if err != nil {
-			return nil, err
-		}
-		return Sine{Mean: mean, Amplitude: amp, Period: period}, nil
+		return r.sine(path)
 	default: // idle
 		return Idle{}, nil
+	}
+}
+
+// checkFields checks that the spec names a known pacer type and sets no
+// field that type does not use.
+func (r *rawPacer) checkFields(path string) error {
+	set := map[string]bool{
+		"rate": r.Rate != nil, "seed": r.Seed != nil, "from": r.From != nil, "to": r.To != nil,
+		"over": r.Over != "", "steps": r.Steps != nil, "base": r.Base != nil, "peak": r.Peak != nil,
+		"start": r.Start != "", "length": r.Length != "", "mean": r.Mean != nil,
+		"amplitude": r.Amplitude != nil, "period": r.Period != "",
+	}
+	fields := map[string][]string{
+		"constant": {"rate"}, "poisson": {"rate", "seed"}, "ramp": {"from", "to", "over"},
+		"step": {"steps"}, "spike": {"base", "peak", "start", "length"},
+		"sine": {"mean", "amplitude", "period"}, "idle": nil,
+	}
+	if r.Type == "" {
+		return fieldErr(path+".type", "is required (constant, poisson, ramp, step, spike, sine or idle)")
+	}
+	allowed, ok := fields[r.Type]
+	if !ok {
+		return fieldErr(path+".type", fmt.Sprintf("unknown pacer %q (want constant, poisson, ramp, step, spike, sine or idle)", r.Type))
+	}
+	for _, f := range []string{"rate", "seed", "from", "to", "over", "steps", "base", "peak", "start", "length", "mean", "amplitude", "period"} {
+		if set[f] && !contains(allowed, f) {
+			return fieldErr(path+"."+f, "not used by pacer type "+r.Type)
+		}
+	}
+	return nil
+}
+
+// ramp builds a ramp pacer; it ramps over the whole phase unless over says
+// otherwise.
+func (r *rawPacer) ramp(path string, phase time.Duration) (Pacer, error) {
+	from, err := rateField(path+".from", r.From, false)
+	if err != nil {
+		return nil, err
+	}
+	to, err := rateField(path+".to", r.To, false)
+	if err != nil {
+		return nil, err
+	}
+	if from == 0 && to == 0 {
+		return nil, fieldErr(path+".to", "from and to cannot both be 0 (use type idle)")
+	}
+	over := phase
+	if r.Over != "" {
+		if over, err = positiveDuration(path+".over", r.Over); err != nil {
+			return nil, err
+		}
+	}
+	return Ramp{From: from, To: to, Over: over}, nil
+}
+
+// steps builds a step pacer from its list of rates and durations.
+func (r *rawPacer) steps(path string) (Pacer, error) {
+	if len(r.Steps) == 0 {
+		return nil, fieldErr(path+".steps", "must list at least one step")
+	}
+	steps := make(Steps, len(r.Steps))
+	for i, st := range r.Steps {
+		sp := fmt.Sprintf("%s.steps[%d]", path, i)
+		rate, err := rateField(sp+".rate", st.Rate, false)
+		if err != nil {
+			return nil, err
+		}
+		d, err := requiredDuration(sp+".duration", st.Duration, true)
+		if err != nil {
+			return nil, err
+		}
+		steps[i] = Step{Rate: rate, Duration: d}
+	}
+	return steps, nil
+}
+
+// spike builds a spike pacer: a base rate with a peak from start for
+// length.
+func (r *rawPacer) spike(path string) (Pacer, error) {
+	base, err := rateField(path+".base", r.Base, false)
+	if err != nil {
+		return nil, err
+	}
+	peak, err := rateField(path+".peak", r.Peak, true)
+	if err != nil {
+		return nil, err
+	}
+	start, err := requiredDuration(path+".start", r.Start, false)
+	if err != nil {
+		return nil, err
+	}
+	length, err := requiredDuration(path+".length", r.Length, true)
+	if err != nil {
+		return nil, err
+	}
+	return Spike{Base: base, Peak: peak, Start: start, Length: length}, nil
+}
+
+// sine builds a sine pacer, whose amplitude may not take the rate below 0.
+func (r *rawPacer) sine(path string) (Pacer, error) {
+	mean, err := rateField(path+".mean", r.Mean, true)
+	if err != nil {
+		return nil, err
+	}
+	amp, err := rateField(path+".amplitude", r.Amplitude, false)
+	if err != nil {
+		return nil, err
+	}
+	if amp > mean {
+		return nil, fieldErr(path+".amplitude", "must not exceed mean (the rate would go negative)")
+	}
+	period, err := requiredDuration(path+".period", r.Period, true)
+	if err != nil {
+		return nil, err
+	}
+	return Sine{Mean: mean, Amplitude: amp, Period: period}, nil
+}
+
+// requiredDuration reads the duration s of the field at path, which must be
+// set, and positive, or when positive is false not negative.
+func requiredDuration(path, s string, positive bool) (time.Duration, error) {
+	switch {
+	case s == "":
+		return 0, fieldErr(path, "is required")
+	case positive:
+		return positiveDuration(path, s)
+	default:
+		return nonNegativeDuration(path, s)
 	}
 }
 

@@ -119,41 +119,16 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 		Width: info.Width, Height: info.Height, Bytes: info.Bytes,
 		Thumbnails: map[photo.Size]photo.Thumbnail{},
 	}
-	for _, th := range thumbs {
-		path, err := s.files.ThumbnailPath(owner, id, th.Size)
-		if err != nil {
-			return photo.Photo{}, err
-		}
-		// Thumbnails can be remade from the original: no fsync needed.
-		if err := s.files.Write(path, th.JPEG, false); err != nil {
-			return photo.Photo{}, err
-		}
-		written = append(written, path)
-		p.Thumbnails[th.Size] = photo.Thumbnail{Width: th.Width, Height: th.Height, Bytes: int64(len(th.JPEG))}
+	paths, err := s.writeThumbnails(p, thumbs)
+	written = append(written, paths...)
+	if err != nil {
+		return photo.Photo{}, err
 	}
 	s.stage("disk", t)
 
-	// The vision service gets the small thumbnail, not the original. Cloud
-	// vision APIs advise sending a downscaled image; the stand-in analyses
-	// a 64-px downsample anyway, and a 256-px rendition keeps its own
-	// decoding (CPU a real cloud API would not spend on this machine) out
-	// of the comparison. The event-driven tagger sends the same rendition.
-	t = time.Now()
-	var rendition []byte
-	for _, th := range thumbs {
-		if th.Size == photo.SizeSmall {
-			rendition = th.JPEG
-		}
-	}
-	a, err := s.vision.Analyze(ctx, rendition)
-	s.stage("vision", t)
+	a, err := s.analyze(ctx, id, thumbs)
 	if err != nil {
-		if photo.KindOf(err) == photo.Unavailable {
-			return photo.Photo{}, err
-		}
-		// The vision service refused an image we accepted: a disagreement
-		// about validity is our problem, not the client's.
-		return photo.Photo{}, fmt.Errorf("vision refused photo %s: %w", id, err)
+		return photo.Photo{}, err
 	}
 	p.Tags = append([]string(nil), a.Tags...)
 	sort.Strings(p.Tags)
@@ -168,6 +143,51 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 		return photo.Photo{}, err
 	}
 	return p, nil
+}
+
+// writeThumbnails writes photo p's thumbnails to disk and records each in
+// p.Thumbnails. It returns the paths it wrote, also on error, for the
+// caller to remove.
+func (s *Service) writeThumbnails(p photo.Photo, thumbs []imaging.Thumb) (written []string, err error) {
+	for _, th := range thumbs {
+		path, err := s.files.ThumbnailPath(p.Owner, p.ID, th.Size)
+		if err != nil {
+			return written, err
+		}
+		// Thumbnails can be remade from the original: no fsync needed.
+		if err := s.files.Write(path, th.JPEG, false); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+		p.Thumbnails[th.Size] = photo.Thumbnail{Width: th.Width, Height: th.Height, Bytes: int64(len(th.JPEG))}
+	}
+	return written, nil
+}
+
+// analyze asks the vision service about photo id's small thumbnail, not
+// its original. Cloud vision APIs advise sending a downscaled image; the
+// stand-in analyses a 64-px downsample anyway, and a 256-px rendition keeps
+// its own decoding (CPU a real cloud API would not spend on this machine)
+// out of the comparison. The event-driven tagger sends the same rendition.
+func (s *Service) analyze(ctx context.Context, id string, thumbs []imaging.Thumb) (vision.Analysis, error) {
+	t := time.Now()
+	var rendition []byte
+	for _, th := range thumbs {
+		if th.Size == photo.SizeSmall {
+			rendition = th.JPEG
+		}
+	}
+	a, err := s.vision.Analyze(ctx, rendition)
+	s.stage("vision", t)
+	if err != nil {
+		if photo.KindOf(err) == photo.Unavailable {
+			return a, err
+		}
+		// The vision service refused an image we accepted: a disagreement
+		// about validity is our problem, not the client's.
+		return a, fmt.Errorf("vision refused photo %s: %w", id, err)
+	}
+	return a, nil
 }
 
 func uploadOutcome(err error) string {

@@ -86,30 +86,14 @@ func parseCommand(args []string, getenv func(string) string) (commandConfig, err
 	fs := flag.NewFlagSet("vision", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	var (
-		addr      = fs.String("addr", "", "")
-		latency   = fs.String("latency", "", "")
-		fixed     = fs.String("latency-fixed", "0s", "")
-		median    = fs.String("latency-median", "0s", "")
-		p99       = fs.String("latency-p99", "0s", "")
-		errRate   = fs.String("error-rate", "0", "")
-		maxConc   = fs.String("max-concurrency", "0", "")
-		rateLimit = fs.String("rate-limit", "0", "")
-		retry     = fs.String("retry-after", "1s", "")
-		outage    = fs.String("outage", "off", "")
-		maxBytes  = fs.String("max-bytes", strconv.FormatInt(imaging.DefaultLimits.MaxBytes, 10), "")
-		maxPixels = fs.String("max-pixels", strconv.FormatInt(imaging.DefaultLimits.MaxPixels, 10), "")
-		seed      = fs.String("seed", "1", "")
-		logLevel  = fs.String("log-level", "info", "")
-	)
+	f := newVisionFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return commandConfig{}, err
 		}
 		return commandConfig{}, fmt.Errorf("%w: vision: %v (see photobench vision -h)", command.ErrUsage, err)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -117,19 +101,82 @@ func parseCommand(args []string, getenv func(string) string) (commandConfig, err
 		bad("unexpected arguments %q", fs.Args())
 	}
 	var cfg commandConfig
-	cfg.Addr = *addr
-	if !set["addr"] {
-		cfg.Addr = getenv("PHOTOBENCH_VISION_ADDR")
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = defaultVisionAddr
-	}
-	if _, port, err := net.SplitHostPort(cfg.Addr); err != nil {
-		bad("--addr %q: want HOST:PORT", cfg.Addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("--addr %q: port must be 0..65535", cfg.Addr)
-	}
+	cfg.Addr = f.address(getenv, bad)
+	cfg.Profile = f.profile(bad)
 
+	positive := func(name, v string) int64 {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			bad("--%s %q: want a whole number > 0", name, v)
+		}
+		return n
+	}
+	cfg.Limits.MaxBytes = positive("max-bytes", f.maxBytes)
+	cfg.Limits.MaxPixels = positive("max-pixels", f.maxPixels)
+	if v, err := strconv.ParseUint(f.seed, 10, 64); err != nil {
+		bad("--seed %q: want a whole number >= 0", f.seed)
+	} else {
+		cfg.Seed = v
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(f.logLevel)); err != nil {
+		bad("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	if len(problems) > 0 {
+		return commandConfig{}, fmt.Errorf("%w: vision: %s", command.ErrUsage, strings.Join(problems, "; "))
+	}
+	return cfg, nil
+}
+
+// visionFlags are photobench vision's flags as given, before they are
+// checked.
+type visionFlags struct {
+	addr, latency, fixed, median, p99          string
+	errRate, maxConc, rateLimit, retry, outage string
+	maxBytes, maxPixels, seed, logLevel        string
+	set                                        map[string]bool // the flags the command line sets
+}
+
+// newVisionFlags defines the flags on fs, with their defaults.
+func newVisionFlags(fs *flag.FlagSet) *visionFlags {
+	f := &visionFlags{set: map[string]bool{}}
+	fs.StringVar(&f.addr, "addr", "", "")
+	fs.StringVar(&f.latency, "latency", "", "")
+	fs.StringVar(&f.fixed, "latency-fixed", "0s", "")
+	fs.StringVar(&f.median, "latency-median", "0s", "")
+	fs.StringVar(&f.p99, "latency-p99", "0s", "")
+	fs.StringVar(&f.errRate, "error-rate", "0", "")
+	fs.StringVar(&f.maxConc, "max-concurrency", "0", "")
+	fs.StringVar(&f.rateLimit, "rate-limit", "0", "")
+	fs.StringVar(&f.retry, "retry-after", "1s", "")
+	fs.StringVar(&f.outage, "outage", "off", "")
+	fs.StringVar(&f.maxBytes, "max-bytes", strconv.FormatInt(imaging.DefaultLimits.MaxBytes, 10), "")
+	fs.StringVar(&f.maxPixels, "max-pixels", strconv.FormatInt(imaging.DefaultLimits.MaxPixels, 10), "")
+	fs.StringVar(&f.seed, "seed", "1", "")
+	fs.StringVar(&f.logLevel, "log-level", "info", "")
+	return f
+}
+
+// address is the address to listen on: --addr, else
+// PHOTOBENCH_VISION_ADDR, else the default; bad records a problem with it.
+func (f *visionFlags) address(getenv func(string) string, bad func(string, ...any)) string {
+	addr := f.addr
+	if !f.set["addr"] {
+		addr = getenv("PHOTOBENCH_VISION_ADDR")
+	}
+	if addr == "" {
+		addr = defaultVisionAddr
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		bad("--addr %q: want HOST:PORT", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("--addr %q: port must be 0..65535", addr)
+	}
+	return addr
+}
+
+// profile is the starting behaviour profile the flags describe, normalised;
+// bad records each problem with a flag and the profile's own.
+func (f *visionFlags) profile(bad func(string, ...any)) Profile {
 	duration := func(name, v string) time.Duration {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -139,67 +186,46 @@ func parseCommand(args []string, getenv func(string) string) (commandConfig, err
 		return d
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	p := &cfg.Profile
-	p.Latency.FixedMS = ms(duration("latency-fixed", *fixed))
-	p.Latency.MedianMS = ms(duration("latency-median", *median))
-	p.Latency.P99MS = ms(duration("latency-p99", *p99))
+	var p Profile
+	p.Latency.FixedMS = ms(duration("latency-fixed", f.fixed))
+	p.Latency.MedianMS = ms(duration("latency-median", f.median))
+	p.Latency.P99MS = ms(duration("latency-p99", f.p99))
 	switch {
-	case set["latency"]:
-		p.Latency.Distribution = Distribution(*latency)
-	case set["latency-median"] || set["latency-p99"]:
+	case f.set["latency"]:
+		p.Latency.Distribution = Distribution(f.latency)
+	case f.set["latency-median"] || f.set["latency-p99"]:
 		p.Latency.Distribution = LatencyLogNormal
-	case set["latency-fixed"]:
+	case f.set["latency-fixed"]:
 		p.Latency.Distribution = LatencyFixed
 	default:
 		p.Latency.Distribution = LatencyNone
 	}
-	if v, err := strconv.ParseFloat(*errRate, 64); err != nil {
-		bad("--error-rate %q: want a number 0..1", *errRate)
+	if v, err := strconv.ParseFloat(f.errRate, 64); err != nil {
+		bad("--error-rate %q: want a number 0..1", f.errRate)
 	} else {
 		p.ErrorRate = v
 	}
-	if v, err := strconv.Atoi(*maxConc); err != nil {
-		bad("--max-concurrency %q: want a whole number >= 0", *maxConc)
+	if v, err := strconv.Atoi(f.maxConc); err != nil {
+		bad("--max-concurrency %q: want a whole number >= 0", f.maxConc)
 	} else {
 		p.MaxConcurrency = v
 	}
-	if v, err := strconv.ParseFloat(*rateLimit, 64); err != nil {
-		bad("--rate-limit %q: want requests per second >= 0", *rateLimit)
+	if v, err := strconv.ParseFloat(f.rateLimit, 64); err != nil {
+		bad("--rate-limit %q: want requests per second >= 0", f.rateLimit)
 	} else {
 		p.RateLimitRPS = v
 	}
-	if d, err := time.ParseDuration(*retry); err != nil || d%time.Second != 0 || d < time.Second {
-		bad("--retry-after %q: want whole seconds >= 1s", *retry)
+	if d, err := time.ParseDuration(f.retry); err != nil || d%time.Second != 0 || d < time.Second {
+		bad("--retry-after %q: want whole seconds >= 1s", f.retry)
 	} else {
 		p.RetryAfterSeconds = int(d / time.Second)
 	}
-	p.Outage = Outage(*outage)
-	*p = p.Normalize()
+	p.Outage = Outage(f.outage)
+	p = p.Normalize()
 	if err := p.Validate(); err != nil {
 		bad("profile: %v", err)
 	}
-
-	positive := func(name, v string) int64 {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			bad("--%s %q: want a whole number > 0", name, v)
-		}
-		return n
-	}
-	cfg.Limits.MaxBytes = positive("max-bytes", *maxBytes)
-	cfg.Limits.MaxPixels = positive("max-pixels", *maxPixels)
-	if v, err := strconv.ParseUint(*seed, 10, 64); err != nil {
-		bad("--seed %q: want a whole number >= 0", *seed)
-	} else {
-		cfg.Seed = v
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		bad("--log-level %q: want debug, info, warn or error", *logLevel)
-	}
-	if len(problems) > 0 {
-		return commandConfig{}, fmt.Errorf("%w: vision: %s", command.ErrUsage, strings.Join(problems, "; "))
-	}
-	return cfg, nil
+	return p
 }
 
 // Run runs the vision service (`photobench vision`) until ctx ends, then shuts down

@@ -262,41 +262,16 @@ var expected = map[string]map[string]bool{
 	results.EventDriven: {"ingest": true, "query": true, "thumbnailer": true, "tagger": true, "catalog": true, "postgresql": true, "kafka": true, "minio": true},
 }
 
+// usageTable is the measured usage: every figure the cost model reads, by
+// architecture, the steady phase's and then the idle phase's.
 func (a *analysis) usageTable() Table {
 	t := Table{
 		Title:  "Measured usage",
 		Header: []string{"figure (unit)", archNames[results.Monolith], archNames[results.EventDriven]},
-		Notes: []string{
-			"Over the steady phase unless marked idle; median over runs, (min–max) when repeats differ. — : not part of that architecture.",
-			"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API both call equally) and Prometheus (the bench's instrument).",
-			"Peak memory: the largest single process (replica) over the whole run, in MB of 2^20 bytes; for PostgreSQL, Kafka and MinIO their process trees.",
-			"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB). GB-seconds = busy seconds x billed memory / 1024.",
-			"Invocations: HTTP requests served by ingest and query, events handled (every outcome) by thumbnailer, tagger and catalog.",
-			"Follower polls: the GETs the load generator's ready follower sent for the steady phase's uploads; idle, the requests ingest and query served (nothing is scheduled then). They are the bench's instrumentation, not the app's workload (a real client would be notified, or poll at its own pace; the monolith needs none): left out of the front-door requests, of query's invocations (never below 0) and of its busy seconds, in proportion (seconds x (invocations - polls) / invocations), and so of the GB-seconds and the costs.",
-			fmt.Sprintf("SQS requests: what the AWS Lambda + SQS line prices, %d per event handled (send, receive, delete; batch size 1, an upper bound); not measured: the bench carries the events on Kafka.", SQSRequestsPerEvent),
-			"Object requests: MinIO's S3 requests by API; PUT-class = PUT, COPY, POST, LIST (and multipart steps), free = DELETE and abort, GET-class = all others. The monolith keeps its files on its own disk: no object requests.",
-			"The monolith's column counts the monolith process and PostgreSQL only: Kafka and MinIO run during its runs too, unused by it.",
-			"Replica-seconds: the cost proxy of instance-billed platforms (Cloud Run-like); not priced here.",
-		},
+		Notes:  usageNotes(),
 	}
 	row := func(label, key string, format func(float64) string, per map[string]bool) {
-		r := []string{label}
-		for _, arch := range archs {
-			s, present := a.stats[arch][key]
-			switch {
-			case a.noRuns[arch] != "" && per[arch]:
-				r = append(r, "n/a ("+a.noRuns[arch]+")")
-			case a.noRuns[arch] != "":
-				r = append(r, "—")
-			case present:
-				r = append(r, cell(s, format))
-			case per[arch]:
-				r = append(r, "n/a (no data: no series for it)")
-			default:
-				r = append(r, "—")
-			}
-		}
-		t.Rows = append(t.Rows, r)
+		t.Rows = append(t.Rows, a.usageRow(label, key, format, per))
 	}
 	both := map[string]bool{results.Monolith: true, results.EventDriven: true}
 	ed := map[string]bool{results.EventDriven: true}
@@ -355,6 +330,46 @@ func (a *analysis) usageTable() Table {
 	row("idle: object requests, PUT-class (requests)", "idle/put", num, ed)
 	row("idle: object requests, GET-class (requests)", "idle/get", num, ed)
 	return t
+}
+
+// usageNotes explain the measured usage table: what each figure counts
+// and leaves out.
+func usageNotes() []string {
+	return []string{
+		"Over the steady phase unless marked idle; median over runs, (min–max) when repeats differ. — : not part of that architecture.",
+		"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API both call equally) and Prometheus (the bench's instrument).",
+		"Peak memory: the largest single process (replica) over the whole run, in MB of 2^20 bytes; for PostgreSQL, Kafka and MinIO their process trees.",
+		"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB). GB-seconds = busy seconds x billed memory / 1024.",
+		"Invocations: HTTP requests served by ingest and query, events handled (every outcome) by thumbnailer, tagger and catalog.",
+		"Follower polls: the GETs the load generator's ready follower sent for the steady phase's uploads; idle, the requests ingest and query served (nothing is scheduled then). They are the bench's instrumentation, not the app's workload (a real client would be notified, or poll at its own pace; the monolith needs none): left out of the front-door requests, of query's invocations (never below 0) and of its busy seconds, in proportion (seconds x (invocations - polls) / invocations), and so of the GB-seconds and the costs.",
+		fmt.Sprintf("SQS requests: what the AWS Lambda + SQS line prices, %d per event handled (send, receive, delete; batch size 1, an upper bound); not measured: the bench carries the events on Kafka.", SQSRequestsPerEvent),
+		"Object requests: MinIO's S3 requests by API; PUT-class = PUT, COPY, POST, LIST (and multipart steps), free = DELETE and abort, GET-class = all others. The monolith keeps its files on its own disk: no object requests.",
+		"The monolith's column counts the monolith process and PostgreSQL only: Kafka and MinIO run during its runs too, unused by it.",
+		"Replica-seconds: the cost proxy of instance-billed platforms (Cloud Run-like); not priced here.",
+	}
+}
+
+// usageRow is the usage table's row of the figure key, labelled, one cell
+// per architecture formatted with format; per names the architectures the
+// figure is one of, the others' cells are "—".
+func (a *analysis) usageRow(label, key string, format func(float64) string, per map[string]bool) []string {
+	r := []string{label}
+	for _, arch := range archs {
+		s, present := a.stats[arch][key]
+		switch {
+		case a.noRuns[arch] != "" && per[arch]:
+			r = append(r, "n/a ("+a.noRuns[arch]+")")
+		case a.noRuns[arch] != "":
+			r = append(r, "—")
+		case present:
+			r = append(r, cell(s, format))
+		case per[arch]:
+			r = append(r, "n/a (no data: no series for it)")
+		default:
+			r = append(r, "—")
+		}
+	}
+	return r
 }
 
 // perComponent says for which architectures component c is expected.

@@ -172,51 +172,69 @@ func (b book) price(arch string, f figs) {
 	if !hasBase && photos.v <= 0 {
 		perPhotoBase, hasBase = na("no data: no upload answered ok in the cost window"), true
 	}
-	// Derived usage ratios for the usage table.
 	if !hasBase {
-		ratio := func(key, of string) {
-			if x, ok := f[of]; ok && x.ok() {
-				f[key] = val(x.v / photos.v)
-			} else if ok {
-				f[key] = x
-			}
-		}
-		ratio("req_per_photo", "requests")
-		ratio("gbs_per_photo", "gbs")
-		var cpu, rs float64
-		var haveCPU, haveRS bool
-		for k, x := range f {
-			if !x.ok() {
-				continue
-			}
-			if strings.HasPrefix(k, "cpu/") {
-				cpu, haveCPU = cpu+x.v, true
-			}
-			if strings.HasPrefix(k, "rs/") {
-				rs, haveRS = rs+x.v, true
-			}
-		}
-		if haveCPU {
-			f["cpu_per_photo"] = val(cpu / photos.v)
-		} else {
-			f["cpu_per_photo"] = na("no data: series %s and %s absent", results.QProcessCPU, results.QComponentCPU)
-		}
-		if haveRS {
-			f["rs_per_photo"] = val(rs / photos.v)
-		}
+		usageRatios(f, photos.v)
 	}
 
 	if arch == results.Monolith {
 		b.priceMonolith(f, perPhotoBase, hasBase)
 		return
 	}
+	invocations(f, perPhotoBase, hasBase)
+	if x, ok := f["events"]; ok {
+		f["sqs_requests"] = sqsRequests(x)
+	}
+	for _, o := range eventOptions {
+		b.priceOption(o, f, perPhotoBase, hasBase)
+	}
+}
+
+// usageRatios adds the derived usage ratios per photo for the usage table:
+// requests, GB-seconds, CPU-seconds and replica-seconds.
+func usageRatios(f figs, photos float64) {
+	ratio := func(key, of string) {
+		if x, ok := f[of]; ok && x.ok() {
+			f[key] = val(x.v / photos)
+		} else if ok {
+			f[key] = x
+		}
+	}
+	ratio("req_per_photo", "requests")
+	ratio("gbs_per_photo", "gbs")
+	var cpu, rs float64
+	var haveCPU, haveRS bool
+	for k, x := range f {
+		if !x.ok() {
+			continue
+		}
+		if strings.HasPrefix(k, "cpu/") {
+			cpu, haveCPU = cpu+x.v, true
+		}
+		if strings.HasPrefix(k, "rs/") {
+			rs, haveRS = rs+x.v, true
+		}
+	}
+	if haveCPU {
+		f["cpu_per_photo"] = val(cpu / photos)
+	} else {
+		f["cpu_per_photo"] = na("no data: series %s and %s absent", results.QProcessCPU, results.QComponentCPU)
+	}
+	if haveRS {
+		f["rs_per_photo"] = val(rs / photos)
+	}
+}
+
+// invocations adds the functions' invocations in all ("inv") and per
+// photo, or why they are missing: base, when hasBase, is why the per-photo
+// figures are.
+func invocations(f figs, base fig, hasBase bool) {
 	inv := 0.0
 	var invNA fig
 	for _, fn := range append(append([]string{}, httpFunctions...), eventFunctions...) {
 		x, ok := f["inv/"+fn]
 		switch {
 		case !ok && hasBase:
-			invNA = perPhotoBase
+			invNA = base
 		case !ok:
 			invNA = na("no data: no invocations measured for %s", fn)
 		case !x.ok():
@@ -228,67 +246,73 @@ func (b book) price(arch string, f figs) {
 	if invNA.why == "" {
 		f["inv"] = val(inv)
 		if !hasBase {
-			f["inv_per_photo"] = val(inv / photos.v)
+			f["inv_per_photo"] = val(inv / f["photos"].v)
 		}
 	} else {
 		f["inv"], f["inv_per_photo"] = invNA, invNA
 	}
-	if x, ok := f["events"]; ok {
-		f["sqs_requests"] = sqsRequests(x)
+}
+
+// priceOption adds the cost figures of event-driven option o: always-on,
+// usage by item, per photo, per million photos, per month and idle; base,
+// when hasBase, is why the per-photo figures are missing.
+func (b book) priceOption(o string, f figs, base fig, hasBase bool) {
+	p := "cost/" + o + "/"
+	fixed := b.fixedHourly(o)
+	f[p+"fixed_hour"] = fixed
+	items := map[string]fig{
+		"function requests": mul(f["inv"], b.fnRequest[o]),
+		"function compute":  mul(f["gbs"], b.fnGBs[o]),
+		"API Gateway":       mul(f["front"], b.gateway),
+		"S3 PUT-class":      mul(f["put"], b.s3Put),
+		"S3 GET-class":      mul(f["get"], b.s3Get),
+		sqsItem:             mul(sqsRequests(f["events"]), b.sqs),
 	}
-	for _, o := range eventOptions {
-		p := "cost/" + o + "/"
-		fixed := b.fixedHourly(o)
-		f[p+"fixed_hour"] = fixed
-		items := map[string]fig{
-			"function requests": mul(f["inv"], b.fnRequest[o]),
-			"function compute":  mul(f["gbs"], b.fnGBs[o]),
-			"API Gateway":       mul(f["front"], b.gateway),
-			"S3 PUT-class":      mul(f["put"], b.s3Put),
-			"S3 GET-class":      mul(f["get"], b.s3Get),
-			sqsItem:             mul(sqsRequests(f["events"]), b.sqs),
+	variable := val(0)
+	for _, it := range itemsOf(o) {
+		variable = add(variable, items[it])
+	}
+	if hasBase {
+		for _, k := range []string{"per_million", "fixed_per_million", "var_per_million", "var_per_photo", "monthly"} {
+			f[p+k] = base
 		}
-		variable := val(0)
+	} else {
+		photos, w := f["photos"].v, f["window"].v/3600
+		f[p+"var_per_photo"] = scale(variable, 1/photos)
 		for _, it := range itemsOf(o) {
-			variable = add(variable, items[it])
+			f[p+"item/"+it] = scale(items[it], 1/photos)
 		}
-		if hasBase {
-			for _, k := range []string{"per_million", "fixed_per_million", "var_per_million", "var_per_photo", "monthly"} {
-				f[p+k] = perPhotoBase
-			}
-		} else {
-			w := window.v / 3600
-			f[p+"var_per_photo"] = scale(variable, 1/photos.v)
-			for _, it := range itemsOf(o) {
-				f[p+"item/"+it] = scale(items[it], 1/photos.v)
-			}
-			f[p+"fixed_per_million"] = scale(fixed, w/photos.v*1e6)
-			f[p+"var_per_million"] = scale(variable, 1/photos.v*1e6)
-			f[p+"per_million"] = add(f[p+"fixed_per_million"], f[p+"var_per_million"])
-			f[p+"monthly"] = add(scale(fixed, HoursPerMonth), scale(f[p+"var_per_photo"], load.v*SecondsPerMonth))
-		}
-		// Idle: the always-on part plus whatever was invoked.
-		idle := val(0)
-		idleItems := []fig{
-			mul(f["idle/inv"], b.fnRequest[o]), mul(f["idle/gbs"], b.fnGBs[o]), mul(f["idle/front"], b.gateway),
-			mul(f["idle/put"], b.s3Put), mul(f["idle/get"], b.s3Get),
-		}
-		if onSQS(o) {
-			idleItems = append(idleItems, mul(sqsRequests(f["idle/events"]), b.sqs))
-		}
-		for _, x := range idleItems {
-			idle = add(idle, x)
-		}
-		iw := f["idle/window"]
-		switch {
-		case !iw.ok():
-			f[p+"idle_var_hour"] = iw
-		case iw.v <= 0:
-			f[p+"idle_var_hour"] = na("no data: the idle phase has no length")
-		default:
-			f[p+"idle_var_hour"] = scale(idle, 3600/iw.v)
-		}
-		f[p+"idle_hour"] = add(fixed, f[p+"idle_var_hour"])
+		f[p+"fixed_per_million"] = scale(fixed, w/photos*1e6)
+		f[p+"var_per_million"] = scale(variable, 1/photos*1e6)
+		f[p+"per_million"] = add(f[p+"fixed_per_million"], f[p+"var_per_million"])
+		f[p+"monthly"] = add(scale(fixed, HoursPerMonth), scale(f[p+"var_per_photo"], f["load"].v*SecondsPerMonth))
+	}
+	f[p+"idle_var_hour"] = b.idleVarHour(o, f)
+	f[p+"idle_hour"] = add(fixed, f[p+"idle_var_hour"])
+}
+
+// idleVarHour is what option o pays per hour idle beyond its always-on
+// part: whatever was invoked in the idle window.
+func (b book) idleVarHour(o string, f figs) fig {
+	idle := val(0)
+	idleItems := []fig{
+		mul(f["idle/inv"], b.fnRequest[o]), mul(f["idle/gbs"], b.fnGBs[o]), mul(f["idle/front"], b.gateway),
+		mul(f["idle/put"], b.s3Put), mul(f["idle/get"], b.s3Get),
+	}
+	if onSQS(o) {
+		idleItems = append(idleItems, mul(sqsRequests(f["idle/events"]), b.sqs))
+	}
+	for _, x := range idleItems {
+		idle = add(idle, x)
+	}
+	iw := f["idle/window"]
+	switch {
+	case !iw.ok():
+		return iw
+	case iw.v <= 0:
+		return na("no data: the idle phase has no length")
+	default:
+		return scale(idle, 3600/iw.v)
 	}
 }
 

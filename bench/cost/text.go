@@ -13,6 +13,21 @@ import (
 // sentences states the trade-offs from the figures; a sentence whose
 // figures are missing says so.
 func (a *analysis) sentences() []string {
+	out := a.costSentences()
+	out = append(out, a.idleSentences()...)
+	out = append(out, a.capacitySentence())
+	out = append(out, a.usageSentences()...)
+	// Instance-billed platforms.
+	if rs := a.get(results.EventDriven, "rs_per_photo"); rs.ok() {
+		out = append(out, fmt.Sprintf("On an instance-billed platform (Cloud Run-like) the functions would be billed for %s replica-seconds per photo (measured; not priced here).", num(rs.med)))
+	}
+	return out
+}
+
+// costSentences compares, for each event-driven option, the cost per
+// million photos at the measured load with the monolith's, and says where
+// their monthly-cost lines cross.
+func (a *analysis) costSentences() []string {
 	var out []string
 	mono := a.cost(OptMonolith, "per_million")
 	lm, le := a.get(results.Monolith, "load"), a.get(results.EventDriven, "load")
@@ -36,41 +51,55 @@ func (a *analysis) sentences() []string {
 		}
 		s := fmt.Sprintf("At %s the event-driven app on %s costs $%s per million photos against $%s for the monolith's VM",
 			at, optionLabel[o], money(ed.med), money(mono.med))
-		e := a.lineOf(o)
-		cross := a.cross[o]
-		switch {
-		case !m.ok || !e.ok:
-			s += "; the break-even lines are n/a (no data for one of them)."
-		case len(cross) == 0:
-			cheaper := "the monolith's VMs cost less"
-			if e.at(a.xmax/2) < m.at(a.xmax/2) {
-				cheaper = "the event-driven app costs less"
-			}
-			s += fmt.Sprintf("; the monthly-cost lines do not cross between 0 and %s photos/s: %s at every load in that range", num(a.xmax), cheaper)
-			switch {
-			case e.fixed >= m.perVM:
-				s += fmt.Sprintf(" (its always-on cost alone, $%s/month, is above one VM's $%s/month)", money(e.fixed), money(m.perVM))
-			case e.slope*m.capacity < m.perVM:
-				s += fmt.Sprintf(" (its always-on cost, $%s/month, is below one VM's $%s/month, and its usage cost grows by $%s/month per photo/s, slower than the monolith's VMs at $%s/month per photo/s on average)",
-					money(e.fixed), money(m.perVM), money(e.slope), money(m.perVM/m.capacity))
-			}
-			s += "."
-		default:
-			first := cross[0]
-			s += fmt.Sprintf("; the lines cross at %s photos/s ($%s/month)", num(first.X), money(first.Y))
-			if len(cross) > 1 {
-				s += fmt.Sprintf(" and %d more times up to %s photos/s as the monolith adds VMs", len(cross)-1, num(cross[len(cross)-1].X))
-			}
-			below, above := "the monolith", "the event-driven app"
-			if e.at(first.X/2) < m.at(first.X/2) {
-				below, above = above, below
-			}
-			s += fmt.Sprintf(": below it %s is cheaper, above it %s.", below, above)
-		}
-		out = append(out, s)
+		out = append(out, s+a.crossClause(o, m))
 	}
+	return out
+}
 
-	// Idle.
+// crossClause ends a cost sentence of option o: where its monthly-cost line
+// and the monolith's (m) cross, which is cheaper on either side, or, when
+// they do not cross, which is cheaper everywhere and why.
+func (a *analysis) crossClause(o string, m line) string {
+	e := a.lineOf(o)
+	cross := a.cross[o]
+	var s string
+	switch {
+	case !m.ok || !e.ok:
+		s = "; the break-even lines are n/a (no data for one of them)."
+	case len(cross) == 0:
+		cheaper := "the monolith's VMs cost less"
+		if e.at(a.xmax/2) < m.at(a.xmax/2) {
+			cheaper = "the event-driven app costs less"
+		}
+		s = fmt.Sprintf("; the monthly-cost lines do not cross between 0 and %s photos/s: %s at every load in that range", num(a.xmax), cheaper)
+		switch {
+		case e.fixed >= m.perVM:
+			s += fmt.Sprintf(" (its always-on cost alone, $%s/month, is above one VM's $%s/month)", money(e.fixed), money(m.perVM))
+		case e.slope*m.capacity < m.perVM:
+			s += fmt.Sprintf(" (its always-on cost, $%s/month, is below one VM's $%s/month, and its usage cost grows by $%s/month per photo/s, slower than the monolith's VMs at $%s/month per photo/s on average)",
+				money(e.fixed), money(m.perVM), money(e.slope), money(m.perVM/m.capacity))
+		}
+		s += "."
+	default:
+		first := cross[0]
+		s = fmt.Sprintf("; the lines cross at %s photos/s ($%s/month)", num(first.X), money(first.Y))
+		if len(cross) > 1 {
+			s += fmt.Sprintf(" and %d more times up to %s photos/s as the monolith adds VMs", len(cross)-1, num(cross[len(cross)-1].X))
+		}
+		below, above := "the monolith", "the event-driven app"
+		if e.at(first.X/2) < m.at(first.X/2) {
+			below, above = above, below
+		}
+		s += fmt.Sprintf(": below it %s is cheaper, above it %s.", below, above)
+	}
+	return s
+}
+
+// idleSentences compare the idle cost per hour of the monolith's VM with
+// the event-driven app's on AWS Lambda, and give that of Lambda + SQS, with
+// what the always-on services make of it.
+func (a *analysis) idleSentences() []string {
+	var out []string
 	mi, ei := a.cost(OptMonolith, "idle_hour"), a.cost(OptLambda, "idle_hour")
 	if mi.ok() && ei.ok() && a.book.mskCluster.ok() && a.book.mskPartition.ok() && a.book.rds.ok() {
 		msk := a.book.mskCluster.v + a.book.partitions*a.book.mskPartition.v
@@ -96,31 +125,38 @@ func (a *analysis) sentences() []string {
 		}
 		out = append(out, "The idle cost of the event-driven app on AWS Lambda + SQS is n/a ("+why+").")
 	}
+	return out
+}
 
-	// Capacity.
+// capacitySentence says how many photos/s one VM serves the monolith at,
+// from the CPU measured per photo, and whether its peak memory fits.
+func (a *analysis) capacitySentence() string {
 	capy, cpp := a.cost(OptMonolith, "capacity"), a.cost(OptMonolith, "cpu_per_photo")
-	if capy.ok() && cpp.ok() && a.book.vcpu.ok() && a.book.vmHourly.ok() {
-		s := fmt.Sprintf("One m6i.large (%s vCPU) serves the monolith and its PostgreSQL up to about %s photos/s at %.0f%% CPU (%s CPU-seconds per photo measured); beyond that the model adds VMs at $%s/month each.",
-			num(a.book.vcpu.v), num(capy.med), TargetUtilisation*100, num(cpp.med), money(a.book.vmHourly.v*HoursPerMonth))
-		app, pg := a.get(results.Monolith, "mem/monolith"), a.get(results.Monolith, "mem/postgresql")
-		if app.ok() && pg.ok() && a.book.vmMemGiB.ok() {
-			used := (app.med + pg.med) / (1 << 30)
-			fit := "fits in"
-			if used > a.book.vmMemGiB.v {
-				fit = "does NOT fit in"
-			}
-			s += fmt.Sprintf(" Their peak memory together, %s GiB, %s its %s GiB.", num(used), fit, num(a.book.vmMemGiB.v))
-		}
-		out = append(out, s)
-	} else {
+	if !(capy.ok() && cpp.ok() && a.book.vcpu.ok() && a.book.vmHourly.ok()) {
 		why := capy.why
 		if why == "" {
 			why = "no price or vCPU count for the VM"
 		}
-		out = append(out, "The monolith VM's capacity is n/a ("+why+"); its cost assumes one VM.")
+		return "The monolith VM's capacity is n/a (" + why + "); its cost assumes one VM."
 	}
+	s := fmt.Sprintf("One m6i.large (%s vCPU) serves the monolith and its PostgreSQL up to about %s photos/s at %.0f%% CPU (%s CPU-seconds per photo measured); beyond that the model adds VMs at $%s/month each.",
+		num(a.book.vcpu.v), num(capy.med), TargetUtilisation*100, num(cpp.med), money(a.book.vmHourly.v*HoursPerMonth))
+	app, pg := a.get(results.Monolith, "mem/monolith"), a.get(results.Monolith, "mem/postgresql")
+	if app.ok() && pg.ok() && a.book.vmMemGiB.ok() {
+		used := (app.med + pg.med) / (1 << 30)
+		fit := "fits in"
+		if used > a.book.vmMemGiB.v {
+			fit = "does NOT fit in"
+		}
+		s += fmt.Sprintf(" Their peak memory together, %s GiB, %s its %s GiB.", num(used), fit, num(a.book.vmMemGiB.v))
+	}
+	return s
+}
 
-	// What the event-driven usage cost is made of.
+// usageSentences say, for each event-driven option, what its usage cost
+// per photo is made of, largest share first.
+func (a *analysis) usageSentences() []string {
+	var out []string
 	for _, o := range eventOptions {
 		v := a.cost(o, "var_per_photo")
 		if !v.ok() || !(v.med > 0) {
@@ -150,11 +186,6 @@ func (a *analysis) sentences() []string {
 			s += fmt.Sprintf("; a steady 1 photo/s for a month adds $%s to the $%s/month always-on", money(v.med*SecondsPerMonth), money(f.med*HoursPerMonth))
 		}
 		out = append(out, s+".")
-	}
-
-	// Instance-billed platforms.
-	if rs := a.get(results.EventDriven, "rs_per_photo"); rs.ok() {
-		out = append(out, fmt.Sprintf("On an instance-billed platform (Cloud Run-like) the functions would be billed for %s replica-seconds per photo (measured; not priced here).", num(rs.med)))
 	}
 	return out
 }

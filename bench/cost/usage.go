@@ -317,93 +317,33 @@ func excludePolls(inv, busy map[string]float64, fn string, n float64) {
 // ingest and query served is a poll, and only the event functions' work
 // (the app draining its own) remains.
 func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw results.Window, haveIW bool) {
-	type src struct{ count, secs string }
-	kinds := map[string]src{}
-	for _, fn := range httpFunctions {
-		kinds[fn] = src{results.QHTTPRequests, results.QHTTPSeconds}
-	}
-	for _, fn := range eventFunctions {
-		kinds[fn] = src{results.QEventsHandled, results.QEventSeconds}
-	}
+	m := newFunctionMeter(run)
 	var absent []string
 	for _, q := range []string{results.QHTTPRequests, results.QHTTPSeconds, results.QEventsHandled, results.QEventSeconds, results.QProcessMemory} {
 		if len(run.Series[q]) == 0 {
 			absent = append(absent, q)
 		}
 	}
-	// Billed memory sizes, from the whole run's peaks.
-	mb := map[string]float64{}
-	for fn := range kinds {
-		if len(run.Series[results.QProcessMemory]) == 0 {
-			f["mb/"+fn] = na("no data: series %s absent", results.QProcessMemory)
-			continue
-		}
-		// A function with no replica in the run has no memory series: it
-		// was never invoked, and the minimum size prices its nothing.
-		peak := f["mem/"+fn].v
-		mb[fn] = max(memoryStepMB, math.Ceil(peak/mib/memoryStepMB)*memoryStepMB)
-		f["mb/"+fn] = val(mb[fn])
-	}
-	// one window: invocations and GB-seconds by function.
-	window := func(from, to time.Time) (inv, busy map[string]float64) {
-		inv, busy = map[string]float64{}, map[string]float64{}
-		cache := map[string]map[string]float64{}
-		get := func(q string) map[string]float64 {
-			if cache[q] == nil {
-				cache[q] = run.Increases(q, "component", from, to)
-			}
-			return cache[q]
-		}
-		for fn, s := range kinds {
-			inv[fn], busy[fn] = get(s.count)[fn], get(s.secs)[fn]
-		}
-		return inv, busy
-	}
-	gbs := func(busy map[string]float64) float64 {
-		total := 0.0
-		for fn, s := range busy {
-			total += s * mb[fn] / 1024
-		}
-		return total
-	}
+	m.billedSizes(f)
 	if len(absent) > 0 {
 		bad := na("no data: series %s absent", strings.Join(absent, ", "))
 		f["gbs"], f["idle/inv"], f["idle/gbs"] = bad, bad, bad
-		for fn := range kinds {
+		for fn := range m.kinds {
 			f["inv/"+fn], f["busy/"+fn] = bad, bad
 		}
 	} else if haveW {
-		inv, busy := window(w.Start, w.End)
-		polls := f["polls"]
-		if polls.ok() {
-			excludePolls(inv, busy, pollFunction, polls.v)
-		}
-		for fn := range kinds {
-			f["inv/"+fn], f["busy/"+fn] = val(inv[fn]), val(busy[fn])
-		}
-		f["gbs"] = val(gbs(busy))
-		if !polls.ok() { // the polls cannot be told apart from query's work
-			f["inv/"+pollFunction], f["busy/"+pollFunction], f["gbs"] = polls, polls, polls
-		}
+		m.measureSteady(f, w)
 	}
 
 	// Events handled by the event functions, every outcome (the SQS
 	// option's messages).
-	events := func(from, to time.Time) float64 {
-		byFn := run.Increases(results.QEventsHandled, "component", from, to)
-		n := 0.0
-		for _, fn := range eventFunctions {
-			n += byFn[fn]
-		}
-		return n
-	}
 	noEvents := len(run.Series[results.QEventsHandled]) == 0
 	switch {
 	case noEvents:
 		bad := na("no data: series %s absent", results.QEventsHandled)
 		f["events"], f["idle/events"] = bad, bad
 	case haveW:
-		f["events"] = val(events(w.Start, w.End))
+		f["events"] = val(m.events(w.Start, w.End))
 	}
 
 	if !haveIW {
@@ -412,9 +352,114 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 		}
 		return
 	}
-	inv, busy := window(iw.Start, iw.End)
-	if !noEvents {
-		f["idle/events"] = val(events(iw.Start, iw.End))
+	m.measureIdle(f, iw, len(absent) == 0, !noEvents)
+}
+
+// funcSeries names the series of a function's invocations and of its busy
+// seconds.
+type funcSeries struct{ count, secs string }
+
+// functionMeter reads the event-driven functions' usage from one run's
+// series.
+type functionMeter struct {
+	run   results.Run
+	kinds map[string]funcSeries // by function
+	mb    map[string]float64    // billed memory size by function, MB
+}
+
+// newFunctionMeter is a meter of run's functions: the HTTP ones counted
+// by their requests, the event ones by the events they handled.
+func newFunctionMeter(run results.Run) *functionMeter {
+	m := &functionMeter{run: run, kinds: map[string]funcSeries{}, mb: map[string]float64{}}
+	for _, fn := range httpFunctions {
+		m.kinds[fn] = funcSeries{results.QHTTPRequests, results.QHTTPSeconds}
+	}
+	for _, fn := range eventFunctions {
+		m.kinds[fn] = funcSeries{results.QEventsHandled, results.QEventSeconds}
+	}
+	return m
+}
+
+// billedSizes sets each function's billed memory size ("mb/"), from the
+// whole run's peak (f's "mem/") rounded up to the billing step.
+func (m *functionMeter) billedSizes(f figs) {
+	for fn := range m.kinds {
+		if len(m.run.Series[results.QProcessMemory]) == 0 {
+			f["mb/"+fn] = na("no data: series %s absent", results.QProcessMemory)
+			continue
+		}
+		// A function with no replica in the run has no memory series: it
+		// was never invoked, and the minimum size prices its nothing.
+		peak := f["mem/"+fn].v
+		m.mb[fn] = max(memoryStepMB, math.Ceil(peak/mib/memoryStepMB)*memoryStepMB)
+		f["mb/"+fn] = val(m.mb[fn])
+	}
+}
+
+// window returns the invocations and busy seconds of each function between
+// from and to.
+func (m *functionMeter) window(from, to time.Time) (inv, busy map[string]float64) {
+	inv, busy = map[string]float64{}, map[string]float64{}
+	cache := map[string]map[string]float64{}
+	get := func(q string) map[string]float64 {
+		if cache[q] == nil {
+			cache[q] = m.run.Increases(q, "component", from, to)
+		}
+		return cache[q]
+	}
+	for fn, s := range m.kinds {
+		inv[fn], busy[fn] = get(s.count)[fn], get(s.secs)[fn]
+	}
+	return inv, busy
+}
+
+// gbs is the GB-seconds of the busy seconds by function, at their billed
+// sizes.
+func (m *functionMeter) gbs(busy map[string]float64) float64 {
+	total := 0.0
+	for fn, s := range busy {
+		total += s * m.mb[fn] / 1024
+	}
+	return total
+}
+
+// events is the number of events the event functions handled between from
+// and to, every outcome.
+func (m *functionMeter) events(from, to time.Time) float64 {
+	byFn := m.run.Increases(results.QEventsHandled, "component", from, to)
+	n := 0.0
+	for _, fn := range eventFunctions {
+		n += byFn[fn]
+	}
+	return n
+}
+
+// measureSteady sets each function's invocations and busy seconds in the
+// steady window w, and their GB-seconds, the follower's polls (f's
+// "polls") taken out of the polled function's.
+func (m *functionMeter) measureSteady(f figs, w results.Window) {
+	inv, busy := m.window(w.Start, w.End)
+	polls := f["polls"]
+	if polls.ok() {
+		excludePolls(inv, busy, pollFunction, polls.v)
+	}
+	for fn := range m.kinds {
+		f["inv/"+fn], f["busy/"+fn] = val(inv[fn]), val(busy[fn])
+	}
+	f["gbs"] = val(m.gbs(busy))
+	if !polls.ok() { // the polls cannot be told apart from query's work
+		f["inv/"+pollFunction], f["busy/"+pollFunction], f["gbs"] = polls, polls, polls
+	}
+}
+
+// measureIdle sets the idle window's figures: the event functions'
+// invocations and GB-seconds (when haveUsage: their series are all
+// present), the events handled (when haveEvents), the front door's
+// requests and the follower's polls, and the object store's requests.
+func (m *functionMeter) measureIdle(f figs, iw results.Window, haveUsage, haveEvents bool) {
+	inv, busy := m.window(iw.Start, iw.End)
+	if haveEvents {
+		f["idle/events"] = val(m.events(iw.Start, iw.End))
 	}
 	// Nothing is scheduled while idle: the requests ingest and query serve
 	// then are the follower's late polls, left out of the idle usage (and
@@ -426,20 +471,20 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 		delete(inv, fn)
 		delete(busy, fn)
 	}
-	if len(absent) == 0 {
-		f["idle/inv"], f["idle/gbs"] = val(sum(inv)), val(gbs(busy))
+	if haveUsage {
+		f["idle/inv"], f["idle/gbs"] = val(sum(inv)), val(m.gbs(busy))
 	}
-	if len(run.Series[results.QHTTPRequests]) == 0 {
+	if len(m.run.Series[results.QHTTPRequests]) == 0 {
 		bad := na("no data: series %s absent", results.QHTTPRequests)
 		f["idle/front"], f["idle/polls"] = bad, bad
 	} else {
 		f["idle/front"], f["idle/polls"] = val(0), val(polls)
 	}
-	if len(run.Series[results.QObjectRequests]) == 0 {
+	if len(m.run.Series[results.QObjectRequests]) == 0 {
 		bad := na("no data: series %s absent", results.QObjectRequests)
 		f["idle/put"], f["idle/get"] = bad, bad
 	} else {
-		put, get, _ := objectClasses(run.Increases(results.QObjectRequests, "api", iw.Start, iw.End), nil)
+		put, get, _ := objectClasses(m.run.Increases(results.QObjectRequests, "api", iw.Start, iw.End), nil)
 		f["idle/put"], f["idle/get"] = val(put), val(get)
 	}
 }

@@ -282,25 +282,9 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 		return out, fmt.Errorf("demo: %w", err)
 	}
 	vis.last = original // the demo changes the profile only while it stays as the demo saw or set it
-	photos, err := loadgen.LoadPhotos(Photos, c.Seed, c.CacheDir)
+	runs, err := newArchRuns(ctx, c, client)
 	if err != nil {
 		return out, fmt.Errorf("demo: %w", err)
-	}
-	sc := Scenario(c)
-	var runs [2]*archRun
-	for i, a := range []struct{ name, url string }{{Monolith, c.MonolithURL}, {EventDriven, c.EventDrivenURL}} {
-		tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: strings.TrimSuffix(a.url, "/"), Secret: c.Secret,
-			Users: sc.Users, Seed: sc.Seed, TokenTTL: c.Duration() + time.Hour, Photos: photos})
-		if err != nil {
-			return out, fmt.Errorf("demo: %w", err)
-		}
-		if err := checkAuth(ctx, client, a.name, tgt); err != nil {
-			return out, fmt.Errorf("demo: %w", err)
-		}
-		runs[i] = newArchRun(a.name, sc, tgt)
-		if c.Exporter != nil {
-			runs[i].api.Exporter = c.Exporter(Label(a.name))
-		}
 	}
 
 	// From here on the profile may change: put the recorded one back
@@ -335,43 +319,11 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 	var faultErr error
 	faultStart, faultEnd := out.FaultStart, out.FaultEnd
 	wg.Add(1)
-	go func() { // the fault
+	go func() {
 		defer wg.Done()
-		if !sleep.Until(runCtx, faultStart) {
-			return
-		}
-		err := vis.patchIfOwned(runCtx, c.Fault.Patch)
-		if err != nil {
-			faultErr = fmt.Errorf("demo: inject the fault: %w", err)
-			cancel() // a demo without its fault shows nothing
-			return
-		}
-		faultStart = time.Now()
-		if !sleep.Until(runCtx, faultEnd) {
-			faultEnd = time.Now() // stopped early: the deferred restore ends it
-			return
-		}
-		rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer rcancel()
-		if err := vis.putIfOwned(rctx, baseline); err != nil {
-			faultErr = fmt.Errorf("demo: end the fault: %w", err)
-			cancel()
-			return
-		}
-		faultEnd = time.Now()
+		faultStart, faultEnd, faultErr = injectFault(runCtx, cancel, vis, c.Fault.Patch, baseline, faultStart, faultEnd)
 	}()
-
-	runErrs := make([]error, len(runs))
-	var running sync.WaitGroup
-	for i, r := range runs {
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			runErrs[i] = r.run(runCtx)
-		}()
-	}
-	done := make(chan struct{})
-	go func() { running.Wait(); close(done) }()
+	runErrs, done := startRuns(runCtx, runs)
 	var checkErr error
 	out.Lag, out.LagError, checkErr = watch(runCtx, cancel, done, c, start, runs, live)
 	wg.Wait()
@@ -390,6 +342,76 @@ func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error)
 		return out, err
 	}
 	return out, nil
+}
+
+// newArchRuns prepares the demo's load on both architectures, monolith
+// first: the photos, a target per app whose tokens the app accepts, and
+// each run's exporter when c has one.
+func newArchRuns(ctx context.Context, c Config, client *http.Client) ([2]*archRun, error) {
+	var runs [2]*archRun
+	photos, err := loadgen.LoadPhotos(Photos, c.Seed, c.CacheDir)
+	if err != nil {
+		return runs, err
+	}
+	sc := Scenario(c)
+	for i, a := range []struct{ name, url string }{{Monolith, c.MonolithURL}, {EventDriven, c.EventDrivenURL}} {
+		tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: strings.TrimSuffix(a.url, "/"), Secret: c.Secret,
+			Users: sc.Users, Seed: sc.Seed, TokenTTL: c.Duration() + time.Hour, Photos: photos})
+		if err != nil {
+			return runs, err
+		}
+		if err := checkAuth(ctx, client, a.name, tgt); err != nil {
+			return runs, err
+		}
+		runs[i] = newArchRun(a.name, sc, tgt)
+		if c.Exporter != nil {
+			runs[i].api.Exporter = c.Exporter(Label(a.name))
+		}
+	}
+	return runs, nil
+}
+
+// injectFault patches the vision service with the fault at start and puts
+// baseline back at end, both only while the profile is still the demo's.
+// It returns when the fault actually started and ended (the planned times
+// where it did not get that far) and cancels the run (cancel) when it
+// cannot switch the fault: a demo without its fault shows nothing.
+func injectFault(ctx context.Context, cancel func(), vis *visionAdmin, patch, baseline json.RawMessage, start, end time.Time) (time.Time, time.Time, error) {
+	if !sleep.Until(ctx, start) {
+		return start, end, nil
+	}
+	if err := vis.patchIfOwned(ctx, patch); err != nil {
+		cancel()
+		return start, end, fmt.Errorf("demo: inject the fault: %w", err)
+	}
+	start = time.Now()
+	if !sleep.Until(ctx, end) {
+		return start, time.Now(), nil // stopped early: the deferred restore ends it
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	if err := vis.putIfOwned(rctx, baseline); err != nil {
+		cancel()
+		return start, end, fmt.Errorf("demo: end the fault: %w", err)
+	}
+	return start, time.Now(), nil
+}
+
+// startRuns starts every run on its own goroutine; done is closed when all
+// have returned, and errs then holds each one's error.
+func startRuns(ctx context.Context, runs [2]*archRun) (errs []error, done <-chan struct{}) {
+	errs = make([]error, len(runs))
+	var running sync.WaitGroup
+	for i, r := range runs {
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			errs[i] = r.run(ctx)
+		}()
+	}
+	ch := make(chan struct{})
+	go func() { running.Wait(); close(ch) }()
+	return errs, ch
 }
 
 // archRun is one architecture's APIRun and the live figures of it.

@@ -193,33 +193,14 @@ func (v *view) coldStartSection(d *doc) {
 
 // resourceSection is CPU over the steady phase and peak memory, per component.
 func (v *view) resourceSection(d *doc) {
-	type usage struct{ cpu, mem map[string]float64 }
-	use := map[string]usage{}
+	use := map[string]componentUsage{}
 	comps := map[string]bool{}
 	for _, a := range v.archs {
 		run := v.ref[a]
 		if run == nil {
 			continue
 		}
-		u := usage{cpu: map[string]float64{}, mem: map[string]float64{}}
-		if w, ok := run.Phase(v.steady); ok {
-			for k, x := range run.Increases(results.QProcessCPU, "component", w.Start, w.End) {
-				u.cpu[k] += x
-			}
-			for k, x := range run.Increases(results.QComponentCPU, "component", w.Start, w.End) {
-				u.cpu[k] += x
-			}
-		}
-		from, to := run.Start.Add(-captureMarginDur), run.Drain.Add(captureMarginDur)
-		if run.Drain.IsZero() {
-			to = run.End.Add(captureMarginDur)
-		}
-		for k, x := range run.Peaks(results.QProcessMemory, "component", from, to) {
-			u.mem[k] += x
-		}
-		for k, x := range run.Peaks(results.QComponentMemory, "component", from, to) {
-			u.mem[k] += x
-		}
+		u := usageOf(run, v.steady)
 		for k := range u.cpu {
 			comps[k] = true
 		}
@@ -233,9 +214,55 @@ func (v *view) resourceSection(d *doc) {
 		return
 	}
 	names := componentOrder(sortedKeys(comps))
-	cpuChart := svg.BarChart{Title: fmt.Sprintf("CPU-seconds per component over the %s phase", orPhase(v.steady)), YLabel: "CPU-s", Groups: names, ValueFmt: compactNum}
-	memChart := svg.BarChart{Title: "Peak resident memory per component", YLabel: "MB", Groups: names, ValueFmt: compactNum}
-	var rows [][]string
+	cpuChart, memChart := v.resourceCharts(names, use)
+	header := []string{"component"}
+	for _, a := range v.archs {
+		header = append(header, archName(a)+" CPU ("+orPhase(v.steady)+")", archName(a)+" peak memory")
+	}
+	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.Render(),
+		caption: fmt.Sprintf("From Prometheus: %s (app processes, every replica's counter grown over the %s phase, summed per component) and %s (the stack's servers' process trees). "+
+			"The servers run during both architectures' runs; the monolith needs only PostgreSQL of them. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU)})
+	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.Render(),
+		caption: fmt.Sprintf("From Prometheus: %s summed over a component's processes at each second, the peak over the run's capture window, and %s for the stack's servers; MB = 10^6 bytes.",
+			results.QProcessMemory, results.QComponentMemory)})
+	d.add(table{caption: "CPU and memory per component", header: header, rows: v.resourceRows(names, use)})
+}
+
+// componentUsage is one run's CPU-seconds over the steady phase and peak
+// memory (bytes), by component.
+type componentUsage struct{ cpu, mem map[string]float64 }
+
+// usageOf reads run's usage by component: the CPU its app processes and
+// the stack's servers used over the steady phase, and their peak memory
+// over the run's capture window.
+func usageOf(run *results.Run, steady string) componentUsage {
+	u := componentUsage{cpu: map[string]float64{}, mem: map[string]float64{}}
+	if w, ok := run.Phase(steady); ok {
+		for k, x := range run.Increases(results.QProcessCPU, "component", w.Start, w.End) {
+			u.cpu[k] += x
+		}
+		for k, x := range run.Increases(results.QComponentCPU, "component", w.Start, w.End) {
+			u.cpu[k] += x
+		}
+	}
+	from, to := run.Start.Add(-captureMarginDur), run.Drain.Add(captureMarginDur)
+	if run.Drain.IsZero() {
+		to = run.End.Add(captureMarginDur)
+	}
+	for k, x := range run.Peaks(results.QProcessMemory, "component", from, to) {
+		u.mem[k] += x
+	}
+	for k, x := range run.Peaks(results.QComponentMemory, "component", from, to) {
+		u.mem[k] += x
+	}
+	return u
+}
+
+// resourceCharts are the CPU and the memory bar charts of the components
+// names, one series per architecture with a usable run.
+func (v *view) resourceCharts(names []string, use map[string]componentUsage) (cpuChart, memChart svg.BarChart) {
+	cpuChart = svg.BarChart{Title: fmt.Sprintf("CPU-seconds per component over the %s phase", orPhase(v.steady)), YLabel: "CPU-s", Groups: names, ValueFmt: compactNum}
+	memChart = svg.BarChart{Title: "Peak resident memory per component", YLabel: "MB", Groups: names, ValueFmt: compactNum}
 	for _, a := range v.archs {
 		u, ok := use[a]
 		if !ok {
@@ -258,6 +285,13 @@ func (v *view) resourceSection(d *doc) {
 		cpuChart.Series = append(cpuChart.Series, cs)
 		memChart.Series = append(memChart.Series, ms)
 	}
+	return cpuChart, memChart
+}
+
+// resourceRows are the table's rows: per component, each architecture's
+// CPU and peak memory, or why there is none.
+func (v *view) resourceRows(names []string, use map[string]componentUsage) [][]string {
+	var rows [][]string
 	for _, n := range names {
 		row := []string{n}
 		for _, a := range v.archs {
@@ -282,17 +316,7 @@ func (v *view) resourceSection(d *doc) {
 		}
 		rows = append(rows, row)
 	}
-	header := []string{"component"}
-	for _, a := range v.archs {
-		header = append(header, archName(a)+" CPU ("+orPhase(v.steady)+")", archName(a)+" peak memory")
-	}
-	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.Render(),
-		caption: fmt.Sprintf("From Prometheus: %s (app processes, every replica's counter grown over the %s phase, summed per component) and %s (the stack's servers' process trees). "+
-			"The servers run during both architectures' runs; the monolith needs only PostgreSQL of them. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU)})
-	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.Render(),
-		caption: fmt.Sprintf("From Prometheus: %s summed over a component's processes at each second, the peak over the run's capture window, and %s for the stack's servers; MB = 10^6 bytes.",
-			results.QProcessMemory, results.QComponentMemory)})
-	d.add(table{caption: "CPU and memory per component", header: header, rows: rows})
+	return rows
 }
 
 // ownComponent names the architecture an app component belongs to; the
@@ -373,7 +397,36 @@ func (v *view) couplingSection(d *doc) {
 // report, name is the fault's own name (the shade's label), [wlo, whi] the
 // capture window of its scenario.
 func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64, stats map[string]*faultStats) {
-	lo, hi := math.Inf(1), math.Inf(-1)
+	lo, hi := couplingRange(stats, wlo, whi)
+	shades, panels := v.couplingPanels(name, stats)
+	title := "Coupling: " + label
+	c := svg.LineChart{Title: title, XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: shades, Panels: panels}
+	d.h(3, title)
+	d.add(chart{file: file, title: title, svg: c.Render(),
+		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
+			"upload ack p99 (load generator Timeline, op upload), event-driven backlog (Prometheus " + results.QLag + ", summed over functions) and upload-to-ready p99 " +
+			"(Timeline, op ready, at the upload's intended second). Each architecture's own fault window is shaded."})
+	var rows [][]string
+	for _, a := range v.archs {
+		fs, ok := stats[a]
+		if !ok {
+			rows = append(rows, []string{archName(a), na("no usable run with this fault"), "", "", "", ""})
+			continue
+		}
+		rows = append(rows, couplingRow(a, fs))
+	}
+	d.add(table{caption: "Coupling figures: " + label + " (n=1 run each)",
+		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (max lag)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
+		rows:   rows,
+		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the summed lag is back to its level before the fault (at most its maximum in the %s before the fault). "+
+			"Longest upload-to-ready: the largest per-second maximum of the Timeline's ready points for uploads intended during the fault.", fmtSeconds(preFaultWindow))}})
+}
+
+// couplingRange is the x range of a coupling chart: from 30 s before the
+// earliest fault to 60 s after the latest, or until its backlog was caught
+// up (or last seen), within the capture window [wlo, whi].
+func couplingRange(stats map[string]*faultStats, wlo, whi float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, fs := range stats {
 		lo = math.Min(lo, fs.from-30)
 		end := fs.to + 60
@@ -384,7 +437,13 @@ func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64,
 		}
 		hi = math.Max(hi, end)
 	}
-	lo, hi = math.Max(lo, wlo), math.Min(hi, whi)
+	return math.Max(lo, wlo), math.Min(hi, whi)
+}
+
+// couplingPanels are a coupling chart's shades (each architecture's fault
+// window, the first labelled name) and its panels: upload 5xx answers,
+// upload ack p99, the event-driven backlog and upload-to-ready p99.
+func (v *view) couplingPanels(name string, stats map[string]*faultStats) ([]svg.Shade, []svg.Panel) {
 	errP := svg.Panel{YLabel: "upload 5xx answers (req/s)", Empty: "no upload 5xx series"}
 	ackP := svg.Panel{YLabel: "upload ack p99 (s)", LogY: true, YTick: secondsTick, Empty: "no upload timeline"}
 	lagP := svg.Panel{YLabel: "event-driven backlog: lag summed over functions (messages)", Empty: "no lag series (the monolith has no queue)"}
@@ -420,45 +479,32 @@ func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64,
 			lagP.Lines = append(lagP.Lines, svg.Line{Name: archName(a) + " lag", Colour: archColour(a, false), Width: 2, Points: toPts(run, lag)})
 		}
 	}
-	title := "Coupling: " + label
-	c := svg.LineChart{Title: title, XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: shades, Panels: []svg.Panel{errP, ackP, lagP, readyP}}
-	d.h(3, title)
-	d.add(chart{file: file, title: title, svg: c.Render(),
-		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
-			"upload ack p99 (load generator Timeline, op upload), event-driven backlog (Prometheus " + results.QLag + ", summed over functions) and upload-to-ready p99 " +
-			"(Timeline, op ready, at the upload's intended second). Each architecture's own fault window is shaded."})
-	var rows [][]string
-	for _, a := range v.archs {
-		fs, ok := stats[a]
-		if !ok {
-			rows = append(rows, []string{archName(a), na("no usable run with this fault"), "", "", "", ""})
-			continue
-		}
-		failed := na("no uploads in the phase the fault covered")
-		if fs.havePhase && fs.phaseStats.Scheduled > 0 {
-			failed = fmt.Sprintf("%d of %d (%s) in %s", fs.phaseStats.Errors, fs.phaseStats.Scheduled,
-				fmtPct(float64(fs.phaseStats.Errors)/float64(fs.phaseStats.Scheduled)), fs.phase)
-		}
-		peak, catch := na("no lag series: no queue"), na("no lag series: no queue")
-		if fs.haveLag {
-			peak = fmt.Sprintf("%s messages at %s (before: at most %s)", fmtNum(fs.peak), fmtOffset(fs.peakAt), fmtNum(fs.preMax))
-			if fs.caughtUp {
-				catch = fmtSeconds(fs.catchUp)
-			} else {
-				catch = fmt.Sprintf("not caught up by the end of the capture (> %s)", fmtSeconds(fs.lastLagT-fs.to))
-			}
-		}
-		readyMax := na("no upload followed during the fault")
-		if fs.haveReady {
-			readyMax = fmt.Sprintf("%s (%d uploads followed)", fmtSeconds(fs.readyMax), fs.acceptedInFault)
-		}
-		rows = append(rows, []string{archName(a), fmt.Sprintf("%.1f s – %.1f s", fs.from, fs.to), failed, peak, catch, readyMax})
+	return shades, []svg.Panel{errP, ackP, lagP, readyP}
+}
+
+// couplingRow is architecture a's row of the coupling table: its fault
+// window, the uploads that failed in the phase the fault covered, its
+// backlog's peak and catch-up time, and its longest upload-to-ready.
+func couplingRow(a string, fs *faultStats) []string {
+	failed := na("no uploads in the phase the fault covered")
+	if fs.havePhase && fs.phaseStats.Scheduled > 0 {
+		failed = fmt.Sprintf("%d of %d (%s) in %s", fs.phaseStats.Errors, fs.phaseStats.Scheduled,
+			fmtPct(float64(fs.phaseStats.Errors)/float64(fs.phaseStats.Scheduled)), fs.phase)
 	}
-	d.add(table{caption: "Coupling figures: " + label + " (n=1 run each)",
-		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (max lag)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
-		rows:   rows,
-		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the summed lag is back to its level before the fault (at most its maximum in the %s before the fault). "+
-			"Longest upload-to-ready: the largest per-second maximum of the Timeline's ready points for uploads intended during the fault.", fmtSeconds(preFaultWindow))}})
+	peak, catch := na("no lag series: no queue"), na("no lag series: no queue")
+	if fs.haveLag {
+		peak = fmt.Sprintf("%s messages at %s (before: at most %s)", fmtNum(fs.peak), fmtOffset(fs.peakAt), fmtNum(fs.preMax))
+		if fs.caughtUp {
+			catch = fmtSeconds(fs.catchUp)
+		} else {
+			catch = fmt.Sprintf("not caught up by the end of the capture (> %s)", fmtSeconds(fs.lastLagT-fs.to))
+		}
+	}
+	readyMax := na("no upload followed during the fault")
+	if fs.haveReady {
+		readyMax = fmt.Sprintf("%s (%d uploads followed)", fmtSeconds(fs.readyMax), fs.acceptedInFault)
+	}
+	return []string{archName(a), fmt.Sprintf("%.1f s – %.1f s", fs.from, fs.to), failed, peak, catch, readyMax}
 }
 
 func faultLabel(name string, first bool) string {

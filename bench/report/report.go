@@ -359,36 +359,57 @@ func joinAnd(ss []string) string {
 
 // measuredSection says how the figures were obtained.
 func (v *view) measuredSection(d *doc) {
-	r := v.r
-	m := r.Machine
 	d.h(2, "How it was measured")
+	d.add(machineTable(v.r.Machine))
+	v.settings(d)
+	v.phaseTable(d)
+	v.faultTable(d)
+	v.runTable(d)
+	d.p("Where the figures come from: latency comes from the load generator's HDR histograms, measured from each request's intended start " +
+		"(so a stalled server or generator cannot hide queueing: no coordinated omission), warm-up phases excluded; upload-to-ready is " +
+		"from the upload's intended start to the photo's ready_at. Everything else (request rates, replicas, lag, cold starts, CPU, memory, " +
+		"dead-letter writes) comes from Prometheus range queries over each run's window (from 5 s before its start to 5 s after its last " +
+		"upload was final) at a 1 s step; the appendix lists every query. Counters are read as they grew over the window (a process " +
+		"restarted or started inside it counts from 0).")
+}
+
+// orNotRecorded is s, or "not recorded" (as n/a) when s is blank.
+func orNotRecorded(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return na("not recorded")
+	}
+	return s
+}
+
+// machineTable is the machine's fingerprint: its hardware, its OS and the
+// versions of the software measured, the stack's first.
+func machineTable(m results.Machine) table {
 	mem := na("not recorded")
 	if m.MemoryBytes > 0 {
 		mem = fmt.Sprintf("%.1f GiB", float64(m.MemoryBytes)/(1<<30))
-	}
-	orNA := func(s string) string {
-		if strings.TrimSpace(s) == "" {
-			return na("not recorded")
-		}
-		return s
 	}
 	cores := na("not recorded")
 	if m.Cores > 0 {
 		cores = fmt.Sprint(m.Cores)
 	}
-	rows := [][]string{{"CPU", orNA(m.CPU)}, {"cores", cores}, {"memory", mem}, {"OS", orNA(m.OS)}, {"kernel", orNA(m.Kernel)}}
+	rows := [][]string{{"CPU", orNotRecorded(m.CPU)}, {"cores", cores}, {"memory", mem}, {"OS", orNotRecorded(m.OS)}, {"kernel", orNotRecorded(m.Kernel)}}
 	named := []string{"go", "postgresql", "kafka", "minio", "prometheus"}
 	display := map[string]string{"go": "Go", "postgresql": "PostgreSQL", "kafka": "Kafka", "minio": "MinIO", "prometheus": "Prometheus"}
 	for _, k := range named {
-		rows = append(rows, []string{display[k] + " version", orNA(m.Versions[k])})
+		rows = append(rows, []string{display[k] + " version", orNotRecorded(m.Versions[k])})
 	}
 	for _, k := range sortedKeys(m.Versions) {
 		if _, ok := display[k]; !ok {
-			rows = append(rows, []string{k + " version", orNA(m.Versions[k])})
+			rows = append(rows, []string{k + " version", orNotRecorded(m.Versions[k])})
 		}
 	}
-	d.add(table{caption: "Machine", header: []string{"", "value"}, rows: rows})
+	return table{caption: "Machine", header: []string{"", "value"}, rows: rows}
+}
 
+// settings lists the knobs that shape the figures, the phases the cost
+// model reads and the SLO.
+func (v *view) settings(d *doc) {
+	r := v.r
 	var set [][]string
 	for _, k := range sortedKeys(r.Settings) {
 		set = append(set, []string{k, r.Settings[k]})
@@ -407,24 +428,31 @@ func (v *view) measuredSection(d *doc) {
 	} else {
 		d.add(table{caption: "Settings", header: []string{"setting", "value"}, rows: set})
 	}
+}
 
+// phaseTable lists the phases of the scenario the report charts, when it
+// has any.
+func (v *view) phaseTable(d *doc) {
 	var ph [][]string
 	for _, p := range v.phases {
 		warm := "no"
 		if p.Warmup {
 			warm = "yes (excluded from every figure)"
 		}
-		ph = append(ph, []string{p.Name, fmtSeconds(p.End.Sub(p.Start).Seconds()), orNA(p.Description), warm})
+		ph = append(ph, []string{p.Name, fmtSeconds(p.End.Sub(p.Start).Seconds()), orNotRecorded(p.Description), warm})
 	}
 	if len(ph) > 0 {
 		d.add(table{caption: fmt.Sprintf("Phases of scenario %q", v.scenario), header: []string{"phase", "duration", "pacer", "warm-up"}, rows: ph})
 	}
+}
 
+// faultTable lists every fault injected, in every run, as it happened.
+func (v *view) faultTable(d *doc) {
 	var fr [][]string
-	for _, run := range r.Runs {
+	for _, run := range v.r.Runs {
 		for _, f := range run.Faults {
 			phase, _ := overlapPhase(&run, f)
-			fr = append(fr, []string{runLabel(run), f.Name, orNA(f.Description), orNA(phase),
+			fr = append(fr, []string{runLabel(run), f.Name, orNotRecorded(f.Description), orNotRecorded(phase),
 				fmt.Sprintf("%.1f s – %.1f s", offset(&run, f.Start), offset(&run, f.End)), fmtSeconds(f.End.Sub(f.Start).Seconds())})
 		}
 	}
@@ -433,9 +461,13 @@ func (v *view) measuredSection(d *doc) {
 	} else {
 		d.add(table{caption: "Faults, as they happened", header: []string{"run", "fault", "description", "phase", "window (from the run's start)", "duration"}, rows: fr})
 	}
+}
 
+// runTable lists every run, failed ones included, with its window and
+// where its raw data is.
+func (v *view) runTable(d *doc) {
 	var rr [][]string
-	for _, run := range r.Runs {
+	for _, run := range v.r.Runs {
 		win := na("never started")
 		if !run.Start.IsZero() {
 			win = fmt.Sprintf("%s, schedule %s, drained after %s", run.Start.UTC().Format("15:04:05"),
@@ -453,12 +485,6 @@ func (v *view) measuredSection(d *doc) {
 		d.add(table{caption: "Runs (failed runs included)", header: []string{"architecture", "scenario", "repeat", "status", "error", "window", "raw data"}, rows: rr,
 			code: map[int]bool{6: true}})
 	}
-	d.p("Where the figures come from: latency comes from the load generator's HDR histograms, measured from each request's intended start " +
-		"(so a stalled server or generator cannot hide queueing: no coordinated omission), warm-up phases excluded; upload-to-ready is " +
-		"from the upload's intended start to the photo's ready_at. Everything else (request rates, replicas, lag, cold starts, CPU, memory, " +
-		"dead-letter writes) comes from Prometheus range queries over each run's window (from 5 s before its start to 5 s after its last " +
-		"upload was final) at a 1 s step; the appendix lists every query. Counters are read as they grew over the window (a process " +
-		"restarted or started inside it counts from 0).")
 }
 
 // runLabel names a run in tables.

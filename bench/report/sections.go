@@ -58,29 +58,17 @@ func (v *view) phaseSection(d *doc) {
 	}
 }
 
+// phaseTables writes group g's requests and latency tables, a row per
+// phase that is not a warm-up.
 func (v *view) phaseTables(d *doc, g group) {
 	runs := g.usable
 	n := len(runs)
-	var phases []results.Window
-	for _, p := range runs[0].Phases {
-		if !p.Warmup {
-			phases = append(phases, p)
-		}
-	}
-	if len(phases) == 0 { // no windows: fall back to the summary's phases
-		for _, ps := range runs[0].Summary.Phases {
-			phases = append(phases, results.Window{Name: ps.Name})
-		}
-	}
-	count := func(f func(loadgen.Stats) uint64) func(loadgen.PhaseSummary) (float64, bool) {
-		return statGet("", func(s loadgen.Stats) float64 { return float64(f(s)) })
-	}
 	var req, lat [][]string
 	nText := fmt.Sprint(n)
 	if n < len(g.all) {
 		nText = fmt.Sprintf("%d (of %d runs)", n, len(g.all))
 	}
-	for _, w := range phases {
+	for _, w := range measuredPhases(runs[0]) {
 		ph := w.Name
 		present := false
 		for _, r := range runs {
@@ -93,45 +81,8 @@ func (v *view) phaseTables(d *doc, g group) {
 			lat = append(lat, []string{ph, nText, "no requests in this phase"})
 			continue
 		}
-		f := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec, format func(float64) string) string {
-			return phaseFigure(runs, ph, get, tl).text(format, "not measured")
-		}
-		fr := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) string {
-			return phaseFigure(runs, ph, get, tl).text(fmtSeconds, "no photo ready or failed")
-		}
-		req = append(req, []string{ph, nText,
-			f(count(func(s loadgen.Stats) uint64 { return s.Scheduled }), nil, fmtCount),
-			f(count(func(s loadgen.Stats) uint64 { return s.Sent }), nil, fmtCount),
-			f(count(func(s loadgen.Stats) uint64 { return s.OK }), nil, fmtCount),
-			f(count(func(s loadgen.Stats) uint64 { return s.Errors }), nil, fmtCount),
-			f(count(func(s loadgen.Stats) uint64 { return s.Dropped }), nil, fmtCount),
-			f(statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), nil, fmtRate("req/s")),
-			f(statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), nil, fmtRate("req/s")),
-		})
-		up := string(loadgen.OpUpload)
-		readyCounts := "–"
-		polls := "–"
-		rp50, rp99 := na("no upload followed"), na("no upload followed")
-		if fig := phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(r.Followed) }, false), nil); fig.ok() {
-			c := func(get func(loadgen.ReadySummary) uint64) string {
-				return phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(get(r)) }, false), nil).text(fmtCount, "")
-			}
-			readyCounts = strings.Join([]string{c(func(r loadgen.ReadySummary) uint64 { return r.Followed }),
-				c(func(r loadgen.ReadySummary) uint64 { return r.Ready }), c(func(r loadgen.ReadySummary) uint64 { return r.Failed }),
-				c(func(r loadgen.ReadySummary) uint64 { return r.Timeouts })}, " / ")
-			polls = f(readyGet(func(r loadgen.ReadySummary) float64 { return r.PollsPerPhoto }, false), nil, fmtNum)
-			rp50 = fr(latReady(qP50), &tlSpec{op: "ready", sel: selP50})
-			rp99 = fr(latReady(qP99), &tlSpec{op: "ready", sel: selP99})
-		}
-		lat = append(lat, []string{ph, nText,
-			f(latGet(loadgen.OpUpload, qP50), &tlSpec{op: up, sel: selP50}, fmtSeconds),
-			f(latGet(loadgen.OpUpload, qP99), &tlSpec{op: up, sel: selP99}, fmtSeconds),
-			f(latGet(loadgen.OpUpload, qMax), &tlSpec{op: up, sel: selMax}, fmtSeconds),
-			f(latGet("", qP50), &tlSpec{sel: selP50}, fmtSeconds),
-			f(latGet("", qP99), &tlSpec{sel: selP99}, fmtSeconds),
-			f(latGet("", qMax), &tlSpec{sel: selMax}, fmtSeconds),
-			rp50, rp99, readyCounts, polls,
-		})
+		req = append(req, append([]string{ph, nText}, requestCells(runs, ph)...))
+		lat = append(lat, append([]string{ph, nText}, latencyCells(runs, ph)...))
 	}
 	spread := "one run: latencies with ⟨10-second range⟩"
 	if n > 1 {
@@ -142,6 +93,83 @@ func (v *view) phaseTables(d *doc, g group) {
 	d.add(table{caption: fmt.Sprintf("Latency — %s, %s (%s)", archName(g.arch), g.scenario, spread),
 		header: []string{"phase", "n (runs)", "upload ack p50", "upload ack p99", "upload ack max", "all ops ack p50", "all ops ack p99", "all ops ack max",
 			"ready p50", "ready p99", "followed / ready / failed / timeouts", "polls per photo"}, rows: lat})
+}
+
+// measuredPhases are run's phases other than warm-ups, or, when it has no
+// windows, its summary's phases by name.
+func measuredPhases(run results.Run) []results.Window {
+	var phases []results.Window
+	for _, p := range run.Phases {
+		if !p.Warmup {
+			phases = append(phases, p)
+		}
+	}
+	if len(phases) == 0 { // no windows: fall back to the summary's phases
+		for _, ps := range run.Summary.Phases {
+			phases = append(phases, results.Window{Name: ps.Name})
+		}
+	}
+	return phases
+}
+
+// phaseText formats the figure get (with its timeline range tl) of phase
+// ph over runs, or "not measured".
+func phaseText(runs []results.Run, ph string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec, format func(float64) string) string {
+	return phaseFigure(runs, ph, get, tl).text(format, "not measured")
+}
+
+// requestCells are the requests table's figures of phase ph: the requests
+// scheduled, sent, ok, in error and dropped, and the target and achieved
+// rates.
+func requestCells(runs []results.Run, ph string) []string {
+	f := func(get func(loadgen.PhaseSummary) (float64, bool), format func(float64) string) string {
+		return phaseText(runs, ph, get, nil, format)
+	}
+	count := func(c func(loadgen.Stats) uint64) func(loadgen.PhaseSummary) (float64, bool) {
+		return statGet("", func(s loadgen.Stats) float64 { return float64(c(s)) })
+	}
+	return []string{
+		f(count(func(s loadgen.Stats) uint64 { return s.Scheduled }), fmtCount),
+		f(count(func(s loadgen.Stats) uint64 { return s.Sent }), fmtCount),
+		f(count(func(s loadgen.Stats) uint64 { return s.OK }), fmtCount),
+		f(count(func(s loadgen.Stats) uint64 { return s.Errors }), fmtCount),
+		f(count(func(s loadgen.Stats) uint64 { return s.Dropped }), fmtCount),
+		f(statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), fmtRate("req/s")),
+		f(statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), fmtRate("req/s")),
+	}
+}
+
+// latencyCells are the latency table's figures of phase ph: upload and
+// all-operation ack latencies, and, when uploads were followed, their
+// upload-to-ready latencies, outcomes and polls per photo.
+func latencyCells(runs []results.Run, ph string) []string {
+	up := string(loadgen.OpUpload)
+	readyCounts := "–"
+	polls := "–"
+	rp50, rp99 := na("no upload followed"), na("no upload followed")
+	if fig := phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(r.Followed) }, false), nil); fig.ok() {
+		c := func(get func(loadgen.ReadySummary) uint64) string {
+			return phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(get(r)) }, false), nil).text(fmtCount, "")
+		}
+		fr := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) string {
+			return phaseFigure(runs, ph, get, tl).text(fmtSeconds, "no photo ready or failed")
+		}
+		readyCounts = strings.Join([]string{c(func(r loadgen.ReadySummary) uint64 { return r.Followed }),
+			c(func(r loadgen.ReadySummary) uint64 { return r.Ready }), c(func(r loadgen.ReadySummary) uint64 { return r.Failed }),
+			c(func(r loadgen.ReadySummary) uint64 { return r.Timeouts })}, " / ")
+		polls = phaseText(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return r.PollsPerPhoto }, false), nil, fmtNum)
+		rp50 = fr(latReady(qP50), &tlSpec{op: "ready", sel: selP50})
+		rp99 = fr(latReady(qP99), &tlSpec{op: "ready", sel: selP99})
+	}
+	return []string{
+		phaseText(runs, ph, latGet(loadgen.OpUpload, qP50), &tlSpec{op: up, sel: selP50}, fmtSeconds),
+		phaseText(runs, ph, latGet(loadgen.OpUpload, qP99), &tlSpec{op: up, sel: selP99}, fmtSeconds),
+		phaseText(runs, ph, latGet(loadgen.OpUpload, qMax), &tlSpec{op: up, sel: selMax}, fmtSeconds),
+		phaseText(runs, ph, latGet("", qP50), &tlSpec{sel: selP50}, fmtSeconds),
+		phaseText(runs, ph, latGet("", qP99), &tlSpec{sel: selP99}, fmtSeconds),
+		phaseText(runs, ph, latGet("", qMax), &tlSpec{sel: selMax}, fmtSeconds),
+		rp50, rp99, readyCounts, polls,
+	}
 }
 
 // lostSection lists what each run lost, zeros included.

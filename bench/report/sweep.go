@@ -76,6 +76,16 @@ func splitRate(name string) (string, float64, bool) {
 // every measured run's target rate in it is close to the rate of its name,
 // so that scenarios merely named with a number are not misread.
 func findSweeps(r *results.Results) []*sweep {
+	out := groupSweeps(r, tagSweepRuns(r))
+	for _, s := range out {
+		s.finish(r.SLO)
+	}
+	return out
+}
+
+// tagSweepRuns reads each run of r as a sweep step, or leaves it nil: by
+// its SweepRate, or by its name (see findSweeps).
+func tagSweepRuns(r *results.Results) []*sweepRun {
 	tagged := make([]*sweepRun, len(r.Runs))
 	byPrefix := map[string][]int{}
 	var prefixes []string
@@ -104,27 +114,7 @@ func findSweeps(r *results.Results) []*sweep {
 	}
 	for _, p := range prefixes {
 		idx := byPrefix[p]
-		rates := map[float64]bool{}
-		plausible, evidence := true, false
-		for _, i := range idx {
-			run := r.Runs[i]
-			_, rate, _ := splitRate(run.Scenario)
-			rates[rate] = true
-			if !usable(run) {
-				continue
-			}
-			ps, ok := run.Summary.Phase(r.SteadyPhase)
-			if !ok || ps.All.Scheduled == 0 {
-				continue
-			}
-			if ps.All.Scheduled > 1 && ps.All.TargetRate > 0 {
-				evidence = true
-				if math.Abs(ps.All.TargetRate-rate) > nameRateTolerance*rate {
-					plausible = false
-				}
-			}
-		}
-		if len(rates) < 2 || !plausible || !evidence {
+		if !sweptByName(r, idx) {
 			continue
 		}
 		for _, i := range idx {
@@ -132,7 +122,41 @@ func findSweeps(r *results.Results) []*sweep {
 			tagged[i] = &sweepRun{name: p, phase: r.SteadyPhase, rate: rate, byName: true}
 		}
 	}
+	return tagged
+}
 
+// sweptByName says whether the runs idx of r, named "<experiment>-<rate>"
+// for one experiment, are a sweep of the steady phase: they have two rates
+// or more, and the measured runs' target rates in the phase are close to
+// those of their names (and some run shows it).
+func sweptByName(r *results.Results, idx []int) bool {
+	rates := map[float64]bool{}
+	plausible, evidence := true, false
+	for _, i := range idx {
+		run := r.Runs[i]
+		_, rate, _ := splitRate(run.Scenario)
+		rates[rate] = true
+		if !usable(run) {
+			continue
+		}
+		ps, ok := run.Summary.Phase(r.SteadyPhase)
+		if !ok || ps.All.Scheduled == 0 {
+			continue
+		}
+		if ps.All.Scheduled > 1 && ps.All.TargetRate > 0 {
+			evidence = true
+			if math.Abs(ps.All.TargetRate-rate) > nameRateTolerance*rate {
+				plausible = false
+			}
+		}
+	}
+	return len(rates) >= 2 && plausible && evidence
+}
+
+// groupSweeps gathers the tagged runs of r (tagged parallel to r.Runs)
+// into sweeps by experiment and phase, and their steps by architecture and
+// rate, in the order the runs come.
+func groupSweeps(r *results.Results, tagged []*sweepRun) []*sweep {
 	type key struct{ name, phase string }
 	var out []*sweep
 	idx := map[key]*sweep{}
@@ -164,23 +188,26 @@ func findSweeps(r *results.Results) []*sweep {
 		}
 		step.runs = append(step.runs, run)
 	}
-	for _, s := range out {
-		sort.SliceStable(s.archs, func(i, j int) bool { return archRank(s.archs[i]) < archRank(s.archs[j]) })
-		all := map[float64]bool{}
-		for _, a := range s.archs {
-			steps := s.steps[a]
-			sort.Slice(steps, func(i, j int) bool { return steps[i].rate < steps[j].rate })
-			for _, st := range steps {
-				all[st.rate] = true
-				st.judge(s.phase, r.SLO)
-			}
-		}
-		for rate := range all {
-			s.rates = append(s.rates, rate)
-		}
-		sort.Float64s(s.rates)
-	}
 	return out
+}
+
+// finish orders the sweep's architectures and each one's steps by rate,
+// judges every step against slo, and lists every rate swept.
+func (s *sweep) finish(slo float64) {
+	sort.SliceStable(s.archs, func(i, j int) bool { return archRank(s.archs[i]) < archRank(s.archs[j]) })
+	all := map[float64]bool{}
+	for _, a := range s.archs {
+		steps := s.steps[a]
+		sort.Slice(steps, func(i, j int) bool { return steps[i].rate < steps[j].rate })
+		for _, st := range steps {
+			all[st.rate] = true
+			st.judge(s.phase, slo)
+		}
+	}
+	for rate := range all {
+		s.rates = append(s.rates, rate)
+	}
+	sort.Float64s(s.rates)
 }
 
 // runWithin judges one run's swept phase against the SLO; ok is false when

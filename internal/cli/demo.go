@@ -143,21 +143,13 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	fs.StringVar(&secret, "secret", "", "")
 	fs.Float64Var(&rate, "rate", rate, "")
 	fs.DurationVar(&during, "fault-duration", during, "")
-	names := demo.Names()
-	want := strings.Join(names, " or ")
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return cfg, "", err
-			}
-			return cfg, "", fmt.Errorf("%w: demo: %s", command.ErrUsage, brief.OneLine(err.Error()))
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	want := strings.Join(demo.Names(), " or ")
+	positional, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, "", err
+	}
+	if err != nil {
+		return cfg, "", fmt.Errorf("%w: demo: %s", command.ErrUsage, brief.OneLine(err.Error()))
 	}
 	if len(positional) == 0 {
 		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", command.ErrUsage, want)
@@ -171,24 +163,12 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	if err != nil {
 		return cfg, "", fmt.Errorf("demo: %w", err)
 	}
-	stackEnv := map[string]string{}
-	for _, kv := range append(sc.Env(), sc.AppEnv()...) {
-		stackEnv[kv[0]] = kv[1]
-	}
-	fromEnv := func(flagValue, name string) string {
-		if flagValue != "" {
-			return flagValue
-		}
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return stackEnv[name]
-	}
+	env := newDemoEnv(getenv, sc)
 	cfg = demo.DefaultConfig(fault)
-	cfg.MonolithURL = strings.TrimSuffix(fromEnv(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
-	cfg.EventDrivenURL = strings.TrimSuffix(fromEnv(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
-	cfg.VisionURL = strings.TrimSuffix(fromEnv(vision, "PHOTOBENCH_VISION_URL"), "/")
-	cfg.PrometheusURL = strings.TrimSuffix(fromEnv("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
+	cfg.MonolithURL = strings.TrimSuffix(env.lookup(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
+	cfg.EventDrivenURL = strings.TrimSuffix(env.lookup(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
+	cfg.VisionURL = strings.TrimSuffix(env.lookup(vision, "PHOTOBENCH_VISION_URL"), "/")
+	cfg.PrometheusURL = strings.TrimSuffix(env.lookup("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
 	cfg.CacheDir = filepath.Join(sc.Dir, "loadgen-cache")
 	cfg.Secret = auth.SecretFromEnv(getenv)
 	if secret != "" {
@@ -196,9 +176,70 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	}
 	cfg.Rate, cfg.During = rate, during
 
+	if problems := demoProblems(cfg, positional[1:]); len(problems) > 0 {
+		return cfg, "", fmt.Errorf("%w: demo %s: %s", command.ErrUsage, fault.Name, strings.Join(problems, "; "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, "", fmt.Errorf("demo %s: %w", fault.Name, err)
+	}
+	sdDir = env.lookup("", "PHOTOBENCH_PROMETHEUS_SD_DIR")
+	if st, err := os.Stat(sdDir); sdDir != "" && (err != nil || !st.IsDir()) {
+		sdDir = "" // no stack set up here: no live metrics
+	}
+	return cfg, sdDir, nil
+}
+
+// parseInterleaved parses args with fs, flags and positional arguments in
+// any order, and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+}
+
+// demoEnv looks the demo's settings up: a flag's value, else the
+// environment, else the stack's configuration.
+type demoEnv struct {
+	getenv func(string) string
+	stack  map[string]string // the stack's environment, apps' included
+}
+
+// newDemoEnv is the lookup of the environment getenv and then the stack sc.
+func newDemoEnv(getenv func(string) string, sc stack.Config) demoEnv {
+	e := demoEnv{getenv: getenv, stack: map[string]string{}}
+	for _, kv := range append(sc.Env(), sc.AppEnv()...) {
+		e.stack[kv[0]] = kv[1]
+	}
+	return e
+}
+
+// lookup is flagValue when set, else the variable name from the
+// environment, else from the stack.
+func (e demoEnv) lookup(flagValue, name string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return e.stack[name]
+}
+
+// demoProblems lists every problem with the demo's configuration: extra
+// arguments, URLs that are not http(s), a rate or fault duration out of
+// range, a short secret.
+func demoProblems(cfg demo.Config, extra []string) []string {
 	var problems []string
-	if len(positional) > 1 {
-		problems = append(problems, fmt.Sprintf("unexpected arguments %q", positional[1:]))
+	if len(extra) > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected arguments %q", extra))
 	}
 	for _, u := range []struct{ flag, url string }{
 		{"--target-monolith", cfg.MonolithURL}, {"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
@@ -207,26 +248,16 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", u.flag, u.url))
 		}
 	}
-	if !(rate > 0 && rate <= demo.MaxRate) {
-		problems = append(problems, fmt.Sprintf("--rate %g: want more than 0 and at most %g", rate, demo.MaxRate))
+	if !(cfg.Rate > 0 && cfg.Rate <= demo.MaxRate) {
+		problems = append(problems, fmt.Sprintf("--rate %g: want more than 0 and at most %g", cfg.Rate, demo.MaxRate))
 	}
-	if during <= 0 || during > demo.MaxPhase {
-		problems = append(problems, fmt.Sprintf("--fault-duration %s: want more than 0 and at most %s", during, demo.MaxPhase))
+	if cfg.During <= 0 || cfg.During > demo.MaxPhase {
+		problems = append(problems, fmt.Sprintf("--fault-duration %s: want more than 0 and at most %s", cfg.During, demo.MaxPhase))
 	}
 	if len(cfg.Secret) < auth.MinSecretLen {
 		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
 	}
-	if len(problems) > 0 {
-		return cfg, "", fmt.Errorf("%w: demo %s: %s", command.ErrUsage, fault.Name, strings.Join(problems, "; "))
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, "", fmt.Errorf("demo %s: %w", fault.Name, err)
-	}
-	sdDir = fromEnv("", "PHOTOBENCH_PROMETHEUS_SD_DIR")
-	if st, err := os.Stat(sdDir); sdDir != "" && (err != nil || !st.IsDir()) {
-		sdDir = "" // no stack set up here: no live metrics
-	}
-	return cfg, sdDir, nil
+	return problems
 }
 
 // serveDemoMetrics serves the load generator's metrics of both architectures

@@ -176,6 +176,9 @@ type runInfo struct {
 	Partial      bool      `json:"partial"`
 }
 
+// runLoadConfig runs one load scenario against the target once it answers
+// and accepts the tokens, and writes the run's raw data and summary into
+// cfg.out.
 func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer) error {
 	sc, err := loadgen.LoadScenario(cfg.scenario)
 	if err != nil {
@@ -184,23 +187,8 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	if err := checkHealth(ctx, cfg.target); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	var photos *loadgen.PhotoSet
-	if sc.Uploads() {
-		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-	}
-	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{
-		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
-		TokenTTL: sc.Duration() + sc.Ready.Timeout + 24*time.Hour, Photos: photos,
-	})
+	tgt, err := newLoadTarget(ctx, cfg, sc, stderr)
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	if cfg.devSecret {
-		fmt.Fprintf(stderr, "photobench: %s is unset: tokens signed with the development secret\n", auth.EnvSecret)
-	}
-	if err := checkAuth(ctx, tgt); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
@@ -243,13 +231,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	if err := run.Log.Close(); err != nil {
 		return fmt.Errorf("load: interval log: %w", err)
 	}
-	if err := atomicfile.Write(filepath.Join(cfg.out, "latency.hlog"), hlog.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(cfg.out, "summary.json"), sum); err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(cfg.out, "run.json"), info); err != nil {
+	if err := writeLoadRun(cfg.out, hlog.Bytes(), sum, info); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	printSummary(stdout, sc, sum, cfg)
@@ -257,6 +239,45 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 		return fmt.Errorf("load: stopped before the end; partial results in %s", cfg.out)
 	}
 	return nil
+}
+
+// newLoadTarget is the API target of scenario sc at cfg.target, with the
+// photos it uploads, once the target accepts its tokens (a token signed
+// with the development secret is said on stderr).
+func newLoadTarget(ctx context.Context, cfg loadConfig, sc *loadgen.Scenario, stderr io.Writer) (*loadgen.APITarget, error) {
+	var photos *loadgen.PhotoSet
+	if sc.Uploads() {
+		var err error
+		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
+			return nil, err
+		}
+	}
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{
+		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
+		TokenTTL: sc.Duration() + sc.Ready.Timeout + 24*time.Hour, Photos: photos,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.devSecret {
+		fmt.Fprintf(stderr, "photobench: %s is unset: tokens signed with the development secret\n", auth.EnvSecret)
+	}
+	if err := checkAuth(ctx, tgt); err != nil {
+		return nil, err
+	}
+	return tgt, nil
+}
+
+// writeLoadRun writes a run's raw data into dir: the interval log hlog,
+// the summary and what was run.
+func writeLoadRun(dir string, hlog []byte, sum loadgen.Summary, info runInfo) error {
+	if err := atomicfile.Write(filepath.Join(dir, "latency.hlog"), hlog, 0o644); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "summary.json"), sum); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(filepath.Join(dir, "run.json"), info)
 }
 
 // scrapeWait bounds the waits for the stack's Prometheus: until it has

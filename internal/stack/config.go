@@ -121,78 +121,102 @@ type Config struct {
 // directory (used when PHOTOBENCH_STACK_DIR is unset); it is made absolute.
 // Every malformed variable is reported in one error.
 func LoadConfig(getenv func(string) string, dir string) (Config, error) {
-	var problems []string
-	str := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
-	num := func(name string, def, min, max int) int {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < min || n > max {
-			problems = append(problems, fmt.Sprintf("%s=%q: want an integer in [%d, %d]", name, v, min, max))
-			return def
-		}
-		return n
-	}
-
-	boolean := func(name string, def bool) bool {
-		switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
-		case "":
-			return def
-		case "1", "true", "on", "yes":
-			return true
-		case "0", "false", "off", "no":
-			return false
-		default:
-			problems = append(problems, fmt.Sprintf("%s=%q: want on or off", name, v))
-			return def
-		}
-	}
-
+	e := &envReader{getenv: getenv}
 	c := Config{
-		Dir:                 str("PHOTOBENCH_STACK_DIR", dir),
-		Java:                str("PHOTOBENCH_JAVA", "java"),
+		Dir:                 e.str("PHOTOBENCH_STACK_DIR", dir),
+		Java:                e.str("PHOTOBENCH_JAVA", "java"),
 		Host:                "127.0.0.1",
-		PGPort:              num("PHOTOBENCH_PG_PORT", DefaultPGPort, 1, 65535),
-		KafkaPort:           num("PHOTOBENCH_KAFKA_PORT", DefaultKafkaPort, 1, 65535),
-		KafkaControllerPort: num("PHOTOBENCH_KAFKA_CONTROLLER_PORT", DefaultKafkaControllerPort, 1, 65535),
-		MinIOPort:           num("PHOTOBENCH_MINIO_PORT", DefaultMinIOPort, 1, 65535),
-		PrometheusPort:      num("PHOTOBENCH_PROMETHEUS_PORT", DefaultPrometheusPort, 1, 65535),
+		PGPort:              e.num("PHOTOBENCH_PG_PORT", DefaultPGPort, 1, 65535),
+		KafkaPort:           e.num("PHOTOBENCH_KAFKA_PORT", DefaultKafkaPort, 1, 65535),
+		KafkaControllerPort: e.num("PHOTOBENCH_KAFKA_CONTROLLER_PORT", DefaultKafkaControllerPort, 1, 65535),
+		MinIOPort:           e.num("PHOTOBENCH_MINIO_PORT", DefaultMinIOPort, 1, 65535),
+		PrometheusPort:      e.num("PHOTOBENCH_PROMETHEUS_PORT", DefaultPrometheusPort, 1, 65535),
 		PGUser:              "photobench",
 		PGPassword:          "photobench",
 		PGDatabase:          "photobench",
 		S3AccessKey:         "photobench",
 		S3SecretKey:         "photobench-secret",
-		KafkaHeapMB:         num("PHOTOBENCH_KAFKA_HEAP_MB", 512, 128, 16384),
-		KafkaPartitions:     num("PHOTOBENCH_KAFKA_PARTITIONS", 4, 1, 256),
-		MinIONotifyQueue:    boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
-		VisionPort:          num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
-		MonolithPort:        num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
+		KafkaHeapMB:         e.num("PHOTOBENCH_KAFKA_HEAP_MB", 512, 128, 16384),
+		KafkaPartitions:     e.num("PHOTOBENCH_KAFKA_PARTITIONS", 4, 1, 256),
+		MinIONotifyQueue:    e.boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
+		VisionPort:          e.num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
+		MonolithPort:        e.num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
 		FunctionPorts:       map[string]int{},
-		RuntimePort:         num("PHOTOBENCH_RUNTIME_PORT", DefaultRuntimePort, 1, 65535),
-		RuntimePinned:       boolean("PHOTOBENCH_RUNTIME_PINNED", false),
-		ReadyTimeout:        time.Duration(num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
+		RuntimePort:         e.num("PHOTOBENCH_RUNTIME_PORT", DefaultRuntimePort, 1, 65535),
+		RuntimePinned:       e.boolean("PHOTOBENCH_RUNTIME_PINNED", false),
+		ReadyTimeout:        time.Duration(e.num("PHOTOBENCH_READY_TIMEOUT_SECONDS", 90, 1, 3600)) * time.Second,
 	}
 	for name, def := range deploy.Ports { // each overridable as PHOTOBENCH_<NAME>_PORT
-		c.FunctionPorts[name] = num("PHOTOBENCH_"+strings.ToUpper(name)+"_PORT", def, 1, 65535)
+		c.FunctionPorts[name] = e.num("PHOTOBENCH_"+strings.ToUpper(name)+"_PORT", def, 1, 65535)
 	}
 	abs, err := filepath.Abs(c.Dir)
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("PHOTOBENCH_STACK_DIR=%q: %v", c.Dir, err))
+		e.problems = append(e.problems, fmt.Sprintf("PHOTOBENCH_STACK_DIR=%q: %v", c.Dir, err))
 	}
 	c.Dir = abs
-	c.BinDir = absOr(str("PHOTOBENCH_STACK_BIN_DIR", filepath.Join(c.Dir, "bin")))
-	c.KafkaLibDir = absOr(str("PHOTOBENCH_KAFKA_LIB_DIR", filepath.Join(c.Dir, "lib", "kafka")))
-	c.PGBinDir = str("PHOTOBENCH_PG_BIN_DIR", findPGBinDir())
-	c.PGDataDir = absOr(str("PHOTOBENCH_PG_DATA_DIR", PGDataDirFor(c.Dir, os.Geteuid(), postgresHome())))
+	c.BinDir = absOr(e.str("PHOTOBENCH_STACK_BIN_DIR", filepath.Join(c.Dir, "bin")))
+	c.KafkaLibDir = absOr(e.str("PHOTOBENCH_KAFKA_LIB_DIR", filepath.Join(c.Dir, "lib", "kafka")))
+	c.PGBinDir = e.str("PHOTOBENCH_PG_BIN_DIR", findPGBinDir())
+	c.PGDataDir = absOr(e.str("PHOTOBENCH_PG_DATA_DIR", PGDataDirFor(c.Dir, os.Geteuid(), postgresHome())))
 
+	problems := append(e.problems, c.portClashes()...)
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return c, errors.New("stack config: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// envReader reads settings from the environment, with defaults, and
+// collects every malformed one as a problem.
+type envReader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+// str is the variable name, or def when unset or blank.
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// num is the integer variable name, or def when unset; outside [min, max]
+// or not an integer it is a problem, and def.
+func (e *envReader) num(name string, def, min, max int) int {
+	v := strings.TrimSpace(e.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q: want an integer in [%d, %d]", name, v, min, max))
+		return def
+	}
+	return n
+}
+
+// boolean is the on/off variable name, or def when unset; anything else
+// is a problem, and def.
+func (e *envReader) boolean(name string, def bool) bool {
+	switch v := strings.ToLower(strings.TrimSpace(e.getenv(name))); v {
+	case "":
+		return def
+	case "1", "true", "on", "yes":
+		return true
+	case "0", "false", "off", "no":
+		return false
+	default:
+		e.problems = append(e.problems, fmt.Sprintf("%s=%q: want on or off", name, v))
+		return def
+	}
+}
+
+// portClashes names every port configured for more than one service.
+func (c Config) portClashes() []string {
+	var problems []string
 	ports := map[int][]string{}
 	for _, p := range append(c.Ports(), c.appPorts()...) {
 		ports[p.Port] = append(ports[p.Port], p.Name)
@@ -202,11 +226,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("port %d is configured for %s", port, strings.Join(names, " and ")))
 		}
 	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return c, errors.New("stack config: " + strings.Join(problems, "; "))
-	}
-	return c, nil
+	return problems
 }
 
 func absOr(p string) string {

@@ -48,6 +48,9 @@ func containersMode(t testing.TB) Env {
 	return containersEnv
 }
 
+// startContainers starts the stack's servers as containers on the host's
+// network (root is the repository, for the compose file's images), waits
+// until they answer, provisions them, and returns their environment.
 func startContainers(ctx context.Context, root string) (Env, error) {
 	dir, err := os.MkdirTemp("", "photobench-containers-")
 	if err != nil {
@@ -68,12 +71,40 @@ func startContainers(ctx context.Context, root string) (Env, error) {
 		hc.NetworkMode = "host"
 		hc.Binds = append(hc.Binds, cfg.SDDir()+":"+cfg.SDDir()+":ro")
 	})
+	for _, s := range containerSpecs(cfg) {
+		img, ok := images[s.service]
+		if !ok {
+			return Env{}, fmt.Errorf("compose file names no image for %s", s.service)
+		}
+		if _, err := testcontainers.Run(ctx, img, append(s.opts, hostNet)...); err != nil {
+			return Env{}, fmt.Errorf("start %s (%s): %w", s.service, img, err)
+		}
+	}
+	if err := stack.WaitReady(ctx, cfg, 2*time.Minute); err != nil {
+		return Env{}, err
+	}
+	if err := stack.Provision(ctx, cfg); err != nil {
+		return Env{}, err
+	}
+	vars := map[string]string{}
+	for _, kv := range cfg.Env() {
+		vars[kv[0]] = kv[1]
+	}
+	return envFrom(func(k string) string { return vars[k] }), nil
+}
+
+// containerSpec is how to run one service of the stack as a container.
+type containerSpec struct {
+	service string // its name in the compose file, which gives its image
+	opts    []testcontainers.ContainerCustomizer
+}
+
+// containerSpecs are the stack's four servers, configured as the native
+// stack configures them from cfg.
+func containerSpecs(cfg stack.Config) []containerSpec {
 	kafkaAddr := fmt.Sprintf("%s:%d", cfg.Host, cfg.KafkaPort)
 	ctrlAddr := fmt.Sprintf("%s:%d", cfg.Host, cfg.KafkaControllerPort)
-	specs := []struct {
-		service string
-		opts    []testcontainers.ContainerCustomizer
-	}{
+	return []containerSpec{
 		{"postgres", []testcontainers.ContainerCustomizer{
 			testcontainers.WithEnv(map[string]string{"POSTGRES_USER": cfg.PGUser, "POSTGRES_PASSWORD": cfg.PGPassword, "POSTGRES_DB": cfg.PGDatabase}),
 			testcontainers.WithCmd("postgres", "-c", "listen_addresses="+cfg.Host, "-c", fmt.Sprintf("port=%d", cfg.PGPort), "-c", "max_connections=300"),
@@ -119,26 +150,6 @@ func startContainers(ctx context.Context, root string) (Env, error) {
 				fmt.Sprintf("--web.listen-address=%s:%d", cfg.Host, cfg.PrometheusPort), "--web.enable-lifecycle"),
 		}},
 	}
-	for _, s := range specs {
-		img, ok := images[s.service]
-		if !ok {
-			return Env{}, fmt.Errorf("compose file names no image for %s", s.service)
-		}
-		if _, err := testcontainers.Run(ctx, img, append(s.opts, hostNet)...); err != nil {
-			return Env{}, fmt.Errorf("start %s (%s): %w", s.service, img, err)
-		}
-	}
-	if err := stack.WaitReady(ctx, cfg, 2*time.Minute); err != nil {
-		return Env{}, err
-	}
-	if err := stack.Provision(ctx, cfg); err != nil {
-		return Env{}, err
-	}
-	vars := map[string]string{}
-	for _, kv := range cfg.Env() {
-		vars[kv[0]] = kv[1]
-	}
-	return envFrom(func(k string) string { return vars[k] }), nil
 }
 
 var defaultedVar = regexp.MustCompile(`^\$\{([A-Z0-9_]+):-(.+)\}$`)

@@ -6,15 +6,32 @@ import (
 	"strings"
 )
 
+// markdown accumulates the report's Markdown.
+type markdown struct{ strings.Builder }
+
+// p appends one formatted piece.
+func (b *markdown) p(format string, args ...any) { fmt.Fprintf(&b.Builder, format, args...) }
+
 // Markdown writes the report for people: the machine, the method, a table of
 // both tools at every listed rate, the highest sustained rates against wrk's
 // bound, photobench beyond capacity, and the aims as the figures judge them.
 // jsonPath names the file with the raw runs.
 func (r *Report) Markdown(jsonPath string) string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	c := r.Config
+	var b markdown
+	r.writeIntro(&b, jsonPath)
+	r.writeMachine(&b)
+	r.writeMethod(&b)
+	r.writeRates(&b)
+	r.writeSustained(&b)
+	r.writeBeyond(&b)
+	r.writeAims(&b)
+	return b.String()
+}
 
+// writeIntro writes the title, what was compared and when, and whether the
+// calibration was stopped early.
+func (r *Report) writeIntro(b *markdown, jsonPath string) {
+	p := b.p
 	p("# Load generator calibration\n\n")
 	p("photobench's open-loop generator against vegeta (open loop, the same rates) and wrk (closed loop, the machine's bound), ")
 	p("on one machine against one trivial local target. Made by `photobench calibrate run` (`make loadgen-calibrate`) ")
@@ -26,12 +43,21 @@ func (r *Report) Markdown(jsonPath string) string {
 	if r.Partial {
 		p("**Partial: the calibration was stopped before its end; the figures cover the runs that finished.**\n\n")
 	}
+}
 
+// writeMachine writes the machine the tools shared and their versions.
+func (r *Report) writeMachine(b *markdown) {
+	p := b.p
 	p("## Machine\n\n")
 	p("| | |\n|---|---|\n")
 	p("| CPU | %s |\n| cores | %d (target, generator and, for wrk, its threads all share them) |\n", r.Machine.CPU, r.Machine.Cores)
 	p("| OS | %s |\n| Go (photobench) | %s |\n| vegeta | %s |\n| wrk | %s |\n\n", r.Machine.OS, r.Machine.GoVersion, r.Machine.Vegeta, r.Machine.Wrk)
+}
 
+// writeMethod writes how each tool was run and what each figure means, with
+// the configuration's numbers.
+func (r *Report) writeMethod(b *markdown) {
+	p, c := b.p, r.Config
 	p("## Method\n\n")
 	p("- **Target**: `photobench calibrate serve`, a Go net/http server answering GET with 200 and a 20-byte body, ")
 	p("in its own process on loopback (%s). Its CPU is read from /proc around each run.\n", r.Target)
@@ -59,7 +85,11 @@ func (r *Report) Markdown(jsonPath string) string {
 	p("from it the rate is multiplied by %g (rounded) and measured (%d time(s) at each) until a rate fails, ", c.SearchStep, c.Repeats)
 	p("the next would reach a failed one, or the search's budget of %s per tool would be exceeded ", dur(c.SearchBudget))
 	p("(then the figure is a lower bound, written ≥).\n\n")
+}
 
+// writeRates writes the table of both open-loop tools at every listed rate.
+func (r *Report) writeRates(b *markdown) {
+	p := b.p
 	p("## Results by rate\n\n")
 	if len(r.Rates) == 0 {
 		p("No runs finished.\n\n")
@@ -99,7 +129,12 @@ func (r *Report) Markdown(jsonPath string) string {
 		}
 		p("\n")
 	}
+}
 
+// writeSustained writes each tool's highest sustained rate and its search,
+// against wrk's closed-loop bound and its latency there.
+func (r *Report) writeSustained(b *markdown) {
+	p, c := b.p, r.Config
 	p("## Highest sustained rate\n\n")
 	p("| tool | highest sustained | lowest failing | search | why it stopped |\n|---|---:|---:|---|---|\n")
 	for _, t := range []struct {
@@ -145,7 +180,11 @@ func (r *Report) Markdown(jsonPath string) string {
 		}
 	}
 	p("\n")
+}
 
+// writeBeyond writes every run of photobench's that failed the criterion.
+func (r *Report) writeBeyond(b *markdown) {
+	p := b.p
 	p("## photobench beyond capacity\n\n")
 	var beyond []Measurement
 	for _, m := range r.Runs {
@@ -169,12 +208,15 @@ func (r *Report) Markdown(jsonPath string) string {
 		}
 		p("\n")
 	}
+}
 
+// writeAims writes the aims as the figures judge them.
+func (r *Report) writeAims(b *markdown) {
+	p := b.p
 	p("## Aims\n\n| aim | status | figures |\n|---|---|---|\n")
 	for _, a := range r.Aims {
 		p("| %s | **%s** | %s |\n", a.Name, a.Status, a.Detail)
 	}
-	return b.String()
 }
 
 // spreadWith formats a spread as "median [min–max]", or the median alone when

@@ -273,31 +273,68 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Render draws the chart as an SVG document.
 func (c LineChart) Render() []byte {
-	// x range
-	xlo, xhi := math.Inf(1), math.Inf(-1)
+	xlo, xhi := c.xRange()
+	legend := c.legend()
+	_, legH := legendLayout(legend)
+	top := float64(titleH)
+	if len(c.Shades) > 0 {
+		top += shadeH
+	}
+	n := max(len(c.Panels), 1)
+	plotBottom := top + float64(n)*panelH + float64(n-1)*panelGp
+	height := plotBottom + 44 + legH + 8
+	xa := c.xAxis(xlo, xhi)
+
+	w := &svgWriter{}
+	svgOpen(w, height, c.Title)
+	c.drawShades(w, xa, top, plotBottom)
+	for i, p := range c.Panels {
+		pTop := top + float64(i)*(panelH+panelGp)
+		c.drawPanel(w, p, xa, pTop, i == len(c.Panels)-1)
+	}
+	if len(c.Panels) == 0 {
+		w.text(chartW/2, top+panelH/2, "middle", ` fill="#777777"`, "no data")
+	}
+	// x axis
+	for _, t := range xa.ticks {
+		x := xa.px(t)
+		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", fmtCoord(x), fmtCoord(plotBottom), fmtCoord(x), fmtCoord(plotBottom+4), colAxis)
+		w.text(x, plotBottom+16, "middle", "", xa.tickText(t))
+	}
+	w.text((marginL+chartW-marginR)/2, plotBottom+32, "middle", "", c.XLabel)
+	drawLegend(w, legend, plotBottom+52)
+	w.p("</svg>\n")
+	return []byte(w.b.String())
+}
+
+// xRange is the chart's x range: the fixed one when XMax > XMin, else
+// that of every point, mark and shade (positive x only on a log axis).
+func (c LineChart) xRange() (xlo, xhi float64) {
+	xlo, xhi = math.Inf(1), math.Inf(-1)
 	if c.XMax > c.XMin {
-		xlo, xhi = c.XMin, c.XMax
-	} else {
-		for _, p := range c.Panels {
-			for _, l := range p.Lines {
-				for _, q := range l.Points {
-					if finite(q.X) && (!c.LogX || q.X > 0) {
-						xlo, xhi = math.Min(xlo, q.X), math.Max(xhi, q.X)
-					}
+		return c.XMin, c.XMax
+	}
+	for _, p := range c.Panels {
+		for _, l := range p.Lines {
+			for _, q := range l.Points {
+				if finite(q.X) && (!c.LogX || q.X > 0) {
+					xlo, xhi = math.Min(xlo, q.X), math.Max(xhi, q.X)
 				}
 			}
-			for _, m := range p.Marks {
-				xlo, xhi = math.Min(xlo, m.X), math.Max(xhi, m.X)
-			}
 		}
-		for _, s := range c.Shades {
-			xlo, xhi = math.Min(xlo, s.From), math.Max(xhi, s.To)
+		for _, m := range p.Marks {
+			xlo, xhi = math.Min(xlo, m.X), math.Max(xhi, m.X)
 		}
 	}
-	xt := c.XTick
-	if xt == nil && c.LogX {
-		xt = defaultNum
+	for _, s := range c.Shades {
+		xlo, xhi = math.Min(xlo, s.From), math.Max(xhi, s.To)
 	}
+	return xlo, xhi
+}
+
+// legend lists every named line once (by name, colour and dash), in the
+// panels' order, then the faults.
+func (c LineChart) legend() []legendItem {
 	var legend []legendItem
 	seen := map[string]bool{}
 	for _, p := range c.Panels {
@@ -312,35 +349,37 @@ func (c LineChart) Render() []byte {
 	if names := faultNames(c.Shades); len(names) > 0 {
 		legend = append(legend, legendItem{name: "fault: " + strings.Join(names, ", "), colour: colFault, bar: true})
 	}
-	_, legH := legendLayout(legend)
-	top := float64(titleH)
-	if len(c.Shades) > 0 {
-		top += shadeH
-	}
-	n := max(len(c.Panels), 1)
-	plotBottom := top + float64(n)*panelH + float64(n-1)*panelGp
-	height := plotBottom + 44 + legH + 8
+	return legend
+}
 
-	var xa axis
+// xAxis is the shared x axis over [xlo, xhi]; a linear one keeps exactly
+// that window when it is fixed or shaded, rather than rounding it out.
+func (c LineChart) xAxis(xlo, xhi float64) axis {
+	xt := c.XTick
+	if xt == nil && c.LogX {
+		xt = defaultNum
+	}
 	if c.LogX {
-		xa = logAxis(xlo, xhi, marginL, chartW-marginR, xt)
-	} else {
-		xa = linearAxis(xlo, xhi, marginL, chartW-marginR, 10, xt)
-		if c.XMax > c.XMin || len(c.Shades) > 0 { // keep the exact window
-			xa.lo, xa.hi = xlo, xhi
-			var ticks []float64
-			for _, t := range xa.ticks {
-				if t >= xlo-1e-9 && t <= xhi+1e-9 {
-					ticks = append(ticks, t)
-				}
-			}
-			xa.ticks = ticks
-		}
+		return logAxis(xlo, xhi, marginL, chartW-marginR, xt)
 	}
+	xa := linearAxis(xlo, xhi, marginL, chartW-marginR, 10, xt)
+	if c.XMax > c.XMin || len(c.Shades) > 0 { // keep the exact window
+		xa.lo, xa.hi = xlo, xhi
+		var ticks []float64
+		for _, t := range xa.ticks {
+			if t >= xlo-1e-9 && t <= xhi+1e-9 {
+				ticks = append(ticks, t)
+			}
+		}
+		xa.ticks = ticks
+	}
+	return xa
+}
 
-	w := &svgWriter{}
-	svgOpen(w, height, c.Title)
-	// shades over every panel
+// drawShades draws the shades over every panel, from top to plotBottom:
+// phases in alternating greys labelled above the first panel, faults
+// tinted and labelled inside.
+func (c LineChart) drawShades(w *svgWriter, xa axis, top, plotBottom float64) {
 	for i, s := range c.Shades {
 		x0, x1 := xa.px(s.From), xa.px(s.To)
 		if x1 <= x0 {
@@ -366,23 +405,6 @@ func (c LineChart) Render() []byte {
 			w.text((x0+x1)/2, top-4, "middle", ` font-size="10" fill="#555555"`, s.Label)
 		}
 	}
-	for i, p := range c.Panels {
-		pTop := top + float64(i)*(panelH+panelGp)
-		c.drawPanel(w, p, xa, pTop, i == len(c.Panels)-1)
-	}
-	if len(c.Panels) == 0 {
-		w.text(chartW/2, top+panelH/2, "middle", ` fill="#777777"`, "no data")
-	}
-	// x axis
-	for _, t := range xa.ticks {
-		x := xa.px(t)
-		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", fmtCoord(x), fmtCoord(plotBottom), fmtCoord(x), fmtCoord(plotBottom+4), colAxis)
-		w.text(x, plotBottom+16, "middle", "", xa.tickText(t))
-	}
-	w.text((marginL+chartW-marginR)/2, plotBottom+32, "middle", "", c.XLabel)
-	drawLegend(w, legend, plotBottom+52)
-	w.p("</svg>\n")
-	return []byte(w.b.String())
 }
 
 // faultNames lists the labelled faults' names, in order.
@@ -398,46 +420,11 @@ func faultNames(ss []Shade) []string {
 
 func fitsLabel(s string, width float64) bool { return 5.6*float64(len([]rune(s)))+4 <= width }
 
+// drawPanel draws one panel from top: its y axis and grid, its lines and
+// its marks, or its Empty message when it has no point to plot.
 func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last bool) {
 	bottom := top + panelH
-	yt := p.YTick
-	if yt == nil && p.LogY {
-		yt = defaultNum
-	}
-	ylo, yhi := math.Inf(1), math.Inf(-1)
-	points := 0
-	for _, l := range p.Lines {
-		for _, q := range l.Points {
-			if !finite(q.Y) || (p.LogY && q.Y <= 0) {
-				continue
-			}
-			if c.XMax > c.XMin && (q.X < c.XMin || q.X > c.XMax) {
-				continue
-			}
-			ylo, yhi = math.Min(ylo, q.Y), math.Max(yhi, q.Y)
-			points++
-		}
-	}
-	for _, m := range p.Marks {
-		if finite(m.Y) {
-			ylo, yhi = math.Min(ylo, m.Y), math.Max(yhi, m.Y)
-			points++
-		}
-	}
-	var ya axis
-	if p.LogY {
-		ya = logAxis(ylo, yhi, bottom, top, yt)
-	} else {
-		lo := math.Min(0, ylo)
-		hi := yhi
-		if p.YMax > 0 {
-			hi = p.YMax
-		}
-		if points == 0 {
-			lo, hi = 0, 1
-		}
-		ya = linearAxis(lo, hi, bottom, top, 5, yt)
-	}
+	ya, points := c.yAxis(p, top, bottom)
 	// grid and y ticks
 	for _, t := range ya.ticks {
 		y := ya.px(t)
@@ -460,30 +447,7 @@ func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last b
 		return
 	}
 	for _, l := range p.Lines {
-		width := l.Width
-		if width == 0 {
-			width = 1.6
-		}
-		for _, seg := range segments(c.clip(l), p.LogY, c.LogX) {
-			var sb strings.Builder
-			for i, q := range seg {
-				if i > 0 {
-					sb.WriteByte(' ')
-				}
-				sb.WriteString(fmtCoord(xa.px(q.X)) + "," + fmtCoord(ya.px(q.Y)))
-			}
-			if len(seg) == 1 {
-				w.p(`<circle cx="%s" cy="%s" r="1.8" fill="%s"/>`+"\n", fmtCoord(xa.px(seg[0].X)), fmtCoord(ya.px(seg[0].Y)), l.Colour)
-				continue
-			}
-			w.p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s/>`+"\n",
-				sb.String(), l.Colour, width, dashAttr(l.Dash))
-			if l.Dots {
-				for _, q := range seg {
-					w.p(`<circle cx="%s" cy="%s" r="2.6" fill="%s"/>`+"\n", fmtCoord(xa.px(q.X)), fmtCoord(ya.px(q.Y)), l.Colour)
-				}
-			}
-		}
+		c.drawLine(w, l, p.LogY, xa, ya)
 	}
 	for _, m := range p.Marks {
 		x, y := xa.px(m.X), ya.px(m.Y)
@@ -495,6 +459,76 @@ func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last b
 			anchor, dx = "end", -8
 		}
 		w.text(x+dx, y-8, anchor, ` font-size="11" font-weight="bold" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, m.Label)
+	}
+}
+
+// yAxis is panel p's y axis between bottom and top, over its points and
+// marks within the chart's x range (from 0 when linear), and the number of
+// them.
+func (c LineChart) yAxis(p Panel, top, bottom float64) (ya axis, points int) {
+	yt := p.YTick
+	if yt == nil && p.LogY {
+		yt = defaultNum
+	}
+	ylo, yhi := math.Inf(1), math.Inf(-1)
+	for _, l := range p.Lines {
+		for _, q := range l.Points {
+			if !finite(q.Y) || (p.LogY && q.Y <= 0) {
+				continue
+			}
+			if c.XMax > c.XMin && (q.X < c.XMin || q.X > c.XMax) {
+				continue
+			}
+			ylo, yhi = math.Min(ylo, q.Y), math.Max(yhi, q.Y)
+			points++
+		}
+	}
+	for _, m := range p.Marks {
+		if finite(m.Y) {
+			ylo, yhi = math.Min(ylo, m.Y), math.Max(yhi, m.Y)
+			points++
+		}
+	}
+	if p.LogY {
+		return logAxis(ylo, yhi, bottom, top, yt), points
+	}
+	lo := math.Min(0, ylo)
+	hi := yhi
+	if p.YMax > 0 {
+		hi = p.YMax
+	}
+	if points == 0 {
+		lo, hi = 0, 1
+	}
+	return linearAxis(lo, hi, bottom, top, 5, yt), points
+}
+
+// drawLine draws line l as polylines between its breaks, a lone point as a
+// dot, and a dot on every point when l asks for them.
+func (c LineChart) drawLine(w *svgWriter, l Line, logY bool, xa, ya axis) {
+	width := l.Width
+	if width == 0 {
+		width = 1.6
+	}
+	for _, seg := range segments(c.clip(l), logY, c.LogX) {
+		var sb strings.Builder
+		for i, q := range seg {
+			if i > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(fmtCoord(xa.px(q.X)) + "," + fmtCoord(ya.px(q.Y)))
+		}
+		if len(seg) == 1 {
+			w.p(`<circle cx="%s" cy="%s" r="1.8" fill="%s"/>`+"\n", fmtCoord(xa.px(seg[0].X)), fmtCoord(ya.px(seg[0].Y)), l.Colour)
+			continue
+		}
+		w.p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s/>`+"\n",
+			sb.String(), l.Colour, width, dashAttr(l.Dash))
+		if l.Dots {
+			for _, q := range seg {
+				w.p(`<circle cx="%s" cy="%s" r="2.6" fill="%s"/>`+"\n", fmtCoord(xa.px(q.X)), fmtCoord(ya.px(q.Y)), l.Colour)
+			}
+		}
 	}
 }
 
@@ -555,6 +589,7 @@ type BarChart struct {
 	Series   []BarSeries
 }
 
+// Render draws the chart as an SVG document.
 func (c BarChart) Render() []byte {
 	const plotH = 240
 	top := float64(titleH + 10)
@@ -578,10 +613,6 @@ func (c BarChart) Render() []byte {
 	}
 	height := bottom + labelH + 10 + legH + 6
 	yt := c.YTick
-	vf := c.ValueFmt
-	if vf == nil {
-		vf = defaultNum
-	}
 	hi := 0.0
 	for _, s := range c.Series {
 		for _, v := range s.Values {
@@ -602,27 +633,8 @@ func (c BarChart) Render() []byte {
 		w.text(marginL-6, y+4, "end", "", ya.tickText(t))
 	}
 	w.p(`<text x="%d" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", marginL+6, fmtCoord(top-4), esc(c.YLabel))
-	ns := max(len(c.Series), 1)
-	barW := groupW * 0.8 / float64(ns)
 	for gi, g := range c.Groups {
-		gx := float64(marginL) + float64(gi)*groupW + groupW*0.1
-		for si, s := range c.Series {
-			x := gx + float64(si)*barW
-			v := math.NaN()
-			if gi < len(s.Values) {
-				v = s.Values[gi]
-			}
-			if !finite(v) {
-				w.text(x+barW/2, bottom-4, "middle", ` font-size="9" fill="#777777"`, "n/a")
-				continue
-			}
-			y := ya.px(v)
-			w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", fmtCoord(x+1), fmtCoord(y), fmtCoord(math.Max(barW-2, 1)), fmtCoord(bottom-y), s.Colour)
-			label := vf(v)
-			if 5.2*float64(len([]rune(label))) <= barW+6 {
-				w.text(x+barW/2, y-3, "middle", ` font-size="9"`, label)
-			}
-		}
+		c.drawGroup(w, gi, ya, groupW, bottom)
 		cx := float64(marginL) + (float64(gi)+0.5)*groupW
 		if rotate {
 			w.p(`<text x="%s" y="%s" text-anchor="end" transform="rotate(-35 %s %s)">%s</text>`+"\n",
@@ -639,4 +651,33 @@ func (c BarChart) Render() []byte {
 	drawLegend(w, legend, bottom+labelH+18)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
+}
+
+// drawGroup draws group gi's bars, one per series, each labelled with its
+// value where the label fits; a missing value is written n/a.
+func (c BarChart) drawGroup(w *svgWriter, gi int, ya axis, groupW, bottom float64) {
+	vf := c.ValueFmt
+	if vf == nil {
+		vf = defaultNum
+	}
+	ns := max(len(c.Series), 1)
+	barW := groupW * 0.8 / float64(ns)
+	gx := float64(marginL) + float64(gi)*groupW + groupW*0.1
+	for si, s := range c.Series {
+		x := gx + float64(si)*barW
+		v := math.NaN()
+		if gi < len(s.Values) {
+			v = s.Values[gi]
+		}
+		if !finite(v) {
+			w.text(x+barW/2, bottom-4, "middle", ` font-size="9" fill="#777777"`, "n/a")
+			continue
+		}
+		y := ya.px(v)
+		w.p(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`+"\n", fmtCoord(x+1), fmtCoord(y), fmtCoord(math.Max(barW-2, 1)), fmtCoord(bottom-y), s.Colour)
+		label := vf(v)
+		if 5.2*float64(len([]rune(label))) <= barW+6 {
+			w.text(x+barW/2, y-3, "middle", ` font-size="9"`, label)
+		}
+	}
 }
