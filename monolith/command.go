@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/photobench/photobench/auth"
@@ -90,43 +88,40 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	var problems []string
+	var problems command.Problems
 	if fs.NArg() > 0 {
-		problems = append(problems, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+		problems.Addf("unexpected arguments %q", fs.Args())
 	}
 	if c.pgDSN == "" {
 		base := getenv("PHOTOBENCH_PG_DSN")
 		if base == "" {
-			problems = append(problems, "no database: set --pg-dsn, PHOTOBENCH_MONOLITH_PG_DSN or PHOTOBENCH_PG_DSN (make up writes it to .stack/env)")
+			problems.Addf("no database: set --pg-dsn, PHOTOBENCH_MONOLITH_PG_DSN or PHOTOBENCH_PG_DSN (make up writes it to .stack/env)")
 		} else if u, err := url.Parse(base); err != nil {
-			problems = append(problems, "PHOTOBENCH_PG_DSN is not a URL: "+err.Error())
+			problems.Addf("PHOTOBENCH_PG_DSN is not a URL: %v", err)
 		} else {
 			u.Path = "/monolith"
 			c.pgDSN = u.String()
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
-		problems = append(problems, fmt.Sprintf("--addr %q: %v", c.addr, err))
+		problems.Addf("--addr %q: %v", c.addr, err)
 	}
 	if u, err := url.Parse(c.visionURL); err != nil || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("--vision-url %q is not an http URL", c.visionURL))
+		problems.Addf("--vision-url %q is not an http URL", c.visionURL)
 	}
 	for name, v := range map[string]int{"--pg-max-conns": c.pgMaxConns, "--max-uploads": c.maxUploads} {
 		if v < 1 {
-			problems = append(problems, fmt.Sprintf("%s must be at least 1", name))
+			problems.Addf("%s must be at least 1", name)
 		}
 	}
 	if c.visionRetries < 0 || c.visionTimeout <= 0 || c.visionBackoff <= 0 {
-		problems = append(problems, "--vision-timeout and --vision-backoff must be positive, --vision-retries not negative")
+		problems.Addf("--vision-timeout and --vision-backoff must be positive, --vision-retries not negative")
 	}
 	if c.limits.MaxBytes < 1 || c.limits.MaxPixels < 1 {
-		problems = append(problems, "--max-bytes and --max-pixels must be positive")
+		problems.Addf("--max-bytes and --max-pixels must be positive")
 	}
 	c.secret = auth.SecretFromEnv(getenv)
-	if len(problems) > 0 {
-		return c, fmt.Errorf("%w: monolith: %s", command.ErrUsage, strings.Join(problems, "; "))
-	}
-	return c, nil
+	return c, problems.Err("monolith")
 }
 
 // Run runs the monolith process (`photobench monolith`): it parses args
@@ -140,7 +135,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "monolith")
+	log := command.Logger(stderr, "monolith")
 
 	reg := command.Registry()
 	m := NewMetrics(reg)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/photobench/photobench/imaging"
@@ -95,8 +94,8 @@ func parseCommand(args []string, getenv func(string) string) (commandConfig, err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	var problems command.Problems
+	bad := problems.Addf
 	if fs.NArg() > 0 {
 		bad("unexpected arguments %q", fs.Args())
 	}
@@ -121,8 +120,8 @@ func parseCommand(args []string, getenv func(string) string) (commandConfig, err
 	if err := cfg.LogLevel.UnmarshalText([]byte(f.logLevel)); err != nil {
 		bad("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	if len(problems) > 0 {
-		return commandConfig{}, fmt.Errorf("%w: vision: %s", command.ErrUsage, strings.Join(problems, "; "))
+	if err := problems.Err("vision"); err != nil {
+		return commandConfig{}, err
 	}
 	return cfg, nil
 }

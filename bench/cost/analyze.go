@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/eventdriven/deploy"
 )
 
 // Analysis is the cost model's outcome for one bench run, ready for the
@@ -259,7 +260,15 @@ func (a *analysis) idleTable() Table {
 // usage table says n/a rather than "—".
 var expected = map[string]map[string]bool{
 	results.Monolith:    {"monolith": true, "postgresql": true},
-	results.EventDriven: {"ingest": true, "query": true, "thumbnailer": true, "tagger": true, "catalog": true, "postgresql": true, "kafka": true, "minio": true},
+	results.EventDriven: setOf(append(deploy.Names(deploy.TriggerHTTP, deploy.TriggerEvent), "postgresql", "kafka", "minio")...),
+}
+
+func setOf(xs ...string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
 }
 
 // usageTable is the measured usage: every figure the cost model reads, by

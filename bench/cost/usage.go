@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/loadgen"
 )
 
-// The event-driven app's functions, as its deploy manifest
-// (eventdriven/deploy/functions.yaml) defines them: HTTP functions are
-// invoked per request served, event functions per event handled.
+// The event-driven app's functions, from its registry (deploy.Registry):
+// HTTP functions are invoked per request served, event functions per event
+// handled. The front is the platform's router (API Gateway), not a
+// function.
 var (
-	httpFunctions  = []string{"ingest", "query"}
-	eventFunctions = []string{"thumbnailer", "tagger", "catalog"}
+	httpFunctions  = deploy.Names(deploy.TriggerHTTP)
+	eventFunctions = deploy.Names(deploy.TriggerEvent)
 )
 
 // Components left out of the cost on both sides: the vision service stands

@@ -7,6 +7,7 @@ import (
 
 	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/eventdriven/deploy"
 )
 
 // maxGap breaks a per-second line where seconds are missing (nothing was
@@ -321,10 +322,13 @@ func (v *view) resourceRows(names []string, use map[string]componentUsage) [][]s
 
 // ownComponent names the architecture an app component belongs to; the
 // rest (the vision service, the stack's servers) run for both.
-var ownComponent = map[string]string{
-	"monolith": archMonolith, "front": archEvent, "runtime": archEvent, "ingest": archEvent, "query": archEvent,
-	"thumbnailer": archEvent, "tagger": archEvent, "catalog": archEvent,
-}
+var ownComponent = func() map[string]string {
+	m := map[string]string{"monolith": archMonolith, "runtime": archEvent}
+	for _, name := range deploy.Names() {
+		m[name] = archEvent
+	}
+	return m
+}()
 
 // couplingSection is the coupling timeline of every fault window, of
 // every scenario that injected one (in the order its runs appear).

@@ -458,7 +458,7 @@ func TestWrite(t *testing.T) {
 				"event-driven (Azure Functions) costs 50% of the monolith's",
 				"10.66 USD per million photos",
 				"idle cost 0.096 USD/hour",
-				"crosses the network 22 times before its photo is ready instead of 3 (7.3x)",
+				"crosses the network 22 times before its photo is ready instead of 6 (3.7x)",
 				"start eventdriven: kafka did not become ready", "pg-restart",
 				"2 (tagger 2)",
 				"Test CPU <fast> & cheap", "8.0 GiB", "go1.26.0", "15.8",

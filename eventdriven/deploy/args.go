@@ -71,7 +71,7 @@ type Args struct {
 	Limits imaging.Limits
 
 	getenv   func(string) string
-	problems []string
+	problems command.Problems
 }
 
 // ParseArgs parses the arguments of `photobench fn` (NAME first). It
@@ -123,9 +123,7 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (*Ar
 	return a, nil
 }
 
-func (a *Args) problem(format string, v ...any) {
-	a.problems = append(a.problems, fmt.Sprintf(format, v...))
-}
+func (a *Args) problem(format string, v ...any) { a.problems.Addf(format, v...) }
 
 // Need returns the environment variable name, noting a problem if unset.
 func (a *Args) Need(name string) string {
@@ -164,10 +162,7 @@ func (a *Args) Secret() []byte { return auth.SecretFromEnv(a.getenv) }
 // Err reports every problem found so far in one line, wrapping
 // command.ErrUsage; nil if there is none.
 func (a *Args) Err() error {
-	if len(a.problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: fn %s: %s", command.ErrUsage, a.Function.Name, strings.Join(a.problems, "; "))
+	return a.problems.Err("fn " + a.Function.Name)
 }
 
 // HTTPDeps is what ServeHTTP gives an HTTP function's build step.
@@ -190,7 +185,7 @@ func (a *Args) ServeHTTP(ctx context.Context, stdout, stderr io.Writer,
 	}
 	name := a.Function.Name
 	reg := command.Registry()
-	d := HTTPDeps{Log: slog.New(slog.NewJSONHandler(stderr, nil)).With("component", name), Registry: reg,
+	d := HTTPDeps{Log: command.Logger(stderr, name), Registry: reg,
 		HTTP: httpmetrics.NewMetrics(reg), Sent: outbound.New(reg)}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	h, closeFn, err := build(startCtx, d)

@@ -48,3 +48,38 @@ func TestHTTPFunctionsListenOnTheRegistrysPorts(t *testing.T) {
 		}
 	}
 }
+
+// functions.yaml and the registry describe the same functions: every
+// scaled function of one is in the other, with the same trigger, consumer
+// group and topics; every topic a function reads or writes is created.
+func TestFunctionsYAMLAgreesWithTheRegistry(t *testing.T) {
+	cfg, err := platform.ParseConfig(deploy.Functions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inYAML := map[string]bool{}
+	for _, f := range cfg.Functions {
+		inYAML[f.Name] = true
+		r, ok := deploy.Lookup(f.Name)
+		if !ok {
+			t.Errorf("functions.yaml runs %s, which the registry does not know", f.Name)
+			continue
+		}
+		if string(f.Kind) != string(r.Trigger) {
+			t.Errorf("%s: kind %s in functions.yaml, trigger %s in the registry", f.Name, f.Kind, r.Trigger)
+		}
+		if f.Kind == platform.KindEvent && (f.Group != r.Name || !slices.Equal(f.Topics, r.In)) {
+			t.Errorf("%s: group %q topics %v in functions.yaml, want %q %v", f.Name, f.Group, f.Topics, r.Name, r.In)
+		}
+	}
+	for _, r := range deploy.Registry {
+		if r.Trigger != deploy.TriggerNone && !inYAML[r.Name] {
+			t.Errorf("the registry's %s function is not in functions.yaml", r.Name)
+		}
+		for _, topic := range append(slices.Clone(r.In), r.Out) {
+			if topic != "" && !slices.Contains(deploy.Topics, topic) {
+				t.Errorf("%s uses topic %q, which is not created (deploy.Topics)", r.Name, topic)
+			}
+		}
+	}
+}

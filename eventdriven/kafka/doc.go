@@ -1,13 +1,27 @@
-// Package kafka is the event transport of the event-driven app: the
-// CloudEvents codec, a producer, and a consumer that runs a Handler with an
-// at-least-once retry and dead-letter policy. Every function uses it, and so
-// does the scale-to-zero runtime (through Lag).
+// Package kafka is the event transport of the event-driven app. A
+// function's logic is an eventdriven.Handler and never sees Kafka; this
+// package runs it:
+//
+//   - Function (function.go) adapts a handler: it decodes a message into an
+//     eventdriven.Delivery (a CloudEvent in binary content mode, or MinIO's
+//     S3 event records), calls the handler, publishes the events it
+//     returns to the function's output topic with the Producer, then runs
+//     its After step.
+//   - Consumer (consumer.go) fetches a consumer group's messages one at a
+//     time, runs each through its middleware chain and commits it.
+//   - The chain is the delivery policy, one wrapper each (middleware.go,
+//     retry.go, deadletter.go): Measure (metrics), DeadLetter (poison
+//     messages to "<topic>.dlq"), Retry (by the error's kind: transient
+//     without limit, ordinary up to MaxAttempts), Recover (panics), and a
+//     function's own, such as OnFirstSuccess.
+//   - Serve and RunFunction (serve.go) are an event function's process;
+//     Lag (lag.go) is what the scale-to-zero runtime scales on.
 //
 // It wraps github.com/segmentio/kafka-go (imported as kgo) and avoids that
 // library's traps:
 //
 //   - Reader.ReadMessage commits before the message is processed
-//     (at-most-once). The consumer uses FetchMessage, runs the handler, and
+//     (at-most-once). The consumer uses FetchMessage, runs the chain, and
 //     only then CommitMessages, synchronously.
 //   - With a GroupID, Reader.Lag and Reader.Offset return -1. Lag computes a
 //     group's lag from its committed offsets against the partitions' end

@@ -100,7 +100,7 @@ func RunFunction(ctx context.Context, a *deploy.Args, stdout, stderr io.Writer,
 	}
 	f := a.Function
 	reg := command.Registry()
-	d := Deps{Log: slog.New(slog.NewJSONHandler(stderr, nil)).With("component", f.Name), Registry: reg, Sent: outbound.New(reg)}
+	d := Deps{Log: command.Logger(stderr, f.Name), Registry: reg, Sent: outbound.New(reg)}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	h, closeFn, err := build(startCtx, d)
 	cancel()

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/monolith"
@@ -51,7 +52,7 @@ var usages = map[string]string{
 	"vision":    vision.Usage,
 	"token":     tokenUsage,
 	"fn":        deploy.Usage,
-	"runtime":   runtimeUsage,
+	"runtime":   platform.Usage,
 	"load":      loadUsage,
 	"calibrate": calibrateUsage,
 	"bench":     benchUsage,
@@ -85,7 +86,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "fn":
 		return runFn(ctx, rest, getenv, stdout, stderr)
 	case "runtime":
-		return runRuntime(ctx, rest, getenv, stdout, stderr)
+		return platform.Run(ctx, rest, getenv, stdout, stderr)
 	case "load":
 		return runLoad(ctx, rest, getenv, stdout, stderr)
 	case "calibrate":

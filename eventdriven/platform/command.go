@@ -1,4 +1,4 @@
-package cli
+package platform
 
 import (
 	"context"
@@ -17,13 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/eventdriven/platform"
-	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
 )
 
-const runtimeUsage = `Usage: photobench runtime [flags]
+// Usage is the help of `photobench runtime`.
+const Usage = `Usage: photobench runtime [flags]
 
 Runs the event-driven functions with scale to zero, as KEDA (event functions,
 on consumer-group lag) and Knative (HTTP functions, behind an activator that
@@ -45,13 +44,27 @@ set, every replica is registered for scraping), and whatever the functions
 need (photobench fn -h), passed on to the replicas.
 `
 
-func runRuntime(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// runConfig is the runtime process's configuration, from flags and
+// environment.
+type runConfig struct {
+	cfg     Config
+	addr    string
+	pinned  bool
+	brokers []string
+	exe     string
+	sdDir   string
+}
+
+// parseCommand reads the runtime's flags, its deployment file and its
+// environment, reporting every problem in one line.
+func parseCommand(args []string, getenv func(string) string, stderr io.Writer) (runConfig, error) {
+	var c runConfig
 	fs := flag.NewFlagSet("runtime", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runtimeUsage) }
+	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
 	configPath := fs.String("config", "", "")
-	pinned := fs.Bool("pinned", false, "")
-	addr := fs.String("addr", "127.0.0.1:18096", "")
+	fs.BoolVar(&c.pinned, "pinned", false, "")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:18096", "")
 	listen := map[string]string{}
 	fs.Func("listen", "", func(v string) error {
 		name, a, ok := strings.Cut(v, "=")
@@ -66,61 +79,65 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return c, err
 		}
-		return fmt.Errorf("%w: runtime: %v", command.ErrUsage, err)
+		return c, fmt.Errorf("%w: runtime: %v", command.ErrUsage, err)
 	}
-	var problems []string
+	var problems command.Problems
 	if fs.NArg() > 0 {
-		problems = append(problems, fmt.Sprintf("unexpected arguments %q", fs.Args()))
+		problems.Addf("unexpected arguments %q", fs.Args())
 	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		problems = append(problems, fmt.Sprintf("--addr %q: %v", *addr, err))
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		problems.Addf("--addr %q: %v", c.addr, err)
 	}
-	brokers := getenv("PHOTOBENCH_KAFKA_BROKERS")
-	if brokers == "" && !*pinned {
-		problems = append(problems, "PHOTOBENCH_KAFKA_BROKERS is not set (make up writes it to .stack/env)")
+	if brokers := getenv("PHOTOBENCH_KAFKA_BROKERS"); brokers != "" {
+		c.brokers = strings.Split(brokers, ",")
+	} else if !c.pinned {
+		problems.Addf("PHOTOBENCH_KAFKA_BROKERS is not set (make up writes it to .stack/env)")
 	}
-	var (
-		cfg platform.Config
-		err error
-	)
+	var err error
 	if *configPath != "" {
-		cfg, err = platform.LoadConfig(*configPath)
+		c.cfg, err = LoadConfig(*configPath)
 	} else {
-		cfg, err = platform.ParseConfig(deploy.Functions)
+		c.cfg, err = ParseConfig(deploy.Functions)
 	}
 	if err != nil {
-		problems = append(problems, err.Error())
+		problems.Addf("%v", err)
 	}
 	for name, a := range listen {
 		found := false
-		for i := range cfg.Functions {
-			if cfg.Functions[i].Name == name && cfg.Functions[i].Kind == platform.KindHTTP {
-				cfg.Functions[i].Addr, found = a, true
+		for i := range c.cfg.Functions {
+			if c.cfg.Functions[i].Name == name && c.cfg.Functions[i].Kind == KindHTTP {
+				c.cfg.Functions[i].Addr, found = a, true
 			}
 		}
 		if !found {
-			problems = append(problems, fmt.Sprintf("--listen %s: no HTTP function of that name", name))
+			problems.Addf("--listen %s: no HTTP function of that name", name)
 		}
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		problems = append(problems, "cannot find the photobench binary: "+err.Error())
+	if c.exe, err = os.Executable(); err != nil {
+		problems.Addf("cannot find the photobench binary: %v", err)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: runtime: %s", command.ErrUsage, brief.OneLine(strings.Join(problems, "; ")))
-	}
+	c.sdDir = getenv("PHOTOBENCH_PROMETHEUS_SD_DIR")
+	return c, problems.Err("runtime")
+}
 
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "runtime")
-	reg := command.Registry()
-	m := platform.NewMetrics(reg)
-	var brokerList []string
-	if brokers != "" {
-		brokerList = strings.Split(brokers, ",")
+// Run runs the runtime process (`photobench runtime`): the functions'
+// replicas and scalers, an activator per HTTP function, and /healthz and
+// /metrics, until ctx ends.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseCommand(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	rt, err := platform.New(cfg, platform.Options{
-		Binary: exe, Env: os.Environ(), Brokers: brokerList, Log: log, Metrics: m, Pinned: *pinned, Stderr: stderr,
+	if err != nil {
+		return err
+	}
+	log := command.Logger(stderr, "runtime")
+	reg := command.Registry()
+	m := NewMetrics(reg)
+	rt, err := New(c.cfg, Options{
+		Binary: c.exe, Env: os.Environ(), Brokers: c.brokers, Log: log, Metrics: m, Pinned: c.pinned, Stderr: stderr,
 	})
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
@@ -133,34 +150,20 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 		done <- rt.Run(runCtx)
 		stop() // a runtime that ends stops the process
 	}()
-
-	// One activator per HTTP function, where the front sends its traffic.
-	var servers []*http.Server
-	for _, f := range rt.Functions() {
-		if f.Config().Kind != platform.KindHTTP {
-			continue
-		}
-		act := platform.NewActivator(f, m, log.With("function", f.Name()))
-		ln, err := net.Listen("tcp", f.Config().Addr)
-		if err != nil {
-			stop()
-			<-done
-			return fmt.Errorf("runtime: activator of %s: %w", f.Name(), err)
-		}
-		srv := &http.Server{Handler: act, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-		servers = append(servers, srv)
-		go srv.Serve(ln)
-		go act.Autoscale(runCtx)
-		fmt.Fprintf(stdout, "runtime: %s activator on http://%s\n", f.Name(), ln.Addr())
+	servers, err := serveActivators(runCtx, rt, m, log, stdout)
+	if err != nil {
+		stop()
+		<-done
+		return err
 	}
-	if dir := getenv("PHOTOBENCH_PROMETHEUS_SD_DIR"); dir != "" {
-		go registerReplicas(runCtx, rt, dir, log)
+	if c.sdDir != "" {
+		go registerReplicas(runCtx, rt, c.sdDir, log)
 	}
 
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	serveErr := command.ServeHTTP(runCtx, log, "runtime", *addr, r, stdout)
+	serveErr := command.ServeHTTP(runCtx, log, "runtime", c.addr, r, stdout)
 	stop()
 	for _, s := range servers {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -173,9 +176,34 @@ func runRuntime(ctx context.Context, args []string, getenv func(string) string, 
 	return serveErr
 }
 
+// serveActivators starts one activator per HTTP function, where the front
+// sends its traffic, each scaling its function until ctx ends.
+func serveActivators(ctx context.Context, rt *Runtime, m *Metrics, log *slog.Logger, stdout io.Writer) ([]*http.Server, error) {
+	var servers []*http.Server
+	for _, f := range rt.Functions() {
+		if f.Config().Kind != KindHTTP {
+			continue
+		}
+		act := NewActivator(f, m, log.With("function", f.Name()))
+		ln, err := net.Listen("tcp", f.Config().Addr)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			return nil, fmt.Errorf("runtime: activator of %s: %w", f.Name(), err)
+		}
+		srv := &http.Server{Handler: act, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+		go act.Autoscale(ctx)
+		fmt.Fprintf(stdout, "runtime: %s activator on http://%s\n", f.Name(), ln.Addr())
+	}
+	return servers, nil
+}
+
 // registerReplicas keeps one Prometheus discovery file per ready replica,
 // so that replicas on their random ports are scraped like any process.
-func registerReplicas(ctx context.Context, rt *platform.Runtime, dir string, log *slog.Logger) {
+func registerReplicas(ctx context.Context, rt *Runtime, dir string, log *slog.Logger) {
 	registered := map[string]func() error{}
 	defer func() {
 		for _, unregister := range registered {
