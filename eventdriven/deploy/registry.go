@@ -1,6 +1,6 @@
 package deploy
 
-import "fmt"
+import "slices"
 
 // Trigger is how a function is invoked.
 type Trigger string
@@ -123,20 +123,11 @@ func Lookup(name string) (Function, bool) {
 func Names(triggers ...Trigger) []string {
 	var names []string
 	for _, f := range Registry {
-		if len(triggers) == 0 || contains(triggers, f.Trigger) {
+		if len(triggers) == 0 || slices.Contains(triggers, f.Trigger) {
 			names = append(names, f.Name)
 		}
 	}
 	return names
-}
-
-func contains[T comparable](xs []T, x T) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Ports are the functions' default loopback ports, by name.
@@ -148,9 +139,9 @@ var Ports = func() map[string]int {
 	return m
 }()
 
-// Hops is every network hop one upload takes through the event-driven
-// app until its photo is ready, in path order: each function's deliveries
-// (one per topic in In), its own requests (Upload), and its publish (Out).
+// Hops are the function's network hops of one upload, in path order: its
+// deliveries (one per topic in In), its own requests (Upload), and its
+// publish (Out).
 func (f Function) Hops() []Hop {
 	var hs []Hop
 	for _, t := range f.In {
@@ -163,8 +154,8 @@ func (f Function) Hops() []Hop {
 	return hs
 }
 
-// Hops is the whole app's hops of one upload: every function's, in
-// registry order.
+// Hops is every network hop one upload takes through the event-driven app
+// until its photo is ready: every function's, in registry order.
 func Hops() []Hop {
 	var hs []Hop
 	for _, f := range Registry {
@@ -172,6 +163,3 @@ func Hops() []Hop {
 	}
 	return hs
 }
-
-// String is the hop as the report's table shows it.
-func (h Hop) String() string { return fmt.Sprintf("%s → %s: %s ×%d", h.From, h.To, h.What, h.N) }
