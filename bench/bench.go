@@ -68,13 +68,13 @@ var appsOf = map[string][]string{
 // starting, draining, the last scrape, capture, stopping), for time left.
 const runOverhead = 25 * time.Second
 
-// Run runs cfg's profile and returns what it collected, also saved as
+// RunProfile runs cfg's profile and returns what it collected, also saved as
 // results.json in cfg.Out. An error is returned for what stops the whole
 // bench (the stack does not start, the run directory cannot be written); a
 // failed architecture run is recorded as failed and the bench goes on. A
 // cancelled ctx stops the run in progress, keeps what was collected (marked
 // partial) and skips the rest.
-func Run(ctx context.Context, cfg Config) (*results.Results, error) {
+func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	if cfg.Profile == nil {
 		return nil, errors.New("bench: no profile")
 	}

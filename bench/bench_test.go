@@ -83,7 +83,7 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 	}
 	out := t.TempDir()
 	var log strings.Builder
-	res, err := bench.Run(context.Background(), bench.Config{Profile: p, Out: out, Stack: cfg,
+	res, err := bench.RunProfile(context.Background(), bench.Config{Profile: p, Out: out, Stack: cfg,
 		Archs: []string{results.Monolith}, Secret: []byte(cfg.AuthSecret), Cache: t.TempDir(), Log: &log})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
@@ -165,7 +165,7 @@ func TestBenchReportsAFailedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench.Run(context.Background(), bench.Config{Profile: p, Out: t.TempDir(), Stack: cfg,
+	res, err := bench.RunProfile(context.Background(), bench.Config{Profile: p, Out: t.TempDir(), Stack: cfg,
 		Archs: []string{results.Monolith}, Secret: []byte(cfg.AuthSecret), Cache: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +195,7 @@ func TestBenchInterruptedKeepsWhatItCollected(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		cancel()
 	}()
-	res, err := bench.Run(ctx, bench.Config{Profile: p, Out: out, Stack: cfg,
+	res, err := bench.RunProfile(ctx, bench.Config{Profile: p, Out: out, Stack: cfg,
 		Archs: []string{results.Monolith, results.EventDriven}, Secret: []byte(cfg.AuthSecret), Cache: t.TempDir(), Log: log})
 	if err != nil {
 		t.Fatal(err)

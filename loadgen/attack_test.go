@@ -33,7 +33,7 @@ func getTo(base string) loadgen.Targeter {
 
 func run(t *testing.T, ctx context.Context, s *loadgen.Scenario, tg loadgen.Targeter, opts ...loadgen.Option) loadgen.Summary {
 	t.Helper()
-	sum, err := loadgen.Run(ctx, s, tg, opts...)
+	sum, err := loadgen.RunScenario(ctx, s, tg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@
 //     in-flight cap, or cancelled when the run was stopped.
 //   - A Recorder (metrics.go) folds results into HDR histograms (1 µs to 1 h, 3
 //     significant digits) per phase and operation, one Recorder per goroutine,
-//     merged; its Summary is the JSON report. Run does all of it in one call.
+//     merged; its Summary is the JSON report. RunScenario does all of it in one call.
 //   - APITarget (target.go) is the Targeter for photobench's public API: synthetic
 //     users with their own tokens, and get, thumbnail and delete of photos the
 //     user uploaded, whose ids its Client reads from the upload answers.

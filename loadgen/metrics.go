@@ -416,10 +416,10 @@ func Collect(results <-chan Result, workers int) *Recorder {
 	return recs[0]
 }
 
-// Run attacks with the scenario until its end or ctx is cancelled and returns the
+// RunScenario attacks with the scenario until its end or ctx is cancelled and returns the
 // summary, marked partial if ctx was cancelled. The error is for an invalid
 // scenario.
-func Run(ctx context.Context, s *Scenario, t Targeter, opts ...Option) (Summary, error) {
+func RunScenario(ctx context.Context, s *Scenario, t Targeter, opts ...Option) (Summary, error) {
 	results, err := Attack(ctx, s, t, opts...)
 	if err != nil {
 		return Summary{}, err

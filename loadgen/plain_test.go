@@ -102,7 +102,7 @@ func TestPlainTargetAttack(t *testing.T) {
 	sc := &loadgen.Scenario{Users: 1, MaxInFlight: 10, Timeout: 5 * time.Second,
 		Mix:    []loadgen.Weight{{Op: loadgen.OpGet, Weight: 1}},
 		Phases: []loadgen.Phase{{Name: "plain", Duration: 500 * time.Millisecond, Pacer: loadgen.Constant{Rate: 40}}}}
-	sum, err := loadgen.Run(context.Background(), sc, target)
+	sum, err := loadgen.RunScenario(context.Background(), sc, target)
 	if err != nil {
 		t.Fatal(err)
 	}

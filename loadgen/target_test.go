@@ -127,7 +127,7 @@ func TestAPITargetRemembersBoundedIDs(t *testing.T) {
 	s := &loadgen.Scenario{Name: "t", Seed: 1, Users: 3, MaxInFlight: 50, Timeout: 5 * time.Second,
 		Mix:    []loadgen.Weight{{Op: loadgen.OpUpload, Weight: 2}, {Op: loadgen.OpGet, Weight: 1}, {Op: loadgen.OpDelete, Weight: 1}},
 		Phases: []loadgen.Phase{{Name: "p", Duration: 500 * time.Millisecond, Pacer: loadgen.Constant{Rate: 200}}}}
-	sum, err := loadgen.Run(context.Background(), s, tgt.Target, loadgen.WithClient(tgt.Client(nil)))
+	sum, err := loadgen.RunScenario(context.Background(), s, tgt.Target, loadgen.WithClient(tgt.Client(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

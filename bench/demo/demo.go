@@ -244,7 +244,7 @@ type Outcome struct {
 	Archs                            []ArchOutcome    // Monolith, then EventDriven
 	Lag                              []LagSample      // sum(photobench_runtime_lag), as polled
 	LagError                         string           // why Lag is empty or short, if it is
-	Interrupted                      bool             // stopped early: Ctrl-C, or the error Run returns
+	Interrupted                      bool             // stopped early: Ctrl-C, or the error Play returns
 	FollowUpCut                      bool             // uploads were still followed when the follow-up ran out
 }
 
@@ -263,7 +263,7 @@ type LagSample struct {
 	Value float64
 }
 
-// Run runs the demo: it checks the tokens against both apps, records the
+// Play runs the demo: it checks the tokens against both apps, records the
 // vision service's profile and merges c.Baseline into it, drives both
 // architectures at once, injects the fault for the fault phase (then
 // returns to the baseline), writes a live line to live every c.Tick, and
@@ -271,7 +271,7 @@ type LagSample struct {
 // anything fails), unless someone else has changed it meanwhile. A
 // cancelled ctx ends the run early with Interrupted set and no error; so
 // does a failed c.Check or fault switch, with an error.
-func Run(ctx context.Context, c Config, live io.Writer) (out Outcome, err error) {
+func Play(ctx context.Context, c Config, live io.Writer) (out Outcome, err error) {
 	if err := c.Validate(); err != nil {
 		return out, fmt.Errorf("demo: %w", err)
 	}

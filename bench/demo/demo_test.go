@@ -78,7 +78,7 @@ func TestDemoVisionOutageShort(t *testing.T) {
 	var live bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := demo.Run(ctx, c, &live)
+	out, err := demo.Play(ctx, c, &live)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, live.String())
 	}

@@ -120,7 +120,7 @@ func TestDemoRunRestoresTheProfile(t *testing.T) {
 		return nil
 	}
 	var live bytes.Buffer
-	out, err := demo.Run(context.Background(), c, &live)
+	out, err := demo.Play(context.Background(), c, &live)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestDemoRunLeavesAProfileSomeoneElseSet(t *testing.T) {
 		once.Do(func() { v.put(t, theirs) })
 		return nil
 	}
-	out, err := demo.Run(context.Background(), c, io.Discard)
+	out, err := demo.Play(context.Background(), c, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "changed by someone else") {
 		t.Fatalf("err = %v, want the profile changed by someone else", err)
 	}
@@ -178,7 +178,7 @@ func TestDemoRunStopsWhenTheCheckFails(t *testing.T) {
 		return nil
 	}
 	start := time.Now()
-	out, err := demo.Run(context.Background(), c, io.Discard)
+	out, err := demo.Play(context.Background(), c, io.Discard)
 	if !errors.Is(err, errBusy) {
 		t.Fatalf("err = %v, want %v", err, errBusy)
 	}

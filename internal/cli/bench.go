@@ -141,7 +141,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stderr, "bench: profile %s: %d runs, about %s in all; results in %s\n", p.Name,
 		p.Runs(len(c.archs)), p.Estimate(len(c.archs)).Round(time.Minute), c.out)
-	res, err := bench.Run(ctx, cfg)
+	res, err := bench.RunProfile(ctx, cfg)
 	if res != nil && len(res.Runs) > 0 {
 		if rerr := writeReport(c.out, res, stdout); rerr != nil && err == nil {
 			err = rerr

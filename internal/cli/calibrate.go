@@ -364,7 +364,7 @@ func runCalibrateRun(ctx context.Context, c calibrateRunConfig, stdout, stderr i
 	est := time.Duration(runs)*(c.Duration+c.Pause+time.Second) + 2*c.SearchBudget
 	fmt.Fprintf(stderr, "calibrate: %d runs of %s, then the search (at most %s per tool): up to about %s\n",
 		runs, c.Duration, c.SearchBudget, est.Round(time.Minute))
-	rep, runErr := calibrate.Run(ctx, c.Config, stderr)
+	rep, runErr := calibrate.Measure(ctx, c.Config, stderr)
 	if rep == nil {
 		return runErr
 	}

@@ -111,7 +111,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		defer stop()
 	}
-	out, err := demo.Run(ctx, cfg, stdout)
+	out, err := demo.Play(ctx, cfg, stdout)
 	if !out.Start.IsZero() {
 		fmt.Fprintln(stdout)
 		if werr := demo.Summarize(out).Write(stdout); werr != nil && err == nil {

@@ -17,7 +17,7 @@
 //     sustain criterion and Summarize takes medians over repeats.
 //   - Search steps a rate up from the highest sustained one until a rate
 //     fails, within a time budget.
-//   - Run does the whole calibration and returns a Report, which writes
+//   - Measure does the whole calibration and returns a Report, which writes
 //     itself as JSON (every raw run) and Markdown (the tables and the aims,
 //     computed from the measurements).
 package calibrate

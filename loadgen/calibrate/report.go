@@ -81,7 +81,7 @@ type Report struct {
 	MaxSustained MaxSustained  `json:"max_sustained"`
 	Aims         []Aim         `json:"aims"`
 
-	searched map[string]SearchResult // by tool, as Run's searches found them
+	searched map[string]SearchResult // by tool, as Measure's searches found them
 }
 
 // JSON is the report as indented JSON.

@@ -106,12 +106,12 @@ func (c Config) Validate() error {
 // killed and the run counted as failed.
 const childGrace = 20 * time.Second
 
-// Run calibrates: it starts the trivial server, measures wrk's closed-loop
+// Measure calibrates: it starts the trivial server, measures wrk's closed-loop
 // rate once per repeat, runs photobench's generator then vegeta at each rate
 // and repeat, searches each tool's highest sustained rate, and returns the
 // report. Progress goes to progress, one line per run. When ctx is cancelled
 // it returns the report so far (Partial) with the error.
-func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
+func Measure(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}

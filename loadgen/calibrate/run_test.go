@@ -20,7 +20,7 @@ const helperEnv = "PHOTOBENCH_CALIBRATE_TEST_HELPER"
 
 // TestCalibrateHelperPhotobench is not a test: with helperEnv set, the test
 // binary is photobench, running the command line after "--" (the children of
-// calibrate.Run in TestCalibrateRun).
+// calibrate.Measure in TestCalibrateRun).
 func TestCalibrateHelperPhotobench(t *testing.T) {
 	if os.Getenv(helperEnv) != "1" {
 		return
@@ -54,7 +54,7 @@ func TestCalibrateRun(t *testing.T) {
 		WrkThreads: 1, WrkConnections: 2, SearchStep: 1.25, SearchBudget: 0,
 	}
 	var progress bytes.Buffer
-	rep, err := calibrate.Run(context.Background(), cfg, &progress)
+	rep, err := calibrate.Measure(context.Background(), cfg, &progress)
 	t.Logf("progress:\n%s", progress.String())
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestCalibrateRunCancelled(t *testing.T) {
 	}
 	time.AfterFunc(1500*time.Millisecond, cancel)
 	start := time.Now()
-	rep, err := calibrate.Run(ctx, cfg, &bytes.Buffer{})
+	rep, err := calibrate.Measure(ctx, cfg, &bytes.Buffer{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -131,7 +131,7 @@ func TestCalibrateConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good
 			tt.change(&c)
-			_, err := calibrate.Run(context.Background(), c, &bytes.Buffer{})
+			_, err := calibrate.Measure(context.Background(), c, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
