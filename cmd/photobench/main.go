@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/photobench/photobench/internal/cli"
+	"github.com/photobench/photobench/internal/command"
 )
 
 func main() {
@@ -19,7 +20,7 @@ func main() {
 	err := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		var exit cli.ExitError
+		var exit command.ExitError
 		if errors.As(err, &exit) {
 			os.Exit(exit.Code)
 		}

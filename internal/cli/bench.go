@@ -136,7 +136,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	secret := []byte(sc.AuthSecret)
 	cfg := bench.Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
 		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr}
-	if isTerminal(stderr) {
+	if command.IsTerminal(stderr) {
 		cfg.Live = stderr
 	}
 	fmt.Fprintf(stderr, "bench: profile %s: %d runs, about %s in all; results in %s\n", p.Name,

@@ -15,12 +15,6 @@ import (
 	"github.com/photobench/photobench/vision"
 )
 
-// ExitError asks main to exit with Code without printing anything more
-// (the command already said what happened).
-type ExitError struct{ Code int }
-
-func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
-
 const usage = `photobench: measure a monolith against an event-driven, scale-to-zero
 version of the same photo app, under one open-loop load generator.
 

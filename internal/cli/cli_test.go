@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/photobench/photobench/internal/cli"
+	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 
@@ -69,7 +70,7 @@ func TestStackExecPassesEnvironmentAndExitStatus(t *testing.T) {
 	}
 	var stdout bytes.Buffer
 	err := cli.Run(context.Background(), []string{"stack", "exec", "--", "sh", "-c", `test "$PHOTOBENCH_KAFKA_BROKERS" = "` + env.KafkaBrokers + `" && exit 7`}, getenv, &stdout, &bytes.Buffer{})
-	var exit cli.ExitError
+	var exit command.ExitError
 	if !errors.As(err, &exit) || exit.Code != 7 {
 		t.Fatalf("err = %v, want exit status 7 (output %s)", err, stdout.String())
 	}

@@ -214,7 +214,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 		return fmt.Errorf("load: %w", err)
 	}
 	var prog *progress
-	if isTerminal(stderr) {
+	if command.IsTerminal(stderr) {
 		prog = newProgress(sc, cfg.target, info.Started, run)
 		run.Observe = prog.add
 	}
@@ -378,16 +378,6 @@ func checkAuth(ctx context.Context, tgt *loadgen.APITarget) error {
 		return fmt.Errorf("target %s rejects our bearer tokens (401): does --secret or %s match the servers' secret?", req.URL.Host, auth.EnvSecret)
 	}
 	return nil
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // drawProgress redraws prog's line on w once per second until stopped; a nil

@@ -167,7 +167,7 @@ func stackExec(ctx context.Context, cfg stack.Config, argv []string, stdout, std
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && ee.ExitCode() > 0 {
-			return ExitError{Code: ee.ExitCode()}
+			return command.ExitError{Code: ee.ExitCode()}
 		}
 		return fmt.Errorf("stack exec: %s: %w", argv[0], err)
 	}

@@ -1,6 +1,8 @@
-// Package command holds what every long-running photobench process shares:
-// the usage-error sentinel its command line reports bad arguments with, its
-// own Prometheus registry, and an HTTP server that stops gracefully.
+// Package command holds what every photobench process shares: the
+// usage-error sentinel its command line reports bad arguments with, the
+// exit status it passes on from a child, whether it writes to a terminal,
+// and, for the long-running ones, their own Prometheus registry and an HTTP
+// server that stops gracefully.
 package command
 
 import (
@@ -20,6 +22,23 @@ import (
 
 // ErrUsage marks an error caused by a bad command line.
 var ErrUsage = errors.New("usage")
+
+// ExitError asks main to exit with Code without printing anything more
+// (the command already said what happened).
+type ExitError struct{ Code int }
+
+func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// IsTerminal reports whether w is a character device (a terminal): a
+// command draws its live progress line only there.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
 
 // Registry is a process's own Prometheus registry, with the Go and process
 // collectors every photobench process exports.
