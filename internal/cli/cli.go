@@ -11,6 +11,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
+	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/vision"
 )
@@ -41,7 +42,7 @@ Most users drive photobench through make: make help lists the targets.
 `
 
 var usages = map[string]string{
-	"stack":     stackUsage,
+	"stack":     stack.Usage,
 	"monolith":  monolith.Usage,
 	"vision":    vision.Usage,
 	"token":     tokenUsage,
@@ -70,7 +71,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "stack":
-		return runStack(ctx, rest, getenv, stdout, stderr)
+		return stack.Run(ctx, rest, getenv, stdout, stderr)
 	case "monolith":
 		return monolith.Run(ctx, rest, getenv, stdout, stderr)
 	case "vision":

@@ -7,6 +7,8 @@
 // these processes directly; compose/docker-compose.yml describes the same
 // services for machines with Docker. Both honour the same environment
 // contract, written by Up to <dir>/env.
+//
+// Run (command.go) is `photobench stack`: up, down, status, exec and clean.
 package stack
 
 import (

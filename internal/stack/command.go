@@ -1,4 +1,4 @@
-package cli
+package stack
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
-	"github.com/photobench/photobench/internal/stack"
 )
 
-const stackUsage = `Usage:
+// Usage is the help of `photobench stack`.
+const Usage = `Usage:
   photobench stack up                 start every service not running yet; wait until ready;
                                       create databases, topics, buckets; write .stack/env
   photobench stack down [SERVICE...]  stop the services (default all) by the pids up recorded
@@ -55,12 +55,14 @@ Environment (all optional):
   PHOTOBENCH_JAVA                    java launcher (default java)
 `
 
-func runStack(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Run runs `photobench stack SUBCOMMAND`: up, down, status, exec, clean or
+// help, on the stack configured by the environment (LoadConfig).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, stackUsage)
+		fmt.Fprint(stderr, Usage)
 		return fmt.Errorf("%w: stack: no subcommand given", command.ErrUsage)
 	}
-	cfg, err := stack.LoadConfig(getenv, ".stack")
+	cfg, err := LoadConfig(getenv, ".stack")
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("stack "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, stackUsage) }
+	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
 	check := false
 	if sub == "status" {
 		fs.BoolVar(&check, "check", false, "exit 1 unless every service is ready")
@@ -88,30 +90,33 @@ func runStack(ctx context.Context, args []string, getenv func(string) string, st
 		if fs.NArg() > 0 {
 			return fmt.Errorf("%w: stack up takes no arguments", command.ErrUsage)
 		}
-		_, err := stack.Up(ctx, cfg, stdout)
+		_, err := Up(ctx, cfg, stdout)
 		return err
 	case "down":
-		return stack.Down(cfg, fs.Args(), stdout)
+		return Down(cfg, fs.Args(), stdout)
 	case "status":
-		return stackStatus(ctx, cfg, check, stdout)
+		return printStatus(ctx, cfg, check, stdout)
 	case "clean":
-		return stack.Clean(cfg, stdout)
+		return Clean(cfg, stdout)
 	case "exec":
-		return stackExec(ctx, cfg, fs.Args(), stdout, stderr)
+		return execWith(ctx, cfg, fs.Args(), stdout, stderr)
 	case "help":
-		fmt.Fprint(stdout, stackUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	default:
-		fmt.Fprint(stderr, stackUsage)
+		fmt.Fprint(stderr, Usage)
 		return fmt.Errorf("%w: stack: unknown subcommand %q", command.ErrUsage, sub)
 	}
 }
 
-func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Writer) error {
+// printStatus prints a table of the services, their state, pid and
+// endpoint, and where their data lives; with check, it fails unless every
+// service is ready.
+func printStatus(ctx context.Context, cfg Config, check bool, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tENDPOINT")
 	notReady := 0
-	statuses := stack.Statuses(ctx, cfg)
+	statuses := Statuses(ctx, cfg)
 	for _, s := range statuses {
 		state, pid := "stopped", "-"
 		switch {
@@ -135,13 +140,13 @@ func stackStatus(ctx context.Context, cfg stack.Config, check bool, stdout io.Wr
 	return nil
 }
 
-// stackExec brings the stack up, runs a command with the stack's environment
+// execWith brings the stack up, runs a command with the stack's environment
 // and stops only the services it started, whatever the command's outcome.
-func stackExec(ctx context.Context, cfg stack.Config, argv []string, stdout, stderr io.Writer) (err error) {
+func execWith(ctx context.Context, cfg Config, argv []string, stdout, stderr io.Writer) (err error) {
 	if len(argv) == 0 {
 		return fmt.Errorf("%w: stack exec: no command given (photobench stack exec -- CMD ARGS...)", command.ErrUsage)
 	}
-	started, err := stack.Up(ctx, cfg, stdout)
+	started, err := Up(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func stackExec(ctx context.Context, cfg stack.Config, argv []string, stdout, std
 		fmt.Fprintf(stdout, "stack exec: started %s; will stop them afterwards\n", strings.Join(started, ", "))
 		defer func() {
 			// Stop even when ctx was cancelled (Ctrl-C): that is the point.
-			if derr := stack.Down(cfg, started, stdout); derr != nil && err == nil {
+			if derr := Down(cfg, started, stdout); derr != nil && err == nil {
 				err = derr
 			}
 		}()
