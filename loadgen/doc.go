@@ -33,7 +33,8 @@
 //     polls' own load.
 //   - An Exporter (export.go) serves the run as Prometheus metrics
 //     (photobench_loadgen_*: requests by operation, phase and outcome, latency,
-//     service time, schedule lag, upload-to-ready, in flight, target rate), and an
+//     service time, schedule lag, upload-to-ready, in flight, target rate;
+//     ServeMetrics registers them with the stack's Prometheus), and an
 //     IntervalLog (hlog.go) keeps the raw results as an HdrHistogram interval log,
 //     one histogram per interval and <phase>/<operation>/<latency|service|ready>.
 //   - APIRun (run.go) puts it together for photobench load and photobench bench:
@@ -43,6 +44,10 @@
 //     generators (photobench calibrate).
 //   - LoadPhotos (photos.go) makes the upload bodies from a scenario's photos
 //     section: synthetic JPEGs deterministic from the seed, cached on disk.
+//   - Run (command.go) is `photobench load`: its flags, the pre-flight checks
+//     of the target (CheckHealth, which the demos use too, and the tokens), the
+//     run directory (summary.json, latency.hlog, run.json), the live progress
+//     line and the summary table.
 //
 // Latency is Done - Intended; service time is Done - the moment the request got a
 // connection; schedule lag is Sent - Intended.

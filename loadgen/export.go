@@ -1,9 +1,17 @@
 package loadgen
 
 import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/photobench/photobench/internal/promsd"
 )
 
 // exportLatencyBuckets are the buckets (seconds) of the generator's latency,
@@ -206,4 +214,37 @@ func (e *Exporter) SetRun(scenario string) {
 	}
 	e.scenario, e.hasRun = scenario, true
 	e.run.WithLabelValues(scenario).Set(1)
+}
+
+// ServeMetrics serves reg's metrics at /metrics on addr (host:port; port 0
+// picks a free one) and, with a discovery directory sdDir (the stack's
+// PHOTOBENCH_PROMETHEUS_SD_DIR), registers them with the stack's Prometheus
+// as <kind>-<pid>, labelled component loadgen: how a generator's Exporter
+// reaches the stack's dashboards. It returns the address it listens on and
+// stop, which unregisters (its error is the unregistration's) and closes
+// the server.
+func ServeMetrics(reg *prometheus.Registry, addr, sdDir, kind string) (bound string, stop func() error, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	bound = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	unregister := func() error { return nil }
+	if sdDir != "" {
+		unregister, err = promsd.Register(sdDir, promsd.Target{Name: fmt.Sprintf("%s-%d", kind, os.Getpid()), Addr: bound,
+			Labels: map[string]string{"component": "loadgen"}})
+		if err != nil {
+			srv.Close()
+			return "", nil, err
+		}
+	}
+	return bound, func() error {
+		err := unregister()
+		srv.Close()
+		return err
+	}, nil
 }

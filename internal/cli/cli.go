@@ -12,6 +12,7 @@ import (
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/loadgen"
 	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/vision"
 )
@@ -48,7 +49,7 @@ var usages = map[string]string{
 	"token":     tokenUsage,
 	"fn":        deploy.Usage,
 	"runtime":   platform.Usage,
-	"load":      loadUsage,
+	"load":      loadgen.Usage,
 	"calibrate": calibrateUsage,
 	"bench":     benchUsage,
 	"demo":      demoUsage,
@@ -83,7 +84,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "runtime":
 		return platform.Run(ctx, rest, getenv, stdout, stderr)
 	case "load":
-		return runLoad(ctx, rest, getenv, stdout, stderr)
+		return loadgen.Run(ctx, rest, getenv, stdout, stderr)
 	case "calibrate":
 		return runCalibrate(ctx, rest, getenv, stdout, stderr)
 	case "bench":

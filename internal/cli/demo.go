@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/bench/demo"
@@ -95,7 +91,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var unreachable []string
 	for _, u := range []string{cfg.MonolithURL, cfg.EventDrivenURL, cfg.VisionURL} {
-		if err := checkHealth(ctx, u); err != nil {
+		if err := loadgen.CheckHealth(ctx, u); err != nil {
 			unreachable = append(unreachable, brief.OneLine(err.Error()))
 		}
 	}
@@ -269,19 +265,8 @@ func demoProblems(cfg demo.Config, extra []string) []string {
 func serveDemoMetrics(ctx context.Context, cfg *demo.Config, sdDir string, stderr io.Writer) (stop func(), err error) {
 	reg := command.Registry()
 	cfg.Exporter = func(arch string) *loadgen.Exporter { return loadgen.NewExporter(reg, arch) }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stopServing, err := loadgen.ServeMetrics(reg, "127.0.0.1:0", sdDir, "demo")
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	addr := ln.Addr().String()
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	unregister, err := promsd.Register(sdDir, promsd.Target{Name: fmt.Sprintf("demo-%d", os.Getpid()), Addr: addr,
-		Labels: map[string]string{"component": "loadgen"}})
-	if err != nil {
-		srv.Close()
 		return nil, err
 	}
 	return func() {
@@ -290,10 +275,9 @@ func serveDemoMetrics(ctx context.Context, cfg *demo.Config, sdDir string, stder
 			_ = promsd.WaitScraped(wctx, cfg.PrometheusURL, addr, time.Now())
 			cancel()
 		}
-		if err := unregister(); err != nil {
+		if err := stopServing(); err != nil {
 			fmt.Fprintf(stderr, "photobench: %v\n", err)
 		}
-		srv.Close()
 	}, nil
 }
 

@@ -1,4 +1,4 @@
-package cli
+package loadgen
 
 import (
 	"bytes"
@@ -19,17 +19,16 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
-	"github.com/photobench/photobench/loadgen"
 )
 
-const loadUsage = `Usage:
+// Usage is the help of `photobench load`.
+const Usage = `Usage:
   photobench load --scenario FILE --target URL [flags]
 
 Runs a load scenario (YAML, see loadgen/scenarios/) open loop against one
@@ -83,11 +82,12 @@ type loadConfig struct {
 	devSecret                          bool // neither --secret nor the environment gave one
 }
 
-// runLoad implements `photobench load`.
-func runLoad(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Run runs `photobench load`: one scenario against one target, its
+// results in a run directory and a summary table on stdout.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseLoad(args, getenv, time.Now())
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, loadUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	}
 	if err != nil {
@@ -180,11 +180,11 @@ type runInfo struct {
 // and accepts the tokens, and writes the run's raw data and summary into
 // cfg.out.
 func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer) error {
-	sc, err := loadgen.LoadScenario(cfg.scenario)
+	sc, err := LoadScenario(cfg.scenario)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if err := checkHealth(ctx, cfg.target); err != nil {
+	if err := CheckHealth(ctx, cfg.target); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	tgt, err := newLoadTarget(ctx, cfg, sc, stderr)
@@ -199,7 +199,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	tr.MaxIdleConnsPerHost = sc.MaxInFlight
 	defer tr.CloseIdleConnections()
 
-	run := &loadgen.APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: tr}}
+	run := &APIRun{Scenario: sc, Target: tgt, Client: &http.Client{Transport: tr}}
 	if cfg.metricsAddr != "off" {
 		stop, err := serveLoadMetrics(ctx, cfg, run, stderr)
 		if err != nil {
@@ -210,7 +210,7 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 	info := runInfo{Scenario: sc.Name, ScenarioFile: cfg.scenario, Target: cfg.target, Arch: cfg.arch,
 		Seed: sc.Seed, Users: sc.Users, Started: time.Now().UTC()}
 	var hlog bytes.Buffer
-	if run.Log, err = loadgen.NewIntervalLog(&hlog, info.Started, time.Second); err != nil {
+	if run.Log, err = NewIntervalLog(&hlog, info.Started, time.Second); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	var prog *progress
@@ -244,15 +244,15 @@ func runLoadConfig(ctx context.Context, cfg loadConfig, stdout, stderr io.Writer
 // newLoadTarget is the API target of scenario sc at cfg.target, with the
 // photos it uploads, once the target accepts its tokens (a token signed
 // with the development secret is said on stderr).
-func newLoadTarget(ctx context.Context, cfg loadConfig, sc *loadgen.Scenario, stderr io.Writer) (*loadgen.APITarget, error) {
-	var photos *loadgen.PhotoSet
+func newLoadTarget(ctx context.Context, cfg loadConfig, sc *Scenario, stderr io.Writer) (*APITarget, error) {
+	var photos *PhotoSet
 	if sc.Uploads() {
 		var err error
-		if photos, err = loadgen.LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
+		if photos, err = LoadPhotos(sc.Photos, sc.Seed, cfg.cache); err != nil {
 			return nil, err
 		}
 	}
-	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{
+	tgt, err := NewAPITarget(APIConfig{
 		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
 		TokenTTL: sc.Duration() + sc.Ready.Timeout + 24*time.Hour, Photos: photos,
 	})
@@ -270,7 +270,7 @@ func newLoadTarget(ctx context.Context, cfg loadConfig, sc *loadgen.Scenario, st
 
 // writeLoadRun writes a run's raw data into dir: the interval log hlog,
 // the summary and what was run.
-func writeLoadRun(dir string, hlog []byte, sum loadgen.Summary, info runInfo) error {
+func writeLoadRun(dir string, hlog []byte, sum Summary, info runInfo) error {
 	if err := atomicfile.Write(filepath.Join(dir, "latency.hlog"), hlog, 0o644); err != nil {
 		return err
 	}
@@ -289,29 +289,15 @@ const scrapeWait = 15 * time.Second
 // discovery directory, registers them with the stack's Prometheus and (with
 // its URL) waits until it scrapes them, so that the run's first seconds are
 // captured. stop waits for one more scrape, unregisters and closes the server.
-func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *loadgen.APIRun, stderr io.Writer) (stop func(), err error) {
+func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *APIRun, stderr io.Writer) (stop func(), err error) {
 	reg := command.Registry()
-	run.Exporter = loadgen.NewExporter(reg, cfg.arch)
-	ln, err := net.Listen("tcp", cfg.metricsAddr)
+	run.Exporter = NewExporter(reg, cfg.arch)
+	addr, stopServing, err := ServeMetrics(reg, cfg.metricsAddr, cfg.sdDir, "loadgen")
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	addr := ln.Addr().String()
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	if cfg.sdDir == "" {
-		return func() { srv.Close() }, nil
-	}
-	unregister, err := promsd.Register(cfg.sdDir, promsd.Target{Name: fmt.Sprintf("loadgen-%d", os.Getpid()), Addr: addr,
-		Labels: map[string]string{"component": "loadgen"}})
-	if err != nil {
-		srv.Close()
 		return nil, err
 	}
 	waitScrape := func(after time.Time, why string) {
-		if cfg.promURL == "" {
+		if cfg.sdDir == "" || cfg.promURL == "" {
 			return
 		}
 		wctx, cancel := context.WithTimeout(ctx, scrapeWait)
@@ -323,10 +309,9 @@ func serveLoadMetrics(ctx context.Context, cfg loadConfig, run *loadgen.APIRun, 
 	waitScrape(time.Now(), "the stack's Prometheus has not scraped the generator yet; its first seconds may be missing there")
 	return func() {
 		waitScrape(time.Now(), "no last scrape of the generator")
-		if err := unregister(); err != nil {
+		if err := stopServing(); err != nil {
 			fmt.Fprintf(stderr, "photobench: %v\n", err)
 		}
-		srv.Close()
 	}, nil
 }
 
@@ -339,8 +324,9 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkHealth fails unless target/healthz answers 200 within healthTimeout.
-func checkHealth(ctx context.Context, target string) error {
+// CheckHealth fails unless target/healthz answers 200 within healthTimeout:
+// the pre-flight check of a target, before any load is sent to it.
+func CheckHealth(ctx context.Context, target string) error {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target+"/healthz", nil)
@@ -361,10 +347,10 @@ func checkHealth(ctx context.Context, target string) error {
 
 // checkAuth lists user 0's photos once, so that a secret the target does not
 // share fails the run before it starts instead of making every request a 401.
-func checkAuth(ctx context.Context, tgt *loadgen.APITarget) error {
+func checkAuth(ctx context.Context, tgt *APITarget) error {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
-	req, err := tgt.Target(ctx, loadgen.Hit{Op: loadgen.OpList, Intended: time.Now()})
+	req, err := tgt.Target(ctx, Hit{Op: OpList, Intended: time.Now()})
 	if err != nil {
 		return fmt.Errorf("check token: %w", err)
 	}
@@ -408,8 +394,8 @@ func drawProgress(prog *progress, w io.Writer) (stop func()) {
 
 // progress keeps the figures of the live progress line.
 type progress struct {
-	sc     *loadgen.Scenario
-	run    *loadgen.APIRun // for the uploads being followed; may be nil
+	sc     *Scenario
+	run    *APIRun // for the uploads being followed; may be nil
 	target string
 	start  time.Time
 	before []uint64 // hits scheduled by the phases before phase i
@@ -424,19 +410,19 @@ type progress struct {
 	errors, drops uint64
 }
 
-func newProgress(sc *loadgen.Scenario, target string, start time.Time, run *loadgen.APIRun) *progress {
+func newProgress(sc *Scenario, target string, start time.Time, run *APIRun) *progress {
 	p := &progress{sc: sc, target: target, start: start, last: start, run: run,
 		lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
 	var n uint64
 	for _, ph := range sc.Phases {
 		p.before = append(p.before, n)
-		n += loadgen.Count(ph.Pacer, ph.Duration)
+		n += Count(ph.Pacer, ph.Duration)
 	}
 	p.before = append(p.before, n)
 	return p
 }
 
-func (p *progress) add(r loadgen.Result) {
+func (p *progress) add(r Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.received++
@@ -462,7 +448,7 @@ func (p *progress) line(now time.Time) string {
 	el := now.Sub(p.start)
 	pi, off := p.sc.PhaseAt(el)
 	ph := p.sc.Phases[pi]
-	scheduled := p.before[pi] + loadgen.Count(ph.Pacer, off)
+	scheduled := p.before[pi] + Count(ph.Pacer, off)
 	_, target := p.sc.RateAt(el)
 	if p.run != nil && p.run.Draining() {
 		return fmt.Sprintf("schedule done %5.0fs  following %d uploads until ready (at most %s)  polls %d  errors %d  dropped %d",
@@ -503,7 +489,7 @@ func secDuration(s float64) string {
 }
 
 // printSummary prints one row per phase and operation, and the phase's total.
-func printSummary(w io.Writer, sc *loadgen.Scenario, sum loadgen.Summary, cfg loadConfig) {
+func printSummary(w io.Writer, sc *Scenario, sum Summary, cfg loadConfig) {
 	title := fmt.Sprintf("%s against %s", sc.Name, cfg.target)
 	if sc.Name == "" {
 		title = "scenario " + cfg.scenario + " against " + cfg.target
@@ -517,13 +503,13 @@ func printSummary(w io.Writer, sc *loadgen.Scenario, sum loadgen.Summary, cfg lo
 	fmt.Fprintln(w, title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\top\tscheduled\tsent\tok\terrors\tdropped\ttarget/s\tsent/s\tp50\tp99\tmax\tlag p99\t")
-	row := func(phase, op string, st loadgen.Stats) {
+	row := func(phase, op string, st Stats) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t\n",
 			phase, op, st.Scheduled, st.Sent, st.OK, st.Errors, st.Dropped, st.TargetRate, st.AchievedRate,
 			secDuration(st.Latency.P50), secDuration(st.Latency.P99), secDuration(st.Latency.Max), secDuration(st.ScheduleLagP99))
 	}
 	for _, ph := range sum.Phases {
-		for _, op := range loadgen.Ops {
+		for _, op := range Ops {
 			if st, ok := ph.Ops[op]; ok {
 				row(ph.Name, string(op), st)
 			}
