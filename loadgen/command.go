@@ -109,11 +109,8 @@ func parseLoad(args []string, getenv func(string) string, now time.Time) (loadCo
 	fs.StringVar(&cfg.arch, "arch", "", "")
 	fs.StringVar(&cfg.cache, "cache", "", "")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "127.0.0.1:0", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, err
-		}
-		return cfg, fmt.Errorf("%w: load: %s", command.ErrUsage, brief.OneLine(err.Error()))
+	if err := command.ParseFlags(fs, args); err != nil {
+		return cfg, err
 	}
 	var problems []string
 	if fs.NArg() > 0 {

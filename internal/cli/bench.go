@@ -15,7 +15,6 @@ import (
 	"github.com/photobench/photobench/bench/cost"
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
-	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stack"
 )
@@ -75,11 +74,8 @@ func parseBench(args []string, now time.Time) (benchConfig, error) {
 	fs.StringVar(&c.out, "out", "", "")
 	fs.StringVar(&archs, "arch", results.Monolith+","+results.EventDriven, "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, err
-		}
-		return c, fmt.Errorf("%w: bench: %s", command.ErrUsage, brief.OneLine(err.Error()))
+	if err := command.ParseFlags(fs, args); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: bench: unexpected arguments %q", command.ErrUsage, fs.Args())

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/internal/atomicfile"
-	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/loadgen/calibrate"
 )
@@ -177,11 +176,8 @@ func newCalibrateFlags(name string) *flag.FlagSet {
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %s: %s", command.ErrUsage, fs.Name(), brief.OneLine(err.Error()))
+	if err := command.ParseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s: unexpected arguments %q", command.ErrUsage, fs.Name(), fs.Args())

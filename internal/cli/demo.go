@@ -141,11 +141,8 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	fs.DurationVar(&during, "fault-duration", during, "")
 	want := strings.Join(demo.Names(), " or ")
 	positional, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cfg, "", err
-	}
 	if err != nil {
-		return cfg, "", fmt.Errorf("%w: demo: %s", command.ErrUsage, brief.OneLine(err.Error()))
+		return cfg, "", err
 	}
 	if len(positional) == 0 {
 		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", command.ErrUsage, want)
@@ -186,11 +183,11 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 }
 
 // parseInterleaved parses args with fs, flags and positional arguments in
-// any order, and returns the positional ones.
+// any order, and returns the positional ones; its errors are ParseFlags's.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
+		if err := command.ParseFlags(fs, rest); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {

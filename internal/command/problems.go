@@ -1,6 +1,8 @@
 package command
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +25,16 @@ func (p Problems) Err(cmd string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s: %s", ErrUsage, cmd, brief.OneLine(strings.Join(p, "; ")))
+}
+
+// ParseFlags parses args with fs. -h comes back as flag.ErrHelp; any other
+// problem as a usage error on one line naming the command (fs's name).
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %s", ErrUsage, fs.Name(), brief.OneLine(err.Error()))
 }
 
 // Logger is a process's log: JSON lines on w, each naming the component.
