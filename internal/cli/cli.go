@@ -13,6 +13,7 @@ import (
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
+	"github.com/photobench/photobench/loadgen/calibrate"
 	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/vision"
 )
@@ -50,7 +51,7 @@ var usages = map[string]string{
 	"fn":        deploy.Usage,
 	"runtime":   platform.Usage,
 	"load":      loadgen.Usage,
-	"calibrate": calibrateUsage,
+	"calibrate": calibrate.Usage,
 	"bench":     benchUsage,
 	"demo":      demoUsage,
 }
@@ -86,7 +87,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "load":
 		return loadgen.Run(ctx, rest, getenv, stdout, stderr)
 	case "calibrate":
-		return runCalibrate(ctx, rest, getenv, stdout, stderr)
+		return calibrate.Run(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "demo":

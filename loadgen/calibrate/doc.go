@@ -20,4 +20,6 @@
 //   - Measure does the whole calibration and returns a Report, which writes
 //     itself as JSON (every raw run) and Markdown (the tables and the aims,
 //     computed from the measurements).
+//   - Run (command.go) is `photobench calibrate`: run (Measure, then the
+//     report's files and tables), and its children attack and serve.
 package calibrate

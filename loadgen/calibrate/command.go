@@ -1,4 +1,4 @@
-package cli
+package calibrate
 
 import (
 	"context"
@@ -17,10 +17,10 @@ import (
 
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/command"
-	"github.com/photobench/photobench/loadgen/calibrate"
 )
 
-const calibrateUsage = `Usage:
+// Usage is the help of `photobench calibrate`.
+const Usage = `Usage:
   photobench calibrate run [flags]      calibrate the load generator against vegeta and wrk
   photobench calibrate attack [flags]   one constant-rate run of the generator (a JSON line)
   photobench calibrate serve [flags]    the trivial HTTP server the tools are measured against
@@ -36,7 +36,8 @@ vegeta and wrk must be installed: stack/calibrate-deps.sh (or make
 loadgen-calibrate) does it. Run photobench calibrate SUBCOMMAND -h for flags.
 `
 
-const calibrateRunUsage = `Usage:
+// runUsage, attackUsage and serveUsage are the help of its subcommands.
+const runUsage = `Usage:
   photobench calibrate run [flags]
 
 Starts the trivial server (photobench calibrate serve) as a child, runs wrk
@@ -79,7 +80,7 @@ Flags:
   --wrk PATH             wrk binary (default wrk on PATH)
 `
 
-const calibrateAttackUsage = `Usage:
+const attackUsage = `Usage:
   photobench calibrate attack --url URL --rate R [flags]
 
 Sends GET URL at a constant rate, open loop (photobench's load generator with
@@ -99,7 +100,7 @@ Flags:
   --timeout D          per request (default 5s)
 `
 
-const calibrateServeUsage = `Usage:
+const serveUsage = `Usage:
   photobench calibrate serve [--addr HOST:PORT]
 
 Serves the calibration's trivial target: 200 and a 20-byte body for a GET of
@@ -110,36 +111,37 @@ Flags:
   --addr HOST:PORT   where to listen (default 127.0.0.1:0: a free loopback port)
 `
 
-// runCalibrate implements `photobench calibrate`.
-func runCalibrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Run runs `photobench calibrate run|attack|serve`: the calibration, and
+// the two children it starts, each in its own process.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, calibrateUsage)
+		fmt.Fprint(stderr, Usage)
 		return fmt.Errorf("%w: calibrate: no subcommand given (run, attack or serve)", command.ErrUsage)
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, calibrateUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	case "run":
-		cfg, err := parseCalibrateRun(rest, getenv)
+		cfg, err := parseRun(rest, getenv)
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, calibrateRunUsage)
+			fmt.Fprint(stdout, runUsage)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		return runCalibrateRun(ctx, cfg, stdout, stderr)
+		return runCalibration(ctx, cfg, stdout, stderr)
 	case "attack":
-		cfg, err := parseCalibrateAttack(rest)
+		cfg, err := parseAttack(rest)
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, calibrateAttackUsage)
+			fmt.Fprint(stdout, attackUsage)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		st, err := calibrate.Attack(ctx, cfg)
+		st, err := Attack(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("calibrate %w", err)
 		}
@@ -150,31 +152,32 @@ func runCalibrate(ctx context.Context, args []string, getenv func(string) string
 		_, err = fmt.Fprintf(stdout, "%s\n", line)
 		return err
 	case "serve":
-		addr, err := parseCalibrateServe(rest)
+		addr, err := parseServe(rest)
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, calibrateServeUsage)
+			fmt.Fprint(stdout, serveUsage)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := calibrate.Serve(ctx, addr, stdout); err != nil {
+		if err := Serve(ctx, addr, stdout); err != nil {
 			return fmt.Errorf("calibrate %w", err)
 		}
 		return nil
 	default:
-		fmt.Fprint(stderr, calibrateUsage)
+		fmt.Fprint(stderr, Usage)
 		return fmt.Errorf("%w: calibrate: unknown subcommand %q (want run, attack or serve)", command.ErrUsage, sub)
 	}
 }
 
-// newCalibrateFlags is a flag set whose errors come back as one line.
-func newCalibrateFlags(name string) *flag.FlagSet {
+// newFlags is a flag set whose errors come back as one line.
+func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("calibrate "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
 }
 
+// parseFlags parses a subcommand's flags; it takes no other arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := command.ParseFlags(fs, args); err != nil {
 		return err
@@ -185,9 +188,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func parseCalibrateAttack(args []string) (calibrate.AttackConfig, error) {
-	fs := newCalibrateFlags("attack")
-	var c calibrate.AttackConfig
+func parseAttack(args []string) (AttackConfig, error) {
+	fs := newFlags("attack")
+	var c AttackConfig
 	fs.StringVar(&c.URL, "url", "", "")
 	fs.Float64Var(&c.Rate, "rate", 0, "")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "")
@@ -205,9 +208,9 @@ func parseCalibrateAttack(args []string) (calibrate.AttackConfig, error) {
 }
 
 // attackFlags and runFlags name the flag that sets each field of
-// calibrate.AttackConfig and calibrate.Config, for the messages. The
-// binaries' (--vegeta, --wrk) are not there: parseCalibrateRun looks the
-// binaries up, and a failed lookup is its own error.
+// AttackConfig and Config, for the messages. The binaries' (--vegeta,
+// --wrk) are not there: parseRun looks the binaries up, and a failed
+// lookup is its own error.
 var (
 	attackFlags = map[string]string{"URL": "--url", "Rate": "--rate", "Duration": "--duration", "Warmup": "--warmup",
 		"MaxInFlight": "--max-in-flight", "MaxConns": "--max-conns", "Timeout": "--timeout"}
@@ -218,14 +221,14 @@ var (
 )
 
 // flagProblems words the problems in err, a configuration's Validate error
-// (calibrate.Problems), with the flag that sets each field: "--max-in-flight
-// must be positive". A field with no flag keeps the package's wording; one
-// for which skip is true is left out.
+// (Problems), with the flag that sets each field: "--max-in-flight must be
+// positive". A field with no flag keeps the package's wording; one for
+// which skip is true is left out.
 func flagProblems(err error, flags map[string]string, skip func(field string) bool) []string {
 	if err == nil {
 		return nil
 	}
-	var ps calibrate.Problems
+	var ps Problems
 	if !errors.As(err, &ps) {
 		return []string{err.Error()}
 	}
@@ -241,8 +244,8 @@ func flagProblems(err error, flags map[string]string, skip func(field string) bo
 	return out
 }
 
-func parseCalibrateServe(args []string) (string, error) {
-	fs := newCalibrateFlags("serve")
+func parseServe(args []string) (string, error) {
+	fs := newFlags("serve")
 	addr := fs.String("addr", "127.0.0.1:0", "")
 	if err := parseFlags(fs, args); err != nil {
 		return "", err
@@ -253,14 +256,14 @@ func parseCalibrateServe(args []string) (string, error) {
 	return *addr, nil
 }
 
-type calibrateRunConfig struct {
-	calibrate.Config
+type runConfig struct {
+	Config
 	out, md string
 }
 
-func parseCalibrateRun(args []string, getenv func(string) string) (calibrateRunConfig, error) {
-	fs := newCalibrateFlags("run")
-	var c calibrateRunConfig
+func parseRun(args []string, getenv func(string) string) (runConfig, error) {
+	fs := newFlags("run")
+	var c runConfig
 	rates := fs.String("rates", "1000,2000,5000,10000,20000", "")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "")
 	fs.IntVar(&c.Repeats, "repeats", 3, "")
@@ -355,12 +358,14 @@ func findTool(name, flagPath string, candidates []string) (string, error) {
 	return p, nil
 }
 
-func runCalibrateRun(ctx context.Context, c calibrateRunConfig, stdout, stderr io.Writer) error {
+// runCalibration runs the calibration (Measure), writes its JSON and
+// Markdown, and prints the results tables.
+func runCalibration(ctx context.Context, c runConfig, stdout, stderr io.Writer) error {
 	runs := (1 + 2*len(c.Rates)) * c.Repeats
 	est := time.Duration(runs)*(c.Duration+c.Pause+time.Second) + 2*c.SearchBudget
 	fmt.Fprintf(stderr, "calibrate: %d runs of %s, then the search (at most %s per tool): up to about %s\n",
 		runs, c.Duration, c.SearchBudget, est.Round(time.Minute))
-	rep, runErr := calibrate.Measure(ctx, c.Config, stderr)
+	rep, runErr := Measure(ctx, c.Config, stderr)
 	if rep == nil {
 		return runErr
 	}
