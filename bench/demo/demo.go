@@ -4,6 +4,10 @@
 // misbehaves for a while, and a one-screen summary shows side by side what
 // each architecture made of it. A demo takes about two and a half minutes
 // against the stack `make up` runs.
+//
+// Play runs a demo; Run (command.go) is `photobench demo NAME`, which reads
+// its flags, checks that the stack answers and nobody else loads it, and
+// prints the summary.
 package demo
 
 import (

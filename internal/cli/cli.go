@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
@@ -53,7 +54,7 @@ var usages = map[string]string{
 	"load":      loadgen.Usage,
 	"calibrate": calibrate.Usage,
 	"bench":     benchUsage,
-	"demo":      demoUsage,
+	"demo":      demo.Usage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -91,7 +92,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "demo":
-		return runDemo(ctx, rest, getenv, stdout, stderr)
+		return demo.Run(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", command.ErrUsage, cmd)

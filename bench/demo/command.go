@@ -1,4 +1,4 @@
-package cli
+package demo
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
-	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
@@ -23,7 +21,8 @@ import (
 	"github.com/photobench/photobench/loadgen"
 )
 
-const demoUsage = `Usage:
+// Usage is the help of `photobench demo`.
+const Usage = `Usage:
   photobench demo NAME [flags]
 
 A workshop demonstration of coupling, in about two and a half minutes, against
@@ -69,11 +68,12 @@ with that Prometheus while the demo runs: the "photobench: load generator"
 dashboard shows them.
 `
 
-// runDemo implements `photobench demo`.
-func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, sdDir, err := parseDemo(args, getenv)
+// Run runs `photobench demo NAME`: the named demo (Play) against the stack
+// make up runs, unless another load runs there, and its summary.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, sdDir, err := parseCommand(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, demoUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	}
 	if err != nil {
@@ -101,16 +101,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "demo %s: %s for %s; about %s in all. Ctrl-C stops it and restores the vision profile.\n",
 		cfg.Fault.Name, cfg.Fault.Title, cfg.During, cfg.Duration().Round(time.Second))
 	if sdDir != "" {
-		stop, err := serveDemoMetrics(ctx, &cfg, sdDir, stderr)
+		stop, err := serveMetrics(ctx, &cfg, sdDir, stderr)
 		if err != nil {
 			return fmt.Errorf("demo %s: %w", cfg.Fault.Name, err)
 		}
 		defer stop()
 	}
-	out, err := demo.Play(ctx, cfg, stdout)
+	out, err := Play(ctx, cfg, stdout)
 	if !out.Start.IsZero() {
 		fmt.Fprintln(stdout)
-		if werr := demo.Summarize(out).Write(stdout); werr != nil && err == nil {
+		if werr := Summarize(out).Write(stdout); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -123,23 +123,23 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// parseDemo reads the demo's name and flags (in any order), with defaults
+// parseCommand reads the demo's name and flags (in any order), with defaults
 // from the environment and else from the stack's configuration, and reports
 // every problem at once, on one line. sdDir is the stack's Prometheus
 // discovery directory, "" if there is none.
-func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDir string, err error) {
+func parseCommand(args []string, getenv func(string) string) (cfg Config, sdDir string, err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var mono, ed, vision, secret string
-	rate := demo.DefaultRate
-	during := demo.DefaultFault
+	var mono, ed, visionURL, secret string
+	rate := DefaultRate
+	during := DefaultFault
 	fs.StringVar(&mono, "target-monolith", "", "")
 	fs.StringVar(&ed, "target-eventdriven", "", "")
-	fs.StringVar(&vision, "vision", "", "")
+	fs.StringVar(&visionURL, "vision", "", "")
 	fs.StringVar(&secret, "secret", "", "")
 	fs.Float64Var(&rate, "rate", rate, "")
 	fs.DurationVar(&during, "fault-duration", during, "")
-	want := strings.Join(demo.Names(), " or ")
+	want := strings.Join(Names(), " or ")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return cfg, "", err
@@ -147,7 +147,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	if len(positional) == 0 {
 		return cfg, "", fmt.Errorf("%w: demo: name a demo: %s", command.ErrUsage, want)
 	}
-	fault, ok := demo.Lookup(positional[0])
+	fault, ok := Lookup(positional[0])
 	if !ok {
 		return cfg, "", fmt.Errorf("%w: demo: unknown demo %q (want %s)", command.ErrUsage, positional[0], want)
 	}
@@ -156,11 +156,11 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	if err != nil {
 		return cfg, "", fmt.Errorf("demo: %w", err)
 	}
-	env := newDemoEnv(getenv, sc)
-	cfg = demo.DefaultConfig(fault)
+	env := newSettings(getenv, sc)
+	cfg = DefaultConfig(fault)
 	cfg.MonolithURL = strings.TrimSuffix(env.lookup(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
 	cfg.EventDrivenURL = strings.TrimSuffix(env.lookup(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
-	cfg.VisionURL = strings.TrimSuffix(env.lookup(vision, "PHOTOBENCH_VISION_URL"), "/")
+	cfg.VisionURL = strings.TrimSuffix(env.lookup(visionURL, "PHOTOBENCH_VISION_URL"), "/")
 	cfg.PrometheusURL = strings.TrimSuffix(env.lookup("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
 	cfg.CacheDir = filepath.Join(sc.Dir, "loadgen-cache")
 	cfg.Secret = auth.SecretFromEnv(getenv)
@@ -169,7 +169,7 @@ func parseDemo(args []string, getenv func(string) string) (cfg demo.Config, sdDi
 	}
 	cfg.Rate, cfg.During = rate, during
 
-	if problems := demoProblems(cfg, positional[1:]); len(problems) > 0 {
+	if problems := configProblems(cfg, positional[1:]); len(problems) > 0 {
 		return cfg, "", fmt.Errorf("%w: demo %s: %s", command.ErrUsage, fault.Name, strings.Join(problems, "; "))
 	}
 	if err := cfg.Validate(); err != nil {
@@ -198,16 +198,16 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// demoEnv looks the demo's settings up: a flag's value, else the
+// settings looks the demo's settings up: a flag's value, else the
 // environment, else the stack's configuration.
-type demoEnv struct {
+type settings struct {
 	getenv func(string) string
 	stack  map[string]string // the stack's environment, apps' included
 }
 
-// newDemoEnv is the lookup of the environment getenv and then the stack sc.
-func newDemoEnv(getenv func(string) string, sc stack.Config) demoEnv {
-	e := demoEnv{getenv: getenv, stack: map[string]string{}}
+// newSettings is the lookup of the environment getenv and then the stack sc.
+func newSettings(getenv func(string) string, sc stack.Config) settings {
+	e := settings{getenv: getenv, stack: map[string]string{}}
 	for _, kv := range append(sc.Env(), sc.AppEnv()...) {
 		e.stack[kv[0]] = kv[1]
 	}
@@ -216,7 +216,7 @@ func newDemoEnv(getenv func(string) string, sc stack.Config) demoEnv {
 
 // lookup is flagValue when set, else the variable name from the
 // environment, else from the stack.
-func (e demoEnv) lookup(flagValue, name string) string {
+func (e settings) lookup(flagValue, name string) string {
 	if flagValue != "" {
 		return flagValue
 	}
@@ -226,10 +226,10 @@ func (e demoEnv) lookup(flagValue, name string) string {
 	return e.stack[name]
 }
 
-// demoProblems lists every problem with the demo's configuration: extra
+// configProblems lists every problem with the demo's configuration: extra
 // arguments, URLs that are not http(s), a rate or fault duration out of
 // range, a short secret.
-func demoProblems(cfg demo.Config, extra []string) []string {
+func configProblems(cfg Config, extra []string) []string {
 	var problems []string
 	if len(extra) > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected arguments %q", extra))
@@ -237,15 +237,15 @@ func demoProblems(cfg demo.Config, extra []string) []string {
 	for _, u := range []struct{ flag, url string }{
 		{"--target-monolith", cfg.MonolithURL}, {"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
 	} {
-		if p, err := url.Parse(u.url); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		if !httpURL(u.url) {
 			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", u.flag, u.url))
 		}
 	}
-	if !(cfg.Rate > 0 && cfg.Rate <= demo.MaxRate) {
-		problems = append(problems, fmt.Sprintf("--rate %g: want more than 0 and at most %g", cfg.Rate, demo.MaxRate))
+	if !(cfg.Rate > 0 && cfg.Rate <= MaxRate) {
+		problems = append(problems, fmt.Sprintf("--rate %g: want more than 0 and at most %g", cfg.Rate, MaxRate))
 	}
-	if cfg.During <= 0 || cfg.During > demo.MaxPhase {
-		problems = append(problems, fmt.Sprintf("--fault-duration %s: want more than 0 and at most %s", cfg.During, demo.MaxPhase))
+	if cfg.During <= 0 || cfg.During > MaxPhase {
+		problems = append(problems, fmt.Sprintf("--fault-duration %s: want more than 0 and at most %s", cfg.During, MaxPhase))
 	}
 	if len(cfg.Secret) < auth.MinSecretLen {
 		problems = append(problems, fmt.Sprintf("the secret (--secret or %s) is shorter than %d bytes", auth.EnvSecret, auth.MinSecretLen))
@@ -253,13 +253,13 @@ func demoProblems(cfg demo.Config, extra []string) []string {
 	return problems
 }
 
-// serveDemoMetrics serves the load generator's metrics of both architectures
+// serveMetrics serves the load generator's metrics of both architectures
 // (photobench_loadgen_*, label architecture) and registers them with the
 // stack's Prometheus, so that the load generator's dashboard shows the demo
 // as it runs. It does not wait for Prometheus to discover them (that takes
 // up to 5 s, the demo's first seconds); stop waits for a last scrape (at
 // most 5 s), unregisters and closes the server.
-func serveDemoMetrics(ctx context.Context, cfg *demo.Config, sdDir string, stderr io.Writer) (stop func(), err error) {
+func serveMetrics(ctx context.Context, cfg *Config, sdDir string, stderr io.Writer) (stop func(), err error) {
 	reg := command.Registry()
 	cfg.Exporter = func(arch string) *loadgen.Exporter { return loadgen.NewExporter(reg, arch) }
 	addr, stopServing, err := loadgen.ServeMetrics(reg, "127.0.0.1:0", sdDir, "demo")
