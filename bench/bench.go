@@ -16,6 +16,9 @@
 //	runs/<run>/prom/<query>.json Prometheus's answers, as returned
 //	queries.json                 the PromQL of every captured series
 //	report.md, report.html, charts/*.svg
+//
+// RunProfile does the runs; Run (command.go) is the command line, which
+// also writes the report (bench/report) from what they collected.
 package bench
 
 import (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/photobench/photobench/bench"
 	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
@@ -53,7 +54,7 @@ var usages = map[string]string{
 	"runtime":   platform.Usage,
 	"load":      loadgen.Usage,
 	"calibrate": calibrate.Usage,
-	"bench":     benchUsage,
+	"bench":     bench.Usage,
 	"demo":      demo.Usage,
 }
 
@@ -90,7 +91,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "calibrate":
 		return calibrate.Run(ctx, rest, getenv, stdout, stderr)
 	case "bench":
-		return runBench(ctx, rest, getenv, stdout, stderr)
+		return bench.Run(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return demo.Run(ctx, rest, getenv, stdout, stderr)
 	default:

@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/photobench/photobench/bench"
 	"github.com/photobench/photobench/bench/cost"
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
@@ -19,7 +18,8 @@ import (
 	"github.com/photobench/photobench/internal/stack"
 )
 
-const benchUsage = `Usage:
+// Usage is the help of `photobench bench`.
+const Usage = `Usage:
   photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST]
   photobench bench --report-only DIR
 
@@ -60,15 +60,18 @@ Environment: the stack's (see photobench help stack); PHOTOBENCH_AUTH_SECRET
 signs the tokens (default: the stack's development secret).
 `
 
-type benchConfig struct {
+// commandConfig is photobench bench's command line.
+type commandConfig struct {
 	profile, out, reportOnly string
 	archs                    []string
 }
 
-func parseBench(args []string, now time.Time) (benchConfig, error) {
+// parseCommand reads the flags; --out defaults to a directory named after
+// the date (of now) and the profile.
+func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var c benchConfig
+	var c commandConfig
 	var archs string
 	fs.StringVar(&c.profile, "profile", "quick", "")
 	fs.StringVar(&c.out, "out", "", "")
@@ -99,10 +102,12 @@ func parseBench(args []string, now time.Time) (benchConfig, error) {
 	return c, nil
 }
 
-func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := parseBench(args, time.Now())
+// Run runs `photobench bench`: a profile on the native stack (RunProfile),
+// then its report; or, with --report-only, the report of an earlier run.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseCommand(args, time.Now())
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, benchUsage)
+		fmt.Fprint(stdout, Usage)
 		return nil
 	}
 	if err != nil {
@@ -116,7 +121,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return writeReport(c.reportOnly, res, stdout)
 	}
 	// Fail at once on a bad profile, before anything starts.
-	p, err := bench.LoadProfile(c.profile)
+	p, err := LoadProfile(c.profile)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -130,14 +135,14 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	sc.AppBinary = exe
 	secret := []byte(sc.AuthSecret)
-	cfg := bench.Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
+	cfg := Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
 		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr}
 	if command.IsTerminal(stderr) {
 		cfg.Live = stderr
 	}
 	fmt.Fprintf(stderr, "bench: profile %s: %d runs, about %s in all; results in %s\n", p.Name,
 		p.Runs(len(c.archs)), p.Estimate(len(c.archs)).Round(time.Minute), c.out)
-	res, err := bench.RunProfile(ctx, cfg)
+	res, err := RunProfile(ctx, cfg)
 	if res != nil && len(res.Runs) > 0 {
 		if rerr := writeReport(c.out, res, stdout); rerr != nil && err == nil {
 			err = rerr
