@@ -1,6 +1,7 @@
 // Command photobench is the entry point of the photobench benchmark suite:
-// it starts the native service stack and, as the project grows, the apps,
-// the load generator and the benchmark runs. Run `photobench help`.
+// the native service stack, the apps, the load generator, the calibration,
+// the bench and the demos, each through its own Run (internal/cli
+// dispatches). Run `photobench help`.
 package main
 
 import (

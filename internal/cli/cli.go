@@ -1,5 +1,7 @@
-// Package cli is the photobench command line: it parses arguments and
-// environment into typed configuration and runs the subcommands.
+// Package cli is the photobench command line: the top-level help, and a
+// switch from each subcommand to the Run beside the code it drives
+// (monolith.Run, loadgen.Run, stack.Run, ...). It keeps two small ones:
+// fn, which picks a function's Run by its registry name (fn.go), and token.
 package cli
 
 import (

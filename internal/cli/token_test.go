@@ -1,5 +1,5 @@
-// An internal test: runToken is not reachable through Run until the
-// command is wired into cli.go's switch.
+// An internal test: it calls runToken and checks defaultTokenTTL, which
+// only the package sees.
 package cli
 
 import (

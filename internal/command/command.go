@@ -1,8 +1,8 @@
 // Package command holds what every photobench process shares: the
-// usage-error sentinel its command line reports bad arguments with, the
-// exit status it passes on from a child, whether it writes to a terminal,
-// and, for the long-running ones, their own Prometheus registry and an HTTP
-// server that stops gracefully.
+// usage-error sentinel its command line reports bad arguments with (through
+// ParseFlags and Problems), the exit status it passes on from a child,
+// whether it writes to a terminal, and, for the long-running ones, their
+// own Prometheus registry, log, and an HTTP server that stops gracefully.
 package command
 
 import (
