@@ -3,7 +3,7 @@
 //
 //	client -> ingest --PUT--> MinIO originals --s3:ObjectCreated--> photos.objects
 //	    photos.objects -> thumbnailer --> MinIO thumbnails, photo.thumbnailed (or photo.failed)
-//	    photos.objects -> tagger --vision--> photo.tagged
+//	    photo.thumbnailed -> tagger --vision (the small thumbnail)--> photo.tagged
 //	    photos.objects, photo.thumbnailed, photo.tagged -> catalog --> its PostgreSQL database
 //	client -> query <-- catalog database, MinIO thumbnails
 //
@@ -56,6 +56,10 @@ type Thumbnailed struct {
 	Bytes      int64                          `json:"bytes"`
 	Thumbnails map[photo.Size]photo.Thumbnail `json:"thumbnails"`
 	CreatedAt  time.Time                      `json:"created_at"`
+	// Version identifies the original the thumbnails were made from (its
+	// object event's sequencer), so that the events derived from this one
+	// get deterministic ids too.
+	Version string `json:"version,omitempty"`
 }
 
 // Failed is the data of a photo.failed event.

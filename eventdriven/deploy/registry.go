@@ -93,10 +93,10 @@ var Registry = []Function{
 	},
 	{
 		Name: "tagger", Trigger: TriggerEvent, Port: 18094,
-		Summary: TopicObjects + " -> vision service -> photo.tagged",
-		In:      []string{TopicObjects}, Out: TopicTagged,
+		Summary: TopicThumbnailed + " -> the small thumbnail -> vision service -> photo.tagged",
+		In:      []string{TopicThumbnailed}, Out: TopicTagged,
 		Upload: []Hop{
-			{"tagger", MinIO, "GET original", 1},
+			{"tagger", MinIO, "GET small thumbnail", 1},
 			{"tagger", Vision, "analyze", 1},
 		},
 	},

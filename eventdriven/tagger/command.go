@@ -26,6 +26,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil, nil, err
 		}
 		vc := vision.NewClient(visionURL, vision.ClientOptions{Timeout: a.VisionTimeout, Sent: d.Sent})
-		return (&Handler{Log: d.Log, Store: store, Vision: vc, Limits: a.Limits}).Handle, nil, nil
+		return (&Handler{Log: d.Log, Store: store, Vision: vc}).Handle, nil, nil
 	})
 }

@@ -1,14 +1,17 @@
 // Package tagger is the event function that asks the vision service about
-// new originals (s3:ObjectCreated records on photos.objects), independently
-// of the thumbnailer that reacts to the same records: it reads the
-// original, makes the 256-px rendition the monolith also sends, calls the
-// vision service and publishes photo.tagged.
+// new photos: it reacts to photo.thumbnailed, reads the small thumbnail the
+// thumbnailer wrote (the same 256-px rendition the monolith sends), calls
+// the vision service and returns photo.tagged. It never reads an original:
+// each original is decoded once, by the thumbnailer. Tagging therefore
+// follows thumbnailing (a pipeline), where it used to run beside it on the
+// object event; the catalog still assembles the two results.
 //
 // When the vision service is down or slow, the tagger does not fail the
-// photo: the error is eventdriven.Transient, so the transport retries the event
-// until the service is back, holding its partition. Uploads keep being
-// accepted meanwhile; the backlog shows as consumer lag and drains when the
-// service recovers. That is the coupling the monolith cannot absorb.
+// photo: the error is eventdriven.Transient, so the transport retries the
+// event until the service is back, holding its partition. Uploads keep
+// being accepted meanwhile; the backlog shows as consumer lag and drains
+// when the service recovers. That is the coupling the monolith cannot
+// absorb.
 package tagger
 
 import (
@@ -21,7 +24,6 @@ import (
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/s3store"
-	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/photo"
 	"github.com/photobench/photobench/vision"
 )
@@ -39,66 +41,54 @@ type Handler struct {
 	Log    *slog.Logger
 	Store  *s3store.Store
 	Vision Analyzer
-	Limits imaging.Limits
 }
 
-// Handle is the tagger's eventdriven.Handler: a photo.tagged event for
-// each original created.
+// Handle is the tagger's eventdriven.Handler: a photo.tagged event for each
+// photo.thumbnailed; other events on the topic (photo.failed) need no tags.
 func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriven.Result, error) {
-	var res eventdriven.Result
-	for _, o := range d.Objects {
-		if !o.Record.Created() {
-			continue
-		}
-		ev, err := h.created(ctx, o)
-		if err != nil {
-			return eventdriven.Result{}, err
-		}
-		if ev != nil {
-			res.Events = append(res.Events, *ev)
-		}
+	if d.Event == nil || d.Event.Type != eventdriven.TypeThumbnailed {
+		return eventdriven.Result{}, nil
 	}
-	return res, nil
+	var t eventdriven.Thumbnailed
+	if err := json.Unmarshal(d.Event.Data, &t); err != nil || t.ID == "" || t.Owner == "" {
+		return eventdriven.Result{}, eventdriven.Permanent(fmt.Errorf("%s event %s: malformed data: %v", d.Event.Type, d.Event.ID, err))
+	}
+	ev, err := h.tag(ctx, t, d.Event.ID)
+	if err != nil || ev == nil {
+		return eventdriven.Result{}, err
+	}
+	return eventdriven.Result{Events: []eventdriven.Event{*ev}}, nil
 }
 
-// created asks the vision service about a new original. It returns nil
-// when there is nothing to tag: the original is gone, or is not an image
-// (the thumbnailer fails the photo).
-func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriven.Event, error) {
-	data, err := h.Store.GetOriginal(ctx, o.Owner, o.ID)
+// tag asks the vision service about the photo's small thumbnail. It
+// returns nil when there is nothing to tag: the photo was removed since.
+func (h *Handler) tag(ctx context.Context, t eventdriven.Thumbnailed, inputID string) (*eventdriven.Event, error) {
+	small, err := h.Store.GetThumbnail(ctx, t.Owner, t.ID, photo.SizeSmall)
 	if photo.KindOf(err) == photo.NotFound {
 		return nil, nil // removed since
 	}
 	if err != nil {
 		return nil, eventdriven.Transient(err)
 	}
-	info, err := imaging.Inspect(data, h.Limits)
-	if err != nil {
-		return nil, nil
-	}
-	img, err := imaging.Decode(data, info)
-	if err != nil {
-		return nil, nil
-	}
-	small, err := imaging.SmallThumbnail(img, info.Orientation)
-	if err != nil {
-		return nil, nil
-	}
-	a, err := h.Vision.Analyze(ctx, small.JPEG)
+	a, err := h.Vision.Analyze(ctx, small)
 	if err != nil {
 		if photo.KindOf(err) == photo.Unavailable {
 			return nil, eventdriven.Transient(err)
 		}
-		return nil, fmt.Errorf("vision refused photo %s: %w", o.ID, err)
+		return nil, fmt.Errorf("vision refused photo %s: %w", t.ID, err)
 	}
 	tags := append([]string(nil), a.Tags...)
 	sort.Strings(tags)
-	b, err := json.Marshal(eventdriven.Tagged{ID: o.ID, Owner: o.Owner, Tags: tags, Colors: a.Colors, Hash: a.Hash, CreatedAt: o.CreatedAt})
+	b, err := json.Marshal(eventdriven.Tagged{ID: t.ID, Owner: t.Owner, Tags: tags, Colors: a.Colors, Hash: a.Hash, CreatedAt: t.CreatedAt})
 	if err != nil {
 		return nil, err
 	}
+	version := t.Version
+	if version == "" {
+		version = inputID // an event from before Version existed: still deterministic
+	}
 	return &eventdriven.Event{
-		ID: eventdriven.EventID(eventdriven.TypeTagged, o.ID, o.Version), Source: Source,
-		Type: eventdriven.TypeTagged, Subject: o.ID, Time: time.Now().UTC(), Data: b,
+		ID: eventdriven.EventID(eventdriven.TypeTagged, t.ID, version), Source: Source,
+		Type: eventdriven.TypeTagged, Subject: t.ID, Time: time.Now().UTC(), Data: b,
 	}, nil
 }

@@ -109,7 +109,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriv
 	info := res.Info
 	t := eventdriven.Thumbnailed{
 		ID: o.ID, Owner: o.Owner, Format: info.Format, Width: info.Width, Height: info.Height,
-		Bytes: info.Bytes, Thumbnails: map[photo.Size]photo.Thumbnail{}, CreatedAt: o.CreatedAt,
+		Bytes: info.Bytes, Thumbnails: map[photo.Size]photo.Thumbnail{}, CreatedAt: o.CreatedAt, Version: o.Version,
 	}
 	for _, th := range res.Thumbs {
 		if err := h.Store.PutThumbnail(ctx, o.Owner, o.ID, th.Size, th.JPEG); err != nil {
