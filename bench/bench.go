@@ -90,6 +90,9 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	if cfg.Profile.VisionSeed > 0 {
+		cfg.Stack.VisionSeed = cfg.Profile.VisionSeed
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -238,6 +241,7 @@ func (b *bencher) settings() map[string]string {
 		"profile":                 p.Name,
 		"slo_p99_ack":             p.SLO.String(),
 		"vision_profile":          string(vis),
+		"vision_seed":             fmt.Sprintf("%d: the vision service restarts before every run with this seed, so each architecture draws the same latency and error sequence in request order", b.cfg.Stack.VisionSeed),
 		"minio_notify_queue":      queue,
 		"eventdriven_runtime":     runtime,
 		"kafka_partitions":        fmt.Sprint(b.cfg.Stack.KafkaPartitions),

@@ -30,7 +30,11 @@ type Profile struct {
 	// the service level (with errors under 1%).
 	SLO time.Duration
 	// Vision is the vision service's baseline remote-API profile for every run.
-	Vision      vision.Profile
+	Vision vision.Profile
+	// VisionSeed seeds the vision service's latency and error draws; the
+	// service restarts before every run, so each architecture draws the same
+	// sequence in request order. Default 1.
+	VisionSeed  int
 	Experiments []Experiment
 	// Steady and Idle name the phases the cost model reads (load and idle).
 	Steady, Idle string
@@ -104,6 +108,7 @@ type rawProfile struct {
 	Description string          `yaml:"description"`
 	SLO         string          `yaml:"slo_p99_ack"`
 	Vision      yaml.Node       `yaml:"vision"`
+	VisionSeed  *int            `yaml:"vision_seed"`
 	Steady      string          `yaml:"steady_phase"`
 	Idle        string          `yaml:"idle_phase"`
 	Experiments []rawExperiment `yaml:"experiments"`
@@ -156,6 +161,13 @@ func ParseProfile(data []byte) (*Profile, error) {
 		if err := decodeStrict(js, &p.Vision); err != nil {
 			return nil, fmt.Errorf("vision: %v", err)
 		}
+	}
+	p.VisionSeed = 1
+	if raw.VisionSeed != nil {
+		if *raw.VisionSeed < 1 {
+			return nil, fmt.Errorf("vision_seed: %d is not a whole number >= 1", *raw.VisionSeed)
+		}
+		p.VisionSeed = *raw.VisionSeed
 	}
 	if len(raw.Experiments) == 0 {
 		return nil, errors.New("experiments: at least one is required")

@@ -102,6 +102,7 @@ experiments:
 		{"bad vision field", base + "    faults:\n      - {phase: p, vision: {outages: fail}, text: x}\n", "experiments[0].faults[0].vision"},
 		{"bad slo", "slo_p99_ack: soon\n" + base, "slo_p99_ack"},
 		{"sweep of a missing phase", base + "    sweep: {phase: q, rates: [1]}\n", "experiments[0].sweep.phase"},
+		{"vision seed 0 (would be random)", "vision_seed: 0\n" + base, "vision_seed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,6 +114,15 @@ experiments:
 				t.Errorf("error %q: want one line containing %q", msg, tt.want)
 			}
 		})
+	}
+	for text, want := range map[string]int{base: 1, "vision_seed: 42\n" + base: 42} {
+		p, err := bench.ParseProfile([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.VisionSeed != want {
+			t.Errorf("vision seed %d, want %d", p.VisionSeed, want)
+		}
 	}
 	if _, err := bench.LoadProfile("nope"); err == nil || !strings.Contains(err.Error(), "unknown profile \"nope\"") {
 		t.Errorf("unknown profile: %v", err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,7 +33,7 @@ func apps() []service {
 	as := []service{
 		app{svc: "vision", arch: "shared", port: func(c Config) int { return c.VisionPort },
 			args: func(c Config) []string {
-				return []string{"vision", "--addr", c.addr(c.VisionPort)}
+				return []string{"vision", "--addr", c.addr(c.VisionPort), "--seed", strconv.Itoa(c.VisionSeed)}
 			}},
 		app{svc: "monolith", arch: "monolith", port: func(c Config) int { return c.MonolithPort },
 			args: func(c Config) []string {

@@ -45,6 +45,8 @@ Environment (all optional):
   PHOTOBENCH_KAFKA_PARTITIONS        partitions per event topic (default 4)
   PHOTOBENCH_MINIO_NOTIFY_QUEUE      on: MinIO stages events on disk (survive a Kafka outage,
                                      0-3 s delivery delay); off: sent at once (default on)
+  PHOTOBENCH_VISION_SEED             seed of the vision service's latency and error draws
+                                     (default 1; photobench bench sets its profile's vision_seed)
   PHOTOBENCH_READY_TIMEOUT_SECONDS   how long to wait for each service (default 90)
   PHOTOBENCH_STACK_BIN_DIR           where minio and prometheus are (default .stack/bin)
   PHOTOBENCH_KAFKA_LIB_DIR           where the Kafka jars are (default .stack/lib/kafka)

@@ -14,6 +14,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -102,6 +103,10 @@ type Config struct {
 	// event-driven functions' (deploy.Ports, each overridable).
 	VisionPort, MonolithPort int
 	FunctionPorts            map[string]int
+	// VisionSeed seeds the vision service's latency and error draws
+	// (PHOTOBENCH_VISION_SEED, default 1): restarted with the same seed, it
+	// draws the same sequence in request order.
+	VisionSeed int
 	// RuntimePort is the scale-to-zero runtime's /healthz and /metrics;
 	// RuntimePinned runs one replica of every function instead of scaling
 	// (PHOTOBENCH_RUNTIME_PINNED=on, for comparison).
@@ -143,6 +148,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		MinIONotifyQueue:    e.boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
 		VisionPort:          e.num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
 		MonolithPort:        e.num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
+		VisionSeed:          e.num("PHOTOBENCH_VISION_SEED", 1, 1, math.MaxInt32),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
 		FunctionPorts:       map[string]int{},
 		RuntimePort:         e.num("PHOTOBENCH_RUNTIME_PORT", DefaultRuntimePort, 1, 65535),

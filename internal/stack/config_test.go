@@ -40,6 +40,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if !cfg.MinIONotifyQueue {
 		t.Error("MinIO's notification queue directory is off by default; want on (events survive a Kafka outage)")
 	}
+	if cfg.VisionSeed != 1 {
+		t.Errorf("vision seed %d by default, want 1", cfg.VisionSeed)
+	}
 }
 
 func TestLoadConfigOverridesAndErrors(t *testing.T) {
