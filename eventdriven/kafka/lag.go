@@ -25,15 +25,34 @@ const lagTimeout = 10 * time.Second
 // broker state, so it works with no consumer running. It fails if a topic
 // does not exist or the group coordinator cannot answer.
 func Lag(ctx context.Context, brokers []string, group string, topics []string) (map[string]map[int]int64, error) {
+	st, err := GroupOffsets(ctx, brokers, group, topics)
+	return st.Lag, err
+}
+
+// GroupState is what GroupOffsets reads of a consumer group.
+type GroupState struct {
+	// Lag is Lag's answer: per topic and partition, the messages not
+	// committed yet.
+	Lag map[string]map[int]int64
+	// Produced is the sum of the topics' end offsets: how many messages
+	// were ever written to them. Its growth between two reads is the
+	// events that arrived meanwhile, whether or not the group has already
+	// handled them.
+	Produced int64
+}
+
+// GroupOffsets reads a group's lag (as Lag) and its topics' total end
+// offset, in one set of requests.
+func GroupOffsets(ctx context.Context, brokers []string, group string, topics []string) (GroupState, error) {
 	client := &kgo.Client{Addr: kgo.TCP(brokers...), Timeout: lagTimeout}
 	md, err := client.Metadata(ctx, &kgo.MetadataRequest{Topics: topics})
 	if err != nil {
-		return nil, fmt.Errorf("lag of %s: metadata: %w", group, err)
+		return GroupState{}, fmt.Errorf("lag of %s: metadata: %w", group, err)
 	}
 	partitions := map[string][]int{}
 	for _, t := range md.Topics {
 		if t.Error != nil {
-			return nil, fmt.Errorf("lag of %s: topic %s: %w", group, t.Name, t.Error)
+			return GroupState{}, fmt.Errorf("lag of %s: topic %s: %w", group, t.Name, t.Error)
 		}
 		for _, p := range t.Partitions {
 			partitions[t.Name] = append(partitions[t.Name], p.ID)
@@ -41,7 +60,7 @@ func Lag(ctx context.Context, brokers []string, group string, topics []string) (
 	}
 	for _, t := range topics {
 		if _, ok := partitions[t]; !ok {
-			return nil, fmt.Errorf("lag of %s: topic %s: not in metadata", group, t)
+			return GroupState{}, fmt.Errorf("lag of %s: topic %s: not in metadata", group, t)
 		}
 	}
 
@@ -49,43 +68,45 @@ func Lag(ctx context.Context, brokers []string, group string, topics []string) (
 	// twice, and kafka-go would send first and last in one.
 	first, err := listOffsets(ctx, client, partitions, kgo.FirstOffset)
 	if err != nil {
-		return nil, fmt.Errorf("lag of %s: first offsets: %w", group, err)
+		return GroupState{}, fmt.Errorf("lag of %s: first offsets: %w", group, err)
 	}
 	last, err := listOffsets(ctx, client, partitions, kgo.LastOffset)
 	if err != nil {
-		return nil, fmt.Errorf("lag of %s: end offsets: %w", group, err)
+		return GroupState{}, fmt.Errorf("lag of %s: end offsets: %w", group, err)
 	}
 	of, err := client.OffsetFetch(ctx, &kgo.OffsetFetchRequest{GroupID: group, Topics: partitions})
 	if err != nil {
-		return nil, fmt.Errorf("lag of %s: committed offsets: %w", group, err)
+		return GroupState{}, fmt.Errorf("lag of %s: committed offsets: %w", group, err)
 	}
 	if of.Error != nil {
-		return nil, fmt.Errorf("lag of %s: committed offsets: %w", group, of.Error)
+		return GroupState{}, fmt.Errorf("lag of %s: committed offsets: %w", group, of.Error)
 	}
 	committed := map[string]map[int]int64{}
 	for topic, ps := range of.Topics {
 		committed[topic] = map[int]int64{}
 		for _, p := range ps {
 			if p.Error != nil {
-				return nil, fmt.Errorf("lag of %s: committed offset of %s/%d: %w", group, topic, p.Partition, p.Error)
+				return GroupState{}, fmt.Errorf("lag of %s: committed offset of %s/%d: %w", group, topic, p.Partition, p.Error)
 			}
 			committed[topic][p.Partition] = p.CommittedOffset
 		}
 	}
 
-	lag := map[string]map[int]int64{}
+	st := GroupState{Lag: map[string]map[int]int64{}}
 	for topic, ps := range partitions {
-		lag[topic] = map[int]int64{}
+		lag := map[int]int64{}
+		st.Lag[topic] = lag
 		for _, p := range ps {
+			st.Produced += last[topic][p]
 			start := first[topic][p]
 			c, ok := committed[topic][p]
 			if !ok || c < start { // -1: no commit
 				c = start
 			}
-			lag[topic][p] = max(last[topic][p]-c, 0)
+			lag[p] = max(last[topic][p]-c, 0)
 		}
 	}
-	return lag, nil
+	return st, nil
 }
 
 // listOffsets returns the first or last (end) offset of each partition.

@@ -46,6 +46,12 @@ const (
 	// DefaultCooldownPeriod: how long without lag before going to
 	// minReplicaCount (KEDA 300 s; applies only to N -> 0).
 	DefaultCooldownPeriod = 10 * time.Second
+	// DefaultScaleDownStabilizationWindow: a scale-down takes the highest
+	// replica count recommended over this window, so one poll that reads
+	// little lag does not stop replicas that the next poll needs again
+	// (the HPA's behavior.scaleDown.stabilizationWindowSeconds, which KEDA
+	// passes through: 300 s by default). Scale-up is immediate, as the HPA's.
+	DefaultScaleDownStabilizationWindow = 30 * time.Second
 	// DefaultLagThreshold: target lag per replica (KEDA 5).
 	DefaultLagThreshold = 5
 	// DefaultActivationLagThreshold: lag above which a function at zero is
@@ -96,9 +102,15 @@ type FunctionConfig struct {
 	MaxReplicaCount int `yaml:"maxReplicaCount"`
 	// PollingInterval is how often the lag is read.
 	PollingInterval Duration `yaml:"pollingInterval"`
-	// CooldownPeriod is how long the lag must stay at zero (since it was
-	// last above activationLagThreshold) before scaling to minReplicaCount.
+	// CooldownPeriod is how long the function must stay inactive before
+	// scaling to minReplicaCount. It is active while its lag is above
+	// activationLagThreshold, or while events arrive on its topics (their
+	// end offsets grew since the last poll; see Function.scale).
 	CooldownPeriod Duration `yaml:"cooldownPeriod"`
+	// ScaleDownStabilizationWindow: scaling down between minReplicaCount+1
+	// and maxReplicaCount follows the highest count recommended over this
+	// window (HPA behavior.scaleDown.stabilizationWindowSeconds).
+	ScaleDownStabilizationWindow Duration `yaml:"scaleDownStabilizationWindow"`
 	// LagThreshold is the target lag per replica: desired = ceil(lag /
 	// lagThreshold).
 	LagThreshold int64 `yaml:"lagThreshold"`
@@ -203,6 +215,7 @@ func (f *FunctionConfig) defaults() {
 		}
 		setDur(&f.PollingInterval, DefaultPollingInterval)
 		setDur(&f.CooldownPeriod, DefaultCooldownPeriod)
+		setDur(&f.ScaleDownStabilizationWindow, DefaultScaleDownStabilizationWindow)
 		if f.LagThreshold == 0 {
 			f.LagThreshold = DefaultLagThreshold
 		}
@@ -271,6 +284,7 @@ func (c Config) Validate() error {
 			}
 			positive("pollingInterval", f.PollingInterval)
 			positive("cooldownPeriod", f.CooldownPeriod)
+			positive("scaleDownStabilizationWindow", f.ScaleDownStabilizationWindow)
 			if f.LagThreshold <= 0 {
 				bad("lagThreshold %d: want > 0", f.LagThreshold)
 			}

@@ -187,7 +187,19 @@ type scaledObjectSpec struct {
 	MaxReplicaCount int       `yaml:"maxReplicaCount"`
 	PollingInterval int       `yaml:"pollingInterval"`
 	CooldownPeriod  int       `yaml:"cooldownPeriod"`
+	Advanced        advanced  `yaml:"advanced"`
 	Triggers        []trigger `yaml:"triggers"`
+}
+
+// advanced is the ScaledObject's pass-through to the HPA it creates.
+type advanced struct {
+	HorizontalPodAutoscalerConfig struct {
+		Behavior struct {
+			ScaleDown struct {
+				StabilizationWindowSeconds int `yaml:"stabilizationWindowSeconds"`
+			} `yaml:"scaleDown"`
+		} `yaml:"behavior"`
+	} `yaml:"horizontalPodAutoscalerConfig"`
 }
 
 type trigger struct {
@@ -284,6 +296,8 @@ func scaledObject(f FunctionConfig, namespace string) scaledObjectDoc {
 			"activationLagThreshold": strconv.FormatInt(f.ActivationLagThreshold, 10),
 		}})
 	}
+	var adv advanced
+	adv.HorizontalPodAutoscalerConfig.Behavior.ScaleDown.StabilizationWindowSeconds = seconds(f.ScaleDownStabilizationWindow.Duration)
 	return scaledObjectDoc{
 		APIVersion: "keda.sh/v1alpha1",
 		Kind:       "ScaledObject",
@@ -294,6 +308,7 @@ func scaledObject(f FunctionConfig, namespace string) scaledObjectDoc {
 			MaxReplicaCount: f.MaxReplicaCount,
 			PollingInterval: seconds(f.PollingInterval.Duration),
 			CooldownPeriod:  seconds(f.CooldownPeriod.Duration),
+			Advanced:        adv,
 			Triggers:        triggers,
 		},
 	}
