@@ -77,6 +77,10 @@ const (
 	// DefaultScaleToZeroGracePeriod: how long the last replica is kept after
 	// it has no more requests (Knative 30 s).
 	DefaultScaleToZeroGracePeriod = 10 * time.Second
+	// DefaultScaleDownDelay: how long a lower replica count must be wanted
+	// before it is applied (Knative's scale-down-delay, 0 s by default; as
+	// there, the stable window's averaging already smooths the decisions).
+	DefaultScaleDownDelay = 0 * time.Second
 	// DefaultActivatorTimeout: how long a request may be held while the
 	// function scales from zero before it is answered 503 (Knative's
 	// activator holds it up to the revision timeout, 300 s by default).
@@ -128,6 +132,9 @@ type FunctionConfig struct {
 	TargetUtilization float64 `yaml:"targetUtilizationPercentage"`
 	// StableWindow is the window in-flight requests are averaged over.
 	StableWindow Duration `yaml:"stableWindow"`
+	// ScaleDownDelay is how long a lower replica count must be wanted
+	// before it is applied (Knative's scale-down-delay).
+	ScaleDownDelay Duration `yaml:"scaleDownDelay"`
 	// ScaleToZeroGracePeriod is how long an idle function keeps its last
 	// replica.
 	ScaleToZeroGracePeriod Duration `yaml:"scaleToZeroGracePeriod"`
@@ -313,6 +320,9 @@ func (c Config) Validate() error {
 			positive("stableWindow", f.StableWindow)
 			positive("scaleToZeroGracePeriod", f.ScaleToZeroGracePeriod)
 			positive("activatorTimeout", f.ActivatorTimeout)
+			if f.ScaleDownDelay.Duration < 0 {
+				bad("scaleDownDelay %v: want >= 0", f.ScaleDownDelay.Duration)
+			}
 		case "":
 			bad("no kind (want %q or %q)", KindEvent, KindHTTP)
 		default:

@@ -17,13 +17,17 @@ const ScaleInterval = time.Second
 // requests are in flight or arrived within ScaleToZeroGracePeriod, so it
 // goes to zero only after that grace period without requests. Panic mode
 // (Knative's short window that scales up fast on bursts) is left out: the
-// activator's scale-from-zero and a short StableWindow do its job here.
+// activator's scale-from-zero and a short StableWindow do its job here. A
+// scale-down is applied only once the lower count has been wanted for
+// ScaleDownDelay (the highest count decided within it is kept), as
+// Knative's scale-down-delay does.
 //
 // An HTTPScaler is not safe for concurrent use.
 type HTTPScaler struct {
 	cfg        FunctionConfig
 	samples    []sample
 	lastActive time.Time // last time requests were in flight or arrived
+	decided    decisions // decisions within ScaleDownDelay
 }
 
 type sample struct {
@@ -78,7 +82,16 @@ func (s *HTTPScaler) Decide(now time.Time, avgInFlight float64, inFlight, arrive
 	if s.cfg.MaxScale > 0 {
 		desired = min(desired, s.cfg.MaxScale)
 	}
-	return desired
+	return s.delayScaleDown(now, desired)
+}
+
+// delayScaleDown returns the highest count decided within ScaleDownDelay
+// before now, desired included.
+func (s *HTTPScaler) delayScaleDown(now time.Time, desired int) int {
+	if s.cfg.ScaleDownDelay.Duration <= 0 {
+		return desired
+	}
+	return s.decided.add(now, desired, s.cfg.ScaleDownDelay.Duration)
 }
 
 // Autoscale keeps the function's desired replica count on its load until

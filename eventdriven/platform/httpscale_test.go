@@ -52,6 +52,13 @@ func TestHTTPScalerDecide(t *testing.T) {
 			steps: []step{{0, 0, 1, 0, 1}, {100, 0, 1, 0, 1}},
 		},
 		{
+			name: "scale-down delay holds the higher count",
+			cfg:  func(c *platform.FunctionConfig) { c.ScaleDownDelay = platform.Duration{Duration: 5 * time.Second} },
+			// The window mean falls from 4 to 2 at once; with a 5 s delay
+			// the 4 is kept until it is 5 s old.
+			steps: []step{{0, 28, 28, 28, 4}, {1, 0, 0, 0, 4}, {4, 0, 0, 0, 4}, {5, 0, 0, 0, 2}},
+		},
+		{
 			name:  "minScale kept",
 			cfg:   func(c *platform.FunctionConfig) { c.MinScale = 2 },
 			steps: []step{{0, 0, 0, 0, 2}, {100, 0, 0, 0, 2}, {101, 30, 30, 30, 3}},

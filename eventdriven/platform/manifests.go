@@ -321,6 +321,7 @@ const (
 	annTarget      = "autoscaling.knative.dev/target"
 	annUtilization = "autoscaling.knative.dev/target-utilization-percentage"
 	annWindow      = "autoscaling.knative.dev/window"
+	annDownDelay   = "autoscaling.knative.dev/scale-down-delay"
 )
 
 func knativeService(f FunctionConfig, image, namespace string) knativeServiceDoc {
@@ -340,6 +341,7 @@ func knativeService(f FunctionConfig, image, namespace string) knativeServiceDoc
 					annTarget:      strconv.Itoa(f.ContainerConcurrency),
 					annUtilization: strconv.FormatFloat(f.TargetUtilization, 'f', -1, 64),
 					annWindow:      f.StableWindow.String(),
+					annDownDelay:   f.ScaleDownDelay.String(),
 				},
 			},
 			Spec: podSpec{Containers: []container{functionContainer(f, image, namespace)}},

@@ -47,13 +47,34 @@ type scaleState struct {
 	// yet).
 	produced int64
 	// recent are the replica counts recommended within the stabilisation
-	// window, oldest first.
-	recent []recommendation
+	// window.
+	recent decisions
 }
+
+// decisions are the replica counts decided over a sliding window, oldest
+// first: what a scale-down stabilisation (HPA) or delay (Knative) holds to.
+type decisions []recommendation
 
 type recommendation struct {
 	at time.Time
 	n  int
+}
+
+// add records n decided at now, forgets the decisions span or more older,
+// and returns the highest count left, n included.
+func (d *decisions) add(now time.Time, n int, span time.Duration) int {
+	keep := (*d)[:0]
+	for _, r := range *d {
+		if now.Sub(r.at) < span {
+			keep = append(keep, r)
+		}
+	}
+	*d = append(keep, recommendation{now, n})
+	highest := n
+	for _, r := range *d {
+		highest = max(highest, r.n)
+	}
+	return highest
 }
 
 // poll reads the lag once and sets the desired replica count.
@@ -106,24 +127,13 @@ func decide(cfg FunctionConfig, s *scaleState, now time.Time, cur int, lag int64
 	}
 	s.lastActive = now
 	rec := max(int((lag+cfg.LagThreshold-1)/cfg.LagThreshold), cfg.MinReplicaCount, 1)
-	// Keep the window's recommendations; the highest of them is the floor
-	// of a scale-down.
-	window := cfg.ScaleDownStabilizationWindow.Duration
-	keep := s.recent[:0]
-	for _, r := range s.recent {
-		if now.Sub(r.at) < window {
-			keep = append(keep, r)
-		}
-	}
-	s.recent = append(keep, recommendation{now, rec})
-	want := rec
+	// The highest recommendation of the window is the floor of a
+	// scale-down; a scale-up is not held back.
+	highest := s.recent.add(now, rec, cfg.ScaleDownStabilizationWindow.Duration)
 	if rec < cur {
-		for _, r := range s.recent {
-			want = max(want, r.n)
-		}
-		want = min(want, cur)
+		return min(highest, cur)
 	}
-	return want
+	return rec
 }
 
 // setPartitions caps the replica count at the partition count.
