@@ -40,6 +40,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/procstat"
 	"github.com/photobench/photobench/internal/promsd"
@@ -237,7 +239,7 @@ func (b *bencher) settings() map[string]string {
 	if b.cfg.Stack.RuntimePinned {
 		runtime = "pinned: one replica of every function, always on"
 	}
-	return map[string]string{
+	set := map[string]string{
 		"profile":                 p.Name,
 		"slo_p99_ack":             p.SLO.String(),
 		"vision_profile":          string(vis),
@@ -252,6 +254,14 @@ func (b *bencher) settings() map[string]string {
 		"monolith_tuning":         "defaults of photobench monolith (see monolith/BENCHMARKS.md)",
 		"loadgen_follow_interval": "ready polls back off from the scenario's ready.min_poll to ready.max_poll",
 	}
+	// Each function's scaling parameters, beside KEDA's and Knative's
+	// defaults: the runtime reads the built-in functions.yaml.
+	if cfg, err := platform.ParseConfig(deploy.Functions); err == nil && !b.cfg.Stack.RuntimePinned {
+		for _, f := range cfg.Functions {
+			set["scaling_"+f.Name] = f.Describe()
+		}
+	}
+	return set
 }
 
 // serveMetrics serves the bench's own /metrics (the servers' process trees,

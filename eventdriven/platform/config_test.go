@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
 )
 
@@ -129,5 +130,28 @@ func TestShippedFunctionsYAML(t *testing.T) {
 	}
 	if _, err := platform.New(cfg, platform.Options{Binary: "photobench", Brokers: []string{"127.0.0.1:9092"}}); err != nil {
 		t.Errorf("New with the shipped configuration: %v", err)
+	}
+}
+
+// Every parameter the report states comes with the real platform's default.
+func TestDescribeNamesEachParameterWithThePlatformDefault(t *testing.T) {
+	cfg, err := platform.ParseConfig(deploy.Functions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range cfg.Functions {
+		d := f.Describe()
+		if strings.Contains(d, "()") {
+			t.Errorf("%s: a parameter without its platform default: %s", f.Name, d)
+		}
+		want := map[platform.Kind][]string{
+			platform.KindEvent: {"cooldownPeriod 10s (KEDA 300s)", "pollingInterval 1s (KEDA 30s)", "scaleDownStabilizationWindow 30s (HPA 300s)"},
+			platform.KindHTTP:  {"stableWindow 10s (Knative 60s)", "scaleDownDelay 0s (Knative 0s)", "scaleToZeroGracePeriod 10s (Knative 30s)"},
+		}[f.Kind]
+		for _, w := range want {
+			if !strings.Contains(d, w) {
+				t.Errorf("%s: %q lacks %q", f.Name, d, w)
+			}
+		}
 	}
 }
