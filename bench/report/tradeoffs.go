@@ -654,7 +654,7 @@ func (v *view) rowHops() []string {
 // hopsSection is the static table of deployables and hops.
 func (v *view) hopsSection(d *doc) {
 	d.h(2, "Deployables and network hops per upload")
-	d.p("What each architecture deploys, and every network exchange one upload causes until its photo is ready: an HTTP request and its answer, a PostgreSQL round trip, a Kafka message produced, or a Kafka message delivered and its offset committed. Not measured in this run: the table is the apps' registry, which a test holds to the counters of one real upload through each app (the vision service, an external API for both, is not counted as a deployable).")
+	d.p("What each architecture deploys, and every network exchange one upload causes until its photo is ready: an HTTP request and its answer, a PostgreSQL statement (one round trip once the connection has prepared it; the first use on a connection costs one more), a Kafka message produced, or a Kafka message delivered and its offset committed. Not measured in this run: the table is the apps' registry, which a test holds to the counters of one real upload through each app (the vision service, an external API for both, is not counted as a deployable).")
 	d.add(table{caption: "Deployables", header: []string{"architecture", "count", "what"}, rows: [][]string{
 		{"monolith", fmt.Sprint(len(monolithDeployables)), strings.Join(monolithDeployables, ", ")},
 		{"event-driven", fmt.Sprint(len(eventDeployables())), strings.Join(eventDeployables(), ", ")},

@@ -26,7 +26,7 @@ const (
 )
 
 // Hop is one network exchange one upload causes until its photo is ready:
-// a request and its answer (an HTTP call, a PostgreSQL round trip, a Kafka
+// a request and its answer (an HTTP call, a PostgreSQL statement, a Kafka
 // produce), or a Kafka message delivered to a consumer and its offset
 // committed. N is how many of them.
 type Hop struct {

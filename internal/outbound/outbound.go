@@ -5,7 +5,7 @@
 // refreshes its request metrics about every 10 s).
 //
 // Targets are the services (TargetMinIO, TargetPostgreSQL, TargetVision,
-// TargetKafka); op is the HTTP method, OpQuery (a PostgreSQL round trip),
+// TargetKafka); op is the HTTP method, OpQuery (a PostgreSQL statement),
 // OpProduce (a Kafka message written) or OpHealth (an HTTP request made
 // for a health check, marked with Health). A nil *Counter counts nothing.
 package outbound
@@ -52,7 +52,7 @@ type Counter struct {
 func New(reg prometheus.Registerer) *Counter {
 	c := &Counter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "photobench_requests_sent_total",
-		Help: "Requests this process sent to a service it depends on, counted as sent: HTTP requests by method, PostgreSQL round trips, Kafka messages produced.",
+		Help: "Requests this process sent to a service it depends on, counted as sent: HTTP requests by method, PostgreSQL statements and batches, Kafka messages produced.",
 	}, []string{"target", "op"})}
 	if reg != nil {
 		reg.MustRegister(c.vec)
@@ -70,7 +70,8 @@ func (c *Counter) Add(target, op string, n int) {
 
 // Transport counts each request base sends (retries included, one each)
 // as target with op the HTTP method; a nil base is
-// http.DefaultTransport. A nil Counter returns base unchanged.
+// http.DefaultTransport. A nil Counter returns base unchanged. The
+// counters are resolved here, once, not per request.
 func (c *Counter) Transport(target string, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -78,47 +79,52 @@ func (c *Counter) Transport(target string, base http.RoundTripper) http.RoundTri
 	if c == nil {
 		return base
 	}
-	return roundTripper{c: c, target: target, base: base}
+	ops := map[string]prometheus.Counter{}
+	for _, op := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete, opOther, OpHealth} {
+		ops[op] = c.vec.WithLabelValues(target, op)
+	}
+	return roundTripper{ops: ops, base: base}
 }
 
+// opOther is the op of any method other than GET, HEAD, PUT, POST and
+// DELETE, so that the label stays bounded.
+const opOther = "other"
+
 type roundTripper struct {
-	c      *Counter
-	target string
-	base   http.RoundTripper
+	ops  map[string]prometheus.Counter
+	base http.RoundTripper
 }
 
 func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
-	op := methodLabel(r.Method)
+	op := r.Method
 	if r.Context().Value(healthKey{}) != nil {
 		op = OpHealth
 	}
-	t.c.vec.WithLabelValues(t.target, op).Inc()
-	return t.base.RoundTrip(r)
-}
-
-// methodLabel bounds the op label to the methods clients send.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete:
-		return m
+	c, ok := t.ops[op]
+	if !ok {
+		c = t.ops[opOther]
 	}
-	return "other"
+	c.Inc()
+	return t.base.RoundTrip(r)
 }
 
 // Tracer is a pgx tracer counting round trips to PostgreSQL: each
 // statement (BEGIN and COMMIT are statements) and each batch. Set it as
-// the pool's ConnConfig.Tracer. A nil Counter gives nil (no tracer).
+// the pool's ConnConfig.Tracer. A nil Counter gives nil (no tracer). pgx
+// prepares a statement on a connection the first time that connection
+// runs it, in a round trip of its own that is not counted: after a
+// connection's first use, each statement is one round trip.
 func (c *Counter) Tracer() pgx.QueryTracer {
 	if c == nil {
 		return nil
 	}
-	return pgTracer{c}
+	return pgTracer{c.vec.WithLabelValues(TargetPostgreSQL, OpQuery)}
 }
 
-type pgTracer struct{ c *Counter }
+type pgTracer struct{ n prometheus.Counter }
 
 func (t pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	t.c.Add(TargetPostgreSQL, OpQuery, 1)
+	t.n.Inc()
 	return ctx
 }
 
@@ -128,7 +134,7 @@ func (pgTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData)
 // statements together and reads the answers together. Its statements are
 // reported to TraceBatchQuery, which does not count them again.
 func (t pgTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	t.c.Add(TargetPostgreSQL, OpQuery, 1)
+	t.n.Inc()
 	return ctx
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/photobench/photobench/internal/outbound"
 )
 
@@ -20,9 +21,8 @@ import (
 // database named in dsn, creating it if needed, and applies the *.sql files
 // of migrations not applied yet.
 //
-// sent, if not nil, counts the pool's round trips (outbound.Counter.Tracer);
-// the migrations run on a connection of their own before the pool opens,
-// so that they are not counted.
+// sent, if not nil, counts the pool's round trips (outbound.Counter.Tracer),
+// the migrations' included: they are requests the process sends at start.
 func Open(ctx context.Context, dsn string, maxConns int32, migrations fs.FS, sent *outbound.Counter) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -35,11 +35,16 @@ func Open(ctx context.Context, dsn string, maxConns int32, migrations fs.FS, sen
 	if err := ensureDatabase(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, cfg.ConnConfig, migrations); err != nil {
+	cfg.ConnConfig.Tracer = sent.Tracer()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
-	cfg.ConnConfig.Tracer = sent.Tracer()
-	return pgxpool.NewWithConfig(ctx, cfg)
+	if err := migrate(ctx, pool, migrations); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // ensureDatabase creates cfg's database through the server's maintenance
@@ -73,12 +78,12 @@ func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 // migrate applies the embedded migrations not applied yet, in name order,
 // each in its own transaction, under an advisory lock so that two processes
 // starting at once do not race.
-func migrate(ctx context.Context, cfg *pgx.ConnConfig, migrations fs.FS) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
+func migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer conn.Close(context.Background())
+	defer conn.Release()
 	const lockID = 0x70686f746f // "photo"
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
 		return fmt.Errorf("migrate: lock: %w", err)
