@@ -99,19 +99,15 @@ func (c counts) sum(component, name string, want map[string]string) float64 {
 	var total float64
 	prefix := component + "|" + name + "|"
 	for k, v := range c.series {
-		if !strings.HasPrefix(k, prefix) {
+		labels, ok := strings.CutPrefix(k, prefix)
+		if !ok {
 			continue
 		}
-		labels := strings.TrimPrefix(k, prefix)
-		ok := true
+		match := true
 		for lk, lv := range want {
-			neg := strings.HasPrefix(lv, "!")
-			has := strings.Contains(","+labels+",", ","+lk+"="+strings.TrimPrefix(lv, "!")+",")
-			if has == neg {
-				ok = false
-			}
+			match = match && strings.Contains(","+labels+",", ","+lk+"="+lv+",")
 		}
-		if ok {
+		if match {
 			total += v
 		}
 	}
@@ -248,7 +244,10 @@ func measured(h deploy.Hop, before, after counts) float64 {
 	case h.From == deploy.Activator: // the runtime's proxy to a replica
 		return d("runtime", "photobench_requests_sent_total", map[string]string{"target": h.To})
 	}
-	return d(h.From, "photobench_requests_sent_total", map[string]string{"target": target[h.To], "op": "!" + outbound.OpHealth})
+	// Health probes are requests too, but not the upload's.
+	sent := map[string]string{"target": target[h.To]}
+	probes := map[string]string{"target": target[h.To], "op": outbound.OpHealth}
+	return d(h.From, "photobench_requests_sent_total", sent) - d(h.From, "photobench_requests_sent_total", probes)
 }
 
 // diff lists the hops whose measured count differs from the table's.

@@ -17,7 +17,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	dsn := a.CatalogDSN()
-	return kafka.RunFunction(ctx, a, stdout, stderr, func(ctx context.Context, d kafka.Deps) (eventdriven.Handler, func(), error) {
+	return kafka.RunFunction(ctx, a, stdout, stderr, func(ctx context.Context, d deploy.Deps) (eventdriven.Handler, func(), error) {
 		store, err := Open(ctx, dsn, 16, d.Sent)
 		if err != nil {
 			return nil, nil, err

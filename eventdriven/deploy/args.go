@@ -165,36 +165,48 @@ func (a *Args) Err() error {
 	return a.problems.Err("fn " + a.Function.Name)
 }
 
-// HTTPDeps is what ServeHTTP gives an HTTP function's build step.
-type HTTPDeps struct {
+// Deps is what a function's build step gets from its process: the log,
+// the metrics registry, the HTTP server metrics and the count of requests
+// sent.
+type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	HTTP     *httpmetrics.Metrics
 	Sent     *outbound.Counter
 }
 
-// ServeHTTP is the body of an HTTP function's Run, after the function has
+// Build is the start of every function's process, once the function has
 // read its own environment from a: it reports every problem found in a at
-// once, builds the handler (build gets at most 30 s to open what it
-// needs; close, if not nil, runs at exit) and serves it on a.Addr until ctx
-// ends.
-func (a *Args) ServeHTTP(ctx context.Context, stdout, stderr io.Writer,
-	build func(ctx context.Context, d HTTPDeps) (h http.Handler, close func(), err error)) error {
-	if err := a.Err(); err != nil {
-		return err
+// once, then makes the process's Deps and calls build with at most 30 s
+// to open what the function needs. done, if not nil, is for the caller to
+// run at exit.
+func Build[H any](ctx context.Context, a *Args, stderr io.Writer,
+	build func(ctx context.Context, d Deps) (h H, done func(), err error)) (h H, d Deps, done func(), err error) {
+	if err = a.Err(); err != nil {
+		return h, d, nil, err
 	}
-	name := a.Function.Name
 	reg := command.Registry()
-	d := HTTPDeps{Log: command.Logger(stderr, name), Registry: reg,
-		HTTP: httpmetrics.NewMetrics(reg), Sent: outbound.New(reg)}
+	d = Deps{Log: command.Logger(stderr, a.Function.Name), Registry: reg, HTTP: httpmetrics.NewMetrics(reg), Sent: outbound.New(reg)}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	h, closeFn, err := build(startCtx, d)
-	cancel()
+	defer cancel()
+	h, done, err = build(startCtx, d)
 	if err != nil {
-		return fmt.Errorf("fn %s: %w", name, err)
+		return h, d, nil, fmt.Errorf("fn %s: %w", a.Function.Name, err)
+	}
+	return h, d, done, nil
+}
+
+// ServeHTTP is the body of an HTTP function's Run, after the function has
+// read its own environment from a: Build, then serve the handler on a.Addr
+// until ctx ends.
+func (a *Args) ServeHTTP(ctx context.Context, stdout, stderr io.Writer,
+	build func(ctx context.Context, d Deps) (h http.Handler, done func(), err error)) error {
+	h, d, closeFn, err := Build(ctx, a, stderr, build)
+	if err != nil {
+		return err
 	}
 	if closeFn != nil {
 		defer closeFn()
 	}
-	return command.ServeHTTP(ctx, d.Log, name, a.Addr, h, stdout)
+	return command.ServeHTTP(ctx, d.Log, a.Function.Name, a.Addr, h, stdout)
 }

@@ -16,7 +16,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.HTTPDeps) (http.Handler, func(), error) {
+	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.Deps) (http.Handler, func(), error) {
 		iu, _ := url.Parse(a.IngestURL) // checked by ParseArgs
 		qu, _ := url.Parse(a.QueryURL)
 		return NewHandler(iu, qu, d.Registry, d.HTTP, d.Sent), nil, nil

@@ -19,7 +19,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	openStore := s3store.FromArgs(a)
-	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.HTTPDeps) (http.Handler, func(), error) {
+	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.Deps) (http.Handler, func(), error) {
 		store, err := openStore(d.Sent)
 		if err != nil {
 			return nil, nil, err

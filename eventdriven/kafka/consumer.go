@@ -201,7 +201,7 @@ func NewConsumer(cfg ConsumerConfig, h Handler) (*Consumer, error) {
 	cfg.Middleware = append([]Middleware(nil), cfg.Middleware...)
 	log := cfg.Log.With("component", "kafka.consumer", "function", cfg.Function, "group", cfg.Group)
 	c := &Consumer{cfg: cfg, log: log, m: cfg.Metrics, dlq: NewProducer(cfg.Brokers, ProducerOptions{})}
-	p := c.RetryPolicy()
+	p := c.retryPolicy()
 	policy := []Middleware{
 		Measure(cfg.Function, c.m),
 		DeadLetter(cfg.Function, c.dlq, p, log, c.m),
@@ -212,8 +212,8 @@ func NewConsumer(cfg ConsumerConfig, h Handler) (*Consumer, error) {
 	return c, nil
 }
 
-// RetryPolicy is the consumer's retry policy, from its configuration.
-func (c *Consumer) RetryPolicy() RetryPolicy {
+// retryPolicy is the consumer's retry policy, from its configuration.
+func (c *Consumer) retryPolicy() RetryPolicy {
 	return RetryPolicy{MaxAttempts: c.cfg.MaxAttempts, Backoff: c.cfg.Backoff, MaxBackoff: c.cfg.MaxBackoff, TransientMaxBackoff: c.cfg.TransientMaxBackoff}
 }
 

@@ -14,7 +14,7 @@
 //     messages to "<topic>.dlq"), Retry (by the error's kind: transient
 //     without limit, ordinary up to MaxAttempts), Recover (panics), and a
 //     function's own, such as OnFirstSuccess.
-//   - Serve and RunFunction (serve.go) are an event function's process;
+//   - RunFunction (serve.go) is an event function's process;
 //     Lag (lag.go) is what the scale-to-zero runtime scales on.
 //
 // It wraps github.com/segmentio/kafka-go (imported as kgo) and avoids that

@@ -46,9 +46,6 @@ func (m *Message) Stopping() context.Context {
 // Attempts is how many times the handler has been called for m.
 func (m *Message) Attempts() int { return max(m.attempts, 1) }
 
-// DeadLettered reports whether m was written to its dead-letter topic.
-func (m *Message) DeadLettered() bool { return m.deadLettered }
-
 // Handler handles one message. Returning nil acknowledges it: the consumer
 // commits it. An error leaves it uncommitted, to be delivered again; the
 // consumer then stops (nothing after it on its partition may be committed

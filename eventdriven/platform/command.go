@@ -77,11 +77,8 @@ func parseCommand(args []string, getenv func(string) string, stderr io.Writer) (
 		listen[name] = a
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, err
-		}
-		return c, fmt.Errorf("%w: runtime: %v", command.ErrUsage, err)
+	if err := command.ParseFlags(fs, args); err != nil {
+		return c, err
 	}
 	var problems command.Problems
 	if fs.NArg() > 0 {

@@ -21,7 +21,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	openStore := s3store.FromArgs(a)
 	dsn := a.CatalogDSN()
-	return a.ServeHTTP(ctx, stdout, stderr, func(ctx context.Context, d deploy.HTTPDeps) (http.Handler, func(), error) {
+	return a.ServeHTTP(ctx, stdout, stderr, func(ctx context.Context, d deploy.Deps) (http.Handler, func(), error) {
 		store, err := openStore(d.Sent)
 		if err != nil {
 			return nil, nil, err

@@ -20,7 +20,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	openStore := s3store.FromArgs(a)
 	visionURL := a.Need("PHOTOBENCH_VISION_URL")
-	return kafka.RunFunction(ctx, a, stdout, stderr, func(_ context.Context, d kafka.Deps) (eventdriven.Handler, func(), error) {
+	return kafka.RunFunction(ctx, a, stdout, stderr, func(_ context.Context, d deploy.Deps) (eventdriven.Handler, func(), error) {
 		store, err := openStore(d.Sent)
 		if err != nil {
 			return nil, nil, err

@@ -18,7 +18,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	openStore := s3store.FromArgs(a)
-	return kafka.RunFunction(ctx, a, stdout, stderr, func(_ context.Context, d kafka.Deps) (eventdriven.Handler, func(), error) {
+	return kafka.RunFunction(ctx, a, stdout, stderr, func(_ context.Context, d deploy.Deps) (eventdriven.Handler, func(), error) {
 		store, err := openStore(d.Sent)
 		return (&Handler{Log: d.Log, Store: store, Limits: a.Limits}).Handle, nil, err
 	})
