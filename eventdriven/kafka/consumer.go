@@ -335,20 +335,25 @@ var errLeft = errors.New("left uncommitted")
 // process runs one message through the chain and commits it. It returns
 // the commit's error, or one wrapping errLeft.
 func (c *Consumer) process(ctx context.Context, r *kgo.Reader, m kgo.Message) error {
-	log := c.log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
 	hctx, cancel := c.handlerContext(ctx)
 	defer cancel(nil)
 	if err := c.h(hctx, &Message{Message: m, stopping: ctx}); err != nil {
-		log.Info("message left uncommitted; it will be redelivered", "error", err)
+		messageLog(c.log, m).Info("message left uncommitted; it will be redelivered", "error", err)
 		return fmt.Errorf("%s/%d@%d %w: %w", m.Topic, m.Partition, m.Offset, errLeft, err)
 	}
 	if err := r.CommitMessages(hctx, m); err != nil {
 		// A later commit on the partition covers this one; if none comes
 		// (a rebalance, a stop) the message is redelivered: at-least-once.
-		log.Error("commit failed; the message may be redelivered", "error", err)
+		messageLog(c.log, m).Error("commit failed; the message may be redelivered", "error", err)
 		return fmt.Errorf("commit %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
 	}
 	return nil
+}
+
+// messageLog is log naming m. It is made only when there is something to
+// log: a message handled at the first try logs nothing.
+func messageLog(log *slog.Logger, m kgo.Message) *slog.Logger {
+	return log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
 }
 
 // errStopTimeout is the cause of a handler ctx cancelled because the

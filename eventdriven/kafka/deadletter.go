@@ -52,7 +52,7 @@ func DeadLetter(function string, w Writer, p RetryPolicy, log *slog.Logger, mt *
 			}
 			dlqTopic := m.Topic + DLQSuffix
 			out := kgo.Message{Topic: dlqTopic, Key: m.Key, Value: m.Value, Headers: dlqHeaders(function, m, err)}
-			log := log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "dlq_topic", dlqTopic, "attempts", m.Attempts(), "error", err)
+			log := messageLog(log, m.Message).With("dlq_topic", dlqTopic, "attempts", m.Attempts(), "error", err)
 			for n := 1; ; n++ {
 				werr := w.WriteMessages(ctx, out)
 				if werr == nil {

@@ -76,8 +76,7 @@ func Recover(log *slog.Logger) Middleware {
 		return func(ctx context.Context, m *Message) (err error) {
 			defer func() {
 				if v := recover(); v != nil {
-					log.ErrorContext(ctx, "handler panicked", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
-						"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+					messageLog(log, m.Message).ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 					err = fmt.Errorf("handler panic: %v", v)
 				}
 			}()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	kgo "github.com/segmentio/kafka-go"
 
@@ -52,5 +53,24 @@ func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
 	ok := kafka.Recover(log)(func(context.Context, *kafka.Message) error { return nil })
 	if err := ok(context.Background(), kafka.NewMessage(context.Background(), kgo.Message{})); err != nil {
 		t.Errorf("a handler that does not panic: %v", err)
+	}
+}
+
+// BenchmarkPolicyChainSuccess is the delivery policy's own cost for a
+// message handled at the first try: what every event pays on top of its
+// handler.
+func BenchmarkPolicyChainSuccess(b *testing.B) {
+	log := slog.New(slog.DiscardHandler)
+	mt := kafka.NewMetrics(nil)
+	p := kafka.RetryPolicy{MaxAttempts: 5, Backoff: time.Millisecond, MaxBackoff: time.Millisecond, TransientMaxBackoff: time.Millisecond}
+	h := kafka.Chain(func(context.Context, *kafka.Message) error { return nil },
+		kafka.Measure("f", mt), kafka.DeadLetter("f", nil, p, log, mt), kafka.Retry("f", p, log, mt), kafka.Recover(log))
+	ctx := context.Background()
+	msg := kgo.Message{Topic: "t", Partition: 1, Offset: 42, Time: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h(ctx, kafka.NewMessage(ctx, msg)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

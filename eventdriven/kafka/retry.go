@@ -52,17 +52,16 @@ func abandon(err error) error { return fmt.Errorf("%w: %v", ErrAbandoned, err) }
 func Retry(function string, p RetryPolicy, log *slog.Logger, mt *Metrics) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, m *Message) error {
-			log := log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset)
 			var failures, transients int
 			for m.attempts = 1; ; m.attempts++ {
 				err := next(ctx, m)
 				if err == nil {
 					if m.attempts > 1 {
-						log.Info("message handled after retries", "attempts", m.attempts)
+						messageLog(log, m.Message).Info("message handled after retries", "attempts", m.attempts)
 					}
 					return nil
 				}
-				alog := log.With("attempt", m.attempts, "error", err)
+				alog := messageLog(log, m.Message).With("attempt", m.attempts, "error", err)
 				if ctx.Err() != nil {
 					alog.Warn("handler failed after the stop timeout")
 					return abandon(err)
