@@ -19,12 +19,6 @@ import (
 	"github.com/photobench/photobench/internal/stacktest"
 )
 
-// scratchStack is stacktest.Scratch.
-func scratchStack(t *testing.T, env map[string]string) stack.Config {
-	t.Helper()
-	return stacktest.Scratch(t, env)
-}
-
 // assertNothingLeft checks that no service of cfg runs or listens and that
 // no pid file is left.
 func assertNothingLeft(t *testing.T, cfg stack.Config) {
@@ -56,7 +50,7 @@ func TestUpWithTakenPortFailsNamingTheServiceAndStartsNothing(t *testing.T) {
 	}
 	defer l.Close()
 	taken := l.Addr().(*net.TCPAddr).Port
-	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_KAFKA_PORT": fmt.Sprint(taken)})
+	cfg := stacktest.Scratch(t, map[string]string{"PHOTOBENCH_KAFKA_PORT": fmt.Sprint(taken)})
 
 	var out bytes.Buffer
 	_, err = stack.Up(context.Background(), cfg, &out)
@@ -77,7 +71,7 @@ func TestUpWithTakenPortFailsNamingTheServiceAndStartsNothing(t *testing.T) {
 }
 
 func TestUpWithMissingBinariesNamesEachService(t *testing.T) {
-	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_STACK_BIN_DIR": t.TempDir()})
+	cfg := stacktest.Scratch(t, map[string]string{"PHOTOBENCH_STACK_BIN_DIR": t.TempDir()})
 	_, err := stack.Up(context.Background(), cfg, &bytes.Buffer{})
 	if err == nil {
 		t.Fatal("Up succeeded without the minio and prometheus binaries")
@@ -94,7 +88,7 @@ func TestUpWithMissingBinariesNamesEachService(t *testing.T) {
 // at once) must fail Up with its name and its last words, and Up must stop
 // the services it had already started.
 func TestUpRollsBackWhenALaterServiceFails(t *testing.T) {
-	cfg := scratchStack(t, nil)
+	cfg := stacktest.Scratch(t, nil)
 	bin := t.TempDir()
 	if err := os.Symlink(filepath.Join(stacktest.RepoRoot(t), ".stack", "bin", "minio"), filepath.Join(bin, "minio")); err != nil {
 		t.Fatal(err)
@@ -134,7 +128,7 @@ func TestUpRollsBackWhenALaterServiceFails(t *testing.T) {
 // The full cycle on a scratch stack: up, up again (idempotent), status,
 // down, and up again on the same data.
 func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
-	cfg := scratchStack(t, nil)
+	cfg := stacktest.Scratch(t, nil)
 	// The apps run from the photobench binary that make test builds.
 	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
 	if _, err := os.Stat(cfg.AppBinary); err != nil {
@@ -204,7 +198,7 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 }
 
 func TestDownRejectsUnknownService(t *testing.T) {
-	cfg := scratchStack(t, nil)
+	cfg := stacktest.Scratch(t, nil)
 	err := stack.Down(cfg, []string{"zookeeper"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `unknown service "zookeeper"`) {
 		t.Fatalf("Down(zookeeper) = %v, want an unknown-service error", err)
@@ -220,7 +214,7 @@ func TestUpFromAClonePrivateToItsOwner(t *testing.T) {
 	if err := os.Chmod(parent, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_STACK_DIR": filepath.Join(parent, "clone", ".stack")})
+	cfg := stacktest.Scratch(t, map[string]string{"PHOTOBENCH_STACK_DIR": filepath.Join(parent, "clone", ".stack")})
 	if want := stack.PGDataDirFor(cfg.Dir, os.Geteuid(), postgresHome(t)); cfg.PGDataDir != want {
 		t.Fatalf("PGDataDir = %s, want %s", cfg.PGDataDir, want)
 	}
@@ -288,7 +282,7 @@ func TestUpRefusesAPostgresDataDirThePostgresUserCannotReach(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(private) })
-	cfg := scratchStack(t, map[string]string{"PHOTOBENCH_PG_DATA_DIR": filepath.Join(private, "pg")})
+	cfg := stacktest.Scratch(t, map[string]string{"PHOTOBENCH_PG_DATA_DIR": filepath.Join(private, "pg")})
 	_, err = stack.Up(context.Background(), cfg, &bytes.Buffer{})
 	if err == nil {
 		stack.Down(cfg, nil, io.Discard)
