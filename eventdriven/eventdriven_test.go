@@ -262,12 +262,12 @@ func TestVisionOutageBecomesBacklogNotErrors(t *testing.T) {
 			t.Fatalf("during the outage photo %s: %d %s, want pending", id, code, body)
 		}
 	}
-	lag, err := kafka.Lag(context.Background(), []string{env.KafkaBrokers}, "tagger", []string{deploy.TopicObjects})
+	lag, err := kafka.Lag(context.Background(), []string{env.KafkaBrokers}, "tagger", []string{deploy.TopicThumbnailed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var backlog int64
-	for _, l := range lag[deploy.TopicObjects] {
+	for _, l := range lag[deploy.TopicThumbnailed] {
 		backlog += l
 	}
 	if backlog == 0 {

@@ -375,6 +375,10 @@ type lostCounts struct {
 	ready                       *loadgen.ReadySummary // summed over phases; nil when nothing was followed
 	dlq                         map[string]float64
 	dlqCaptured, dlqHasAnything bool
+	// reconciled is how many object events the reconciler published again
+	// (lost notifications it recovered); runs counts its timer runs.
+	reconciled, runs, failedRuns float64
+	reconciledCaptured           bool
 }
 
 func lostOf(run *results.Run) lostCounts {
@@ -404,6 +408,16 @@ func lostOf(run *results.Run) lostCounts {
 	for _, s := range ss {
 		l.dlq[s.Labels["component"]] += growth(s)
 		l.dlqHasAnything = true
+	}
+	ss, l.reconciledCaptured = run.Series[results.QReconciled]
+	for _, s := range ss {
+		l.reconciled += growth(s)
+	}
+	for _, s := range run.Series[results.QScheduledRuns] {
+		l.runs += growth(s)
+		if s.Labels["outcome"] != "ok" {
+			l.failedRuns += growth(s)
+		}
 	}
 	return l
 }

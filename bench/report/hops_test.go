@@ -22,7 +22,6 @@ import (
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/internal/outbound"
-	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )
@@ -33,17 +32,7 @@ import (
 // counts every hop from the processes' own counters: requests received
 // and sent, Kafka messages produced and delivered.
 func TestHopTableMatchesOneRealUpload(t *testing.T) {
-	cfg := stacktest.Scratch(t, map[string]string{"PHOTOBENCH_RUNTIME_PINNED": "true"})
-	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
-	if _, err := os.Stat(cfg.AppBinary); err != nil {
-		t.Fatalf("%v: run make build (make test does)", err)
-	}
-	var out bytes.Buffer
-	_, err := stack.Up(context.Background(), cfg, &out)
-	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, out.String())
-	}
+	cfg := stacktest.UpScratch(t, map[string]string{"PHOTOBENCH_RUNTIME_PINNED": "true"})
 	env := map[string]string{}
 	for _, kv := range append(cfg.Env(), cfg.AppEnv()...) {
 		env[kv[0]] = kv[1]

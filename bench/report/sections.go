@@ -177,13 +177,14 @@ func (v *view) lostSection(d *doc) {
 	d.h(2, "What was lost")
 	d.p("Per run, warm-up excluded: requests the load generator could not start (dropped at its in-flight cap), errors by class, " +
 		"uploads whose photo never became ready (from following them: failed, still pending at the follow timeout, polling errors, " +
-		"cut short by the end of the run, not followed), and events dead-lettered (growth of the DLQ counters over the run's window).")
+		"cut short by the end of the run, not followed), events dead-lettered (growth of the DLQ counters over the run's window), " +
+		"and object notifications the reconciler found lost and published again (its timer runs, failed ones, in brackets).")
 	classes := []string{"4xx", "5xx", "timeout", "transport", "build"}
 	header := []string{"run", "dropped", "errors"}
 	for _, c := range classes {
 		header = append(header, "errors "+c)
 	}
-	header = append(header, "canceled", "followed", "ready", "failed", "timeouts", "polling errors", "cut short", "not followed", "DLQ writes")
+	header = append(header, "canceled", "followed", "ready", "failed", "timeouts", "polling errors", "cut short", "not followed", "DLQ writes", "reconciled")
 	var rows [][]string
 	for _, run := range v.r.Runs {
 		if !usable(run) {
@@ -225,6 +226,14 @@ func (v *view) lostSection(d *doc) {
 				parts = append(parts, fmt.Sprintf("%s %s", c, fmtCount(l.dlq[c])))
 			}
 			row = append(row, fmtCount(total)+" ("+strings.Join(parts, ", ")+")")
+		}
+		switch {
+		case !l.reconciledCaptured && run.Arch == archMonolith:
+			row = append(row, na("no notifications to lose"))
+		case !l.reconciledCaptured:
+			row = append(row, na("series not captured"))
+		default:
+			row = append(row, fmt.Sprintf("%s (%s runs, %s failed)", fmtCount(l.reconciled), fmtCount(l.runs), fmtCount(l.failedRuns)))
 		}
 		rows = append(rows, row)
 	}

@@ -19,6 +19,8 @@ const (
 	QReplicaSeconds  = "replica_seconds"    // counter: replica-seconds
 	QColdStarts      = "cold_start_buckets" // counter: histogram buckets by function, phase, le
 	QDLQ             = "dlq_writes"         // counter: dead-lettered events by component
+	QReconciled      = "reconciled"         // counter: object events the reconciler published again
+	QScheduledRuns   = "scheduled_runs"     // counter: timer invocations by function and outcome
 
 	// Work done, for the cost model.
 	QEventsHandled  = "events_handled"  // counter by component and outcome
@@ -58,6 +60,8 @@ func Queries(arch string) []Query {
 		{QReplicaSeconds, `sum by (function) (photobench_runtime_replica_seconds_total{` + a + `})`, "replica-seconds", "runtime: replicas alive integrated over time (counter)"},
 		{QColdStarts, `sum by (function, phase, le) (photobench_runtime_cold_start_seconds_bucket{` + a + `})`, "count", "runtime: cold-start histogram buckets (counter)"},
 		{QDLQ, `sum by (component) (photobench_dlq_writes_total{` + a + `})`, "events", "events dead-lettered (counter)"},
+		{QReconciled, `sum by (function) (photobench_reconciled_total{` + a + `})`, "events", "runtime: object events the reconciler published again, lost notifications recovered (counter)"},
+		{QScheduledRuns, `sum by (function, outcome) (photobench_runtime_scheduled_runs_total{` + a + `})`, "runs", "runtime: timer invocations of scheduled functions by outcome (counter)"},
 		{QEventsHandled, `sum by (component, outcome) (photobench_events_handled_total{` + a + `})`, "events", "events handled per function and outcome (counter)"},
 		{QEventSeconds, `sum by (component) (photobench_event_handling_duration_seconds_sum{` + a + `})`, "seconds", "time spent handling events per function (counter)"},
 		{QHTTPRequests, `sum by (component) (photobench_http_request_duration_seconds_count{` + app + `})`, "requests", "HTTP requests served per component (counter)"},

@@ -246,6 +246,29 @@ func (s *Store) List(ctx context.Context, q photo.ListQuery) (photo.Page, error)
 	return pgdb.ListPhotos(ctx, s.pool, `SELECT `+columns+` FROM photos`, []string{"NOT deleted"}, q, scan)
 }
 
+// Known returns which of ids have a row, whatever its state (pending,
+// ready, failed, or a deleted photo's tombstone): a photo the catalog has
+// heard of. ids must be photo ids.
+func (s *Store) Known(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM photos WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, pgdb.Err("known photos", err)
+	}
+	known := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, pgdb.Err("known photos", err)
+		}
+		known[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgdb.Err("known photos", err)
+	}
+	return known, nil
+}
+
 // Metrics are the catalog's own metrics.
 type Metrics struct {
 	// UploadToReady is photobench_catalog_upload_to_ready_seconds{status}:

@@ -41,6 +41,8 @@ Flags:
   --group NAME        event functions: consumer group (default the function's name)
   --max-attempts N    event functions: attempts before dead-lettering (default 5)
   --vision-timeout D  tagger: per attempt (default 5s)
+  --min-age D         reconciler: how long an original may go without a catalog row
+                      before its event is published again (default 10s)
   --max-bytes N, --max-pixels N   upload limits (default %d, %d)
 
 Environment: PHOTOBENCH_KAFKA_BROKERS, PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY,
@@ -67,6 +69,9 @@ type Args struct {
 	MaxAttempts int
 	// VisionTimeout bounds each attempt of the tagger's vision calls.
 	VisionTimeout time.Duration
+	// MinAge is how old an original without a catalog row must be before
+	// the reconciler publishes its event again.
+	MinAge time.Duration
 	// Limits are the upload limits.
 	Limits imaging.Limits
 
@@ -101,6 +106,7 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (*Ar
 	fs.StringVar(&a.Group, "group", f.Name, "")
 	fs.IntVar(&a.MaxAttempts, "max-attempts", 5, "")
 	fs.DurationVar(&a.VisionTimeout, "vision-timeout", 5*time.Second, "")
+	fs.DurationVar(&a.MinAge, "min-age", 10*time.Second, "")
 	fs.Int64Var(&a.Limits.MaxBytes, "max-bytes", imaging.DefaultLimits.MaxBytes, "")
 	fs.Int64Var(&a.Limits.MaxPixels, "max-pixels", imaging.DefaultLimits.MaxPixels, "")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -117,8 +123,8 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (*Ar
 			a.problem("%s %q is not an http URL", name, v)
 		}
 	}
-	if a.MaxAttempts < 1 || a.VisionTimeout <= 0 || a.Limits.MaxBytes < 1 || a.Limits.MaxPixels < 1 {
-		a.problem("--max-attempts, --vision-timeout, --max-bytes and --max-pixels must be positive")
+	if a.MaxAttempts < 1 || a.VisionTimeout <= 0 || a.MinAge <= 0 || a.Limits.MaxBytes < 1 || a.Limits.MaxPixels < 1 {
+		a.problem("--max-attempts, --vision-timeout, --min-age, --max-bytes and --max-pixels must be positive")
 	}
 	return a, nil
 }

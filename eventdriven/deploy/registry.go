@@ -106,6 +106,12 @@ var Registry = []Function{
 		In:      []string{TopicObjects, TopicThumbnailed, TopicTagged},
 		Upload:  []Hop{{"catalog", PostgreSQL, "one statement per event; a ready check after the thumbnails and after the tags", 5}},
 	},
+	{
+		// Invoked on a schedule, not per upload: no hops of its own unless
+		// an object notification was lost.
+		Name: "reconciler", Trigger: TriggerHTTP, Port: 18097,
+		Summary: "on a timer: originals with no catalog row -> " + TopicObjects + " again (HTTP)",
+	},
 }
 
 // Lookup returns the registry's function called name.

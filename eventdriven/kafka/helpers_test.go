@@ -67,46 +67,10 @@ func newFixtureWithoutDLQ(t *testing.T, partitions int) *fixture {
 	return f
 }
 
-// createTopic creates a topic, waits until all its partitions have a
-// leader (so that first writes and group assignments do not race its
-// creation), and deletes it when the test ends.
+// createTopic creates a topic for the test (stacktest.CreateTopic).
 func (f *fixture) createTopic(t *testing.T, name string, partitions int) {
 	t.Helper()
-	client := &kgo.Client{Addr: kgo.TCP(f.brokers...), Timeout: 30 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	resp, err := client.CreateTopics(ctx, &kgo.CreateTopicsRequest{Topics: []kgo.TopicConfig{
-		{Topic: name, NumPartitions: partitions, ReplicationFactor: 1},
-	}})
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
-	if err := resp.Errors[name]; err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		resp, err := client.DeleteTopics(ctx, &kgo.DeleteTopicsRequest{Topics: []string{name}})
-		if err == nil {
-			err = resp.Errors[name]
-		}
-		if err != nil {
-			t.Errorf("delete topic %s: %v", name, err)
-		}
-	})
-	eventually(t, "topic "+name+" has leaders", func() bool {
-		md, err := client.Metadata(ctx, &kgo.MetadataRequest{Topics: []string{name}})
-		if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != partitions {
-			return false
-		}
-		for _, p := range md.Topics[0].Partitions {
-			if p.Error != nil || p.Leader.ID < 0 {
-				return false
-			}
-		}
-		return true
-	})
+	stacktest.CreateTopic(t, f.brokers, name, partitions)
 }
 
 // config returns a consumer configuration for the fixture's topic with a

@@ -194,6 +194,9 @@ func serveActivators(ctx context.Context, rt *Runtime, m *Metrics, log *slog.Log
 		go srv.Serve(ln)
 		go act.Autoscale(ctx)
 		fmt.Fprintf(stdout, "runtime: %s activator on http://%s\n", f.Name(), ln.Addr())
+		if f.Config().Schedule.Duration > 0 {
+			go invoke(ctx, f.Config(), "http://"+ln.Addr().String()+"/", m, log.With("function", f.Name()))
+		}
 	}
 	return servers, nil
 }

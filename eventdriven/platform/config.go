@@ -143,6 +143,12 @@ type FunctionConfig struct {
 	// Addr is where an HTTP function's activator listens (the front points
 	// here), host:port.
 	Addr string `yaml:"addr"`
+	// Schedule, when set, makes the runtime invoke an HTTP function on a
+	// timer, as a Knative PingSource (or an EventBridge schedule, or a
+	// CronJob) does: POST / through its activator every Schedule. Real
+	// timers fire at most once a minute (cron syntax; EventBridge's
+	// rate(1 minute)).
+	Schedule Duration `yaml:"schedule,omitempty"`
 }
 
 // Duration is a time.Duration written in YAML as a Go duration ("30s").
@@ -269,6 +275,9 @@ func (c Config) Validate() error {
 		}
 		switch f.Kind {
 		case KindEvent:
+			if f.Schedule.Duration != 0 {
+				bad("schedule: only HTTP functions are invoked on a timer")
+			}
 			if f.Group == "" {
 				bad("no group")
 			}
@@ -322,6 +331,9 @@ func (c Config) Validate() error {
 			positive("activatorTimeout", f.ActivatorTimeout)
 			if f.ScaleDownDelay.Duration < 0 {
 				bad("scaleDownDelay %v: want >= 0", f.ScaleDownDelay.Duration)
+			}
+			if f.Schedule.Duration < 0 || (f.Schedule.Duration > 0 && f.Schedule.Duration < time.Second) {
+				bad("schedule %v: want 0 (none) or >= 1s", f.Schedule.Duration)
 			}
 		case "":
 			bad("no kind (want %q or %q)", KindEvent, KindHTTP)

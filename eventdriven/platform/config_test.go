@@ -114,7 +114,7 @@ func TestShippedFunctionsYAML(t *testing.T) {
 	}
 	want := map[string]platform.Kind{
 		"thumbnailer": platform.KindEvent, "tagger": platform.KindEvent, "catalog": platform.KindEvent,
-		"ingest": platform.KindHTTP, "query": platform.KindHTTP,
+		"ingest": platform.KindHTTP, "query": platform.KindHTTP, "reconciler": platform.KindHTTP,
 	}
 	if len(cfg.Functions) != len(want) {
 		t.Errorf("got %d functions, want %d", len(cfg.Functions), len(want))
@@ -126,6 +126,11 @@ func TestShippedFunctionsYAML(t *testing.T) {
 		}
 		if f.Kind == platform.KindEvent && (f.Group != f.Name || f.MaxReplicaCount > 4) {
 			t.Errorf("function %s: group %q (want its name), maxReplicaCount %d (want <= 4 partitions)", f.Name, f.Group, f.MaxReplicaCount)
+		}
+		// Only the reconciler runs on a timer, and never more often than
+		// the real platforms' timers can fire.
+		if scheduled := f.Schedule.Duration > 0; scheduled != (f.Name == "reconciler") || (scheduled && f.Schedule.Duration < time.Minute) {
+			t.Errorf("function %s: schedule %v; want 1m or more for the reconciler only", f.Name, f.Schedule.Duration)
 		}
 	}
 	if _, err := platform.New(cfg, platform.Options{Binary: "photobench", Brokers: []string{"127.0.0.1:9092"}}); err != nil {

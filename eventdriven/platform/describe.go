@@ -23,6 +23,7 @@ var platformDefaults = map[string]string{
 	"scaleDownDelay":               "Knative 0s",
 	"scaleToZeroGracePeriod":       "Knative 30s",
 	"activatorTimeout":             "Knative: the revision timeout, 300s",
+	"schedule":                     "PingSource, EventBridge, CronJob: 1m at the shortest",
 }
 
 // Describe is the function's scaling parameters on one line, each with the
@@ -50,6 +51,9 @@ func (f FunctionConfig) Describe() string {
 			{"scaleDownDelay", f.ScaleDownDelay.String()},
 			{"scaleToZeroGracePeriod", f.ScaleToZeroGracePeriod.String()},
 			{"activatorTimeout", f.ActivatorTimeout.String()},
+		}
+		if f.Schedule.Duration > 0 {
+			params = append(params, [2]string{"schedule", f.Schedule.String()})
 		}
 	}
 	parts := make([]string, len(params))

@@ -57,6 +57,9 @@ func Manifests(cfg Config, image, namespace string) (map[string][]byte, error) {
 			docs = []any{deployment(f, image, namespace), scaledObject(f, namespace)}
 		case KindHTTP:
 			docs = []any{knativeService(f, image, namespace)}
+			if f.Schedule.Duration > 0 {
+				docs = append(docs, pingSource(f, namespace))
+			}
 			grace = max(grace, f.ScaleToZeroGracePeriod.Duration)
 		}
 		b, err := marshalDocs("", docs...)
@@ -347,6 +350,51 @@ func knativeService(f FunctionConfig, image, namespace string) knativeServiceDoc
 			Spec: podSpec{Containers: []container{functionContainer(f, image, namespace)}},
 		}},
 	}
+}
+
+type pingSourceDoc struct {
+	APIVersion string         `yaml:"apiVersion"`
+	Kind       string         `yaml:"kind"`
+	Metadata   objectMeta     `yaml:"metadata"`
+	Spec       pingSourceSpec `yaml:"spec"`
+}
+
+type pingSourceSpec struct {
+	Schedule    string `yaml:"schedule"`
+	ContentType string `yaml:"contentType"`
+	Data        string `yaml:"data"`
+	Sink        struct {
+		Ref sinkRef `yaml:"ref"`
+	} `yaml:"sink"`
+}
+
+type sinkRef struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Name       string `yaml:"name"`
+}
+
+// pingSource is the timer of a scheduled HTTP function: a Knative
+// PingSource that sends its Service an event on a cron schedule. Cron counts
+// whole minutes, so the schedule is rounded up to minutes (1m at least).
+func pingSource(f FunctionConfig, namespace string) pingSourceDoc {
+	d := pingSourceDoc{
+		APIVersion: "sources.knative.dev/v1",
+		Kind:       "PingSource",
+		Metadata:   objectMeta{Name: f.Name + "-timer", Namespace: namespace, Labels: labels(f)},
+		Spec:       pingSourceSpec{Schedule: cronEvery(f.Schedule.Duration), ContentType: "application/json", Data: "{}"},
+	}
+	d.Spec.Sink.Ref = sinkRef{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: f.Name}
+	return d
+}
+
+// cronEvery is the cron schedule of "every d", d rounded up to minutes.
+func cronEvery(d time.Duration) string {
+	m := max(1, int(math.Ceil(d.Minutes())))
+	if m == 1 {
+		return "* * * * *"
+	}
+	return fmt.Sprintf("*/%d * * * *", m)
 }
 
 func envConfigMap(namespace string) configMapDoc {

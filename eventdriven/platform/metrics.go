@@ -49,6 +49,16 @@ type Metrics struct {
 	// InFlightRequests is photobench_runtime_in_flight_requests{function}:
 	// requests an HTTP function's activator is proxying or holding.
 	InFlightRequests *prometheus.GaugeVec
+	// ScheduledRuns is photobench_runtime_scheduled_runs_total{function,
+	// outcome}: timer invocations of a scheduled function (outcome ok, or
+	// error: refused, failed or timed out).
+	ScheduledRuns *prometheus.CounterVec
+	// Reconciled is photobench_reconciled_total{function}: object events a
+	// scheduled function answered it published again (the "reconciled"
+	// field of its JSON answer). Counted here, where the answer arrives,
+	// because the replica that did the work may stop before Prometheus
+	// scrapes it.
+	Reconciled *prometheus.CounterVec
 	// Sent is photobench_requests_sent_total{target,op}: the requests the
 	// activators proxied to replicas (target: the function's name).
 	Sent *outbound.Counter
@@ -92,11 +102,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		InFlightRequests: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "photobench_runtime_in_flight_requests", Help: "Requests an HTTP function's activator is proxying or holding.",
 		}, fn),
+		ScheduledRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_scheduled_runs_total", Help: "Timer invocations of a scheduled function, by outcome (ok, error).",
+		}, []string{"function", "outcome"}),
+		Reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_reconciled_total", Help: "Object events a scheduled function reported it published again (lost notifications recovered).",
+		}, fn),
 		Sent: outbound.New(reg),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Replicas, m.DesiredReplicas, m.ColdStart, m.ActivatorHold, m.ScalingDecisions,
-			m.ReplicaSeconds, m.Lag, m.Restarts, m.InFlightRequests)
+			m.ReplicaSeconds, m.Lag, m.Restarts, m.InFlightRequests, m.ScheduledRuns, m.Reconciled)
 	}
 	return m
 }
@@ -116,5 +132,10 @@ func (m *Metrics) init(cfg FunctionConfig) {
 		m.Lag.WithLabelValues(n)
 	case KindHTTP:
 		m.InFlightRequests.WithLabelValues(n)
+		if cfg.Schedule.Duration > 0 {
+			m.ScheduledRuns.WithLabelValues(n, "ok")
+			m.ScheduledRuns.WithLabelValues(n, "error")
+			m.Reconciled.WithLabelValues(n)
+		}
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/kafka"
@@ -58,41 +57,7 @@ func newScaleFixture(t *testing.T) *scaleFixture {
 	fx.metrics = platform.NewMetrics(fx.reg)
 	fx.log = slog.New(slog.NewJSONHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	client := &kgo.Client{Addr: kgo.TCP(fx.brokers...), Timeout: 30 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
-	defer cancel()
-	resp, err := client.CreateTopics(ctx, &kgo.CreateTopicsRequest{Topics: []kgo.TopicConfig{
-		{Topic: fx.topic, NumPartitions: partitions, ReplicationFactor: 1},
-	}})
-	if err == nil {
-		err = resp.Errors[fx.topic]
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", fx.topic, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		resp, err := client.DeleteTopics(ctx, &kgo.DeleteTopicsRequest{Topics: []string{fx.topic}})
-		if err == nil {
-			err = resp.Errors[fx.topic]
-		}
-		if err != nil {
-			t.Errorf("delete topic %s: %v", fx.topic, err)
-		}
-	})
-	pollUntil(t, "topic "+fx.topic+" has leaders", func() bool {
-		md, err := client.Metadata(ctx, &kgo.MetadataRequest{Topics: []string{fx.topic}})
-		if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != partitions {
-			return false
-		}
-		for _, p := range md.Topics[0].Partitions {
-			if p.Error != nil || p.Leader.ID < 0 {
-				return false
-			}
-		}
-		return true
-	})
+	stacktest.CreateTopic(t, fx.brokers, fx.topic, partitions)
 	return fx
 }
 

@@ -88,3 +88,25 @@ func Later(a, b string) bool {
 	}
 	return strings.ToUpper(a) > strings.ToUpper(b)
 }
+
+// Created builds the notification MinIO would publish for an object
+// created in bucket under key: an s3:ObjectCreated:Put record with the
+// object's size, ETag, content type and user metadata (keys as MinIO
+// writes them, "X-Amz-Meta-<name>"), timed at modified and sequenced by it
+// as MinIO sequences, in hexadecimal nanoseconds. source names who
+// publishes it in place of MinIO ("eventSource"). It returns the message and
+// the Kafka key MinIO uses for it ("bucket/key").
+func Created(source, bucket, key string, size int64, etag, contentType string, meta map[string]string, modified time.Time) (Message, string) {
+	rec := Record{EventVersion: "2.0", EventSource: source, EventTime: modified.UTC(), EventName: "s3:ObjectCreated:Put"}
+	rec.S3.Bucket.Name = bucket
+	um := map[string]string{}
+	for k, v := range meta {
+		um["X-Amz-Meta-"+k] = v
+	}
+	rec.S3.Object = Object{
+		EncodedKey: url.QueryEscape(key), Key: key, Size: size, ETag: etag, ContentType: contentType,
+		UserMetadata: um, Sequencer: fmt.Sprintf("%X", modified.UnixNano()),
+	}
+	path := bucket + "/" + key
+	return Message{EventName: rec.EventName, Key: path, Records: []Record{rec}}, path
+}

@@ -89,6 +89,15 @@ func New(endpoint, accessKey, secretKey string, sent *outbound.Counter) (*Store,
 	return &Store{client: client, originals: deploy.BucketOriginals, thumbnails: deploy.BucketThumbnails}, nil
 }
 
+// WithBuckets returns a copy of s that keeps originals and thumbnails in
+// the named buckets instead of the app's (tests use buckets of their own,
+// without notifications).
+func (s *Store) WithBuckets(originals, thumbnails string) *Store {
+	c := *s
+	c.originals, c.thumbnails = originals, thumbnails
+	return &c
+}
+
 // ObjectInfo describes a stored original.
 type ObjectInfo struct {
 	Size        int64
@@ -100,6 +109,8 @@ type ObjectInfo struct {
 	CreatedAt time.Time
 	// LastModified is when MinIO stored the object.
 	LastModified time.Time
+	// ETag is the object's entity tag.
+	ETag string
 }
 
 // PutOriginal stores a photo's original under users/<owner>/<id> with the
@@ -153,6 +164,7 @@ func (s *Store) StatOriginal(ctx context.Context, owner, id string) (ObjectInfo,
 		ContentType:  oi.ContentType,
 		Owner:        userMeta(oi, eventdriven.MetaOwner),
 		LastModified: oi.LastModified.UTC(),
+		ETag:         oi.ETag,
 	}
 	if v := userMeta(oi, eventdriven.MetaCreatedAt); v != "" {
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
@@ -160,6 +172,37 @@ func (s *Store) StatOriginal(ctx context.Context, owner, id string) (ObjectInfo,
 		}
 	}
 	return info, nil
+}
+
+// Listed is an original found by ListOriginals.
+type Listed struct {
+	Owner, ID    string
+	LastModified time.Time
+}
+
+// ListOriginals calls fn, in key order, with every original of the app
+// (key users/<owner>/<id>) that MinIO last modified before cutoff; other
+// keys are skipped. An error from fn stops the listing and is returned.
+// MinIO answers up to 1000 keys per request.
+func (s *Store) ListOriginals(ctx context.Context, cutoff time.Time, fn func(Listed) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing goroutine when fn fails
+	for oi := range s.client.ListObjects(ctx, s.originals, miniogo.ListObjectsOptions{Prefix: "users/", Recursive: true}) {
+		if oi.Err != nil {
+			return fmt.Errorf("list originals: %w", classify(oi.Err, "bucket"))
+		}
+		if !oi.LastModified.Before(cutoff) {
+			continue
+		}
+		owner, id, err := eventdriven.ParseObjectKey(oi.Key)
+		if err != nil {
+			continue
+		}
+		if err := fn(Listed{Owner: owner, ID: id, LastModified: oi.LastModified.UTC()}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RemoveOriginal removes a photo's original; its s3:ObjectRemoved

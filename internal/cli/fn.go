@@ -12,6 +12,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/front"
 	"github.com/photobench/photobench/eventdriven/ingest"
 	"github.com/photobench/photobench/eventdriven/query"
+	"github.com/photobench/photobench/eventdriven/reconciler"
 	"github.com/photobench/photobench/eventdriven/tagger"
 	"github.com/photobench/photobench/eventdriven/thumbnailer"
 )
@@ -25,6 +26,7 @@ var functions = map[string]func(ctx context.Context, args []string, getenv func(
 	"thumbnailer": thumbnailer.Run,
 	"tagger":      tagger.Run,
 	"catalog":     catalog.Run,
+	"reconciler":  reconciler.Run,
 }
 
 // runFn runs `photobench fn NAME [flags]`: the function's own Run.

@@ -47,13 +47,13 @@ func apps() []service {
 	}
 	// The event-driven functions run under the scale-to-zero runtime,
 	// which owns their replicas and the activators of the HTTP ones (at the
-	// ingest and query ports); the front stays up and routes to those.
+	// ingest, query and reconciler ports); the front stays up and routes to those.
 	as = append(as,
 		app{svc: "runtime", arch: "eventdriven", port: func(c Config) int { return c.RuntimePort },
 			args: func(c Config) []string {
-				args := []string{"runtime", "--addr", c.addr(c.RuntimePort),
-					"--listen", "ingest=" + c.addr(c.FunctionPorts["ingest"]),
-					"--listen", "query=" + c.addr(c.FunctionPorts["query"]),
+				args := []string{"runtime", "--addr", c.addr(c.RuntimePort)}
+				for _, fn := range deploy.Names(deploy.TriggerHTTP) {
+					args = append(args, "--listen", fn+"="+c.addr(c.FunctionPorts[fn]))
 				}
 				if c.RuntimePinned {
 					args = append(args, "--pinned")

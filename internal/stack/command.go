@@ -44,7 +44,8 @@ Environment (all optional):
   PHOTOBENCH_KAFKA_HEAP_MB           Kafka JVM heap in MiB (default 512)
   PHOTOBENCH_KAFKA_PARTITIONS        partitions per event topic (default 4)
   PHOTOBENCH_MINIO_NOTIFY_QUEUE      on: MinIO stages events on disk (survive a Kafka outage,
-                                     0-3 s delivery delay); off: sent at once (default on)
+                                     0-3 s delivery delay); off: sent at once, lost ones
+                                     published again by the reconciler function (default off)
   PHOTOBENCH_VISION_SEED             seed of the vision service's latency and error draws
                                      (default 1; photobench bench sets its profile's vision_seed)
   PHOTOBENCH_READY_TIMEOUT_SECONDS   how long to wait for each service (default 90)

@@ -93,7 +93,10 @@ type Config struct {
 	// on disk before sending them to Kafka, so events survive a Kafka outage.
 	// The price is latency: MinIO sends staged events from a loop that lists
 	// the directory every 3 s, so each event waits 0-3 s (1.5 s on average).
-	// Without it events go to Kafka at once but are lost while Kafka is down.
+	// Without it (the default) events go to Kafka at once but are lost while
+	// Kafka is down, or when MinIO dies between a PUT's answer and the
+	// publish; the event-driven app's reconciler (a timer-triggered
+	// function) publishes those again.
 	MinIONotifyQueue bool
 
 	// AppBinary is the photobench executable that runs the apps (vision
@@ -145,7 +148,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		S3SecretKey:         "photobench-secret",
 		KafkaHeapMB:         e.num("PHOTOBENCH_KAFKA_HEAP_MB", 512, 128, 16384),
 		KafkaPartitions:     e.num("PHOTOBENCH_KAFKA_PARTITIONS", 4, 1, 256),
-		MinIONotifyQueue:    e.boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", true),
+		MinIONotifyQueue:    e.boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", false),
 		VisionPort:          e.num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
 		MonolithPort:        e.num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
 		VisionSeed:          e.num("PHOTOBENCH_VISION_SEED", 1, 1, math.MaxInt32),

@@ -37,8 +37,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 			t.Errorf("topic %s has %d partitions, want %d", tp.Name, tp.Partitions, wantParts)
 		}
 	}
-	if !cfg.MinIONotifyQueue {
-		t.Error("MinIO's notification queue directory is off by default; want on (events survive a Kafka outage)")
+	if cfg.MinIONotifyQueue {
+		t.Error("MinIO's notification queue directory is on by default; want off (its 3 s drain loop is what upload-to-ready would measure; the reconciler recovers lost events)")
 	}
 	if cfg.VisionSeed != 1 {
 		t.Errorf("vision seed %d by default, want 1", cfg.VisionSeed)
@@ -54,7 +54,7 @@ func TestLoadConfigOverridesAndErrors(t *testing.T) {
 	}{
 		{
 			name: "ports overridden",
-			env:  map[string]string{"PHOTOBENCH_PG_PORT": "25432", "PHOTOBENCH_KAFKA_PARTITIONS": "8", "PHOTOBENCH_MINIO_NOTIFY_QUEUE": "off"},
+			env:  map[string]string{"PHOTOBENCH_PG_PORT": "25432", "PHOTOBENCH_KAFKA_PARTITIONS": "8", "PHOTOBENCH_MINIO_NOTIFY_QUEUE": "on"},
 			check: func(t *testing.T, c stack.Config) {
 				if !strings.Contains(c.PGDSN(), "127.0.0.1:25432") {
 					t.Errorf("DSN %s ignores the port", c.PGDSN())
@@ -62,8 +62,8 @@ func TestLoadConfigOverridesAndErrors(t *testing.T) {
 				if c.Topics()[0].Partitions != 8 {
 					t.Errorf("partitions = %d, want 8", c.Topics()[0].Partitions)
 				}
-				if c.MinIONotifyQueue {
-					t.Error("notify queue still on")
+				if !c.MinIONotifyQueue {
+					t.Error("notify queue still off")
 				}
 			},
 		},

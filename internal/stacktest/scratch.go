@@ -1,6 +1,8 @@
 package stacktest
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +56,24 @@ func Scratch(t *testing.T, env map[string]string) stack.Config {
 	cfg, err = stack.LoadConfig(func(k string) string { return vars[k] }, ".stack")
 	if err != nil {
 		t.Fatal(err)
+	}
+	return cfg
+}
+
+// UpScratch starts a Scratch stack with the apps, from the photobench
+// binary make test builds, and stops it when the test ends.
+func UpScratch(t *testing.T, env map[string]string) stack.Config {
+	t.Helper()
+	cfg := Scratch(t, env)
+	cfg.AppBinary = filepath.Join(RepoRoot(t), "bin", "photobench")
+	if _, err := os.Stat(cfg.AppBinary); err != nil {
+		t.Fatalf("%v: run make build (make test does)", err)
+	}
+	var out bytes.Buffer
+	_, err := stack.Up(context.Background(), cfg, &out)
+	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out.String())
 	}
 	return cfg
 }

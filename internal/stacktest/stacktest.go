@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/photobench/photobench/internal/stack"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -73,6 +74,16 @@ func Load(t testing.TB) Env {
 		}
 	}
 	return e
+}
+
+// EnvOf is the environment a stack configured as cfg gives its users (the
+// apps' part included), as `stack up` writes it to its env file.
+func EnvOf(cfg stack.Config) Env {
+	vars := map[string]string{}
+	for _, kv := range append(cfg.Env(), cfg.AppEnv()...) {
+		vars[kv[0]] = kv[1]
+	}
+	return envFrom(func(k string) string { return vars[k] })
 }
 
 func envFrom(get func(string) string) Env {
@@ -206,5 +217,54 @@ func NativeOnly(t testing.TB) {
 	t.Helper()
 	if os.Getenv("PHOTOBENCH_STACK") == "containers" {
 		t.Skip("tests the native stack's processes; PHOTOBENCH_STACK=containers")
+	}
+}
+
+// CreateTopic creates a topic on the stack's Kafka, waits until all its
+// partitions have a leader (so that first writes and group assignments do
+// not race its creation), and deletes it when the test ends.
+func CreateTopic(t testing.TB, brokers []string, name string, partitions int) {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: name, NumPartitions: partitions, ReplicationFactor: 1},
+	}})
+	if err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+	if err := resp.Errors[name]; err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{name}})
+		if err == nil {
+			err = resp.Errors[name]
+		}
+		if err != nil {
+			t.Errorf("delete topic %s: %v", name, err)
+		}
+	})
+	led := func() bool {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
+		if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != partitions {
+			return false
+		}
+		for _, p := range md.Topics[0].Partitions {
+			if p.Error != nil || p.Leader.ID < 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for !led() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("topic %s: partitions without a leader after 90 s", name)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
