@@ -1,17 +1,38 @@
-// Package monolith is the photo app built as one process that orchestrates
-// everything inside the request: POST /v1/photos validates the image,
-// stores the original, decodes it, makes the thumbnails, asks the vision
-// service for tags, writes the rows in one transaction and only then
-// answers 201 with the ready photo. State is one PostgreSQL database and one
-// data directory.
+// Package monolith is the photo app built as one process, in two modes.
+//
+// In sync mode (the default) it orchestrates everything inside the
+// request: POST /v1/photos validates the image, stores the original,
+// decodes it, makes the thumbnails, asks the vision service for tags,
+// writes the rows in one transaction and only then answers 201 with the
+// ready photo. State is one PostgreSQL database and one data directory.
 //
 // It is meant to be a good monolith, not a strawman: pooled database
 // connections, bounded upload concurrency, streaming-limited bodies, the
-// vision service sent a 1024-px rendition rather than the original, server
+// vision service sent a 256-px rendition rather than the original, server
 // timeouts and graceful shutdown.
 // Its one deliberate property is coupling: when the vision service fails or
 // is slow, uploads fail (503 with Retry-After) or slow down with it, and
 // nothing of the failed upload is left behind.
+//
+// In async mode (Async, async.go) the same steps are cut in two: the
+// request validates the image and stores the original, then writes the
+// photo's pending row and enqueues its job in one PostgreSQL transaction
+// (River, with its pgx/v5 driver and its own migrations) and answers 202;
+// River's workers in the same process derive the photo and mark it ready
+// in the transaction that completes the job. A vision outage then makes a
+// backlog (photobench_monolith_jobs), not failed uploads. River's defaults
+// are tuned for a benchmark (AsyncOptions says each, beside River's):
+//
+//	knob               here              River
+//	workers            4 x cores         (required)
+//	fetch cooldown     5 ms              100 ms
+//	fetch poll         200 ms            1 s
+//	job timeout        30 s              1 min
+//	rescue stuck jobs  40 s              1 h
+//	retry backoff      100 ms .. 5 s,    attempt^4 s
+//	                   full jitter
+//	max attempts       10,000            25
+//	soft stop timeout  10 s              none (waits)
 package monolith
 
 import (
