@@ -1,7 +1,6 @@
 package eventdriven_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -50,19 +49,7 @@ func startReplica(t *testing.T, env stacktest.Env) *replica {
 	cmd.Env = append(os.Environ(),
 		"PHOTOBENCH_KAFKA_BROKERS="+env.KafkaBrokers, "PHOTOBENCH_S3_ENDPOINT="+env.S3Endpoint,
 		"PHOTOBENCH_S3_ACCESS_KEY="+env.S3AccessKey, "PHOTOBENCH_S3_SECRET_KEY="+env.S3SecretKey)
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-		t.Fatalf("thumbnailer replica did not start: %v", err)
-	}
-	go io.Copy(io.Discard, stdout)
+	stacktest.Start(t, cmd)
 	return &replica{cmd: cmd, metrics: "http://" + addr + "/metrics"}
 }
 

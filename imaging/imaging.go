@@ -91,6 +91,28 @@ var (
 	magicGIF  = []byte("GIF8")
 )
 
+var (
+	jpegEOI = []byte{0xFF, 0xD9}
+	pngIEND = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+)
+
+// Complete reports whether an image that Inspect accepted ends as a whole
+// file of its format does: a JPEG with the EOI marker (after any zero
+// padding some encoders append), a PNG with the IEND chunk. It reads only
+// the last bytes, so an app that answers before decoding (the event-driven
+// ingest, the asynchronous monolith) refuses a truncated upload (a cut-off
+// transfer) with 400 at once rather than storing it and failing it later;
+// a complete but corrupt image still passes and fails in the decode.
+func Complete(data []byte, info Info) bool {
+	switch info.Format {
+	case photo.FormatJPEG:
+		return bytes.HasSuffix(bytes.TrimRight(data, "\x00"), jpegEOI)
+	case photo.FormatPNG:
+		return bytes.HasSuffix(data, pngIEND)
+	}
+	return false
+}
+
 // Inspect validates an encoded image without decoding its pixels: size,
 // format, header dimensions, pixel limit. Errors are *photo.Error of kind
 // Invalid (empty, unreadable header, zero size), Unsupported (not JPEG or

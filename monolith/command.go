@@ -24,14 +24,23 @@ import (
 // Usage is the help of `photobench monolith`.
 const Usage = `Usage: photobench monolith [flags]
 
-Runs the monolith: one process, go-chi + PostgreSQL + local disk, every step
-of an upload done inside the request (201 with the ready photo).
+Runs the monolith: one process, go-chi + PostgreSQL + local disk, in one of
+two modes:
+  sync    every step of an upload done inside the request: 201 with the
+          ready photo (the default)
+  async   the request keeps the original, writes the photo's pending row and
+          enqueues its job in one PostgreSQL transaction (River), and answers
+          202 with the photo pending; workers in this process make the
+          thumbnails, ask the vision service (retrying with backoff) and mark
+          the photo ready in the transaction that completes the job
 
 Flags (each also read from the environment variable shown; flags win):
+  --mode sync|async       (PHOTOBENCH_MONOLITH_MODE, default sync)
   --addr ADDR             listen address (PHOTOBENCH_MONOLITH_ADDR, default 127.0.0.1:18080)
   --data-dir DIR          originals and thumbnails (PHOTOBENCH_MONOLITH_DATA_DIR, default .stack/data/monolith)
   --pg-dsn DSN            its PostgreSQL database, created if missing (PHOTOBENCH_MONOLITH_PG_DSN,
-                          default: PHOTOBENCH_PG_DSN with the database "monolith")
+                          default: PHOTOBENCH_PG_DSN with the database "monolith", or
+                          "monolith_async" in async mode)
   --pg-max-conns N        connection pool size (default 16)
   --vision-url URL        vision service (PHOTOBENCH_VISION_URL, default http://127.0.0.1:18081)
   --vision-timeout D      per attempt (default 5s)
@@ -43,16 +52,37 @@ Flags (each also read from the environment variable shown; flags win):
   --max-pixels N          upload pixel limit (default 40000000)
   --sync-writes           fsync each original before acknowledging (default true)
 
+Async mode's job queue (River; River's own default in brackets):
+  --workers N             jobs run at once (default 4 x cores, as --max-uploads) [none: required]
+  --fetch-cooldown D      least time between two fetches of jobs (default 5ms) [100ms]
+  --fetch-poll D          fetch without a notification this often; a retry that
+                          is due waits for it (default 200ms) [1s]
+  --job-timeout D         an attempt running longer is cancelled (default 30s) [1m]
+  --rescue-after D        a job left running by a dead process runs again after
+                          this, checked every 30s by the leader (default 40s) [1h]
+  --retry-backoff D       first retry delay of a job, exponential with full jitter
+                          (default 100ms) [attempt^4 s: 1s, 16s, 81s, ...]
+  --retry-max-backoff D   cap of that delay (default 5s) [none]
+  --max-attempts N        attempts before the photo is marked failed (default 10000,
+                          more than 13 h of vision outage) [25]
+  --stop-timeout D        on SIGTERM, running jobs get this long before they are
+                          cancelled, to run again after a restart (default 10s) [forever]
+  Finished jobs are kept 24 h (River's default), removed by River's cleaner.
+
 Environment: PHOTOBENCH_AUTH_SECRET signs and verifies bearer tokens
 (default: a development secret; see photobench token).
 
-With the defaults an upload that the vision service cannot serve fails after
-at most 3 attempts x 5 s plus 2 waits of at most 2 s, with 503 and
-Retry-After, and leaves no file and no row behind.
+In sync mode, with the defaults, an upload that the vision service cannot
+serve fails after at most 3 attempts x 5 s plus 2 waits of at most 2 s, with
+503 and Retry-After, and leaves no file and no row behind. In async mode the
+upload is accepted all the same; its job retries until vision answers, and a
+vision outage shows as a backlog (photobench_monolith_jobs) instead.
 `
 
 // config is the monolith process's configuration, from flags and environment.
 type config struct {
+	mode                            string
+	async                           AsyncOptions
 	addr, dataDir, pgDSN, visionURL string
 	pgMaxConns, maxUploads          int
 	visionTimeout, visionBackoff    time.Duration
@@ -73,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("monolith", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
+	fs.StringVar(&c.mode, "mode", env("PHOTOBENCH_MONOLITH_MODE", "sync"), "")
 	fs.StringVar(&c.addr, "addr", env("PHOTOBENCH_MONOLITH_ADDR", "127.0.0.1:18080"), "")
 	fs.StringVar(&c.dataDir, "data-dir", env("PHOTOBENCH_MONOLITH_DATA_DIR", ".stack/data/monolith"), "")
 	fs.StringVar(&c.pgDSN, "pg-dsn", env("PHOTOBENCH_MONOLITH_PG_DSN", ""), "")
@@ -85,12 +116,25 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.limits.MaxBytes, "max-bytes", imaging.DefaultLimits.MaxBytes, "")
 	fs.Int64Var(&c.limits.MaxPixels, "max-pixels", imaging.DefaultLimits.MaxPixels, "")
 	fs.BoolVar(&c.syncWrites, "sync-writes", true, "")
+	d := DefaultAsyncOptions
+	fs.IntVar(&c.async.Workers, "workers", 4*runtime.NumCPU(), "")
+	fs.DurationVar(&c.async.FetchCooldown, "fetch-cooldown", d.FetchCooldown, "")
+	fs.DurationVar(&c.async.FetchPollInterval, "fetch-poll", d.FetchPollInterval, "")
+	fs.DurationVar(&c.async.JobTimeout, "job-timeout", d.JobTimeout, "")
+	fs.DurationVar(&c.async.RescueAfter, "rescue-after", d.RescueAfter, "")
+	fs.DurationVar(&c.async.RetryBackoff, "retry-backoff", d.RetryBackoff, "")
+	fs.DurationVar(&c.async.RetryMaxBackoff, "retry-max-backoff", d.RetryMaxBackoff, "")
+	fs.IntVar(&c.async.MaxAttempts, "max-attempts", d.MaxAttempts, "")
+	fs.DurationVar(&c.async.StopTimeout, "stop-timeout", d.StopTimeout, "")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	var problems command.Problems
 	if fs.NArg() > 0 {
 		problems.Addf("unexpected arguments %q", fs.Args())
+	}
+	if c.mode != "sync" && c.mode != "async" {
+		problems.Addf("--mode %q: want sync or async", c.mode)
 	}
 	if c.pgDSN == "" {
 		base := getenv("PHOTOBENCH_PG_DSN")
@@ -100,6 +144,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			problems.Addf("PHOTOBENCH_PG_DSN is not a URL: %v", err)
 		} else {
 			u.Path = "/monolith"
+			if c.mode == "async" {
+				u.Path = "/monolith_async"
+			}
 			c.pgDSN = u.String()
 		}
 	}
@@ -109,13 +156,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if u, err := url.Parse(c.visionURL); err != nil || u.Host == "" {
 		problems.Addf("--vision-url %q is not an http URL", c.visionURL)
 	}
-	for name, v := range map[string]int{"--pg-max-conns": c.pgMaxConns, "--max-uploads": c.maxUploads} {
+	for name, v := range map[string]int{"--pg-max-conns": c.pgMaxConns, "--max-uploads": c.maxUploads,
+		"--workers": c.async.Workers, "--max-attempts": c.async.MaxAttempts} {
 		if v < 1 {
 			problems.Addf("%s must be at least 1", name)
 		}
 	}
 	if c.visionRetries < 0 || c.visionTimeout <= 0 || c.visionBackoff <= 0 {
 		problems.Addf("--vision-timeout and --vision-backoff must be positive, --vision-retries not negative")
+	}
+	a := c.async
+	if a.FetchCooldown < time.Millisecond || a.FetchPollInterval < time.Millisecond || a.JobTimeout <= 0 ||
+		a.RetryBackoff <= 0 || a.RetryMaxBackoff < a.RetryBackoff || a.StopTimeout <= 0 {
+		problems.Addf("--fetch-cooldown and --fetch-poll must be at least 1ms, --job-timeout, --retry-backoff and --stop-timeout positive, --retry-max-backoff at least --retry-backoff")
+	}
+	if a.RescueAfter <= a.JobTimeout {
+		problems.Addf("--rescue-after (%v) must exceed --job-timeout (%v): River would rescue jobs still running", a.RescueAfter, a.JobTimeout)
 	}
 	if c.limits.MaxBytes < 1 || c.limits.MaxPixels < 1 {
 		problems.Addf("--max-bytes and --max-pixels must be positive")
@@ -126,7 +182,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 // Run runs the monolith process (`photobench monolith`): it parses args
 // and the environment, opens the database and the disk store, and serves
-// the API until ctx ends.
+// the API until ctx ends; in async mode it also runs the job queue's
+// workers, and stops them after the server.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -165,6 +222,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff, Sent: sent,
 	})
 	svc := NewService(log, db, files, vc, m, Options{Limits: c.limits, SyncWrites: c.syncWrites})
-	h := NewHandler(log, svc, verifier, reg, httpm, m, HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits})
-	return command.ServeHTTP(ctx, log, "monolith", c.addr, h, stdout)
+	hopts := HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits}
+	if c.mode == "sync" {
+		return command.ServeHTTP(ctx, log, "monolith", c.addr, NewHandler(log, svc, verifier, reg, httpm, m, hopts), stdout)
+	}
+
+	async, err := NewAsync(startCtx, svc, NewJobMetrics(reg), c.async)
+	if err != nil {
+		return fmt.Errorf("monolith: %w", err)
+	}
+	// The workers outlive ctx: they stop after the HTTP server, so that
+	// jobs of the last accepted uploads may still finish.
+	if err := async.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("monolith: start workers: %w", err)
+	}
+	hopts.Uploader = async
+	serveErr := command.ServeHTTP(ctx, log, "monolith", c.addr, NewHandler(log, svc, verifier, reg, httpm, m, hopts), stdout)
+	stopCtx, stop := context.WithTimeout(context.Background(), c.async.StopTimeout+5*time.Second)
+	defer stop()
+	if err := async.Stop(stopCtx); err != nil {
+		return errors.Join(serveErr, fmt.Errorf("monolith: stop workers: %w", err))
+	}
+	return serveErr
 }

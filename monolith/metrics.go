@@ -1,6 +1,13 @@
 package monolith
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photobench/photobench/internal/httpmetrics"
@@ -54,4 +61,93 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.StageDuration, m.Uploads, m.UploadSlotWait, m.OrphanFiles)
 	return m
+}
+
+// JobStates are the states of River's jobs that photobench_monolith_jobs
+// reports: the backlog (available, and retryable or scheduled for a later
+// attempt) and the jobs being worked (running). Finished jobs are counted
+// by JobMetrics.Attempts instead.
+var JobStates = []string{"available", "retryable", "scheduled", "running"}
+
+// JobMetrics are the asynchronous monolith's own metrics, beside Metrics.
+type JobMetrics struct {
+	// Attempts is photobench_monolith_job_attempts_total{outcome}: job
+	// attempts that made their photo ready, failed it (the image cannot be
+	// derived), found it deleted, or ended in an error to retry.
+	Attempts *prometheus.CounterVec
+	// UploadToReady is photobench_monolith_upload_to_ready_seconds{status}:
+	// from the upload's row to the photo ready or failed, as the
+	// event-driven catalog's photobench_catalog_upload_to_ready_seconds.
+	UploadToReady *prometheus.HistogramVec
+	queue         *jobQueue
+}
+
+// NewJobMetrics registers the job metrics with reg:
+// photobench_monolith_jobs{state} is read from River's job table on each
+// scrape, once NewAsync has the database.
+func NewJobMetrics(reg prometheus.Registerer) *JobMetrics {
+	m := &JobMetrics{
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_monolith_job_attempts_total",
+			Help: "Job attempts by outcome: ready, failed (the image cannot be derived), deleted (the photo was deleted meanwhile), retry.",
+		}, []string{"outcome"}),
+		UploadToReady: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "photobench_monolith_upload_to_ready_seconds",
+			Help:    "Time from an accepted upload to its photo ready or failed, by final status.",
+			Buckets: httpmetrics.Buckets,
+		}, []string{"status"}),
+		queue: &jobQueue{desc: prometheus.NewDesc("photobench_monolith_jobs",
+			"Jobs of the monolith's queue by state (available, retryable, scheduled, running), read from River's job table.",
+			[]string{"state"}, nil)},
+	}
+	for _, o := range []string{"ready", "failed", "deleted", "retry"} {
+		m.Attempts.WithLabelValues(o)
+	}
+	for _, s := range []string{"ready", "failed"} {
+		m.UploadToReady.WithLabelValues(s)
+	}
+	reg.MustRegister(m.Attempts, m.UploadToReady, m.queue)
+	return m
+}
+
+func newJobMetrics() *JobMetrics { return NewJobMetrics(prometheus.NewRegistry()) }
+
+func (m *JobMetrics) watch(pool *pgxpool.Pool) { m.queue.pool.Store(pool) }
+
+// jobQueue collects photobench_monolith_jobs on scrape: one indexed count
+// over River's unfinished jobs.
+type jobQueue struct {
+	desc *prometheus.Desc
+	pool atomic.Pointer[pgxpool.Pool]
+}
+
+func (q *jobQueue) Describe(ch chan<- *prometheus.Desc) { ch <- q.desc }
+
+func (q *jobQueue) Collect(ch chan<- prometheus.Metric) {
+	pool := q.pool.Load()
+	if pool == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts := map[string]int64{}
+	rows, err := pool.Query(ctx, `SELECT state::text, count(*) FROM river_job
+		WHERE queue = $1 AND state = ANY($2::river_job_state[]) GROUP BY state`, JobQueue, JobStates)
+	if err == nil {
+		var (
+			state string
+			n     int64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&state, &n}, func() error {
+			counts[state] = n
+			return nil
+		})
+	}
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(q.desc, fmt.Errorf("count jobs: %w", err))
+		return
+	}
+	for _, s := range JobStates {
+		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(counts[s]), s)
+	}
 }

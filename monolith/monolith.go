@@ -1,17 +1,38 @@
-// Package monolith is the photo app built as one process that orchestrates
-// everything inside the request: POST /v1/photos validates the image,
-// stores the original, decodes it, makes the thumbnails, asks the vision
-// service for tags, writes the rows in one transaction and only then
-// answers 201 with the ready photo. State is one PostgreSQL database and one
-// data directory.
+// Package monolith is the photo app built as one process, in two modes.
+//
+// In sync mode (the default) it orchestrates everything inside the
+// request: POST /v1/photos validates the image, stores the original,
+// decodes it, makes the thumbnails, asks the vision service for tags,
+// writes the rows in one transaction and only then answers 201 with the
+// ready photo. State is one PostgreSQL database and one data directory.
 //
 // It is meant to be a good monolith, not a strawman: pooled database
 // connections, bounded upload concurrency, streaming-limited bodies, the
-// vision service sent a 1024-px rendition rather than the original, server
+// vision service sent a 256-px rendition rather than the original, server
 // timeouts and graceful shutdown.
 // Its one deliberate property is coupling: when the vision service fails or
 // is slow, uploads fail (503 with Retry-After) or slow down with it, and
 // nothing of the failed upload is left behind.
+//
+// In async mode (Async, async.go) the same steps are cut in two: the
+// request validates the image and stores the original, then writes the
+// photo's pending row and enqueues its job in one PostgreSQL transaction
+// (River, with its pgx/v5 driver and its own migrations) and answers 202;
+// River's workers in the same process derive the photo and mark it ready
+// in the transaction that completes the job. A vision outage then makes a
+// backlog (photobench_monolith_jobs), not failed uploads. River's defaults
+// are tuned for a benchmark (AsyncOptions says each, beside River's):
+//
+//	knob               here              River
+//	workers            4 x cores         (required)
+//	fetch cooldown     5 ms              100 ms
+//	fetch poll         200 ms            1 s
+//	job timeout        30 s              1 min
+//	rescue stuck jobs  40 s              1 h
+//	retry backoff      100 ms .. 5 s,    attempt^4 s
+//	                   full jitter
+//	max attempts       10,000            25
+//	soft stop timeout  10 s              none (waits)
 package monolith
 
 import (
@@ -78,77 +99,120 @@ func (s *Service) stage(name string, start time.Time) {
 func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p photo.Photo, err error) {
 	defer func() { s.metrics.Uploads.WithLabelValues(uploadOutcome(err)).Inc() }()
 
-	t := time.Now()
-	info, err := imaging.Inspect(data, s.opts.Limits)
-	s.stage("validate", t)
+	info, err := s.inspect(data)
 	if err != nil {
 		return photo.Photo{}, err
 	}
-
-	id := photo.NewID()
+	p = newPhoto(owner, info, photo.StatusReady)
 	var written []string
 	defer func() {
-		if err != nil && len(written) > 0 {
-			if rerr := s.files.Remove(written...); rerr != nil {
-				s.log.ErrorContext(ctx, "remove files of failed upload", "photo", id, "err", rerr)
-			}
+		if err != nil {
+			s.remove(ctx, p.ID, "failed upload", written...)
 		}
 	}()
-
-	t = time.Now()
-	orig, err := s.files.OriginalPath(owner, id)
+	orig, err := s.storeOriginal(p, data)
 	if err != nil {
-		return photo.Photo{}, err
-	}
-	if err := s.files.Write(orig, data, s.opts.SyncWrites); err != nil {
 		return photo.Photo{}, err
 	}
 	written = append(written, orig)
-	s.stage("disk", t)
-
-	t = time.Now()
-	img, err := imaging.Decode(data, info)
-	s.stage("decode", t)
-	if err != nil {
-		return photo.Photo{}, err
-	}
-	t = time.Now()
-	thumbs, err := imaging.Thumbnails(img, info.Orientation)
-	s.stage("thumbnail", t)
-	if err != nil {
-		return photo.Photo{}, fmt.Errorf("thumbnails of %s: %w", id, err)
-	}
-
-	t = time.Now()
-	p = photo.Photo{
-		ID: id, Owner: owner, Status: photo.StatusReady, Format: info.Format,
-		Width: info.Width, Height: info.Height, Bytes: info.Bytes,
-		Thumbnails: map[photo.Size]photo.Thumbnail{},
-	}
-	paths, err := s.writeThumbnails(p, thumbs)
+	paths, err := s.derive(ctx, &p, data, info)
 	written = append(written, paths...)
 	if err != nil {
 		return photo.Photo{}, err
 	}
-	s.stage("disk", t)
-
-	a, err := s.analyze(ctx, id, thumbs)
-	if err != nil {
-		return photo.Photo{}, err
-	}
-	p.Tags = append([]string(nil), a.Tags...)
-	sort.Strings(p.Tags)
-	p.Colors, p.Hash = a.Colors, a.Hash
 
 	now := postgres.Now()
 	p.CreatedAt, p.UpdatedAt, p.ReadyAt = now, now, &now
-	t = time.Now()
+	t := time.Now()
 	err = s.db.Insert(ctx, p)
 	s.stage("database", t)
 	if err != nil {
 		return photo.Photo{}, err
 	}
 	return p, nil
+}
+
+// The steps of an upload, shared by both modes: the synchronous Upload runs
+// them all in the request; the asynchronous one runs inspect and
+// storeOriginal in the request and derive in a job (async.go).
+
+// newPhoto is a new photo of owner as inspect found it, without thumbnails
+// or tags yet.
+func newPhoto(owner string, info imaging.Info, status photo.Status) photo.Photo {
+	return photo.Photo{
+		ID: photo.NewID(), Owner: owner, Status: status, Format: info.Format,
+		Width: info.Width, Height: info.Height, Bytes: info.Bytes,
+		Thumbnails: map[photo.Size]photo.Thumbnail{},
+	}
+}
+
+// inspect validates an upload from its header and size (stage validate).
+func (s *Service) inspect(data []byte) (imaging.Info, error) {
+	t := time.Now()
+	info, err := imaging.Inspect(data, s.opts.Limits)
+	s.stage("validate", t)
+	return info, err
+}
+
+// storeOriginal writes photo p's original, flushed to stable storage when
+// opts.SyncWrites (stage disk), and returns its path.
+func (s *Service) storeOriginal(p photo.Photo, data []byte) (string, error) {
+	t := time.Now()
+	orig, err := s.files.OriginalPath(p.Owner, p.ID)
+	if err != nil {
+		return "", err
+	}
+	if err := s.files.Write(orig, data, s.opts.SyncWrites); err != nil {
+		return "", err
+	}
+	s.stage("disk", t)
+	return orig, nil
+}
+
+// derive does the work between storing photo p's original and recording
+// it: decode, thumbnails, their files, vision (stages decode, thumbnail,
+// disk, vision). It fills p's thumbnails, tags, colours and hash, and
+// returns the paths it wrote, also on error, for the caller to remove.
+func (s *Service) derive(ctx context.Context, p *photo.Photo, data []byte, info imaging.Info) (written []string, err error) {
+	t := time.Now()
+	img, err := imaging.Decode(data, info)
+	s.stage("decode", t)
+	if err != nil {
+		return nil, err
+	}
+	t = time.Now()
+	thumbs, err := imaging.Thumbnails(img, info.Orientation)
+	s.stage("thumbnail", t)
+	if err != nil {
+		return nil, fmt.Errorf("thumbnails of %s: %w", p.ID, err)
+	}
+
+	t = time.Now()
+	written, err = s.writeThumbnails(*p, thumbs)
+	if err != nil {
+		return written, err
+	}
+	s.stage("disk", t)
+
+	a, err := s.analyze(ctx, p.ID, thumbs)
+	if err != nil {
+		return written, err
+	}
+	p.Tags = append([]string(nil), a.Tags...)
+	sort.Strings(p.Tags)
+	p.Colors, p.Hash = a.Colors, a.Hash
+	return written, nil
+}
+
+// remove deletes files of photo id that are no longer wanted (why says
+// whose); a failure is logged, not returned: the caller's outcome stands.
+func (s *Service) remove(ctx context.Context, id, why string, paths ...string) {
+	if len(paths) == 0 {
+		return
+	}
+	if err := s.files.Remove(paths...); err != nil {
+		s.log.ErrorContext(ctx, "remove files of "+why, "photo", id, "err", err)
+	}
 }
 
 // writeThumbnails writes photo p's thumbnails to disk and records each in
@@ -219,8 +283,14 @@ func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error
 
 // Thumbnail returns the JPEG bytes of one of owner's photos' thumbnails.
 func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Size) (photo.Rendition, error) {
-	if _, err := s.Get(ctx, owner, id); err != nil {
+	p, err := s.Get(ctx, owner, id)
+	if err != nil {
 		return photo.Rendition{}, err
+	}
+	if p.Status != photo.StatusReady {
+		// A pending photo's job may have written the files already; they
+		// are the photo's only once it is ready.
+		return photo.Rendition{}, photo.Errorf(photo.NotFound, "photo %s has no thumbnails: it is %s", id, p.Status)
 	}
 	path, err := s.files.ThumbnailPath(owner, id, size)
 	if err != nil {
@@ -276,15 +346,22 @@ type HandlerOptions struct {
 	// bounds memory.
 	MaxUploads int
 	Limits     imaging.Limits
+	// Uploader, when set, takes the uploads instead of the service: the
+	// asynchronous monolith's *Async.
+	Uploader photo.Uploader
 }
 
 // NewHandler returns the monolith's whole HTTP API: package httpapi's
 // routes over the service, with uploads admitted opts.MaxUploads at a time.
 func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, m *Metrics, opts HandlerOptions) http.Handler {
 	slots := make(chan struct{}, max(opts.MaxUploads, 1))
+	var up photo.Uploader = svc
+	if opts.Uploader != nil {
+		up = opts.Uploader
+	}
 	return httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "database", Ping: svc.db.Ping}}},
-		httpapi.Photos{Uploader: svc, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
+		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
 	)
 }
 

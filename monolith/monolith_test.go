@@ -37,6 +37,7 @@ var secret = []byte("monolith-test-secret-0123456789")
 type app struct {
 	URL     string
 	DataDir string
+	DSN     string
 	Vision  *vision.Remote
 	Metrics *prometheus.Registry
 }
@@ -45,6 +46,10 @@ type appOptions struct {
 	visionTimeout time.Duration
 	retries       int
 	limits        imaging.Limits
+	// async runs the monolith in asynchronous mode, with these options.
+	async *monolith.AsyncOptions
+	// analyzer, if set, stands in for the vision client.
+	analyzer monolith.Analyzer
 }
 
 func newApp(t testing.TB, o appOptions) *app {
@@ -80,7 +85,10 @@ func newApp(t testing.TB, o appOptions) *app {
 	if o.visionTimeout == 0 {
 		o.visionTimeout = 5 * time.Second
 	}
-	vc := vision.NewClient(vsrv.URL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	var vc monolith.Analyzer = vision.NewClient(vsrv.URL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	if o.analyzer != nil {
+		vc = o.analyzer
+	}
 	reg := prometheus.NewRegistry()
 	m := monolith.NewMetrics(reg)
 	svc := monolith.NewService(log, db, files, vc, m, monolith.Options{Limits: o.limits, SyncWrites: true})
@@ -88,10 +96,26 @@ func newApp(t testing.TB, o appOptions) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, monolith.HandlerOptions{MaxUploads: 4, Limits: o.limits})
+	hopts := monolith.HandlerOptions{MaxUploads: 4, Limits: o.limits}
+	if o.async != nil {
+		async, err := monolith.NewAsync(ctx, svc, monolith.NewJobMetrics(reg), *o.async)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := async.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := async.Stop(context.Background()); err != nil {
+				t.Errorf("stop workers: %v", err)
+			}
+		})
+		hopts.Uploader = async
+	}
+	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, hopts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &app{URL: srv.URL, DataDir: dataDir, Vision: remote, Metrics: reg}
+	return &app{URL: srv.URL, DataDir: dataDir, DSN: dsn, Vision: remote, Metrics: reg}
 }
 
 func TestMonolithConformance(t *testing.T) {

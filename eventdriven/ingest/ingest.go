@@ -19,7 +19,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -70,28 +69,6 @@ type Upload struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-var (
-	jpegEOI = []byte{0xFF, 0xD9}
-	pngIEND = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
-)
-
-// complete reports whether an image that imaging.Inspect accepted ends as
-// a whole file of its format does: a JPEG with the EOI marker (after any
-// zero padding some encoders append), a PNG with the IEND chunk. It reads
-// only the last bytes, so a truncated upload (a cut-off transfer) is
-// refused with 400 at once rather than stored and failed later, without
-// ingest paying for a decode; a complete but corrupt image still passes
-// and fails in the thumbnailer.
-func complete(data []byte, info imaging.Info) bool {
-	switch info.Format {
-	case photo.FormatJPEG:
-		return bytes.HasSuffix(bytes.TrimRight(data, "\x00"), jpegEOI)
-	case photo.FormatPNG:
-		return bytes.HasSuffix(data, pngIEND)
-	}
-	return false
-}
-
 // Service is ingest's logic: a photo.Uploader and photo.Deleter over the
 // originals bucket.
 type Service struct {
@@ -112,7 +89,7 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (photo.
 	if err != nil {
 		return photo.Photo{}, err
 	}
-	if !complete(data, info) {
+	if !imaging.Complete(data, info) {
 		return photo.Photo{}, photo.Errorf(photo.Invalid, "%s image is truncated", info.Format)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)

@@ -358,33 +358,3 @@ func TestStoreDown(t *testing.T) {
 		})
 	}
 }
-
-func TestComplete(t *testing.T) {
-	jpeg := synth.JPEG(synth.Options{Seed: 10, Width: 16, Height: 16})
-	png := synth.PNG(synth.Options{Seed: 11, Width: 16, Height: 16})
-	jpegInfo := imaging.Info{Format: photo.FormatJPEG}
-	pngInfo := imaging.Info{Format: photo.FormatPNG}
-	tests := []struct {
-		name string
-		data []byte
-		info imaging.Info
-		want bool
-	}{
-		{"jpeg", jpeg, jpegInfo, true},
-		{"jpeg zero padded", append(bytes.Clone(jpeg), 0, 0), jpegInfo, true},
-		{"jpeg truncated", jpeg[:len(jpeg)-1], jpegInfo, false},
-		{"jpeg trailing junk", append(bytes.Clone(jpeg), 'x'), jpegInfo, false},
-		{"jpeg all zeros", make([]byte, 16), jpegInfo, false},
-		{"png", png, pngInfo, true},
-		{"png truncated", png[:len(png)-1], pngInfo, false},
-		{"png trailing zero", append(bytes.Clone(png), 0), pngInfo, false},
-		{"unknown format", jpeg, imaging.Info{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ingest.Complete(tt.data, tt.info); got != tt.want {
-				t.Errorf("complete = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}

@@ -75,20 +75,32 @@ func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 	return nil
 }
 
-// migrate applies the embedded migrations not applied yet, in name order,
-// each in its own transaction, under an advisory lock so that two processes
-// starting at once do not race.
-func migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
+// Exclusive runs fn on one connection of pool while it holds the advisory
+// lock that migrations take, so that the schema changes of processes
+// starting at once on one database run one at a time: Open's migrations,
+// and others' (River's, in the asynchronous monolith). op names the
+// operation in errors.
+func Exclusive(ctx context.Context, pool *pgxpool.Pool, op string, fn func(*pgxpool.Conn) error) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer conn.Release()
 	const lockID = 0x70686f746f // "photo"
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
+		return fmt.Errorf("%s: lock: %w", op, err)
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockID)
+	return fn(conn)
+}
+
+// migrate applies the embedded migrations not applied yet, in name order,
+// each in its own transaction, under Exclusive's lock.
+func migrate(ctx context.Context, pool *pgxpool.Pool, migrations fs.FS) error {
+	return Exclusive(ctx, pool, "migrate", func(conn *pgxpool.Conn) error { return migrateOn(ctx, conn, migrations) })
+}
+
+func migrateOn(ctx context.Context, conn *pgxpool.Conn, migrations fs.FS) error {
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

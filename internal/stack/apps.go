@@ -21,14 +21,15 @@ import (
 type app struct {
 	svc string
 	// arch is the architecture label of its metrics: "monolith",
-	// "eventdriven", or "shared" for what both use (the vision service).
+	// "monolith-async", "eventdriven", or "shared" for what all use (the
+	// vision service).
 	arch string
 	port func(Config) int
 	args func(Config) []string
 }
 
 // apps lists the apps in start order: the vision service before the
-// monolith and the tagger that call it, then the event-driven functions.
+// monoliths and the tagger that call it, then the event-driven functions.
 func apps() []service {
 	as := []service{
 		app{svc: "vision", arch: "shared", port: func(c Config) int { return c.VisionPort },
@@ -41,6 +42,17 @@ func apps() []service {
 					"--addr", c.addr(c.MonolithPort),
 					"--data-dir", filepath.Join(c.Dir, "data", "monolith"),
 					"--pg-dsn", c.pgDSN("monolith"),
+					"--vision-url", "http://" + c.addr(c.VisionPort),
+				}
+			}},
+		// The same binary in async mode, with a database and data of its
+		// own: the third contender.
+		app{svc: "monolith-async", arch: "monolith-async", port: func(c Config) int { return c.MonolithAsyncPort },
+			args: func(c Config) []string {
+				return []string{"monolith", "--mode", "async",
+					"--addr", c.addr(c.MonolithAsyncPort),
+					"--data-dir", filepath.Join(c.Dir, "data", "monolith-async"),
+					"--pg-dsn", c.pgDSN("monolith_async"),
 					"--vision-url", "http://" + c.addr(c.VisionPort),
 				}
 			}},
@@ -77,11 +89,11 @@ func (c Config) appPorts() []PortUse {
 	var ps []PortUse
 	for _, s := range apps() {
 		a := s.(app)
-		ps = append(ps, PortUse{a.svc, "PHOTOBENCH_" + strings.ToUpper(a.svc) + "_PORT", a.port(c)})
+		ps = append(ps, PortUse{a.svc, envName(a.svc, "PORT"), a.port(c)})
 	}
 	// The runtime also listens for the HTTP functions (their activators).
 	for _, fn := range deploy.Names(deploy.TriggerHTTP) {
-		ps = append(ps, PortUse{"runtime", "PHOTOBENCH_" + strings.ToUpper(fn) + "_PORT", c.FunctionPorts[fn]})
+		ps = append(ps, PortUse{"runtime", envName(fn, "PORT"), c.FunctionPorts[fn]})
 	}
 	return ps
 }
@@ -90,11 +102,18 @@ func (c Config) appPorts() []PortUse {
 func (c Config) AppEnv() [][2]string {
 	return [][2]string{
 		{"PHOTOBENCH_MONOLITH_URL", "http://" + c.addr(c.MonolithPort)},
+		{"PHOTOBENCH_MONOLITH_ASYNC_URL", "http://" + c.addr(c.MonolithAsyncPort)},
 		{"PHOTOBENCH_EVENTDRIVEN_URL", "http://" + c.addr(c.FunctionPorts["front"])},
 		{"PHOTOBENCH_VISION_URL", "http://" + c.addr(c.VisionPort)},
 		{"PHOTOBENCH_CATALOG_PG_DSN", c.pgDSN("catalog")},
 		{"PHOTOBENCH_AUTH_SECRET", c.AuthSecret},
 	}
+}
+
+// envName is the environment variable of an app's setting:
+// PHOTOBENCH_MONOLITH_ASYNC_PORT for ("monolith-async", "PORT").
+func envName(svc, setting string) string {
+	return "PHOTOBENCH_" + strings.ToUpper(strings.ReplaceAll(svc, "-", "_")) + "_" + setting
 }
 
 func (a app) name() string { return a.svc }

@@ -32,7 +32,8 @@ const Usage = `Usage:
                                       (keeps the installed binaries in .stack/bin and .stack/lib)
 
 Services, in start order: postgres, kafka, minio, prometheus (the servers), then
-vision and monolith (the apps, run from this binary).
+vision, monolith, monolith-async (the monolith in async mode), runtime and front
+(the apps, run from this binary; their ports: README, "Ports").
 
 Environment (all optional):
   PHOTOBENCH_STACK_DIR               state directory (default .stack)

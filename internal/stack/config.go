@@ -38,6 +38,7 @@ const (
 	DefaultPrometheusPort      = 19090
 	DefaultMonolithPort        = 18080
 	DefaultVisionPort          = 18081
+	DefaultMonolithAsyncPort   = 18082
 	DefaultRuntimePort         = 18096
 )
 
@@ -100,12 +101,13 @@ type Config struct {
 	MinIONotifyQueue bool
 
 	// AppBinary is the photobench executable that runs the apps (vision
-	// service, monolith); empty means Up starts the servers only.
+	// service, the two monoliths); empty means Up starts the servers only.
 	AppBinary string
-	// VisionPort and MonolithPort are the apps' ports; FunctionPorts the
-	// event-driven functions' (deploy.Ports, each overridable).
-	VisionPort, MonolithPort int
-	FunctionPorts            map[string]int
+	// VisionPort, MonolithPort and MonolithAsyncPort (the monolith in
+	// async mode) are the apps' ports; FunctionPorts the event-driven
+	// functions' (deploy.Ports, each overridable).
+	VisionPort, MonolithPort, MonolithAsyncPort int
+	FunctionPorts                               map[string]int
 	// VisionSeed seeds the vision service's latency and error draws
 	// (PHOTOBENCH_VISION_SEED, default 1): restarted with the same seed, it
 	// draws the same sequence in request order.
@@ -151,6 +153,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		MinIONotifyQueue:    e.boolean("PHOTOBENCH_MINIO_NOTIFY_QUEUE", false),
 		VisionPort:          e.num("PHOTOBENCH_VISION_PORT", DefaultVisionPort, 1, 65535),
 		MonolithPort:        e.num("PHOTOBENCH_MONOLITH_PORT", DefaultMonolithPort, 1, 65535),
+		MonolithAsyncPort:   e.num("PHOTOBENCH_MONOLITH_ASYNC_PORT", DefaultMonolithAsyncPort, 1, 65535),
 		VisionSeed:          e.num("PHOTOBENCH_VISION_SEED", 1, 1, math.MaxInt32),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
 		FunctionPorts:       map[string]int{},

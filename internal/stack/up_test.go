@@ -141,12 +141,12 @@ func TestUpIsIdempotentAndDownStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
-	want := "postgres,kafka,minio,prometheus,vision,monolith,runtime,front"
+	want := "postgres,kafka,minio,prometheus,vision,monolith,monolith-async,runtime,front"
 	if strings.Join(started, ",") != want {
 		t.Errorf("started %v, want %s", started, want)
 	}
 	// The apps registered with Prometheus's discovery.
-	for _, app := range []string{"vision", "monolith", "runtime", "front"} {
+	for _, app := range []string{"vision", "monolith", "monolith-async", "runtime", "front"} {
 		if _, err := os.Stat(filepath.Join(cfg.SDDir(), app+".json")); err != nil {
 			t.Errorf("%s not registered for scraping: %v", app, err)
 		}

@@ -44,7 +44,7 @@ func Scratch(t *testing.T, env map[string]string) stack.Config {
 		"PHOTOBENCH_KAFKA_LIB_DIR": filepath.Join(root, ".stack", "lib", "kafka"),
 		"PHOTOBENCH_KAFKA_HEAP_MB": "256",
 	}
-	for _, name := range []string{"PG", "KAFKA", "KAFKA_CONTROLLER", "MINIO", "PROMETHEUS", "VISION", "MONOLITH", "RUNTIME"} {
+	for _, name := range []string{"PG", "KAFKA", "KAFKA_CONTROLLER", "MINIO", "PROMETHEUS", "VISION", "MONOLITH", "MONOLITH_ASYNC", "RUNTIME"} {
 		vars["PHOTOBENCH_"+name+"_PORT"] = fmt.Sprint(FreePort(t))
 	}
 	for name := range deploy.Ports {

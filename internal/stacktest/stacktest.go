@@ -32,11 +32,13 @@ type Env struct {
 	StackDir      string // PHOTOBENCH_STACK_DIR
 
 	// The apps' part, set when the stack runs the apps (make up, make test).
-	MonolithURL    string // PHOTOBENCH_MONOLITH_URL
-	EventDrivenURL string // PHOTOBENCH_EVENTDRIVEN_URL
-	VisionURL      string // PHOTOBENCH_VISION_URL
-	CatalogDSN     string // PHOTOBENCH_CATALOG_PG_DSN
-	AuthSecret     string // PHOTOBENCH_AUTH_SECRET
+	MonolithURL string // PHOTOBENCH_MONOLITH_URL
+	// MonolithAsyncURL is PHOTOBENCH_MONOLITH_ASYNC_URL.
+	MonolithAsyncURL string
+	EventDrivenURL   string // PHOTOBENCH_EVENTDRIVEN_URL
+	VisionURL        string // PHOTOBENCH_VISION_URL
+	CatalogDSN       string // PHOTOBENCH_CATALOG_PG_DSN
+	AuthSecret       string // PHOTOBENCH_AUTH_SECRET
 }
 
 // Apps fails the test unless the stack runs the apps.
@@ -97,11 +99,12 @@ func envFrom(get func(string) string) Env {
 		SDDir:         get("PHOTOBENCH_PROMETHEUS_SD_DIR"),
 		StackDir:      get("PHOTOBENCH_STACK_DIR"),
 
-		MonolithURL:    get("PHOTOBENCH_MONOLITH_URL"),
-		EventDrivenURL: get("PHOTOBENCH_EVENTDRIVEN_URL"),
-		VisionURL:      get("PHOTOBENCH_VISION_URL"),
-		CatalogDSN:     get("PHOTOBENCH_CATALOG_PG_DSN"),
-		AuthSecret:     get("PHOTOBENCH_AUTH_SECRET"),
+		MonolithURL:      get("PHOTOBENCH_MONOLITH_URL"),
+		MonolithAsyncURL: get("PHOTOBENCH_MONOLITH_ASYNC_URL"),
+		EventDrivenURL:   get("PHOTOBENCH_EVENTDRIVEN_URL"),
+		VisionURL:        get("PHOTOBENCH_VISION_URL"),
+		CatalogDSN:       get("PHOTOBENCH_CATALOG_PG_DSN"),
+		AuthSecret:       get("PHOTOBENCH_AUTH_SECRET"),
 	}
 }
 

@@ -61,26 +61,64 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Insert writes a photo and its thumbnails' rows in one transaction.
 func (s *Store) Insert(ctx context.Context, p photo.Photo) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO photos
-			(id, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			p.ID, p.Owner, string(p.Status), p.FailureReason, string(p.Format), p.Width, p.Height, p.Bytes,
-			nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.CreatedAt, p.UpdatedAt, p.ReadyAt)
-		if err != nil {
-			return err
-		}
-		batch := &pgx.Batch{}
-		for size, t := range p.Thumbnails {
-			batch.Queue(`INSERT INTO thumbnails (photo_id, size, width, height, bytes) VALUES ($1, $2, $3, $4, $5)`,
-				p.ID, string(size), t.Width, t.Height, t.Bytes)
-		}
-		return tx.SendBatch(ctx, batch).Close()
-	})
-	if err != nil {
-		return pgdb.Err("insert photo "+p.ID, err)
+	return s.InTx(ctx, "insert photo "+p.ID, func(tx pgx.Tx) error { return InsertTx(ctx, tx, p) })
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil and rolled
+// back otherwise; op names the operation in the error. The asynchronous
+// monolith writes a photo's row and enqueues its job through it, so both
+// happen or neither.
+func (s *Store) InTx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
+		return pgdb.Err(op, err)
 	}
 	return nil
+}
+
+// InsertTx writes a photo's row and its thumbnails' rows in tx.
+func InsertTx(ctx context.Context, tx pgx.Tx, p photo.Photo) error {
+	_, err := tx.Exec(ctx, `INSERT INTO photos
+		(id, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		p.ID, p.Owner, string(p.Status), p.FailureReason, string(p.Format), p.Width, p.Height, p.Bytes,
+		nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.CreatedAt, p.UpdatedAt, p.ReadyAt)
+	if err != nil {
+		return err
+	}
+	return insertThumbnails(ctx, tx, p)
+}
+
+func insertThumbnails(ctx context.Context, tx pgx.Tx, p photo.Photo) error {
+	batch := &pgx.Batch{}
+	for size, t := range p.Thumbnails {
+		batch.Queue(`INSERT INTO thumbnails (photo_id, size, width, height, bytes) VALUES ($1, $2, $3, $4, $5)`,
+			p.ID, string(size), t.Width, t.Height, t.Bytes)
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// FinishTx makes a pending photo final in tx: p.Status says which.
+// StatusReady records p's tags, colours, hash and thumbnails' rows, with
+// p.UpdatedAt as its ready time; StatusFailed records p.FailureReason. It
+// reports whether the photo was still pending, and when it was created: a
+// photo deleted meanwhile, or already final, is left as it is (ok false),
+// so a job that runs again, or runs after a delete, changes nothing.
+func FinishTx(ctx context.Context, tx pgx.Tx, p photo.Photo) (created time.Time, ok bool, err error) {
+	if p.Status != photo.StatusReady && p.Status != photo.StatusFailed {
+		return time.Time{}, false, fmt.Errorf("finish photo %s: status %q is not final", p.ID, p.Status)
+	}
+	err = tx.QueryRow(ctx, `UPDATE photos SET status = $2, failure_reason = $3, tags = $4, colors = $5, hash = $6,
+			updated_at = $7, ready_at = $7
+		WHERE id = $1 AND status = 'pending'
+		RETURNING created_at`,
+		p.ID, string(p.Status), p.FailureReason, nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.UpdatedAt).Scan(&created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return created, true, insertThumbnails(ctx, tx, p)
 }
 
 func nonNil(s []string) []string {

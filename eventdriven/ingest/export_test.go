@@ -1,4 +1,0 @@
-package ingest
-
-// Complete exposes complete to the external tests.
-var Complete = complete
