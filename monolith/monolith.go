@@ -3,7 +3,9 @@
 // stores the original, decodes it, makes the thumbnails, asks the vision
 // service for tags, writes the rows in one transaction and only then
 // answers 201 with the ready photo. State is one PostgreSQL database and one
-// data directory.
+// data directory, or one MinIO bucket instead (--storage s3: the object
+// store the event-driven app uses, so the two can be compared with storage
+// held constant).
 //
 // It is meant to be a good monolith, not a strawman: pooled database
 // connections, bounded upload concurrency, streaming-limited bodies, the
@@ -28,7 +30,6 @@ import (
 	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
 	"github.com/photobench/photobench/photo"
 	"github.com/photobench/photobench/vision"
@@ -54,14 +55,14 @@ type Options struct {
 type Service struct {
 	log     *slog.Logger
 	db      *postgres.Store
-	files   *disk.Store
+	files   Files
 	vision  Analyzer
 	metrics *Metrics
 	opts    Options
 }
 
 // NewService wires the service's dependencies.
-func NewService(log *slog.Logger, db *postgres.Store, files *disk.Store, vision Analyzer, metrics *Metrics, opts Options) *Service {
+func NewService(log *slog.Logger, db *postgres.Store, files Files, vision Analyzer, metrics *Metrics, opts Options) *Service {
 	return &Service{log: log, db: db, files: files, vision: vision, metrics: metrics, opts: opts}
 }
 
@@ -276,6 +277,9 @@ type HandlerOptions struct {
 	// bounds memory.
 	MaxUploads int
 	Limits     imaging.Limits
+	// Health are checks /healthz runs besides the database's (the bucket,
+	// with --storage s3).
+	Health []httpapi.Check
 }
 
 // NewHandler returns the monolith's whole HTTP API: package httpapi's
@@ -283,7 +287,7 @@ type HandlerOptions struct {
 func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, m *Metrics, opts HandlerOptions) http.Handler {
 	slots := make(chan struct{}, max(opts.MaxUploads, 1))
 	return httpapi.NewServer(
-		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "database", Ping: svc.db.Ping}}},
+		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: append([]httpapi.Check{{Name: "database", Ping: svc.db.Ping}}, opts.Health...)},
 		httpapi.Photos{Uploader: svc, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
 	)
 }
