@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -260,7 +259,12 @@ func TestAsyncDeleteDuringTheJob(t *testing.T) {
 	setProfile(t, a.Vision, vision.Profile{Outage: vision.OutageHang})
 	id := uploadPending(t, a.URL, tok, synth.JPEG(synth.Options{Seed: 801, Width: 640, Height: 480}))
 	eventually(t, "the job's thumbnails written", 30*time.Second, func() (bool, string) {
-		thumbs, _ := filepath.Glob(filepath.Join(a.DataDir, "thumbnails", "*", id+"-*"))
+		var thumbs []string
+		for _, f := range a.Stored(t) {
+			if strings.Contains(f, "thumbnails/") && strings.Contains(f, id+"-") {
+				thumbs = append(thumbs, f)
+			}
+		}
 		return len(thumbs) == 2, fmt.Sprint(thumbs)
 	})
 	if resp, body := do(t, "DELETE", a.URL+"/v1/photos/"+id, tok, nil); resp.StatusCode != http.StatusNoContent {
@@ -274,7 +278,7 @@ func TestAsyncDeleteDuringTheJob(t *testing.T) {
 	if code, p := getPhoto(t, a.URL, tok, id); code != http.StatusNotFound {
 		t.Errorf("GET of the deleted photo: %d %s", code, p.Status)
 	}
-	if left := files(t, a.DataDir); len(left) > 0 {
+	if left := a.Stored(t); len(left) > 0 {
 		t.Errorf("files left: %v", left)
 	}
 	if jobs := jobsOf(t, a.DSN, []string{id}); !slices.Equal(jobs[id], []string{"completed"}) {
@@ -304,7 +308,7 @@ func TestAsyncRefusedImageFailsThePhoto(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("thumbnail of a failed photo: %d %s", resp.StatusCode, body)
 	}
-	if left := files(t, a.DataDir); len(left) > 0 {
+	if left := a.Stored(t); len(left) > 0 {
 		t.Errorf("files left: %v", left)
 	}
 	if jobs := jobsOf(t, a.DSN, []string{id}); !slices.Equal(jobs[id], []string{"completed"}) {

@@ -9,23 +9,29 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"slices"
 	"time"
 
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/httpmetrics"
 	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/monolith/s3"
 	"github.com/photobench/photobench/vision"
 )
 
 // Usage is the help of `photobench monolith`.
 const Usage = `Usage: photobench monolith [flags]
 
-Runs the monolith: one process, go-chi + PostgreSQL + local disk, in one of
-two modes:
+Runs the monolith: one process, go-chi + PostgreSQL + local disk (or MinIO,
+--storage s3), in one of two modes:
   sync    every step of an upload done inside the request: 201 with the
           ready photo (the default)
   async   the request keeps the original, writes the photo's pending row and
@@ -37,7 +43,11 @@ two modes:
 Flags (each also read from the environment variable shown; flags win):
   --mode sync|async       (PHOTOBENCH_MONOLITH_MODE, default sync)
   --addr ADDR             listen address (PHOTOBENCH_MONOLITH_ADDR, default 127.0.0.1:18080)
-  --data-dir DIR          originals and thumbnails (PHOTOBENCH_MONOLITH_DATA_DIR, default .stack/data/monolith)
+  --storage disk|s3       where originals and thumbnails go (PHOTOBENCH_MONOLITH_STORAGE, default disk):
+                          files under --data-dir, or objects in MinIO bucket --s3-bucket
+  --data-dir DIR          with disk: the directory (PHOTOBENCH_MONOLITH_DATA_DIR, default .stack/data/monolith)
+  --s3-bucket NAME        with s3: the bucket, created if missing (default monolith; never the
+                          event-driven app's buckets, whose notifications would start its pipeline)
   --pg-dsn DSN            its PostgreSQL database, created if missing (PHOTOBENCH_MONOLITH_PG_DSN,
                           default: PHOTOBENCH_PG_DSN with the database "monolith", or
                           "monolith_async" in async mode)
@@ -50,7 +60,8 @@ Flags (each also read from the environment variable shown; flags win):
   --max-uploads N         uploads processed at once; others queue (default 4 x cores)
   --max-bytes N           upload byte limit (default 20971520)
   --max-pixels N          upload pixel limit (default 40000000)
-  --sync-writes           fsync each original before acknowledging (default true)
+  --sync-writes           fsync each original before acknowledging (default true); with s3,
+                          MinIO syncs every PUT before its 200 whatever this says
 
 Async mode's job queue (River; River's own default in brackets):
   --workers N             jobs run at once (default 4 x cores, as --max-uploads) [none: required]
@@ -70,7 +81,9 @@ Async mode's job queue (River; River's own default in brackets):
   Finished jobs are kept 24 h (River's default), removed by River's cleaner.
 
 Environment: PHOTOBENCH_AUTH_SECRET signs and verifies bearer tokens
-(default: a development secret; see photobench token).
+(default: a development secret; see photobench token). With --storage s3:
+PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY and PHOTOBENCH_S3_SECRET_KEY,
+as the event-driven functions read them (make up writes them to .stack/env).
 
 In sync mode, with the defaults, an upload that the vision service cannot
 serve fails after at most 3 attempts x 5 s plus 2 waits of at most 2 s, with
@@ -84,6 +97,8 @@ type config struct {
 	mode                            string
 	async                           AsyncOptions
 	addr, dataDir, pgDSN, visionURL string
+	storage, s3Bucket               string
+	s3Endpoint, s3Key, s3Secret     string
 	pgMaxConns, maxUploads          int
 	visionTimeout, visionBackoff    time.Duration
 	visionRetries                   int
@@ -105,7 +120,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Usage = func() { fmt.Fprint(stderr, Usage) }
 	fs.StringVar(&c.mode, "mode", env("PHOTOBENCH_MONOLITH_MODE", "sync"), "")
 	fs.StringVar(&c.addr, "addr", env("PHOTOBENCH_MONOLITH_ADDR", "127.0.0.1:18080"), "")
+	fs.StringVar(&c.storage, "storage", env("PHOTOBENCH_MONOLITH_STORAGE", StorageDisk), "")
 	fs.StringVar(&c.dataDir, "data-dir", env("PHOTOBENCH_MONOLITH_DATA_DIR", ".stack/data/monolith"), "")
+	fs.StringVar(&c.s3Bucket, "s3-bucket", s3.DefaultBucket, "")
 	fs.StringVar(&c.pgDSN, "pg-dsn", env("PHOTOBENCH_MONOLITH_PG_DSN", ""), "")
 	fs.IntVar(&c.pgMaxConns, "pg-max-conns", 16, "")
 	fs.StringVar(&c.visionURL, "vision-url", env("PHOTOBENCH_VISION_URL", "http://127.0.0.1:18081"), "")
@@ -150,6 +167,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			c.pgDSN = u.String()
 		}
 	}
+	switch c.storage {
+	case StorageDisk:
+	case StorageS3:
+		c.s3Endpoint, c.s3Key, c.s3Secret = getenv("PHOTOBENCH_S3_ENDPOINT"), getenv("PHOTOBENCH_S3_ACCESS_KEY"), getenv("PHOTOBENCH_S3_SECRET_KEY")
+		for name, v := range map[string]string{"PHOTOBENCH_S3_ENDPOINT": c.s3Endpoint, "PHOTOBENCH_S3_ACCESS_KEY": c.s3Key, "PHOTOBENCH_S3_SECRET_KEY": c.s3Secret} {
+			if v == "" {
+				problems.Addf("--storage s3 needs %s (make up writes it to .stack/env)", name)
+			}
+		}
+		if err := s3utils.CheckValidBucketNameStrict(c.s3Bucket); err != nil {
+			problems.Addf("--s3-bucket %q: %v", c.s3Bucket, err)
+		}
+		if slices.Contains(deploy.Buckets, c.s3Bucket) {
+			problems.Addf("--s3-bucket %q is the event-driven app's, whose notifications would start its pipeline", c.s3Bucket)
+		}
+	default:
+		problems.Addf("--storage %q: want %s or %s", c.storage, StorageDisk, StorageS3)
+	}
 	if _, _, err := net.SplitHostPort(c.addr); err != nil {
 		problems.Addf("--addr %q: %v", c.addr, err)
 	}
@@ -180,10 +215,30 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return c, problems.Err("monolith")
 }
 
+// The storages of --storage.
+const (
+	StorageDisk = "disk"
+	StorageS3   = "s3"
+)
+
+// openFiles opens the storage c names, and the health checks it adds to
+// the database's.
+func openFiles(ctx context.Context, c config, sent *outbound.Counter) (Files, []httpapi.Check, error) {
+	if c.storage == StorageS3 {
+		st, err := s3.Open(ctx, c.s3Endpoint, c.s3Key, c.s3Secret, c.s3Bucket, sent)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, []httpapi.Check{{Name: "bucket " + st.Bucket(), Ping: st.Ping}}, nil
+	}
+	st, err := disk.Open(c.dataDir)
+	return st, nil, err
+}
+
 // Run runs the monolith process (`photobench monolith`): it parses args
-// and the environment, opens the database and the disk store, and serves
-// the API until ctx ends; in async mode it also runs the job queue's
-// workers, and stops them after the server.
+// and the environment, opens the database and the storage, and serves the
+// API until ctx ends; in async mode it also runs the job queue's workers,
+// and stops them after the server.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -206,10 +261,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("monolith: %w", err)
 	}
 	defer db.Close()
-	files, err := disk.Open(c.dataDir)
+	files, checks, err := openFiles(startCtx, c, sent)
 	if err != nil {
 		return fmt.Errorf("monolith: %w", err)
 	}
+	m.Info.WithLabelValues(c.storage).Set(1)
 	verifier, err := auth.NewVerifier(c.secret, 5*time.Second)
 	if err != nil {
 		return fmt.Errorf("monolith: %w", err)
@@ -222,7 +278,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff, Sent: sent,
 	})
 	svc := NewService(log, db, files, vc, m, Options{Limits: c.limits, SyncWrites: c.syncWrites})
-	hopts := HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits}
+	hopts := HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits, Health: checks}
 	if c.mode == "sync" {
 		return command.ServeHTTP(ctx, log, "monolith", c.addr, NewHandler(log, svc, verifier, reg, httpm, m, hopts), stdout)
 	}

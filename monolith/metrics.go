@@ -18,7 +18,8 @@ import (
 type Metrics struct {
 	// StageDuration is photobench_monolith_stage_duration_seconds{stage}:
 	// validate, disk, decode, thumbnail, vision, database, in that order
-	// within each upload.
+	// within each upload. "disk" is the writes of the files, to MinIO too
+	// with --storage s3 (the name stays, so that dashboards keep working).
 	StageDuration *prometheus.HistogramVec
 	// Uploads is photobench_monolith_uploads_total{outcome}: ok, rejected
 	// (bad input), unavailable (vision failed), error.
@@ -29,6 +30,10 @@ type Metrics struct {
 	// OrphanFiles is photobench_monolith_orphan_files_total: deletes whose
 	// rows went but whose files could not be removed.
 	OrphanFiles prometheus.Counter
+	// Info is photobench_monolith_info{storage} = 1: how this process is
+	// set up (storage disk or s3), for reports to record what they
+	// measured.
+	Info *prometheus.GaugeVec
 }
 
 // NewMetrics registers the monolith's metrics with reg.
@@ -52,6 +57,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "photobench_monolith_orphan_files_total",
 			Help: "Deleted photos whose files could not be removed.",
 		}),
+		Info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_monolith_info",
+			Help: "Always 1; its labels say how the monolith is set up: storage (disk or s3).",
+		}, []string{"storage"}),
 	}
 	for _, s := range []string{"validate", "disk", "decode", "thumbnail", "vision", "database"} {
 		m.StageDuration.WithLabelValues(s)
@@ -59,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"ok", "rejected", "unavailable", "error"} {
 		m.Uploads.WithLabelValues(o)
 	}
-	reg.MustRegister(m.StageDuration, m.Uploads, m.UploadSlotWait, m.OrphanFiles)
+	reg.MustRegister(m.StageDuration, m.Uploads, m.UploadSlotWait, m.OrphanFiles, m.Info)
 	return m
 }
 

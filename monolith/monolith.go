@@ -4,7 +4,9 @@
 // request: POST /v1/photos validates the image, stores the original,
 // decodes it, makes the thumbnails, asks the vision service for tags,
 // writes the rows in one transaction and only then answers 201 with the
-// ready photo. State is one PostgreSQL database and one data directory.
+// ready photo. State is one PostgreSQL database and one data directory, or
+// one MinIO bucket instead (--storage s3: the object store the event-driven
+// app uses, so that storage can be held constant in a comparison).
 //
 // It is meant to be a good monolith, not a strawman: pooled database
 // connections, bounded upload concurrency, streaming-limited bodies, the
@@ -49,7 +51,6 @@ import (
 	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/httpmetrics"
-	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
 	"github.com/photobench/photobench/photo"
 	"github.com/photobench/photobench/vision"
@@ -75,14 +76,14 @@ type Options struct {
 type Service struct {
 	log     *slog.Logger
 	db      *postgres.Store
-	files   *disk.Store
+	files   Files
 	vision  Analyzer
 	metrics *Metrics
 	opts    Options
 }
 
 // NewService wires the service's dependencies.
-func NewService(log *slog.Logger, db *postgres.Store, files *disk.Store, vision Analyzer, metrics *Metrics, opts Options) *Service {
+func NewService(log *slog.Logger, db *postgres.Store, files Files, vision Analyzer, metrics *Metrics, opts Options) *Service {
 	return &Service{log: log, db: db, files: files, vision: vision, metrics: metrics, opts: opts}
 }
 
@@ -349,6 +350,9 @@ type HandlerOptions struct {
 	// Uploader, when set, takes the uploads instead of the service: the
 	// asynchronous monolith's *Async.
 	Uploader photo.Uploader
+	// Health are checks /healthz runs besides the database's (the bucket,
+	// with --storage s3).
+	Health []httpapi.Check
 }
 
 // NewHandler returns the monolith's whole HTTP API: package httpapi's
@@ -360,7 +364,7 @@ func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg pro
 		up = opts.Uploader
 	}
 	return httpapi.NewServer(
-		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "database", Ping: svc.db.Ping}}},
+		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: append([]httpapi.Check{{Name: "database", Ping: svc.db.Ping}}, opts.Health...)},
 		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
 	)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/photobench/photobench/monolith"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/postgres"
+	"github.com/photobench/photobench/monolith/s3"
 	"github.com/photobench/photobench/photo/storetest"
 	"github.com/photobench/photobench/vision"
 )
@@ -33,16 +34,23 @@ import (
 var secret = []byte("monolith-test-secret-0123456789")
 
 // app is a monolith and its vision service, in-process over real HTTP on
-// loopback, with a fresh database in the stack's PostgreSQL.
+// loopback, with a fresh database in the stack's PostgreSQL and fresh
+// storage: a temporary directory, or a new bucket in the stack's MinIO.
 type app struct {
 	URL     string
-	DataDir string
 	DSN     string
 	Vision  *vision.Remote
 	Metrics *prometheus.Registry
+	// Stored lists what the app's storage holds (files or objects).
+	Stored func(t testing.TB) []string
 }
 
+// storages are the values of --storage: each test of the app's behaviour
+// runs with both.
+var storages = []string{monolith.StorageDisk, monolith.StorageS3}
+
 type appOptions struct {
+	storage       string // monolith.StorageDisk when empty
 	visionTimeout time.Duration
 	retries       int
 	limits        imaging.Limits
@@ -74,11 +82,7 @@ func newApp(t testing.TB, o appOptions) *app {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	dataDir := t.TempDir()
-	files, err := disk.Open(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files, stored := newFiles(t, env, o.storage)
 	if o.limits.MaxBytes == 0 {
 		o.limits = imaging.DefaultLimits
 	}
@@ -115,16 +119,44 @@ func newApp(t testing.TB, o appOptions) *app {
 	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, hopts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &app{URL: srv.URL, DataDir: dataDir, DSN: dsn, Vision: remote, Metrics: reg}
+	return &app{URL: srv.URL, DSN: dsn, Vision: remote, Metrics: reg, Stored: stored}
+}
+
+// newFiles opens fresh storage of the kind named, and a lister of what it
+// holds.
+func newFiles(t testing.TB, env stacktest.Env, storage string) (monolith.Files, func(testing.TB) []string) {
+	t.Helper()
+	switch storage {
+	case "", monolith.StorageDisk:
+		dir := t.TempDir()
+		st, err := disk.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, func(t testing.TB) []string { return files(t, dir) }
+	case monolith.StorageS3:
+		bucket := stacktest.FreshBucket(t, env, "pbtest-monolith-")
+		st, err := s3.Open(context.Background(), env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, bucket, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, func(t testing.TB) []string { return stacktest.Objects(t, env, bucket) }
+	}
+	t.Fatalf("unknown storage %q", storage)
+	return nil, nil
 }
 
 func TestMonolithConformance(t *testing.T) {
-	a := newApp(t, appOptions{})
-	conformance.Run(t, conformance.Target{
-		BaseURL: a.URL,
-		Secret:  secret,
-		Limits:  imaging.DefaultLimits,
-	})
+	for _, storage := range storages {
+		t.Run(storage, func(t *testing.T) {
+			a := newApp(t, appOptions{storage: storage})
+			conformance.Run(t, conformance.Target{
+				BaseURL: a.URL,
+				Secret:  secret,
+				Limits:  imaging.DefaultLimits,
+			})
+		})
+	}
 }
 
 func token(t testing.TB, user string) string {
@@ -180,8 +212,15 @@ func setProfile(t testing.TB, r *vision.Remote, p vision.Profile) {
 }
 
 // The coupling the workshops show: with the vision service down, uploads
-// fail with 503 and Retry-After, and leave no file and no row behind.
+// fail with 503 and Retry-After, and leave no file (or object) and no row
+// behind.
 func TestUploadFailsCleanlyWhenVisionFails(t *testing.T) {
+	for _, storage := range storages {
+		t.Run(storage, func(t *testing.T) { testUploadFailsCleanly(t, storage) })
+	}
+}
+
+func testUploadFailsCleanly(t *testing.T, storage string) {
 	tests := []struct {
 		name    string
 		profile vision.Profile
@@ -194,6 +233,7 @@ func TestUploadFailsCleanlyWhenVisionFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.storage = storage
 			a := newApp(t, tt.opts)
 			tok := token(t, "coupled")
 			img := synth.JPEG(synth.Options{Seed: 7, Width: 800, Height: 600})
@@ -213,7 +253,7 @@ func TestUploadFailsCleanlyWhenVisionFails(t *testing.T) {
 			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != "unavailable" {
 				t.Errorf("error body %s: want code unavailable", body)
 			}
-			if left := files(t, a.DataDir); len(left) > 0 {
+			if left := a.Stored(t); len(left) > 0 {
 				t.Errorf("files left behind: %v", left)
 			}
 			_, list := do(t, "GET", a.URL+"/v1/photos", tok, nil)
@@ -231,7 +271,13 @@ func TestUploadFailsCleanlyWhenVisionFails(t *testing.T) {
 }
 
 func TestDeleteRemovesFiles(t *testing.T) {
-	a := newApp(t, appOptions{})
+	for _, storage := range storages {
+		t.Run(storage, func(t *testing.T) { testDeleteRemovesFiles(t, storage) })
+	}
+}
+
+func testDeleteRemovesFiles(t *testing.T, storage string) {
+	a := newApp(t, appOptions{storage: storage})
 	tok := token(t, "deleter")
 	resp, body := do(t, "POST", a.URL+"/v1/photos", tok, synth.PNG(synth.Options{Seed: 3, Width: 400, Height: 300}))
 	if resp.StatusCode != http.StatusCreated {
@@ -239,15 +285,15 @@ func TestDeleteRemovesFiles(t *testing.T) {
 	}
 	var p struct{ ID string }
 	json.Unmarshal(body, &p)
-	if n := len(files(t, a.DataDir)); n != 3 {
-		t.Fatalf("%d files after upload, want 3 (original, two thumbnails)", n)
+	if stored := a.Stored(t); len(stored) != 3 {
+		t.Fatalf("%v stored after upload, want 3 (original, two thumbnails)", stored)
 	}
 	resp, body = do(t, "DELETE", a.URL+"/v1/photos/"+p.ID, tok, nil)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", resp.StatusCode, body)
 	}
-	if left := files(t, a.DataDir); len(left) > 0 {
-		t.Errorf("files left after delete: %v", left)
+	if left := a.Stored(t); len(left) > 0 {
+		t.Errorf("left after delete: %v", left)
 	}
 }
 

@@ -19,36 +19,20 @@ package s3store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
 
 	miniogo "github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/internal/minio"
 	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/photo"
 )
-
-// region is the region every request is signed for. MinIO's default is
-// us-east-1; naming it saves minio-go a GetBucketLocation round trip
-// before the first request to each bucket, and lets presigning work
-// without any network call.
-const region = "us-east-1"
-
-// maxRetries bounds minio-go's own retries of a failed request (its default
-// of 10, with backoff, keeps a request waiting for seconds when MinIO is
-// down; callers have their own retry policies).
-const maxRetries = 3
-
-// retryAfter is what Unavailable errors suggest to clients.
-const retryAfter = time.Second
 
 // Store reads and writes originals and thumbnails. It is safe for
 // concurrent use.
@@ -64,25 +48,7 @@ type Store struct {
 //
 // sent, if not nil, counts every request sent to MinIO (retries included).
 func New(endpoint, accessKey, secretKey string, sent *outbound.Counter) (*Store, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("new s3 store: endpoint %q: %w", endpoint, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("new s3 store: endpoint %q: want http(s)://host:port", endpoint)
-	}
-	transport, err := miniogo.DefaultTransport(u.Scheme == "https")
-	if err != nil {
-		return nil, fmt.Errorf("new s3 store: %w", err)
-	}
-	client, err := miniogo.New(u.Host, &miniogo.Options{
-		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
-		Secure:       u.Scheme == "https",
-		Region:       region,
-		BucketLookup: miniogo.BucketLookupPath,
-		MaxRetries:   maxRetries,
-		Transport:    sent.Transport(outbound.TargetMinIO, transport),
-	})
+	client, err := minio.New(endpoint, accessKey, secretKey, sent)
 	if err != nil {
 		return nil, fmt.Errorf("new s3 store: %w", err)
 	}
@@ -129,7 +95,7 @@ func (s *Store) PutOriginal(ctx context.Context, owner, id string, data []byte, 
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("put original %s: %w", key, classify(err, "original"))
+		return fmt.Errorf("put original %s: %w", key, minio.Err(err, "original"))
 	}
 	return nil
 }
@@ -141,9 +107,9 @@ func (s *Store) GetOriginal(ctx context.Context, owner, id string) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("get original: %w", err)
 	}
-	b, err := s.get(ctx, s.originals, key)
+	b, err := minio.Get(ctx, s.client, s.originals, key)
 	if err != nil {
-		return nil, fmt.Errorf("get original %s: %w", key, classify(err, "photo"))
+		return nil, fmt.Errorf("get original %s: %w", key, minio.Err(err, "photo"))
 	}
 	return b, nil
 }
@@ -157,7 +123,7 @@ func (s *Store) StatOriginal(ctx context.Context, owner, id string) (ObjectInfo,
 	}
 	oi, err := s.client.StatObject(ctx, s.originals, key, miniogo.StatObjectOptions{})
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("stat original %s: %w", key, classify(err, "photo"))
+		return ObjectInfo{}, fmt.Errorf("stat original %s: %w", key, minio.Err(err, "photo"))
 	}
 	info := ObjectInfo{
 		Size:         oi.Size,
@@ -189,7 +155,7 @@ func (s *Store) ListOriginals(ctx context.Context, cutoff time.Time, fn func(Lis
 	defer cancel() // stops the listing goroutine when fn fails
 	for oi := range s.client.ListObjects(ctx, s.originals, miniogo.ListObjectsOptions{Prefix: "users/", Recursive: true}) {
 		if oi.Err != nil {
-			return fmt.Errorf("list originals: %w", classify(oi.Err, "bucket"))
+			return fmt.Errorf("list originals: %w", minio.Err(oi.Err, "bucket"))
 		}
 		if !oi.LastModified.Before(cutoff) {
 			continue
@@ -214,7 +180,7 @@ func (s *Store) RemoveOriginal(ctx context.Context, owner, id string) error {
 		return fmt.Errorf("remove original: %w", err)
 	}
 	if err := s.client.RemoveObject(ctx, s.originals, key, miniogo.RemoveObjectOptions{}); err != nil {
-		return fmt.Errorf("remove original %s: %w", key, classify(err, "photo"))
+		return fmt.Errorf("remove original %s: %w", key, minio.Err(err, "photo"))
 	}
 	return nil
 }
@@ -231,7 +197,7 @@ func (s *Store) PutThumbnail(ctx context.Context, owner, id string, size photo.S
 		ContentType: "image/jpeg",
 	})
 	if err != nil {
-		return fmt.Errorf("put thumbnail %s: %w", key, classify(err, "thumbnail"))
+		return fmt.Errorf("put thumbnail %s: %w", key, minio.Err(err, "thumbnail"))
 	}
 	return nil
 }
@@ -243,9 +209,9 @@ func (s *Store) GetThumbnail(ctx context.Context, owner, id string, size photo.S
 	if err != nil {
 		return nil, fmt.Errorf("get thumbnail: %w", err)
 	}
-	b, err := s.get(ctx, s.thumbnails, key)
+	b, err := minio.Get(ctx, s.client, s.thumbnails, key)
 	if err != nil {
-		return nil, fmt.Errorf("get thumbnail %s: %w", key, classify(err, "thumbnail"))
+		return nil, fmt.Errorf("get thumbnail %s: %w", key, minio.Err(err, "thumbnail"))
 	}
 	return b, nil
 }
@@ -259,7 +225,7 @@ func (s *Store) RemoveThumbnails(ctx context.Context, owner, id string) error {
 			return fmt.Errorf("remove thumbnails: %w", err)
 		}
 		if err := s.client.RemoveObject(ctx, s.thumbnails, key, miniogo.RemoveObjectOptions{}); err != nil {
-			return fmt.Errorf("remove thumbnail %s: %w", key, classify(err, "thumbnail"))
+			return fmt.Errorf("remove thumbnail %s: %w", key, minio.Err(err, "thumbnail"))
 		}
 	}
 	return nil
@@ -299,26 +265,7 @@ func (s *Store) PresignGetThumbnail(ctx context.Context, owner, id string, size 
 // MinIO cannot be reached, an error of no kind when a bucket is missing
 // (the stack was not set up).
 func (s *Store) Ping(ctx context.Context) error {
-	ctx = outbound.Health(ctx)
-	for _, b := range []string{s.originals, s.thumbnails} {
-		ok, err := s.client.BucketExists(ctx, b)
-		if err != nil {
-			return fmt.Errorf("ping bucket %s: %w", b, classify(err, "bucket"))
-		}
-		if !ok {
-			return fmt.Errorf("ping: bucket %s does not exist", b)
-		}
-	}
-	return nil
-}
-
-func (s *Store) get(ctx context.Context, bucket, key string) ([]byte, error) {
-	obj, err := s.client.GetObject(ctx, bucket, key, miniogo.GetObjectOptions{})
-	if err != nil {
-		return nil, err
-	}
-	defer obj.Close()
-	return io.ReadAll(obj)
+	return minio.Ping(ctx, s.client, s.originals, s.thumbnails)
 }
 
 // originalKey checks owner and id before they become a key, so that no
@@ -360,34 +307,6 @@ func userMeta(oi miniogo.ObjectInfo, key string) string {
 		}
 	}
 	return oi.Metadata.Get("X-Amz-Meta-" + key)
-}
-
-// classify gives minio-go errors their kind: a missing object or bucket is
-// NotFound (what names the missing thing), an unreachable server or a 5xx
-// answer is Unavailable; anything else (access denied: a misconfiguration)
-// stays an error of no kind. A cancelled context is kept as it is (the
-// caller gave up); a deadline that passed while waiting for MinIO is
-// Unavailable (errors.Is still finds context.DeadlineExceeded).
-func classify(err error, what string) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	var resp miniogo.ErrorResponse
-	if errors.As(err, &resp) && resp.Code != "" {
-		switch {
-		case resp.Code == miniogo.NoSuchKey || resp.StatusCode == 404 && resp.Code != miniogo.NoSuchBucket:
-			return &photo.Error{Kind: photo.NotFound, Message: "no such " + what, Err: err}
-		case resp.StatusCode >= 500:
-			return unavailable(err)
-		}
-		return err
-	}
-	// No S3 answer at all: connection refused, reset, timeout.
-	return unavailable(err)
-}
-
-func unavailable(err error) error {
-	return &photo.Error{Kind: photo.Unavailable, Message: "object store unavailable", RetryAfter: retryAfter, Err: err}
 }
 
 // FromArgs reads MinIO's endpoint and credentials from a function's

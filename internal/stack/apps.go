@@ -38,12 +38,16 @@ func apps() []service {
 			}},
 		app{svc: "monolith", arch: "monolith", port: func(c Config) int { return c.MonolithPort },
 			args: func(c Config) []string {
-				return []string{"monolith",
+				args := []string{"monolith",
 					"--addr", c.addr(c.MonolithPort),
 					"--data-dir", filepath.Join(c.Dir, "data", "monolith"),
 					"--pg-dsn", c.pgDSN("monolith"),
 					"--vision-url", "http://" + c.addr(c.VisionPort),
 				}
+				if c.MonolithStorage != "" {
+					args = append(args, "--storage", c.MonolithStorage)
+				}
+				return args
 			}},
 		// The same binary in async mode, with a database and data of its
 		// own: the third contender.

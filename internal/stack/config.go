@@ -124,6 +124,10 @@ type Config struct {
 	AppInstance string
 	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
 	AuthSecret string
+	// MonolithStorage is passed to the monolith as --storage when set
+	// (PHOTOBENCH_MONOLITH_STORAGE: disk or s3, which the monolith checks);
+	// empty leaves the monolith's default, disk.
+	MonolithStorage string
 
 	// ReadyTimeout bounds how long Up waits for one service to become ready.
 	ReadyTimeout time.Duration
@@ -156,6 +160,7 @@ func LoadConfig(getenv func(string) string, dir string) (Config, error) {
 		MonolithAsyncPort:   e.num("PHOTOBENCH_MONOLITH_ASYNC_PORT", DefaultMonolithAsyncPort, 1, 65535),
 		VisionSeed:          e.num("PHOTOBENCH_VISION_SEED", 1, 1, math.MaxInt32),
 		AuthSecret:          string(auth.SecretFromEnv(getenv)),
+		MonolithStorage:     e.str("PHOTOBENCH_MONOLITH_STORAGE", ""),
 		FunctionPorts:       map[string]int{},
 		RuntimePort:         e.num("PHOTOBENCH_RUNTIME_PORT", DefaultRuntimePort, 1, 65535),
 		RuntimePinned:       e.boolean("PHOTOBENCH_RUNTIME_PINNED", false),

@@ -68,6 +68,15 @@ func TestLoadConfigOverridesAndErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "monolith storage passed through",
+			env:  map[string]string{"PHOTOBENCH_MONOLITH_STORAGE": "s3"},
+			check: func(t *testing.T, c stack.Config) {
+				if c.MonolithStorage != "s3" {
+					t.Errorf("MonolithStorage = %q, want s3", c.MonolithStorage)
+				}
+			},
+		},
+		{
 			name:    "every bad value reported at once",
 			env:     map[string]string{"PHOTOBENCH_PG_PORT": "postgres", "PHOTOBENCH_KAFKA_HEAP_MB": "1", "PHOTOBENCH_MINIO_NOTIFY_QUEUE": "maybe"},
 			wantErr: []string{"PHOTOBENCH_PG_PORT", "PHOTOBENCH_KAFKA_HEAP_MB", "PHOTOBENCH_MINIO_NOTIFY_QUEUE"},

@@ -14,16 +14,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"net"
 	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -182,8 +180,8 @@ func databaseDown(t *testing.T, baseDSN string, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay := newRelay(t, u.Host)
-	u.Host = relay.addr
+	relay := stacktest.NewRelay(t, u.Host, 0)
+	u.Host = relay.Addr
 	s := h.Open(t, u.String())
 	p := readyPhoto("ann", 1)
 	h.PutReady(t, s, p)
@@ -193,7 +191,7 @@ func databaseDown(t *testing.T, baseDSN string, h Harness) {
 		t.Fatalf("Get before the outage: %v", err)
 	}
 
-	relay.cut() // the server is gone: pooled connections drop, new ones are refused
+	relay.Cut() // the server is gone: pooled connections drop, new ones are refused
 	for name, call := range map[string]func() error{
 		"Get":  func() error { _, err := s.Get(ctx, "ann", p.ID); return err },
 		"List": func() error { _, err := s.List(ctx, photo.ListQuery{Owner: "ann", Limit: 3}); return err },
@@ -247,70 +245,4 @@ func FreshDatabase(t testing.TB, baseDSN, prefix string) string {
 		}
 	})
 	return u.String()
-}
-
-// relay forwards TCP connections from a loopback port to the database
-// server until it is cut.
-type relay struct {
-	addr  string
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	done  bool
-}
-
-func newRelay(t *testing.T, target string) *relay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &relay{addr: ln.Addr().String(), ln: ln}
-	t.Cleanup(r.cut)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			if !r.track(c, up) {
-				return
-			}
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return r
-}
-
-func (r *relay) track(cs ...net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done {
-		for _, c := range cs {
-			c.Close()
-		}
-		return false
-	}
-	r.conns = append(r.conns, cs...)
-	return true
-}
-
-// cut closes the listener and every relayed connection.
-func (r *relay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done {
-		return
-	}
-	r.done = true
-	r.ln.Close()
-	for _, c := range r.conns {
-		c.Close()
-	}
 }
