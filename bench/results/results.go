@@ -18,11 +18,22 @@ import (
 // File is the name of the results file in a run directory.
 const File = "results.json"
 
-// Architecture names.
+// Architecture names, as the stack labels their processes' metrics
+// (label architecture).
 const (
-	Monolith    = "monolith"
+	// Monolith is the synchronous monolith: everything inside the request.
+	Monolith = "monolith"
+	// MonolithAsync is the same monolith answering 202 after a transactional
+	// enqueue; its own workers (River) finish the photo.
+	MonolithAsync = "monolith-async"
+	// EventDriven is the functions choreographed over Kafka.
 	EventDriven = "eventdriven"
 )
+
+// Archs are the architectures, in the order reports show them: the one
+// axis that changes from each to the next is coupling in time (sync to
+// async), then one process to many.
+var Archs = []string{Monolith, MonolithAsync, EventDriven}
 
 // Results is one bench run: a profile run against both architectures.
 type Results struct {
