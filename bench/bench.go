@@ -2,12 +2,16 @@
 // against each architecture in turn on the native stack, captures what
 // Prometheus and the load generator saw, and writes the trade-off report.
 //
-// For every run it starts the architecture's apps (the vision service with
-// the profile's remote-API profile, then the monolith, or the scale-to-zero
-// runtime and the front), runs the scenario open loop with the same seed,
-// flips the profile's faults at phase boundaries, follows every accepted
-// upload until ready, waits for Prometheus's last scrape, queries its series
-// over the run's window (/api/v1/query_range, 1 s step), and stops the apps.
+// The architectures are those of results.Archs: the monolith, the same
+// monolith in async mode (River's job queue in its PostgreSQL), and the
+// event-driven functions. For every run it starts the architecture's apps
+// (the vision service with the profile's remote-API profile, then the
+// monolith, the async monolith, or the scale-to-zero runtime and the front),
+// runs the scenario open loop with the same seed, flips the profile's faults
+// at phase boundaries (the same faults for every architecture), follows
+// every accepted upload until ready, waits for Prometheus's last scrape,
+// queries its series over the run's window (/api/v1/query_range, 1 s step),
+// and stops the apps.
 // Everything lands in the run directory:
 //
 //	results.json                 every figure the report uses (package bench/results)
@@ -27,10 +31,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +54,8 @@ import (
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
+	"github.com/photobench/photobench/monolith"
+	"github.com/photobench/photobench/monolith/s3"
 )
 
 // Config is one bench invocation.
@@ -54,7 +63,7 @@ type Config struct {
 	Profile *Profile
 	Out     string       // the run directory
 	Stack   stack.Config // AppBinary must name the photobench binary
-	Archs   []string     // the architectures, in run order (default: monolith, eventdriven)
+	Archs   []string     // the architectures, in run order (default: results.Archs)
 	Secret  []byte       // signs the synthetic users' tokens (the apps' AuthSecret)
 	Cache   string       // where generated photos are kept between runs
 	// Log gets one line per step; Live, if set, gets a progress line redrawn
@@ -65,8 +74,9 @@ type Config struct {
 
 // appsOf lists the apps each architecture runs on.
 var appsOf = map[string][]string{
-	results.Monolith:    {"vision", "monolith"},
-	results.EventDriven: {"vision", "runtime", "front"},
+	results.Monolith:      {"vision", "monolith"},
+	results.MonolithAsync: {"vision", "monolith-async"},
+	results.EventDriven:   {"vision", "runtime", "front"},
 }
 
 // runOverhead is the estimate of a run's time beyond its schedule (apps
@@ -87,7 +97,12 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 		return nil, errors.New("bench: the photobench binary that runs the apps is unknown")
 	}
 	if len(cfg.Archs) == 0 {
-		cfg.Archs = []string{results.Monolith, results.EventDriven}
+		cfg.Archs = append([]string(nil), results.Archs...)
+	}
+	for _, a := range cfg.Archs {
+		if appsOf[a] == nil {
+			return nil, fmt.Errorf("bench: unknown architecture %q (want %s)", a, strings.Join(results.Archs, ", "))
+		}
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -235,9 +250,9 @@ func (b *bencher) settings() map[string]string {
 	if !b.cfg.Stack.MinIONotifyQueue {
 		queue = "off: events go to Kafka at once (lost while Kafka is down)"
 	}
-	runtime := "scale to zero (eventdriven/deploy/functions.yaml)"
+	scaling := "scale to zero (eventdriven/deploy/functions.yaml)"
 	if b.cfg.Stack.RuntimePinned {
-		runtime = "pinned: one replica of every function, always on"
+		scaling = "pinned: one replica of every function, always on"
 	}
 	set := map[string]string{
 		"profile":                 p.Name,
@@ -245,14 +260,18 @@ func (b *bencher) settings() map[string]string {
 		"vision_profile":          string(vis),
 		"vision_seed":             fmt.Sprintf("%d: the vision service restarts before every run with this seed, so each architecture draws the same latency and error sequence in request order", b.cfg.Stack.VisionSeed),
 		"minio_notify_queue":      queue,
-		"eventdriven_runtime":     runtime,
+		"eventdriven_runtime":     scaling,
 		"kafka_partitions":        fmt.Sprint(b.cfg.Stack.KafkaPartitions),
 		"kafka_heap_mb":           fmt.Sprint(b.cfg.Stack.KafkaHeapMB),
 		"prometheus_scrape":       stack.ScrapeInterval,
 		"capture_step":            "1s",
 		"architecture_order":      strings.Join(b.cfg.Archs, ", "),
 		"monolith_tuning":         "defaults of photobench monolith (see monolith/BENCHMARKS.md)",
+		"monolith_storage":        monolithStorage(b.cfg.Stack.MonolithStorage),
 		"loadgen_follow_interval": "ready polls back off from the scenario's ready.min_poll to ready.max_poll",
+	}
+	if slices.Contains(b.cfg.Archs, results.MonolithAsync) {
+		maps.Copy(set, asyncSettings(monolith.DefaultAsyncOptions, 4*runtime.NumCPU()))
 	}
 	// Each function's scaling parameters, beside KEDA's and Knative's
 	// defaults: the runtime reads the built-in functions.yaml.
@@ -262,6 +281,38 @@ func (b *bencher) settings() map[string]string {
 		}
 	}
 	return set
+}
+
+// monolithStorage describes where both monoliths keep photos: the stack
+// passes PHOTOBENCH_MONOLITH_STORAGE (storage, "" for the default) to the
+// monolith as --storage, and the async monolith reads the same variable
+// from the environment it inherits. Each monolith's photobench_monolith_info
+// (series monolith_info) records what it used.
+func monolithStorage(storage string) string {
+	switch storage {
+	case "", monolith.StorageDisk:
+		return "disk: both monoliths keep originals and thumbnails as files on the machine's disk (PHOTOBENCH_MONOLITH_STORAGE, default disk)"
+	case monolith.StorageS3:
+		return "s3: both monoliths keep originals and thumbnails as objects in MinIO, bucket " + s3.DefaultBucket + " (PHOTOBENCH_MONOLITH_STORAGE)"
+	}
+	return storage + " (PHOTOBENCH_MONOLITH_STORAGE; the monolith refuses other values than disk and s3)"
+}
+
+// asyncSettings are the async monolith's job-queue knobs as the stack
+// starts it: photobench monolith's defaults (o, with workers jobs at once),
+// which `photobench monolith --help` lists beside River's own.
+func asyncSettings(o monolith.AsyncOptions, workers int) map[string]string {
+	return map[string]string{
+		"monolith_async_mode":           "--mode async: 202 once the pending row and its River job are committed in one transaction; workers in the process derive the photo and mark it ready",
+		"monolith_async_workers":        fmt.Sprintf("%d (4 x cores)", workers),
+		"monolith_async_fetch_cooldown": o.FetchCooldown.String(),
+		"monolith_async_fetch_poll":     o.FetchPollInterval.String(),
+		"monolith_async_job_timeout":    o.JobTimeout.String(),
+		"monolith_async_rescue_after":   o.RescueAfter.String(),
+		"monolith_async_retry_backoff":  fmt.Sprintf("%s, exponential with full jitter, at most %s", o.RetryBackoff, o.RetryMaxBackoff),
+		"monolith_async_max_attempts":   fmt.Sprint(o.MaxAttempts),
+		"monolith_async_stop_timeout":   o.StopTimeout.String(),
+	}
 }
 
 // serveMetrics serves the bench's own /metrics (the servers' process trees,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,16 +36,30 @@ generator's histograms, and writes the trade-off report:
   DIR/runs/<run>/                  raw data: summary.json, latency.hlog
                                    (HdrHistogram log), prom/<query>.json
 
+Architectures, run in this order, each with the same schedule, seed, vision
+profile and faults:
+  monolith        every step of an upload inside the request: 201 ready
+  monolith-async  the same monolith in async mode: 202 once the pending row
+                  and its River job are committed together; its own workers
+                  finish the photo (jobs back up while vision fails)
+  eventdriven     functions tied by MinIO's notifications and Kafka, scaled
+                  to zero by the runtime: 202, the pipeline finishes the photo
+Both monoliths keep photos on disk (in MinIO with
+PHOTOBENCH_MONOLITH_STORAGE=s3) and run with photobench monolith's defaults;
+the report's settings record the storage and the async monolith's job-queue
+knobs.
+
 A live line shows the run, its phase and the time left. Ctrl-C stops the run
 in progress, stops what the bench started, and writes what was collected,
 marked partial. A run that fails (an app does not start) is reported as
 failed, and the bench goes on with the next.
 
 Profiles (built in):
-  quick   the default: under 10 minutes on 2 cores. Warm-up, steady load, a 3x
-          burst, an idle gap longer than the scale-to-zero cooldown then cold
-          requests, and a 30-second vision outage; one run per architecture.
-  full    about 40 minutes: a rate sweep to each architecture's knee, three
+  quick   the default: about 11 minutes on 2 cores (three runs of 3 min 10 s
+          of load). Warm-up, steady load, a 3x burst, an idle gap longer than
+          the scale-to-zero cooldown then cold requests, and a 30-second
+          vision outage; one run per architecture.
+  full    about an hour: a rate sweep to each architecture's knee, three
           repetitions of steady load, and four coupling scenarios (vision
           outage, slow vision, PostgreSQL restart, Kafka restart).
 A profile file (.yaml) in the same format may be given instead (see
@@ -53,7 +68,8 @@ bench/profiles/).
 Flags:
   --profile P        a built-in profile or a profile file (default quick)
   --out DIR          the run directory (default results/<UTC date>-<profile>)
-  --arch LIST        architectures to run, in order (default monolith,eventdriven)
+  --arch LIST        architectures to run, in order, comma-separated
+                     (default monolith,monolith-async,eventdriven)
   --report-only DIR  write the report again from DIR/results.json, run nothing
 
 Environment: the stack's (see photobench help stack); PHOTOBENCH_AUTH_SECRET
@@ -75,7 +91,7 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	var archs string
 	fs.StringVar(&c.profile, "profile", "quick", "")
 	fs.StringVar(&c.out, "out", "", "")
-	fs.StringVar(&archs, "arch", results.Monolith+","+results.EventDriven, "")
+	fs.StringVar(&archs, "arch", strings.Join(results.Archs, ","), "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
 	if err := command.ParseFlags(fs, args); err != nil {
 		return c, err
@@ -86,8 +102,8 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	seen := map[string]bool{}
 	for _, a := range strings.Split(archs, ",") {
 		a = strings.TrimSpace(a)
-		if a != results.Monolith && a != results.EventDriven {
-			return c, fmt.Errorf("%w: bench: --arch %q: want monolith and/or eventdriven", command.ErrUsage, a)
+		if !slices.Contains(results.Archs, a) {
+			return c, fmt.Errorf("%w: bench: --arch %q: want some of %s", command.ErrUsage, a, strings.Join(results.Archs, ", "))
 		}
 		if seen[a] {
 			return c, fmt.Errorf("%w: bench: --arch lists %s twice", command.ErrUsage, a)

@@ -22,7 +22,8 @@ var profileFiles embed.FS
 
 // Profile is what `photobench bench --profile NAME` runs: experiments, each a
 // load scenario with faults at phase boundaries, run against each
-// architecture in turn with the same seed and the same vision profile.
+// architecture in turn with the same seed, the same vision profile and the
+// same faults.
 type Profile struct {
 	Name        string
 	Description string
@@ -334,36 +335,37 @@ func nodeJSON(n *yaml.Node) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// Duration is the planned wall time of the profile's load: every run of
-// every experiment against both architectures, without start-up, draining
-// and capture.
-func (p *Profile) Duration() time.Duration {
+// Duration is the planned wall time of the profile's load against archs
+// architectures (every run of every experiment against each), without
+// start-up, draining and capture.
+func (p *Profile) Duration(archs int) time.Duration {
 	var d time.Duration
 	for _, e := range p.Experiments {
-		n := e.Repeats
-		if e.Sweep != nil {
-			n *= len(e.Sweep.Rates)
-		}
-		d += time.Duration(n) * e.Scenario.Duration()
+		d += time.Duration(e.runs()) * e.Scenario.Duration()
 	}
-	return 2 * d
+	return time.Duration(archs) * d
 }
 
 // Runs is the number of runs the profile makes against archs architectures.
 func (p *Profile) Runs(archs int) int {
 	n := 0
 	for _, e := range p.Experiments {
-		k := e.Repeats
-		if e.Sweep != nil {
-			k *= len(e.Sweep.Rates)
-		}
-		n += k * archs
+		n += e.runs()
 	}
-	return n
+	return n * archs
+}
+
+// runs is the number of runs of e against one architecture: its repeats of
+// each sweep rate.
+func (e Experiment) runs() int {
+	if e.Sweep != nil {
+		return e.Repeats * len(e.Sweep.Rates)
+	}
+	return e.Repeats
 }
 
 // Estimate is the expected wall time of the whole bench against archs
 // architectures: the load, and each run's start, drain and capture.
 func (p *Profile) Estimate(archs int) time.Duration {
-	return p.Duration()*time.Duration(archs)/2 + time.Duration(p.Runs(archs))*runOverhead
+	return p.Duration(archs) + time.Duration(p.Runs(archs))*runOverhead
 }

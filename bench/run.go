@@ -54,12 +54,24 @@ func (b *bencher) stopMetrics() {
 	}
 }
 
+// urlVar names the variable of the stack's environment contract that holds
+// each architecture's public API.
+var urlVar = map[string]string{
+	results.Monolith:      "PHOTOBENCH_MONOLITH_URL",
+	results.MonolithAsync: "PHOTOBENCH_MONOLITH_ASYNC_URL",
+	results.EventDriven:   "PHOTOBENCH_EVENTDRIVEN_URL",
+}
+
 // appURL is the base URL of an architecture's public API.
-func appURL(c stack.Config, arch string) string {
+func appURL(c stack.Config, arch string) string { return appEnv(c, urlVar[arch]) }
+
+func visionURL(c stack.Config) string { return appEnv(c, "PHOTOBENCH_VISION_URL") }
+
+// appEnv is the value of the variable name in the stack's apps' environment
+// contract, "" if it has none.
+func appEnv(c stack.Config, name string) string {
 	for _, kv := range c.AppEnv() {
-		switch {
-		case arch == results.Monolith && kv[0] == "PHOTOBENCH_MONOLITH_URL",
-			arch == results.EventDriven && kv[0] == "PHOTOBENCH_EVENTDRIVEN_URL":
+		if kv[0] == name {
 			return kv[1]
 		}
 	}
@@ -68,18 +80,9 @@ func appURL(c stack.Config, arch string) string {
 
 // appAddr is the host:port an app serves its /metrics on.
 func appAddr(c stack.Config, app string) string {
-	port := map[string]int{"vision": c.VisionPort, "monolith": c.MonolithPort, "runtime": c.RuntimePort,
-		"front": c.FunctionPorts["front"]}[app]
+	port := map[string]int{"vision": c.VisionPort, "monolith": c.MonolithPort, "monolith-async": c.MonolithAsyncPort,
+		"runtime": c.RuntimePort, "front": c.FunctionPorts["front"]}[app]
 	return fmt.Sprintf("%s:%d", c.Host, port)
-}
-
-func visionURL(c stack.Config) string {
-	for _, kv := range c.AppEnv() {
-		if kv[0] == "PHOTOBENCH_VISION_URL" {
-			return kv[1]
-		}
-	}
-	return ""
 }
 
 // runOne runs one step: start the architecture, run the scenario with its

@@ -22,6 +22,13 @@ const (
 	QReconciled      = "reconciled"         // counter: object events the reconciler published again
 	QScheduledRuns   = "scheduled_runs"     // counter: timer invocations by function and outcome
 
+	// The asynchronous monolith's job queue (River), by state or outcome.
+	QJobs        = "jobs"         // jobs not finished, by state: available, retryable, scheduled, running
+	QJobAttempts = "job_attempts" // counter: job attempts by outcome: ready, failed, deleted, retry
+
+	// How each monolith was set up: 1 per storage (label storage: disk or s3).
+	QMonolithInfo = "monolith_info"
+
 	// Work done, for the cost model.
 	QEventsHandled  = "events_handled"  // counter by component and outcome
 	QEventSeconds   = "event_seconds"   // counter: handling seconds (histogram _sum) by component
@@ -41,9 +48,11 @@ const (
 )
 
 // Queries returns the captured queries for architecture arch, in a fixed
-// order. The stack's servers' and the vision service's series are the same
-// for both architectures (they are shared); each run captures them over its
-// own window.
+// order: the same list for every architecture, each selecting arch's
+// series (a query of another architecture's metrics, the runtime's for a
+// monolith say, captures no series). The stack's servers' and the vision
+// service's series are the same for all architectures (they are shared);
+// each run captures them over its own window.
 func Queries(arch string) []Query {
 	a := `architecture="` + arch + `"`
 	// The bench's own load generator only: its scrape target carries
@@ -62,6 +71,9 @@ func Queries(arch string) []Query {
 		{QDLQ, `sum by (component) (photobench_dlq_writes_total{` + a + `})`, "events", "events dead-lettered (counter)"},
 		{QReconciled, `sum by (function) (photobench_reconciled_total{` + a + `})`, "events", "runtime: object events the reconciler published again, lost notifications recovered (counter)"},
 		{QScheduledRuns, `sum by (function, outcome) (photobench_runtime_scheduled_runs_total{` + a + `})`, "runs", "runtime: timer invocations of scheduled functions by outcome (counter)"},
+		{QJobs, `sum by (state) (photobench_monolith_jobs{` + a + `})`, "jobs", "async monolith: jobs of its queue not finished, by state (available, retryable, scheduled, running)"},
+		{QJobAttempts, `sum by (outcome) (photobench_monolith_job_attempts_total{` + a + `})`, "attempts", "async monolith: job attempts by outcome (ready, failed, deleted, retry) (counter)"},
+		{QMonolithInfo, `max by (storage) (photobench_monolith_info{` + a + `})`, "bool", "monolith: 1 per storage it keeps photos in (disk or s3)"},
 		{QEventsHandled, `sum by (component, outcome) (photobench_events_handled_total{` + a + `})`, "events", "events handled per function and outcome (counter)"},
 		{QEventSeconds, `sum by (component) (photobench_event_handling_duration_seconds_sum{` + a + `})`, "seconds", "time spent handling events per function (counter)"},
 		{QHTTPRequests, `sum by (component) (photobench_http_request_duration_seconds_count{` + app + `})`, "requests", "HTTP requests served per component (counter)"},

@@ -35,7 +35,7 @@ const (
 // async), then one process to many.
 var Archs = []string{Monolith, MonolithAsync, EventDriven}
 
-// Results is one bench run: a profile run against both architectures.
+// Results is one bench run: a profile run against each architecture.
 type Results struct {
 	Profile     string    `json:"profile"`
 	Description string    `json:"description"`
@@ -86,7 +86,7 @@ const (
 // Run is one architecture's run of the profile's scenario (one repetition,
 // or one step of a sweep, or one coupling scenario).
 type Run struct {
-	Arch     string `json:"arch"`     // Monolith or EventDriven
+	Arch     string `json:"arch"`     // Monolith, MonolithAsync or EventDriven
 	Scenario string `json:"scenario"` // scenario name, e.g. "quick", "sweep-40", "pg-restart"
 	Repeat   int    `json:"repeat"`   // 1-based
 	// SweepRate and SweepPhase are set on the runs of a rate sweep: the

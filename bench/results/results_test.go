@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +49,36 @@ func TestIncreasesAndPeaksGroupByLabel(t *testing.T) {
 	peaks := r.Peaks("cpu", "component", from, to)
 	if peaks["a"] != 5 || peaks["b"] != 7 {
 		t.Errorf("Peaks = %v, want a 5 (2+3 at t=11), b 7", peaks)
+	}
+}
+
+// Every architecture's queries select its own series, under names unique
+// in the list; the async monolith's job backlog is among them.
+func TestQueriesSelectTheirArchitecture(t *testing.T) {
+	for _, arch := range results.Archs {
+		t.Run(arch, func(t *testing.T) {
+			seen := map[string]bool{}
+			for _, q := range results.Queries(arch) {
+				if seen[q.Name] {
+					t.Errorf("query %s listed twice", q.Name)
+				}
+				seen[q.Name] = true
+				for _, other := range results.Archs {
+					if other != arch && strings.Contains(q.Expr, `architecture="`+other+`"`) {
+						t.Errorf("%s: %s selects %s", q.Name, q.Expr, other)
+					}
+				}
+			}
+			for _, name := range []string{results.QJobs, results.QJobAttempts, results.QMonolithInfo, results.QProcessCPU} {
+				if !seen[name] {
+					t.Errorf("no query %s", name)
+				}
+			}
+		})
+	}
+	for _, q := range results.Queries(results.MonolithAsync) {
+		if q.Name == results.QJobs && q.Expr != `sum by (state) (photobench_monolith_jobs{architecture="monolith-async"})` {
+			t.Errorf("jobs: %s", q.Expr)
+		}
 	}
 }
