@@ -17,14 +17,15 @@ type Analysis struct {
 	// Sheets are the price sheets as used, for the report's sources table.
 	Sheets []Sheet `json:"sheets"`
 	// Usage is the measured inputs by architecture (results.Monolith,
-	// results.EventDriven): medians over the runs used.
+	// results.MonolithAsync, results.EventDriven): medians over the runs
+	// used.
 	Usage map[string]Usage `json:"usage"`
 	// Tables, in order: "Cost per million photos at the measured load",
 	// "Idle cost per hour", "Measured usage", "Price sheets".
 	Tables []Table `json:"tables"`
 	// BreakEven is monthly cost (USD/month) against average load
 	// (photos/s), one line per pricing option, marks at the crossovers of
-	// the monolith's line with each event-driven line.
+	// each monolith's line with each event-driven line.
 	BreakEven Chart `json:"break_even"`
 	// Sentences state the trade-offs, computed from the numbers.
 	Sentences []string `json:"sentences"`
@@ -33,13 +34,18 @@ type Analysis struct {
 }
 
 // archNames are the architectures' display names.
-var archNames = map[string]string{results.Monolith: "monolith", results.EventDriven: "event-driven"}
+var archNames = map[string]string{results.Monolith: "monolith", results.MonolithAsync: "async monolith",
+	results.EventDriven: "event-driven"}
 
-var archs = []string{results.Monolith, results.EventDriven}
+// archs are the architectures in the order of the tables' columns.
+var archs = results.Archs
 
-func archOf(option string) string {
-	if option == OptMonolith {
-		return results.Monolith
+// archOf is the architecture pricing option o prices.
+func archOf(o string) string {
+	for arch, vo := range vmOption {
+		if vo == o {
+			return arch
+		}
 	}
 	return results.EventDriven
 }
@@ -52,8 +58,8 @@ type analysis struct {
 	stats    map[string]map[string]stat // by arch; nil when the arch has no usable run
 	noRuns   map[string]string          // by arch: why there is no usable run
 	runs     map[string][]string
-	failed   map[string]int    // by arch: failed runs left out
-	cross    map[string][]Mark // by event-driven option
+	failed   map[string]int       // by arch: failed runs left out
+	cross    map[[2]string][]Mark // by monolith option and event-driven option
 	xmax     float64
 }
 
@@ -200,7 +206,7 @@ func (a *analysis) costTable() Table {
 			"Measured load: uploads answered ok in the steady phase divided by its length. A photo is the unit of work: one upload plus the mix's other requests that came with it.",
 			"Left out: the load generator's ready polls (GET /v1/photos/{id} until each event-driven upload is ready). They are the bench's instrumentation, not the app's workload: a real client would be notified, or poll at its own pace, and the monolith needs none. They are taken out of the API Gateway requests, query's invocations and its GB-seconds (in proportion), and reported apart in the usage table.",
 			"Cost: (always-on cost over the steady window + usage cost in it) / photos x 1,000,000. Median over runs, (min–max) when repeats differ.",
-			"Monolith: VMs = max(1, ceil(load / one VM's capacity)), each billed per hour; all of its cost is always-on.",
+			"Monolith and async monolith: VMs = max(1, ceil(load / one VM's capacity)), each billed per hour; all of their cost is always-on.",
 			"Event-driven: always-on = MSK Serverless cluster and partitions + RDS instance; usage = function requests and GB-seconds, API Gateway requests, S3 requests.",
 			fmt.Sprintf("Event-driven (AWS Lambda + SQS): the AWS Lambda line with the events on SQS standard queues instead of Kafka, a transport the bench did not run: always-on = RDS instance only; usage = the AWS Lambda line's + %d SQS requests (send, receive, delete) per event handled.", SQSRequestsPerEvent),
 			"Monthly cost at this load: the break-even chart's value at the measured load (730 hours).",
@@ -210,7 +216,7 @@ func (a *analysis) costTable() Table {
 		arch := archOf(o)
 		usage := a.cost(o, "var_per_million")
 		fixed := a.cost(o, "fixed_per_million")
-		if o == OptMonolith {
+		if onVM(o) {
 			fixed = a.cost(o, "per_million")
 			if a.noRuns[arch] == "" {
 				usage = stat{why: "—"}
@@ -238,7 +244,7 @@ func (a *analysis) idleTable() Table {
 			"invoked while idle (USD/hour)", "idle cost (USD/hour)", "runs"},
 		Notes: []string{
 			"Idle window: the profile's idle phase (nothing scheduled, longer than the scale-to-zero cooldown).",
-			"Monolith: the VM's hourly price (it runs whether used or not).",
+			"Monolith and async monolith: the VM's hourly price (it runs whether used or not).",
 			"Event-driven: MSK Serverless cluster-hour + partitions x partition-hour + RDS instance-hour, plus the usage measured in the idle window (the events still handled: the app draining its own work) scaled to an hour. The requests ingest and query served while idle are the load generator's late ready polls (nothing is scheduled): the bench's instrumentation, left out.",
 			fmt.Sprintf("Event-driven (AWS Lambda + SQS): RDS instance-hour only (SQS is billed per request), plus the idle window's usage with %d SQS requests per event still handled, scaled to an hour.", SQSRequestsPerEvent),
 		},
@@ -246,7 +252,7 @@ func (a *analysis) idleTable() Table {
 	for _, o := range options {
 		arch := archOf(o)
 		invoked := a.cost(o, "idle_var_hour")
-		if o == OptMonolith && a.noRuns[arch] == "" {
+		if onVM(o) && a.noRuns[arch] == "" {
 			invoked = stat{why: "—"}
 		}
 		inv := dash(invoked, money)
@@ -259,8 +265,9 @@ func (a *analysis) idleTable() Table {
 // Components expected in each architecture's usage: when absent, the
 // usage table says n/a rather than "—".
 var expected = map[string]map[string]bool{
-	results.Monolith:    {"monolith": true, "postgresql": true},
-	results.EventDriven: setOf(append(deploy.Names(deploy.TriggerHTTP, deploy.TriggerEvent), "postgresql", "kafka", "minio")...),
+	results.Monolith:      setOf(vmApp[results.Monolith], "postgresql"),
+	results.MonolithAsync: setOf(vmApp[results.MonolithAsync], "postgresql"),
+	results.EventDriven:   setOf(append(deploy.Names(deploy.TriggerHTTP, deploy.TriggerEvent), "postgresql", "kafka", "minio")...),
 }
 
 func setOf(xs ...string) map[string]bool {
@@ -274,35 +281,38 @@ func setOf(xs ...string) map[string]bool {
 // usageTable is the measured usage: every figure the cost model reads, by
 // architecture, the steady phase's and then the idle phase's.
 func (a *analysis) usageTable() Table {
-	t := Table{
-		Title:  "Measured usage",
-		Header: []string{"figure (unit)", archNames[results.Monolith], archNames[results.EventDriven]},
-		Notes:  usageNotes(),
+	t := Table{Title: "Measured usage", Header: []string{"figure (unit)"}, Notes: usageNotes()}
+	for _, arch := range archs {
+		t.Header = append(t.Header, archNames[arch])
 	}
 	row := func(label, key string, format func(float64) string, per map[string]bool) {
-		t.Rows = append(t.Rows, a.usageRow(label, key, format, per))
+		t.Rows = append(t.Rows, a.usageRow(label, func(string) string { return key }, format, per))
 	}
-	both := map[string]bool{results.Monolith: true, results.EventDriven: true}
-	ed := map[string]bool{results.EventDriven: true}
-	mono := map[string]bool{results.Monolith: true}
+	all := setOf(archs...)
+	ed := setOf(results.EventDriven)
+	mono := setOf(results.Monolith, results.MonolithAsync)
+	// vmRow is a row of a monolith's pricing figure: key under its option.
+	vmRow := func(label, key string) {
+		t.Rows = append(t.Rows, a.usageRow(label, func(arch string) string { return "cost/" + vmOption[arch] + "/" + key }, num, mono))
+	}
 	runs := []string{"runs used"}
 	for _, arch := range archs {
 		runs = append(runs, a.runsCell(arch))
 	}
 	t.Rows = append(t.Rows, runs)
-	row("cost window: the steady phase (s)", "window", num, both)
-	row("photos: uploads answered ok (photos)", "photos", num, both)
-	row("requests answered ok, uploads included (requests)", "requests", num, both)
-	row("requests per photo (requests/photo)", "req_per_photo", num, both)
-	row("front-door requests: sent by the load generator, follower polls excluded (requests)", "front", num, both)
-	row("follower polls excluded (requests)", "polls", num, both)
-	row("measured load (photos/s)", "load", num, both)
+	row("cost window: the steady phase (s)", "window", num, all)
+	row("photos: uploads answered ok (photos)", "photos", num, all)
+	row("requests answered ok, uploads included (requests)", "requests", num, all)
+	row("requests per photo (requests/photo)", "req_per_photo", num, all)
+	row("front-door requests: sent by the load generator, follower polls excluded (requests)", "front", num, all)
+	row("follower polls excluded (requests)", "polls", num, all)
+	row("measured load (photos/s)", "load", num, all)
 	for _, c := range a.components("cpu/") {
 		row("CPU-seconds: "+c+" (CPU-seconds)", "cpu/"+c, num, perComponent(c))
 	}
-	row("CPU-seconds per photo, all components above (CPU-seconds/photo)", "cpu_per_photo", num, both)
-	row("CPU-seconds per photo, monolith + postgresql (CPU-seconds/photo)", "cost/monolith/cpu_per_photo", num, mono)
-	row(fmt.Sprintf("one VM's capacity at %.0f%% CPU (photos/s)", TargetUtilisation*100), "cost/monolith/capacity", num, mono)
+	row("CPU-seconds per photo, all components above (CPU-seconds/photo)", "cpu_per_photo", num, all)
+	vmRow("CPU-seconds per photo, monolith + postgresql (CPU-seconds/photo)", "cpu_per_photo")
+	vmRow(fmt.Sprintf("one VM's capacity at %.0f%% CPU (photos/s)", TargetUtilisation*100), "capacity")
 	for _, c := range a.components("mem/") {
 		row("peak memory: "+c+", largest process (MB)", "mem/"+c, mb, perComponent(c))
 	}
@@ -330,7 +340,7 @@ func (a *analysis) usageTable() Table {
 	row("object requests, PUT-class (requests)", "put", num, ed)
 	row("object requests, GET-class (requests)", "get", num, ed)
 	row("object requests, free: DELETE, abort (requests)", "free", num, ed)
-	row("idle window: the idle phase (s)", "idle/window", num, both)
+	row("idle window: the idle phase (s)", "idle/window", num, all)
 	row("idle: invocations (invocations)", "idle/inv", num, ed)
 	row("idle: events handled (events)", "idle/events", num, ed)
 	row("idle: GB-seconds (GB-s)", "idle/gbs", num, ed)
@@ -346,25 +356,26 @@ func (a *analysis) usageTable() Table {
 func usageNotes() []string {
 	return []string{
 		"Over the steady phase unless marked idle; median over runs, (min–max) when repeats differ. — : not part of that architecture.",
-		"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API both call equally) and Prometheus (the bench's instrument).",
+		"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API all three call equally) and Prometheus (the bench's instrument).",
 		"Peak memory: the largest single process (replica) over the whole run, in MB of 2^20 bytes; for PostgreSQL, Kafka and MinIO their process trees.",
 		"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB). GB-seconds = busy seconds x billed memory / 1024.",
 		"Invocations: HTTP requests served by ingest and query, events handled (every outcome) by thumbnailer, tagger and catalog.",
 		"Follower polls: the GETs the load generator's ready follower sent for the steady phase's uploads; idle, the requests ingest and query served (nothing is scheduled then). They are the bench's instrumentation, not the app's workload (a real client would be notified, or poll at its own pace; the monolith needs none): left out of the front-door requests, of query's invocations (never below 0) and of its busy seconds, in proportion (seconds x (invocations - polls) / invocations), and so of the GB-seconds and the costs.",
 		fmt.Sprintf("SQS requests: what the AWS Lambda + SQS line prices, %d per event handled (send, receive, delete; batch size 1, an upper bound); not measured: the bench carries the events on Kafka.", SQSRequestsPerEvent),
-		"Object requests: MinIO's S3 requests by API; PUT-class = PUT, COPY, POST, LIST (and multipart steps), free = DELETE and abort, GET-class = all others. The monolith keeps its files on its own disk: no object requests.",
-		"The monolith's column counts the monolith process and PostgreSQL only: Kafka and MinIO run during its runs too, unused by it.",
+		"Object requests: MinIO's S3 requests by API; PUT-class = PUT, COPY, POST, LIST (and multipart steps), free = DELETE and abort, GET-class = all others; counted for the event-driven app only. The monoliths keep their files on their own disk with --storage disk (the default; the run's setting monolith_storage says which was used).",
+		"The monoliths' columns count their own process and PostgreSQL only: Kafka and MinIO run during their runs too, unused by them with --storage disk.",
+		"Follower polls of the async monolith: its uploads answer 202 pending and are followed until ready like the event-driven app's; the polls are not in its front-door requests, but its process's CPU-seconds include serving them (a process's CPU cannot be split by request).",
 		"Replica-seconds: the cost proxy of instance-billed platforms (Cloud Run-like); not priced here.",
 	}
 }
 
-// usageRow is the usage table's row of the figure key, labelled, one cell
-// per architecture formatted with format; per names the architectures the
-// figure is one of, the others' cells are "—".
-func (a *analysis) usageRow(label, key string, format func(float64) string, per map[string]bool) []string {
+// usageRow is the usage table's row of the figure keyOf(arch), labelled,
+// one cell per architecture formatted with format; per names the
+// architectures the figure is one of, the others' cells are "—".
+func (a *analysis) usageRow(label string, keyOf func(arch string) string, format func(float64) string, per map[string]bool) []string {
 	r := []string{label}
 	for _, arch := range archs {
-		s, present := a.stats[arch][key]
+		s, present := a.stats[arch][keyOf(arch)]
 		switch {
 		case a.noRuns[arch] != "" && per[arch]:
 			r = append(r, "n/a ("+a.noRuns[arch]+")")
@@ -390,7 +401,7 @@ func perComponent(c string) map[string]bool {
 	return m
 }
 
-// components lists the names under a key prefix over both architectures
+// components lists the names under a key prefix over all architectures
 // (and the expected components for cpu/ and mem/), apps before the
 // stack's servers, then by name.
 func (a *analysis) components(prefix string) []string {
@@ -461,7 +472,7 @@ func vmsAt(load, capacity float64) float64 {
 }
 
 func (a *analysis) lineOf(o string) line {
-	if o == OptMonolith {
+	if onVM(o) {
 		c, h := a.cost(o, "capacity"), a.book.vmHourly
 		if !c.ok() || !h.ok() || !(c.med > 0) {
 			return line{}
@@ -514,14 +525,15 @@ func crossovers(m, e line) [][2]float64 {
 	return out[:min(len(out), maxCrossovers)]
 }
 
-// chart builds the break-even chart and the crossovers.
+// chart builds the break-even chart and the crossovers of each monolith's
+// line with each event-driven line.
 func (a *analysis) chart() Chart {
 	ch := Chart{
 		Title:  "Break-even: monthly cost against average load",
 		XLabel: "average load (photos/s)",
 		YLabel: "cost (USD/month)",
 	}
-	a.cross = map[string][]Mark{}
+	a.cross = map[[2]string][]Mark{}
 	lines := map[string]line{}
 	for _, o := range options {
 		lines[o] = a.lineOf(o)
@@ -532,23 +544,28 @@ func (a *analysis) chart() Chart {
 			xmax = max(xmax, 3*l.med)
 		}
 	}
-	m := lines[OptMonolith]
-	if m.ok {
-		xmax = max(xmax, m.capacity)
+	for _, vo := range vmOptions {
+		if m := lines[vo]; m.ok {
+			xmax = max(xmax, m.capacity)
+		}
 	}
 	var extra []float64
-	for _, o := range eventOptions {
-		e := lines[o]
-		if !m.ok || !e.ok {
-			continue
+	for _, vo := range vmOptions {
+		m := lines[vo]
+		for _, o := range eventOptions {
+			e := lines[o]
+			if !m.ok || !e.ok {
+				continue
+			}
+			k := [2]string{vo, o}
+			for _, p := range crossovers(m, e) {
+				a.cross[k] = append(a.cross[k], Mark{X: p[0], Y: p[1],
+					Label: fmt.Sprintf("%s = %s: %s photos/s, USD %s/month", optionNames[o], archNames[archOf(vo)], num(p[0]), money(p[1]))})
+				xmax = max(xmax, 1.5*p[0])
+				extra = append(extra, p[0])
+			}
+			ch.Marks = append(ch.Marks, a.cross[k]...)
 		}
-		for _, p := range crossovers(m, e) {
-			a.cross[o] = append(a.cross[o], Mark{X: p[0], Y: p[1],
-				Label: fmt.Sprintf("%s = monolith: %s photos/s, USD %s/month", optionNames[o], num(p[0]), money(p[1]))})
-			xmax = max(xmax, 1.5*p[0])
-			extra = append(extra, p[0])
-		}
-		ch.Marks = append(ch.Marks, a.cross[o]...)
 	}
 	if !(xmax > 0) {
 		xmax = 10 // nothing measured: an arbitrary range for empty lines

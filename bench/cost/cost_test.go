@@ -123,6 +123,23 @@ func cellOf(t *testing.T, a *cost.Analysis, title, row, col string) string {
 	return ""
 }
 
+// cellWant is a cell the analysis's tables should have: its table's
+// title, the starts of its row's first cell and of its column's header,
+// and its text.
+type cellWant struct{ title, row, col, want string }
+
+// checkCells checks each cell in a subtest.
+func checkCells(t *testing.T, a *cost.Analysis, cells []cellWant) {
+	t.Helper()
+	for _, c := range cells {
+		t.Run(c.title+"/"+c.row+"/"+c.col, func(t *testing.T) {
+			if got := cellOf(t, a, c.title, c.row, c.col); got != c.want {
+				t.Errorf("cell = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 const (
 	costTitle  = "Cost per million photos at the measured load"
 	idleTitle  = "Idle cost per hour"
@@ -140,9 +157,7 @@ func TestAnalyzeSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cells := []struct {
-		title, row, col, want string
-	}{
+	checkCells(t, a, []cellWant{
 		{costTitle, mono, "measured load", "2.5"},
 		{costTitle, mono, "cost (USD per million photos)", "10.67"},
 		{costTitle, mono, "monthly", "70.08"},
@@ -195,14 +210,7 @@ func TestAnalyzeSynthetic(t *testing.T) {
 		{usageTitle, "idle: follower polls excluded", "monolith", "—"},
 		{usageTitle, "peak memory: ingest", "event-driven", "100"},
 		{usageTitle, "CPU-seconds: postgresql", "monolith", "5"},
-	}
-	for _, c := range cells {
-		t.Run(c.title+"/"+c.row+"/"+c.col, func(t *testing.T) {
-			if got := cellOf(t, a, c.title, c.row, c.col); got != c.want {
-				t.Errorf("cell = %q, want %q", got, c.want)
-			}
-		})
-	}
+	})
 	for _, row := range a.Tables[2].Rows {
 		if strings.Contains(row[0], "vision") || strings.Contains(row[0], "prometheus") {
 			t.Errorf("usage row %q: vision and prometheus are left out", row[0])
@@ -435,9 +443,7 @@ func TestRepeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cells := []struct {
-		title, row, col, want string
-	}{
+	checkCells(t, a, []cellWant{
 		{costTitle, mono, "cost (USD per million photos)", "10.67 (6.667–13.33)"},
 		{costTitle, mono, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok); 1 failed run left out"},
 		{costTitle, aws, "runs", "3: steady #1 (ok), steady #2 (ok), steady #3 (ok)"},
@@ -448,14 +454,7 @@ func TestRepeats(t *testing.T) {
 		{idleTitle, mono, "idle cost", "0.096"}, // the same in every run: no spread shown
 		{usageTitle, "one VM's capacity", "monolith", "14 (11.2–22.4)"},
 		{usageTitle, "photos: uploads answered ok", "event-driven", "250 (200–400)"},
-	}
-	for _, c := range cells {
-		t.Run(c.row+"/"+c.col, func(t *testing.T) {
-			if got := cellOf(t, a, c.title, c.row, c.col); got != c.want {
-				t.Errorf("cell = %q, want %q", got, c.want)
-			}
-		})
-	}
+	})
 	if u := a.Usage[results.Monolith]; u.Photos != 250 || len(u.Runs) != 3 {
 		t.Errorf("monolith usage: photos %v over %v, want the median 250 over 3 runs", u.Photos, u.Runs)
 	}
@@ -620,4 +619,140 @@ func TestObjectClass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The three architectures (testdata/three.json): synthetic.json's runs and
+// an async monolith's, priced like the monolith from its own usage. Its
+// steady window: 250 uploads ok, 400 follower polls (not priced: its VM is);
+// CPU-seconds monolith-async 30 + postgresql 10 (kafka's 7 and minio's 2,
+// unused by it, vision's and prometheus's are left out).
+//
+//	CPU per photo   40 / 250 = 0.16 CPU-s (60% more than the monolith's 0.1);
+//	                capacity 2 vCPU x 0.7 / 0.16 = 8.75 photos/s
+//	per million     1 VM, as the monolith: 10.67 USD; monthly 70.08 USD; idle 0.096 USD/h
+//	break-even      the SQS line meets its first VM where it meets the
+//	                monolith's, at 0.70065… photos/s (inside both first VMs'
+//	                ranges), and never again (83.35 USD/month per photo/s
+//	                against 70.08/8.75 = 8.009 on average); the Kafka lines
+//	                start above one VM and climb faster: no crossover
+//	memory          monolith-async 200 MiB + postgresql 300 MiB = 0.488 GiB
+const asyncMono = "async monolith (VM m6i.large)"
+
+func TestAnalyzeThreeArchitectures(t *testing.T) {
+	a, err := cost.Analyze(load(t, "three.json"), sheets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCells(t, a, []cellWant{
+		{costTitle, asyncMono, "measured load", "2.5"},
+		{costTitle, asyncMono, "cost (USD per million photos)", "10.67"},
+		{costTitle, asyncMono, "always-on part", "10.67"},
+		{costTitle, asyncMono, "usage part", "0 (billed per VM-hour)"},
+		{costTitle, asyncMono, "monthly", "70.08"},
+		{costTitle, asyncMono, "runs", "1: quick #1 (ok)"},
+		{costTitle, mono, "cost (USD per million photos)", "10.67"},
+		{costTitle, aws, "cost (USD per million photos)", "113.3"},
+		{idleTitle, asyncMono, "idle cost", "0.096"},
+		{idleTitle, asyncMono, "invoked while idle", "0 (billed per VM-hour)"},
+		{usageTitle, "CPU-seconds per photo, monolith + postgresql", "async monolith", "0.16"},
+		{usageTitle, "CPU-seconds per photo, monolith + postgresql", "monolith", "0.1"},
+		{usageTitle, "CPU-seconds per photo, monolith + postgresql", "event-driven", "—"},
+		{usageTitle, "one VM's capacity at 70% CPU", "async monolith", "8.75"},
+		{usageTitle, "one VM's capacity at 70% CPU", "monolith", "14"},
+		{usageTitle, "CPU-seconds: monolith-async", "async monolith", "30"},
+		{usageTitle, "CPU-seconds: monolith-async", "monolith", "—"},
+		{usageTitle, "CPU-seconds: monolith-async", "event-driven", "—"},
+		{usageTitle, "CPU-seconds: monolith (", "async monolith", "—"},
+		{usageTitle, "CPU-seconds: postgresql", "async monolith", "10"},
+		{usageTitle, "CPU-seconds: kafka", "async monolith", "—"},
+		{usageTitle, "CPU-seconds: kafka", "event-driven", "10"},
+		{usageTitle, "peak memory: monolith-async", "async monolith", "200"},
+		{usageTitle, "follower polls excluded", "async monolith", "400"},
+		{usageTitle, "events handled", "async monolith", "—"},
+		{usageTitle, "photos: uploads answered ok", "async monolith", "250"},
+	})
+	if got := strings.Join(a.Tables[2].Header, " | "); got != "figure (unit) | monolith | async monolith | event-driven" {
+		t.Errorf("usage table header %q", got)
+	}
+	var rows []string
+	for _, r := range a.Tables[0].Rows {
+		rows = append(rows, r[0])
+	}
+	if got := strings.Join(rows, " | "); got != strings.Join([]string{mono, asyncMono, aws, azure, sqs}, " | ") {
+		t.Errorf("cost table rows %q", got)
+	}
+
+	t.Run("usage", func(t *testing.T) {
+		u := a.Usage[results.MonolithAsync]
+		if u.Arch != results.MonolithAsync || u.Photos != 250 || u.FollowerPolls != 400 || len(u.Missing) != 0 {
+			t.Errorf("async monolith usage = %+v", u)
+		}
+		if len(u.CPUSeconds) != 2 || u.CPUSeconds["monolith-async"] != 30 || u.CPUSeconds["postgresql"] != 10 {
+			t.Errorf("async monolith CPU-seconds %v, want its process 30 and postgresql 10 only", u.CPUSeconds)
+		}
+		if c := a.Usage[results.EventDriven].CPUSeconds; c["monolith-async"] != 0 || c["kafka"] != 10 {
+			t.Errorf("event-driven CPU-seconds %v", c)
+		}
+	})
+
+	t.Run("chart", func(t *testing.T) {
+		ch := a.BreakEven
+		if len(ch.Lines) != 5 {
+			t.Fatalf("lines = %d, want 5", len(ch.Lines))
+		}
+		last := len(ch.X) - 1
+		for _, l := range ch.Lines {
+			if l.Name == asyncMono && (!near(l.Y[0], 70.08) || !near(l.Y[last], 2*70.08)) {
+				t.Errorf("%s: Y(0) = %v, Y(14) = %v, want 70.08 and 2 VMs' 140.16", l.Name, l.Y[0], l.Y[last])
+			}
+		}
+		crossX := (70.08 - sqsFixedHourly*730) / (secondsPerMonth * sqsUsage / 250)
+		if len(ch.Marks) != 2 {
+			t.Fatalf("marks = %+v, want the SQS line's with each monolith", ch.Marks)
+		}
+		for i, who := range []string{"monolith", "async monolith"} {
+			if m := ch.Marks[i]; !near(m.X, crossX) || m.Label != sqs+" = "+who+": 0.701 photos/s, USD 70.08/month" {
+				t.Errorf("mark %d = %+v, want the SQS line = %s at %v", i, m, who, crossX)
+			}
+		}
+	})
+
+	t.Run("sentences", func(t *testing.T) {
+		text := strings.Join(a.Sentences, "\n")
+		for _, want := range []string{
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda costs $113.3 per million photos against $10.67 for the monolith's VM",
+			"At the measured 2.5 photos/s the event-driven app on AWS Lambda costs $113.3 per million photos against $10.67 for the async monolith's VM; the monthly-cost lines do not cross between 0 and 14 photos/s: the async monolith's VMs cost less at every load in that range",
+			"against $10.67 for the async monolith's VM; the lines cross at 0.701 photos/s ($70.08/month): below it the event-driven app is cheaper, above it the async monolith.",
+			"The async monolith used 0.16 CPU-seconds per photo (its process and PostgreSQL, River's job queue included), 60% more than the monolith's 0.1; at the measured 2.5 photos/s it costs $10.67 per million photos against $10.67, and one VM serves it up to about 8.75 photos/s against 14.",
+			"Idle, each monolith's VM costs $0.096/hour",
+			"serves the monolith and its PostgreSQL up to about 14 photos/s",
+			"serves the async monolith and its PostgreSQL up to about 8.75 photos/s at 70% CPU (0.16 CPU-seconds per photo measured)",
+			"Their peak memory together, 0.488 GiB, fits in its 8 GiB.",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("sentences lack %q:\n%s", want, text)
+			}
+		}
+		if assumptions := strings.Join(a.Assumptions, "\n"); !strings.Contains(assumptions, "Async monolith: priced as the monolith") {
+			t.Errorf("assumptions lack the async monolith's:\n%s", assumptions)
+		}
+	})
+
+	// Results without the async monolith (an earlier bench, or --arch
+	// leaving it out): its row says why it has no figures, and no sentence
+	// speaks of it.
+	t.Run("not run", func(t *testing.T) {
+		a, err := cost.Analyze(load(t, "synthetic.json"), sheets(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cellOf(t, a, costTitle, asyncMono, "cost (USD per million photos)"); got != "n/a (no data: no monolith-async run of scenario \"quick\")" {
+			t.Errorf("cell = %q", got)
+		}
+		for _, s := range a.Sentences {
+			if strings.Contains(s, "async") || strings.Contains(s, "each monolith") {
+				t.Errorf("sentence about the async monolith, which did not run: %s", s)
+			}
+		}
+	})
 }

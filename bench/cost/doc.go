@@ -15,6 +15,9 @@
 //     PostgreSQL. One VM serves vCPUs x 70% / (CPU-seconds per photo)
 //     photos/s; at load L it takes max(1, ceil(L / capacity)) VMs, billed
 //     per hour.
+//   - Async monolith: priced as the monolith, from its own CPU per photo
+//     (its process, whose workers run the jobs, and its PostgreSQL, which
+//     holds River's queue).
 //   - Event-driven: functions priced as AWS Lambda or Azure Functions (one
 //     invocation per HTTP request or event; GB-seconds from busy seconds and
 //     each function's peak memory rounded up to 128 MB), API Gateway
@@ -24,12 +27,13 @@
 //     priced from the measured events: the AWS Lambda option with MSK
 //     Serverless replaced by SQS standard queues, 3 requests (send, receive,
 //     delete) per event handled; its only always-on cost is RDS.
-//   - The vision service (the stand-in for an external API both call) is
-//     left out of both, as are storage, data transfer and free tiers.
+//   - The vision service (the stand-in for an external API all call) is
+//     left out of all, as are storage, data transfer and free tiers.
 //   - The load generator's ready polls (it follows each event-driven upload
 //     until ready) are instrumentation, not workload: left out of the API
 //     Gateway requests and query's invocations and GB-seconds, and
-//     reported apart.
+//     reported apart. The async monolith's process serves them too: its
+//     CPU includes them.
 //
 // Missing data never fail the analysis: the figures that need them read
 // "n/a (no data: ...)".

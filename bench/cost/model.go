@@ -34,31 +34,47 @@ const (
 // Pricing options: the keys of the figures and their display names (the
 // break-even chart's lines).
 //
+// OptMonolith and OptMonolithAsync price the two monoliths alike, each on
+// always-on VMs from its own measured CPU per photo.
+//
 // OptLambda and OptAzure price the event-driven app as measured, its events
 // on Kafka (MSK Serverless); OptLambdaSQS prices the same functions and
 // events with the events carried by SQS standard queues instead, a
 // transport the bench does not run.
 const (
-	OptMonolith  = "monolith"
-	OptLambda    = "aws"
-	OptAzure     = "azure"
-	OptLambdaSQS = "aws-sqs"
+	OptMonolith      = "monolith"
+	OptMonolithAsync = "monolith-async"
+	OptLambda        = "aws"
+	OptAzure         = "azure"
+	OptLambdaSQS     = "aws-sqs"
 )
 
 // optionNames are the pricing options' display names.
 var optionNames = map[string]string{
-	OptMonolith:  "monolith (VM m6i.large)",
-	OptLambda:    "event-driven (AWS Lambda)",
-	OptAzure:     "event-driven (Azure Functions)",
-	OptLambdaSQS: "event-driven (AWS Lambda + SQS)",
+	OptMonolith:      "monolith (VM m6i.large)",
+	OptMonolithAsync: "async monolith (VM m6i.large)",
+	OptLambda:        "event-driven (AWS Lambda)",
+	OptAzure:         "event-driven (Azure Functions)",
+	OptLambdaSQS:     "event-driven (AWS Lambda + SQS)",
 }
 
-// options are the pricing options in display order; eventOptions the
-// event-driven ones.
+// options are the pricing options in display order; vmOptions the
+// monoliths', eventOptions the event-driven ones.
 var (
-	options      = []string{OptMonolith, OptLambda, OptAzure, OptLambdaSQS}
+	options      = []string{OptMonolith, OptMonolithAsync, OptLambda, OptAzure, OptLambdaSQS}
+	vmOptions    = []string{OptMonolith, OptMonolithAsync}
 	eventOptions = []string{OptLambda, OptAzure, OptLambdaSQS}
 )
+
+// vmOption is the pricing option of each monolith architecture; vmApp its
+// app's component (its process; PostgreSQL runs on the same VM).
+var (
+	vmOption = map[string]string{results.Monolith: OptMonolith, results.MonolithAsync: OptMonolithAsync}
+	vmApp    = map[string]string{results.Monolith: "monolith", results.MonolithAsync: "monolith-async"}
+)
+
+// onVM says whether pricing option o is a monolith's VMs.
+func onVM(o string) bool { return o == OptMonolith || o == OptMonolithAsync }
 
 // functionSheet is each event-driven option's function price sheet.
 var functionSheet = map[string]string{OptLambda: SheetLambda, OptAzure: SheetAzure, OptLambdaSQS: SheetLambda}
@@ -176,8 +192,8 @@ func (b book) price(arch string, f figs) {
 		usageRatios(f, photos.v)
 	}
 
-	if arch == results.Monolith {
-		b.priceMonolith(f, perPhotoBase, hasBase)
+	if o, ok := vmOption[arch]; ok {
+		b.priceVM(o, arch, f, perPhotoBase, hasBase)
 		return
 	}
 	invocations(f, perPhotoBase, hasBase)
@@ -316,22 +332,26 @@ func (b book) idleVarHour(o string, f figs) fig {
 	}
 }
 
-func (b book) priceMonolith(f figs, base fig, hasBase bool) {
-	const p = "cost/" + OptMonolith + "/"
+// priceVM adds the cost figures of monolith option o (architecture arch):
+// its VMs' capacity from the CPU per photo of its process and PostgreSQL,
+// how many VMs the measured load takes, per million photos, per month and
+// idle; base, when hasBase, is why the per-photo figures are missing.
+func (b book) priceVM(o, arch string, f figs, base fig, hasBase bool) {
+	p := "cost/" + o + "/"
 	f[p+"idle_hour"] = b.vmHourly
 	f[p+"fixed_hour"] = b.vmHourly
-	app, okApp := f["cpu/monolith"]
+	app, okApp := f["cpu/"+vmApp[arch]]
 	pg, okPG := f["cpu/postgresql"]
 	var cpp fig
 	switch {
 	case hasBase:
 		cpp = base
 	case !okApp:
-		cpp = na("no data: no %s series for the monolith", results.QProcessCPU)
+		cpp = na("no data: no %s series for the %s", results.QProcessCPU, archNames[arch])
 	case !okPG:
 		cpp = na("no data: no %s series for postgresql", results.QComponentCPU)
 	case app.v+pg.v <= 0:
-		cpp = na("no data: no CPU time measured for the monolith")
+		cpp = na("no data: no CPU time measured for the %s", archNames[arch])
 	default:
 		cpp = val((app.v + pg.v) / f["photos"].v)
 	}

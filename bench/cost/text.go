@@ -3,6 +3,7 @@ package cost
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,11 +12,12 @@ import (
 )
 
 // sentences states the trade-offs from the figures; a sentence whose
-// figures are missing says so.
+// figures are missing says so. An architecture the bench did not run at
+// all (no run, not even a failed one) has no sentences: the tables say n/a.
 func (a *analysis) sentences() []string {
 	out := a.costSentences()
 	out = append(out, a.idleSentences()...)
-	out = append(out, a.capacitySentence())
+	out = append(out, a.capacitySentences()...)
 	out = append(out, a.usageSentences()...)
 	// Instance-billed platforms.
 	if rs := a.get(results.EventDriven, "rs_per_photo"); rs.ok() {
@@ -24,50 +26,76 @@ func (a *analysis) sentences() []string {
 	return out
 }
 
-// costSentences compares, for each event-driven option, the cost per
-// million photos at the measured load with the monolith's, and says where
-// their monthly-cost lines cross.
+// tried says whether the bench ran arch: a run of the scenario the cost
+// model reads, usable or failed.
+func (a *analysis) tried(arch string) bool { return a.noRuns[arch] == "" || a.failed[arch] > 0 }
+
+// atLoad names the measured load in a sentence: one figure when every
+// architecture that measured it measured the same, else each one's.
+func (a *analysis) atLoad() string {
+	var parts, loads []string
+	for _, arch := range archs {
+		if l := a.get(arch, "load"); l.ok() {
+			parts = append(parts, fmt.Sprintf("%s %s photos/s", archNames[arch], num(l.med)))
+			loads = append(loads, num(l.med))
+		}
+	}
+	switch {
+	case len(loads) < 2:
+		return "the measured load"
+	case len(slices.Compact(slices.Clone(loads))) == 1:
+		return "the measured " + loads[0] + " photos/s"
+	}
+	return "the measured load (" + strings.Join(parts, ", ") + ")"
+}
+
+// costSentences compare, for each monolith and each event-driven option,
+// the cost per million photos at the measured load, and say where their
+// monthly-cost lines cross; then the two monoliths with each other.
 func (a *analysis) costSentences() []string {
 	var out []string
-	mono := a.cost(OptMonolith, "per_million")
-	lm, le := a.get(results.Monolith, "load"), a.get(results.EventDriven, "load")
-	at := "the measured load"
-	switch {
-	case lm.ok() && le.ok() && num(lm.med) == num(le.med):
-		at = "the measured " + num(lm.med) + " photos/s"
-	case lm.ok() && le.ok():
-		at = fmt.Sprintf("the measured load (monolith %s photos/s, event-driven %s photos/s)", num(lm.med), num(le.med))
-	}
-	m := a.lineOf(OptMonolith)
-	for _, o := range eventOptions {
-		ed := a.cost(o, "per_million")
-		if !ed.ok() || !mono.ok() {
-			why := ed.why
-			if ed.ok() {
-				why = mono.why
-			}
-			out = append(out, fmt.Sprintf("The cost per million photos of the event-driven app on %s against the monolith's VM is n/a (%s).", optionLabel[o], why))
+	at := a.atLoad()
+	for _, vo := range vmOptions {
+		who := archNames[archOf(vo)]
+		if !a.tried(archOf(vo)) || !a.tried(results.EventDriven) {
 			continue
 		}
-		s := fmt.Sprintf("At %s the event-driven app on %s costs $%s per million photos against $%s for the monolith's VM",
-			at, optionLabel[o], money(ed.med), money(mono.med))
-		out = append(out, s+a.crossClause(o, m))
+		vm, m := a.cost(vo, "per_million"), a.lineOf(vo)
+		for _, o := range eventOptions {
+			ed := a.cost(o, "per_million")
+			if !ed.ok() || !vm.ok() {
+				why := ed.why
+				if ed.ok() {
+					why = vm.why
+				}
+				out = append(out, fmt.Sprintf("The cost per million photos of the event-driven app on %s against the %s's VM is n/a (%s).", optionLabel[o], who, why))
+				continue
+			}
+			s := fmt.Sprintf("At %s the event-driven app on %s costs $%s per million photos against $%s for the %s's VM",
+				at, optionLabel[o], money(ed.med), money(vm.med), who)
+			out = append(out, s+a.crossClause(o, vo, m))
+		}
+	}
+	if s := a.asyncSentence(at); s != "" {
+		out = append(out, s)
 	}
 	return out
 }
 
-// crossClause ends a cost sentence of option o: where its monthly-cost line
-// and the monolith's (m) cross, which is cheaper on either side, or, when
-// they do not cross, which is cheaper everywhere and why.
-func (a *analysis) crossClause(o string, m line) string {
+// crossClause ends a cost sentence of event-driven option o against
+// monolith option vo (line m): where their monthly-cost lines cross, which
+// is cheaper on either side, or, when they do not cross, which is cheaper
+// everywhere and why.
+func (a *analysis) crossClause(o, vo string, m line) string {
 	e := a.lineOf(o)
-	cross := a.cross[o]
+	cross := a.cross[[2]string{vo, o}]
+	who := archNames[archOf(vo)]
 	var s string
 	switch {
 	case !m.ok || !e.ok:
 		s = "; the break-even lines are n/a (no data for one of them)."
 	case len(cross) == 0:
-		cheaper := "the monolith's VMs cost less"
+		cheaper := "the " + who + "'s VMs cost less"
 		if e.at(a.xmax/2) < m.at(a.xmax/2) {
 			cheaper = "the event-driven app costs less"
 		}
@@ -76,17 +104,17 @@ func (a *analysis) crossClause(o string, m line) string {
 		case e.fixed >= m.perVM:
 			s += fmt.Sprintf(" (its always-on cost alone, $%s/month, is above one VM's $%s/month)", money(e.fixed), money(m.perVM))
 		case e.slope*m.capacity < m.perVM:
-			s += fmt.Sprintf(" (its always-on cost, $%s/month, is below one VM's $%s/month, and its usage cost grows by $%s/month per photo/s, slower than the monolith's VMs at $%s/month per photo/s on average)",
-				money(e.fixed), money(m.perVM), money(e.slope), money(m.perVM/m.capacity))
+			s += fmt.Sprintf(" (its always-on cost, $%s/month, is below one VM's $%s/month, and its usage cost grows by $%s/month per photo/s, slower than the %s's VMs at $%s/month per photo/s on average)",
+				money(e.fixed), money(m.perVM), money(e.slope), who, money(m.perVM/m.capacity))
 		}
 		s += "."
 	default:
 		first := cross[0]
 		s = fmt.Sprintf("; the lines cross at %s photos/s ($%s/month)", num(first.X), money(first.Y))
 		if len(cross) > 1 {
-			s += fmt.Sprintf(" and %d more times up to %s photos/s as the monolith adds VMs", len(cross)-1, num(cross[len(cross)-1].X))
+			s += fmt.Sprintf(" and %d more times up to %s photos/s as the %s adds VMs", len(cross)-1, num(cross[len(cross)-1].X), who)
 		}
-		below, above := "the monolith", "the event-driven app"
+		below, above := "the "+who, "the event-driven app"
 		if e.at(first.X/2) < m.at(first.X/2) {
 			below, above = above, below
 		}
@@ -95,16 +123,54 @@ func (a *analysis) crossClause(o string, m line) string {
 	return s
 }
 
-// idleSentences compare the idle cost per hour of the monolith's VM with
+// asyncSentence compares the async monolith with the monolith at load at:
+// what answering before the work is done (River's job queue in the same
+// PostgreSQL, its workers in the same process) costs in CPU per photo, VM
+// capacity and cost per million photos. "" when either was not run.
+func (a *analysis) asyncSentence(at string) string {
+	if !a.tried(results.Monolith) || !a.tried(results.MonolithAsync) {
+		return ""
+	}
+	sc, ac := a.cost(OptMonolith, "cpu_per_photo"), a.cost(OptMonolithAsync, "cpu_per_photo")
+	sp, ap := a.cost(OptMonolith, "per_million"), a.cost(OptMonolithAsync, "per_million")
+	for _, x := range []stat{ac, sc, ap, sp} {
+		if !x.ok() {
+			return "The async monolith's cost against the monolith's is n/a (" + x.why + ")."
+		}
+	}
+	diff := "as much as"
+	if r := ac.med/sc.med - 1; math.Abs(r) >= 0.005 {
+		more := "more than"
+		if r < 0 {
+			more = "less than"
+		}
+		diff = fmt.Sprintf("%s%% %s", num(100*math.Abs(r)), more)
+	}
+	s := fmt.Sprintf("The async monolith used %s CPU-seconds per photo (its process and PostgreSQL, River's job queue included), %s the monolith's %s; at %s it costs $%s per million photos against $%s",
+		num(ac.med), diff, num(sc.med), at, money(ap.med), money(sp.med))
+	if acap, scap := a.cost(OptMonolithAsync, "capacity"), a.cost(OptMonolith, "capacity"); acap.ok() && scap.ok() {
+		s += fmt.Sprintf(", and one VM serves it up to about %s photos/s against %s", num(acap.med), num(scap.med))
+	}
+	return s + "."
+}
+
+// idleSentences compare the idle cost per hour of a monolith's VM with
 // the event-driven app's on AWS Lambda, and give that of Lambda + SQS, with
 // what the always-on services make of it.
 func (a *analysis) idleSentences() []string {
 	var out []string
-	mi, ei := a.cost(OptMonolith, "idle_hour"), a.cost(OptLambda, "idle_hour")
+	vm, who := OptMonolith, "the monolith's VM"
+	if !a.tried(results.Monolith) {
+		vm, who = OptMonolithAsync, "the async monolith's VM"
+	}
+	if a.tried(results.Monolith) && a.tried(results.MonolithAsync) {
+		who = "each monolith's VM"
+	}
+	mi, ei := a.cost(vm, "idle_hour"), a.cost(OptLambda, "idle_hour")
 	if mi.ok() && ei.ok() && a.book.mskCluster.ok() && a.book.mskPartition.ok() && a.book.rds.ok() {
 		msk := a.book.mskCluster.v + a.book.partitions*a.book.mskPartition.v
-		out = append(out, fmt.Sprintf("Idle, the monolith's VM costs $%s/hour and the event-driven app on AWS Lambda $%s/hour, of which $%s is MSK Serverless (the cluster and %s partitions) and $%s the RDS instance: scaling the functions to zero removes their cost, not that of the always-on services.",
-			money(mi.med), money(ei.med), money(msk), num(a.book.partitions), money(a.book.rds.v)))
+		out = append(out, fmt.Sprintf("Idle, %s costs $%s/hour and the event-driven app on AWS Lambda $%s/hour, of which $%s is MSK Serverless (the cluster and %s partitions) and $%s the RDS instance: scaling the functions to zero removes their cost, not that of the always-on services.",
+			who, money(mi.med), money(ei.med), money(msk), num(a.book.partitions), money(a.book.rds.v)))
 	} else {
 		why := mi.why
 		if mi.ok() {
@@ -128,29 +194,40 @@ func (a *analysis) idleSentences() []string {
 	return out
 }
 
-// capacitySentence says how many photos/s one VM serves the monolith at,
-// from the CPU measured per photo, and whether its peak memory fits.
-func (a *analysis) capacitySentence() string {
-	capy, cpp := a.cost(OptMonolith, "capacity"), a.cost(OptMonolith, "cpu_per_photo")
-	if !(capy.ok() && cpp.ok() && a.book.vcpu.ok() && a.book.vmHourly.ok()) {
-		why := capy.why
-		if why == "" {
-			why = "no price or vCPU count for the VM"
+// capacitySentences say, for each monolith the bench ran, how many
+// photos/s one VM serves it at, from the CPU measured per photo, and
+// whether its peak memory fits.
+func (a *analysis) capacitySentences() []string {
+	var out []string
+	for _, vo := range vmOptions {
+		arch := archOf(vo)
+		if !a.tried(arch) {
+			continue
 		}
-		return "The monolith VM's capacity is n/a (" + why + "); its cost assumes one VM."
-	}
-	s := fmt.Sprintf("One m6i.large (%s vCPU) serves the monolith and its PostgreSQL up to about %s photos/s at %.0f%% CPU (%s CPU-seconds per photo measured); beyond that the model adds VMs at $%s/month each.",
-		num(a.book.vcpu.v), num(capy.med), TargetUtilisation*100, num(cpp.med), money(a.book.vmHourly.v*HoursPerMonth))
-	app, pg := a.get(results.Monolith, "mem/monolith"), a.get(results.Monolith, "mem/postgresql")
-	if app.ok() && pg.ok() && a.book.vmMemGiB.ok() {
-		used := (app.med + pg.med) / (1 << 30)
-		fit := "fits in"
-		if used > a.book.vmMemGiB.v {
-			fit = "does NOT fit in"
+		who := archNames[arch]
+		capy, cpp := a.cost(vo, "capacity"), a.cost(vo, "cpu_per_photo")
+		if !(capy.ok() && cpp.ok() && a.book.vcpu.ok() && a.book.vmHourly.ok()) {
+			why := capy.why
+			if why == "" {
+				why = "no price or vCPU count for the VM"
+			}
+			out = append(out, "The "+who+" VM's capacity is n/a ("+why+"); its cost assumes one VM.")
+			continue
 		}
-		s += fmt.Sprintf(" Their peak memory together, %s GiB, %s its %s GiB.", num(used), fit, num(a.book.vmMemGiB.v))
+		s := fmt.Sprintf("One m6i.large (%s vCPU) serves the %s and its PostgreSQL up to about %s photos/s at %.0f%% CPU (%s CPU-seconds per photo measured); beyond that the model adds VMs at $%s/month each.",
+			num(a.book.vcpu.v), who, num(capy.med), TargetUtilisation*100, num(cpp.med), money(a.book.vmHourly.v*HoursPerMonth))
+		app, pg := a.get(arch, "mem/"+vmApp[arch]), a.get(arch, "mem/postgresql")
+		if app.ok() && pg.ok() && a.book.vmMemGiB.ok() {
+			used := (app.med + pg.med) / (1 << 30)
+			fit := "fits in"
+			if used > a.book.vmMemGiB.v {
+				fit = "does NOT fit in"
+			}
+			s += fmt.Sprintf(" Their peak memory together, %s GiB, %s its %s GiB.", num(used), fit, num(a.book.vmMemGiB.v))
+		}
+		out = append(out, s)
 	}
-	return s
+	return out
 }
 
 // usageSentences say, for each event-driven option, what its usage cost
@@ -208,8 +285,9 @@ func (a *analysis) assumptions() []string {
 		"Follower polls left out: the load generator's ready follower polls GET /v1/photos/{id} until each event-driven upload is ready. Those polls are the bench's instrumentation, not the app's workload (a real client would be notified, or poll at its own pace; the monolith answers \"ready\" and needs none), so they are not priced: in the steady phase, they are taken out of the API Gateway requests, out of query's invocations (the phase's polls, never below 0) and out of its busy seconds in proportion (seconds x (invocations - polls) / invocations: a poll costs what query's average request does); in the idle window, where nothing is scheduled, every request ingest and query served is a poll and is left out, while the events still handled (the app draining its own work) stay. The polls are counted per phase of the upload they follow, so a few sent just after the steady window are taken out of it, and a few of earlier uploads sent inside it stay. The usage table reports the polls left out.",
 		"Measured CPU time on the bench machine is taken as the same vCPU time on the VM (1 CPU-second here = 1 vCPU-second there).",
 		fmt.Sprintf("Monolith: always-on m6i.large VMs running the app and its PostgreSQL, as on the bench machine. One VM's capacity = vCPUs x %.0f%% target utilisation / CPU-seconds per photo (monolith process + PostgreSQL over the steady window); VMs at load L = max(1, ceil(L / capacity)); monthly = VMs x hourly price x %d hours. Its cost per million photos is the VMs' cost over the steady window divided by its photos; its idle cost is the VM's hourly price.", TargetUtilisation*100, HoursPerMonth),
-		"Fairness: both architectures pay for a database. The monolith's PostgreSQL runs on its VM (its CPU is counted in the VM's capacity); the event-driven catalog's is an RDS db.t4g.micro single-AZ instance.",
-		"The vision service stands in for an external vision API that both architectures call equally; its CPU, memory and price are left out of both.",
+		"Async monolith: priced as the monolith, from its own measured CPU per photo (its process + PostgreSQL). Its job queue (River) is tables of its PostgreSQL and its workers run in its process, so the same VM carries both; nothing else is billed. Its process's CPU includes serving the load generator's ready polls (it answers 202 pending, and each upload is followed until ready), which a process's CPU cannot be split from: a small overestimate.",
+		"Fairness: every architecture pays for a database. Each monolith's PostgreSQL runs on its VM (its CPU is counted in the VM's capacity); the event-driven catalog's is an RDS db.t4g.micro single-AZ instance.",
+		"The vision service stands in for an external vision API that all three architectures call equally; its CPU, memory and price are left out of all.",
 		"Event-driven functions priced as AWS Lambda (x86) or Azure Functions (Consumption): one invocation per HTTP request served by ingest and query and per event handled (every outcome, retries included) by thumbnailer, tagger and catalog; that is one event per invocation (batch size 1), an upper bound where the platform batches Kafka records.",
 		"Function duration: the measured serving and handling seconds, summed (Lambda's per-invocation rounding to 1 ms and Azure's 100 ms minimum per execution not applied). Memory size: each function's peak resident memory of its largest single replica over the whole run, rounded up to a multiple of 128 MB (at least 128 MB; MB = 2^20 bytes); GB-seconds = seconds x MB / 1024, as the providers bill.",
 		"The runtime (the scale-to-zero scaler) and the front are the platform's own (Lambda's service and API Gateway): their CPU is reported, not priced. API Gateway HTTP API requests = the requests the load generator sent to the event-driven app in the steady phase (its follower's ready polls left out); none in the idle window, where the only requests served are those polls.",
@@ -217,7 +295,7 @@ func (a *analysis) assumptions() []string {
 		"The Azure Functions line prices only the functions with Azure's prices; API Gateway, S3, MSK Serverless and RDS keep their AWS prices on both Kafka lines, so the AWS Lambda and Azure Functions lines differ only in function pricing.",
 		fmt.Sprintf("The AWS Lambda + SQS line prices a different transport than the one measured: the same events, carried by Amazon SQS standard queues instead of Kafka. The functions' invocations, CPU time, busy seconds and memory are the measured ones (with Kafka; the follower polls left out); it is the AWS Lambda line with MSK Serverless replaced by %d SQS requests (send, receive, delete) per event handled by thumbnailer, tagger and catalog (every outcome, retries included; one message per consumer's queue, so an event two functions consume is sent twice, without SNS; batch size 1, an upper bound), at the SQS standard price per request. It has no always-on transport cost; RDS stays. Not priced: the first 1 million SQS requests a month (free tier), the empty receives of pollers while queues are empty, and any change in latency, ordering or delivery that SQS would bring.", SQSRequestsPerEvent),
 		fmt.Sprintf("Monthly cost at average load L (photos/s): event-driven = always-on hourly x %d + L x %s s/month (30.42 days) x usage cost per photo; monolith = VMs(L) x hourly x %d. The usage cost per photo is the steady phase's, assumed the same at every load.", HoursPerMonth, num(SecondsPerMonth), HoursPerMonth),
-		"Left out on both sides: storage (GB-month: EBS, S3, RDS and MSK storage), data transfer (MSK data in/out included), free tiers, reserved and savings-plan discounts, taxes, and the operators' time.",
+		"Left out on every side: storage (GB-month: EBS, S3, RDS and MSK storage), data transfer (MSK data in/out included), free tiers, reserved and savings-plan discounts, taxes, and the operators' time.",
 		"Replica-seconds are reported as the cost proxy of instance-billed platforms (Cloud Run-like), not priced.",
 		"Prices: on-demand list prices in USD from the price sheets (bench/prices), us-east-1 where regional; each sheet gives its source and date.",
 	}

@@ -26,20 +26,23 @@ var (
 // the bench's own measuring instrument.
 var excluded = map[string]bool{"vision": true, "prometheus": true}
 
-// monolithParts are the monolith's components; the stack's other servers
-// (Kafka, MinIO) run during its runs too, unused.
-var monolithParts = map[string]bool{"monolith": true, "postgresql": true}
-
-// belongs says whether component c is part of architecture arch's cost.
+// belongs says whether component c is part of architecture arch's cost: a
+// monolith's are its app and PostgreSQL (the stack's other servers, Kafka
+// and MinIO, run during its runs too, unused with --storage disk); the
+// event-driven app's are all but the monoliths'.
 func belongs(arch, c string) bool {
 	switch {
 	case c == "" || excluded[c]:
 		return false
-	case arch == results.Monolith:
-		return monolithParts[c]
-	default:
-		return c != "monolith"
+	case vmApp[arch] != "":
+		return c == vmApp[arch] || c == "postgresql"
 	}
+	for _, app := range vmApp {
+		if c == app {
+			return false
+		}
+	}
+	return true
 }
 
 const (
@@ -52,7 +55,7 @@ const (
 // there are repeats. A figure that could not be measured is absent from its
 // map (or 0) and explained in Missing.
 type Usage struct {
-	Arch string `json:"arch"` // results.Monolith or results.EventDriven
+	Arch string `json:"arch"` // results.Monolith, results.MonolithAsync or results.EventDriven
 	// Runs are the runs used ("scenario #repeat": status ok or partial).
 	Runs          []string `json:"runs"`
 	WindowSeconds float64  `json:"window_seconds"` // the steady phase's length (s)
