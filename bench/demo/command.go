@@ -26,16 +26,19 @@ const Usage = `Usage:
   photobench demo NAME [flags]
 
 A workshop demonstration of coupling, in about two and a half minutes, against
-the stack make up runs (both apps at once). The same modest load drives the
-monolith and the event-driven app at the same time (4 requests/s each: upload
-60%, get 20%, list 20%; 4 users; 0.3-1 MP photos) through three phases:
-before 30 s, fault 40 s, after 40 s. During the fault the vision service (the
-stand-in for the cloud API both apps call) misbehaves; then accepted uploads
-are followed until ready for at most 35 s more. A line every 5 s shows the
-phase, each app's uploads so far and the event-driven backlog; at the end a
-one-screen summary compares the apps phase by phase (uploads accepted and
-refused, answer latency, upload to ready, the backlog's peak and catch-up)
-and says in plain words what happened.
+the stack make up runs (all apps at once). The same modest load drives the
+monolith, the async monolith and the event-driven app at the same time (4
+requests/s each: upload 60%, get 20%, list 20%; 4 users; 0.3-1 MP photos)
+through three phases: before 30 s, fault 40 s, after 40 s. During the fault
+the vision service (the stand-in for the cloud API all three call)
+misbehaves; then accepted uploads are followed until ready for at most 35 s
+more. A line every 5 s shows the phase, each app's uploads so far and the
+backlogs; at the end a one-screen summary compares the apps phase by phase
+(uploads accepted and refused, answer latency, upload to ready, each
+backlog's peak and catch-up) and says in plain words what happened: the
+monolith against the async monolith shows coupling in time (vision inside
+the request or after it), the async monolith against the event-driven app
+one process against many.
 
 Demos:
   vision-outage  the vision service answers every request 503 at once
@@ -49,6 +52,9 @@ error.
 Flags:
   --target-monolith URL     the monolith's API (default $PHOTOBENCH_MONOLITH_URL,
                             else the stack's)
+  --target-monolith-async URL
+                            the async monolith's API (default
+                            $PHOTOBENCH_MONOLITH_ASYNC_URL, else the stack's)
   --target-eventdriven URL  the event-driven app's API (default $PHOTOBENCH_EVENTDRIVEN_URL,
                             else the stack's)
   --vision URL              the vision service (default $PHOTOBENCH_VISION_URL, else the stack's)
@@ -60,12 +66,14 @@ Flags:
 A demo does not start, and stops, while a bench, a photobench load or
 another demo runs against the stack (registered with its Prometheus): each
 would disturb the other. It changes the vision profile only while nobody else
-has. Every target's /healthz must answer 200 within 3 s. The backlog is read
-from $PHOTOBENCH_PROMETHEUS_URL (else the stack's Prometheus). With
+has. Every target's /healthz must answer 200 within 3 s. The backlogs are
+read from $PHOTOBENCH_PROMETHEUS_URL (else the stack's Prometheus): the async
+monolith's jobs not finished (photobench_monolith_jobs), the event-driven
+app's messages not yet handled (photobench_runtime_lag). With
 $PHOTOBENCH_PROMETHEUS_SD_DIR set (.stack/env sets it), the load's metrics
-(photobench_loadgen_*, architecture monolith and eventdriven) are registered
-with that Prometheus while the demo runs: the "photobench: load generator"
-dashboard shows them.
+(photobench_loadgen_*, architecture monolith, monolith-async and
+eventdriven) are registered with that Prometheus while the demo runs: the
+"photobench: load generator" dashboard shows them.
 `
 
 // Run runs `photobench demo NAME`: the named demo (Play) against the stack
@@ -90,7 +98,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	var unreachable []string
-	for _, u := range []string{cfg.MonolithURL, cfg.EventDrivenURL, cfg.VisionURL} {
+	for _, u := range []string{cfg.MonolithURL, cfg.MonolithAsyncURL, cfg.EventDrivenURL, cfg.VisionURL} {
 		if err := loadgen.CheckHealth(ctx, u); err != nil {
 			unreachable = append(unreachable, brief.OneLine(err.Error()))
 		}
@@ -130,10 +138,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func parseCommand(args []string, getenv func(string) string) (cfg Config, sdDir string, err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var mono, ed, visionURL, secret string
+	var mono, async, ed, visionURL, secret string
 	rate := DefaultRate
 	during := DefaultFault
 	fs.StringVar(&mono, "target-monolith", "", "")
+	fs.StringVar(&async, "target-monolith-async", "", "")
 	fs.StringVar(&ed, "target-eventdriven", "", "")
 	fs.StringVar(&visionURL, "vision", "", "")
 	fs.StringVar(&secret, "secret", "", "")
@@ -159,6 +168,7 @@ func parseCommand(args []string, getenv func(string) string) (cfg Config, sdDir 
 	env := newSettings(getenv, sc)
 	cfg = DefaultConfig(fault)
 	cfg.MonolithURL = strings.TrimSuffix(env.lookup(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
+	cfg.MonolithAsyncURL = strings.TrimSuffix(env.lookup(async, "PHOTOBENCH_MONOLITH_ASYNC_URL"), "/")
 	cfg.EventDrivenURL = strings.TrimSuffix(env.lookup(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
 	cfg.VisionURL = strings.TrimSuffix(env.lookup(visionURL, "PHOTOBENCH_VISION_URL"), "/")
 	cfg.PrometheusURL = strings.TrimSuffix(env.lookup("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
@@ -235,7 +245,8 @@ func configProblems(cfg Config, extra []string) []string {
 		problems = append(problems, fmt.Sprintf("unexpected arguments %q", extra))
 	}
 	for _, u := range []struct{ flag, url string }{
-		{"--target-monolith", cfg.MonolithURL}, {"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
+		{"--target-monolith", cfg.MonolithURL}, {"--target-monolith-async", cfg.MonolithAsyncURL},
+		{"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
 	} {
 		if !httpURL(u.url) {
 			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", u.flag, u.url))
@@ -253,7 +264,7 @@ func configProblems(cfg Config, extra []string) []string {
 	return problems
 }
 
-// serveMetrics serves the load generator's metrics of both architectures
+// serveMetrics serves the load generator's metrics of every architecture
 // (photobench_loadgen_*, label architecture) and registers them with the
 // stack's Prometheus, so that the load generator's dashboard shows the demo
 // as it runs. It does not wait for Prometheus to discover them (that takes

@@ -1,8 +1,11 @@
 // Package demo runs photobench's workshop demonstrations of coupling: the
-// same modest load drives the monolith and the event-driven app at the same
-// time, the vision service (the stand-in for a cloud API both depend on)
-// misbehaves for a while, and a one-screen summary shows side by side what
-// each architecture made of it. A demo takes about two and a half minutes
+// same modest load drives the monolith, the async monolith and the
+// event-driven app at the same time, the vision service (the stand-in for a
+// cloud API all three depend on) misbehaves for a while, and a one-screen
+// summary shows side by side what each architecture made of it: the
+// monolith against the async monolith is coupling in time (vision inside
+// the request or after it), the async monolith against the event-driven app
+// is one process against many. A demo takes about two and a half minutes
 // against the stack `make up` runs.
 //
 // Play runs a demo; Run (command.go) is `photobench demo NAME`, which reads
@@ -31,9 +34,13 @@ import (
 
 // The architectures' display names, in the order demos show them.
 const (
-	Monolith    = "monolith"
-	EventDriven = "event-driven"
+	Monolith      = "monolith"
+	MonolithAsync = "async monolith"
+	EventDriven   = "event-driven"
 )
+
+// Archs lists the architectures' display names in that order.
+var Archs = []string{Monolith, MonolithAsync, EventDriven}
 
 // The phases of every demo: the fault is injected for the whole of
 // PhaseFault.
@@ -93,13 +100,14 @@ func Lookup(name string) (Fault, bool) {
 // Config is one demo run. DefaultConfig fills in everything but the
 // endpoints and the secret.
 type Config struct {
-	Fault          Fault
-	MonolithURL    string // the monolith's public API
-	EventDrivenURL string // the event-driven app's public API (its front)
-	VisionURL      string // the vision service, for /admin/profile
-	PrometheusURL  string // the stack's Prometheus, for the backlog; "" shows none
-	Secret         []byte // signs the bearer tokens
-	CacheDir       string // generated photos are kept here between runs; "" keeps none
+	Fault            Fault
+	MonolithURL      string // the monolith's public API
+	MonolithAsyncURL string // the async monolith's public API
+	EventDrivenURL   string // the event-driven app's public API (its front)
+	VisionURL        string // the vision service, for /admin/profile
+	PrometheusURL    string // the stack's Prometheus, for the backlogs; "" shows none
+	Secret           []byte // signs the bearer tokens
+	CacheDir         string // generated photos are kept here between runs; "" keeps none
 
 	// Baseline holds the vision.Profile fields merged into the service's
 	// profile for the whole demo (outside the fault too): the remote API's
@@ -123,17 +131,36 @@ type Config struct {
 
 	// Exporter, optional, gives the live metrics of the load on one
 	// architecture, named as in the bench's results ("monolith",
-	// "eventdriven"; see Label).
+	// "monolith-async", "eventdriven"; see Label).
 	Exporter func(arch string) *loadgen.Exporter
 }
 
 // Label is the architecture label of an architecture's display name, as the
 // bench's results and the load generator's metrics spell it.
 func Label(name string) string {
-	if name == EventDriven {
+	switch name {
+	case MonolithAsync:
+		return "monolith-async"
+	case EventDriven:
 		return "eventdriven"
 	}
 	return name
+}
+
+// url is the public API of architecture name in c.
+func (c Config) url(name string) string {
+	return map[string]string{Monolith: c.MonolithURL, MonolithAsync: c.MonolithAsyncURL, EventDriven: c.EventDrivenURL}[name]
+}
+
+// backlogs are the architectures that queue work, and how their backlog is
+// read from Prometheus: the async monolith's jobs not finished (River's
+// job table, every state), the event-driven app's messages not yet
+// handled (every event function's consumer-group lag, as the runtime's
+// scaler last read it). The monolith queues nothing: the work is done
+// inside the request.
+var backlogs = map[string]struct{ query, unit string }{
+	MonolithAsync: {`sum(photobench_monolith_jobs{architecture="monolith-async"})`, "jobs"},
+	EventDriven:   {"sum(photobench_runtime_lag)", "messages"},
 }
 
 // Limits of a Config.
@@ -173,12 +200,13 @@ func (c Config) Validate() error {
 	if _, ok := Lookup(c.Fault.Name); !ok {
 		bad("unknown demo %q", c.Fault.Name)
 	}
-	for _, u := range []struct{ name, url string }{
-		{"monolith URL", c.MonolithURL}, {"event-driven URL", c.EventDrivenURL}, {"vision URL", c.VisionURL},
-	} {
-		if !httpURL(u.url) {
-			bad("%s %q is not an http(s) URL", u.name, u.url)
+	for _, name := range Archs {
+		if u := c.url(name); !httpURL(u) {
+			bad("%s URL %q is not an http(s) URL", name, u)
 		}
+	}
+	if !httpURL(c.VisionURL) {
+		bad("vision URL %q is not an http(s) URL", c.VisionURL)
 	}
 	if c.PrometheusURL != "" && !httpURL(c.PrometheusURL) {
 		bad("Prometheus URL %q is not an http(s) URL", c.PrometheusURL)
@@ -245,9 +273,7 @@ type Outcome struct {
 	// the follow-up ended.
 	Start, FaultStart, FaultEnd, End time.Time
 	Durations                        [3]time.Duration // the planned phases
-	Archs                            []ArchOutcome    // Monolith, then EventDriven
-	Lag                              []LagSample      // sum(photobench_runtime_lag), as polled
-	LagError                         string           // why Lag is empty or short, if it is
+	Archs                            []ArchOutcome    // in the order of Archs
 	Interrupted                      bool             // stopped early: Ctrl-C, or the error Play returns
 	FollowUpCut                      bool             // uploads were still followed when the follow-up ran out
 }
@@ -259,10 +285,16 @@ type ArchOutcome struct {
 	// LastReady is, per phase, when the last of the phase's uploads that
 	// became ready did (the server's ready_at).
 	LastReady map[string]time.Time
+	// Backlog is the architecture's queue of unfinished work as polled
+	// from Prometheus (see backlogs): the async monolith's jobs, the
+	// event-driven app's messages; none for the monolith. BacklogError
+	// says why it is empty or short, if it is.
+	Backlog      []BacklogSample
+	BacklogError string
 }
 
-// LagSample is one reading of the event-driven app's backlog.
-type LagSample struct {
+// BacklogSample is one reading of an architecture's backlog.
+type BacklogSample struct {
 	At    time.Time
 	Value float64
 }
@@ -329,7 +361,7 @@ func Play(ctx context.Context, c Config, live io.Writer) (out Outcome, err error
 	}()
 	runErrs, done := startRuns(runCtx, runs)
 	var checkErr error
-	out.Lag, out.LagError, checkErr = watch(runCtx, cancel, done, c, start, runs, live)
+	checkErr = watch(runCtx, cancel, done, c, start, runs, live)
 	wg.Wait()
 
 	out.FaultStart, out.FaultEnd = faultStart, faultEnd
@@ -337,7 +369,8 @@ func Play(ctx context.Context, c Config, live io.Writer) (out Outcome, err error
 	out.Interrupted = ctx.Err() != nil || faultErr != nil || checkErr != nil
 	out.FollowUpCut = !out.Interrupted && runCtx.Err() != nil
 	for _, r := range runs {
-		out.Archs = append(out.Archs, ArchOutcome{Name: r.name, Summary: r.summary(out.Interrupted), LastReady: r.lastReadyCopy()})
+		out.Archs = append(out.Archs, ArchOutcome{Name: r.name, Summary: r.summary(out.Interrupted), LastReady: r.lastReadyCopy(),
+			Backlog: r.backlog, BacklogError: r.backlogErr})
 	}
 	if checkErr != nil {
 		checkErr = fmt.Errorf("demo: stopped: %w", checkErr)
@@ -348,29 +381,30 @@ func Play(ctx context.Context, c Config, live io.Writer) (out Outcome, err error
 	return out, nil
 }
 
-// newArchRuns prepares the demo's load on both architectures, monolith
-// first: the photos, a target per app whose tokens the app accepts, and
+// newArchRuns prepares the demo's load on every architecture, in the order
+// of Archs: the photos, a target per app whose tokens the app accepts, and
 // each run's exporter when c has one.
-func newArchRuns(ctx context.Context, c Config, client *http.Client) ([2]*archRun, error) {
-	var runs [2]*archRun
+func newArchRuns(ctx context.Context, c Config, client *http.Client) ([]*archRun, error) {
+	var runs []*archRun
 	photos, err := loadgen.LoadPhotos(Photos, c.Seed, c.CacheDir)
 	if err != nil {
-		return runs, err
+		return nil, err
 	}
 	sc := Scenario(c)
-	for i, a := range []struct{ name, url string }{{Monolith, c.MonolithURL}, {EventDriven, c.EventDrivenURL}} {
-		tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: strings.TrimSuffix(a.url, "/"), Secret: c.Secret,
+	for _, name := range Archs {
+		tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: strings.TrimSuffix(c.url(name), "/"), Secret: c.Secret,
 			Users: sc.Users, Seed: sc.Seed, TokenTTL: c.Duration() + time.Hour, Photos: photos})
 		if err != nil {
-			return runs, err
+			return nil, err
 		}
-		if err := checkAuth(ctx, client, a.name, tgt); err != nil {
-			return runs, err
+		if err := checkAuth(ctx, client, name, tgt); err != nil {
+			return nil, err
 		}
-		runs[i] = newArchRun(a.name, sc, tgt)
+		r := newArchRun(name, sc, tgt)
 		if c.Exporter != nil {
-			runs[i].api.Exporter = c.Exporter(Label(a.name))
+			r.api.Exporter = c.Exporter(Label(name))
 		}
+		runs = append(runs, r)
 	}
 	return runs, nil
 }
@@ -403,7 +437,7 @@ func injectFault(ctx context.Context, cancel func(), vis *visionAdmin, patch, ba
 
 // startRuns starts every run on its own goroutine; done is closed when all
 // have returned, and errs then holds each one's error.
-func startRuns(ctx context.Context, runs [2]*archRun) (errs []error, done <-chan struct{}) {
+func startRuns(ctx context.Context, runs []*archRun) (errs []error, done <-chan struct{}) {
 	errs = make([]error, len(runs))
 	var running sync.WaitGroup
 	for i, r := range runs {
@@ -423,6 +457,9 @@ type archRun struct {
 	name string
 	api  *loadgen.APIRun
 	rec  *loadgen.Recorder
+	// backlog is written by watch alone, and read once the runs are over.
+	backlog    []BacklogSample
+	backlogErr string
 
 	uploadsOK, uploadErrors atomic.Uint64
 	ready                   atomic.Uint64
@@ -492,14 +529,15 @@ func (a *archRun) lastReadyCopy() map[string]time.Time {
 	return m
 }
 
-// watch samples the backlog every c.Sample and writes a live line every
-// c.Tick until done is closed or ctx ends; it returns the samples and the
-// last reason a sample was missing. When c.Check fails, it cancels the run
-// and returns that error too.
-func watch(ctx context.Context, cancel func(), done <-chan struct{}, c Config, start time.Time, runs [2]*archRun, live io.Writer) (samples []LagSample, lagErr string, checkErr error) {
+// watch samples the backlogs every c.Sample into each run that has one,
+// and writes a live line every c.Tick, until done is closed or ctx ends.
+// When c.Check fails, it cancels the run and returns that error.
+func watch(ctx context.Context, cancel func(), done <-chan struct{}, c Config, start time.Time, runs []*archRun, live io.Writer) (checkErr error) {
 	client := &http.Client{Timeout: 2 * time.Second}
-	if c.PrometheusURL == "" {
-		lagErr = "no Prometheus URL"
+	for _, r := range runs {
+		if _, ok := backlogs[r.name]; ok && c.PrometheusURL == "" {
+			r.backlogErr = "no Prometheus URL"
+		}
 	}
 	tick := time.NewTicker(c.Sample)
 	defer tick.Stop()
@@ -507,10 +545,10 @@ func watch(ctx context.Context, cancel func(), done <-chan struct{}, c Config, s
 	for {
 		select {
 		case <-done:
-			return samples, lagErr, checkErr
+			return checkErr
 		case <-ctx.Done():
 			<-done // the runs end at once when ctx does
-			return samples, lagErr, checkErr
+			return checkErr
 		case now := <-tick.C:
 			if c.Check != nil && checkErr == nil {
 				if checkErr = c.Check(); checkErr != nil {
@@ -519,29 +557,46 @@ func watch(ctx context.Context, cancel func(), done <-chan struct{}, c Config, s
 				}
 			}
 			if c.PrometheusURL != "" {
-				v, ok, err := queryLag(ctx, client, c.PrometheusURL)
-				switch {
-				case err != nil:
-					lagErr = err.Error()
-				case !ok:
-					lagErr = "Prometheus has no photobench_runtime_lag series (is the event-driven runtime running?)"
-				default:
-					samples = append(samples, LagSample{At: now, Value: v})
+				for _, r := range runs {
+					r.sampleBacklog(ctx, client, c.PrometheusURL, now)
 				}
 			}
 			if !now.Before(nextLine) {
 				nextLine = nextLine.Add(c.Tick)
-				fmt.Fprintln(live, liveLine(now.Sub(start), c, runs, samples))
+				fmt.Fprintln(live, liveLine(now.Sub(start), c, runs))
 			}
 		}
 	}
 }
 
+// sampleBacklog reads r's backlog from Prometheus, if r has one.
+func (r *archRun) sampleBacklog(ctx context.Context, client *http.Client, promURL string, now time.Time) {
+	b, ok := backlogs[r.name]
+	if !ok {
+		return
+	}
+	v, ok, err := queryBacklog(ctx, client, promURL, b.query)
+	switch {
+	case err != nil:
+		r.backlogErr = err.Error()
+	case !ok:
+		r.backlogErr = fmt.Sprintf("Prometheus has no series for %s (does the %s run?)", b.query, r.name)
+	default:
+		r.backlog = append(r.backlog, BacklogSample{At: now, Value: v})
+	}
+}
+
 // liveLine is the progress line at el into the run.
-func liveLine(el time.Duration, c Config, runs [2]*archRun, samples []LagSample) string {
-	backlog := "-"
-	if n := len(samples); n > 0 {
-		backlog = fmt.Sprintf("%.0f", samples[n-1].Value)
+func liveLine(el time.Duration, c Config, runs []*archRun) string {
+	var backlog []string
+	for _, r := range runs {
+		if b, ok := backlogs[r.name]; ok {
+			v := "-"
+			if n := len(r.backlog); n > 0 {
+				v = fmt.Sprintf("%.0f", r.backlog[n-1].Value)
+			}
+			backlog = append(backlog, v+" "+b.unit)
+		}
 	}
 	phase := PhaseAfter
 	switch {
@@ -554,13 +609,13 @@ func liveLine(el time.Duration, c Config, runs [2]*archRun, samples []LagSample)
 		for _, r := range runs {
 			parts = append(parts, fmt.Sprintf("%s following %d", r.name, r.api.Following()))
 		}
-		return fmt.Sprintf("%4.0fs follow-up  %s | backlog %s", el.Seconds(), strings.Join(parts, " | "), backlog)
+		return fmt.Sprintf("%4.0fs follow-up  %s | backlog %s", el.Seconds(), strings.Join(parts, " | "), strings.Join(backlog, ", "))
 	}
 	var parts []string
 	for _, r := range runs {
 		parts = append(parts, fmt.Sprintf("%s %d ok %d err", r.name, r.uploadsOK.Load(), r.uploadErrors.Load()))
 	}
-	return fmt.Sprintf("%4.0fs %-10s uploads: %s | backlog %s", el.Seconds(), phase, strings.Join(parts, " | "), backlog)
+	return fmt.Sprintf("%4.0fs %-10s uploads: %s | backlog %s", el.Seconds(), phase, strings.Join(parts, " | "), strings.Join(backlog, ", "))
 }
 
 // checkAuth lists user 0's photos once, so that a secret the app does not

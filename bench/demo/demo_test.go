@@ -50,10 +50,11 @@ func putVisionProfile(t *testing.T, base string, p []byte) {
 	}
 }
 
-// A short vision outage against both apps of the running stack: the
-// monolith refuses uploads during it, the event-driven app accepts every
-// one and has each ready once the vision service is back, and the vision
-// profile is what it was before.
+// A short vision outage against the three apps of the running stack: the
+// monolith refuses uploads during it, the async monolith and the
+// event-driven app accept every one and have each ready once the vision
+// service is back (their backlogs sampled), and the vision profile is what
+// it was before.
 func TestDemoVisionOutageShort(t *testing.T) {
 	env := stacktest.Load(t)
 	env.Apps(t)
@@ -61,7 +62,7 @@ func TestDemoVisionOutageShort(t *testing.T) {
 	t.Cleanup(func() { putVisionProfile(t, env.VisionURL, before) })
 
 	c := demo.DefaultConfig(demo.VisionOutage)
-	c.MonolithURL, c.EventDrivenURL, c.VisionURL = env.MonolithURL, env.EventDrivenURL, env.VisionURL
+	c.MonolithURL, c.MonolithAsyncURL, c.EventDrivenURL, c.VisionURL = env.MonolithURL, env.MonolithAsyncURL, env.EventDrivenURL, env.VisionURL
 	c.PrometheusURL, c.Secret = env.PrometheusURL, []byte(env.AuthSecret)
 	c.CacheDir = filepath.Join(t.TempDir(), "photos")
 	if env.StackDir != "" {
@@ -71,8 +72,8 @@ func TestDemoVisionOutageShort(t *testing.T) {
 	c.FollowUp, c.ReadyTimeout, c.Tick, c.Sample = 60*time.Second, 60*time.Second, time.Second, 500*time.Millisecond
 	reg := prometheus.NewRegistry()
 	c.Exporter = func(arch string) *loadgen.Exporter { return loadgen.NewExporter(reg, arch) }
-	if c.MonolithURL == "" {
-		t.Fatal("the stack does not run the monolith (no PHOTOBENCH_MONOLITH_URL)")
+	if c.MonolithURL == "" || c.MonolithAsyncURL == "" {
+		t.Fatal("the stack does not run the monoliths (no PHOTOBENCH_MONOLITH_URL or PHOTOBENCH_MONOLITH_ASYNC_URL)")
 	}
 
 	var live bytes.Buffer
@@ -119,32 +120,34 @@ func TestDemoVisionOutageShort(t *testing.T) {
 			}
 		}
 	}
-	if !archs["monolith"] || !archs["eventdriven"] || len(archs) != 2 {
-		t.Errorf("exported architectures %v, want monolith and eventdriven", archs)
+	if !archs["monolith"] || !archs["monolith-async"] || !archs["eventdriven"] || len(archs) != 3 {
+		t.Errorf("exported architectures %v, want monolith, monolith-async and eventdriven", archs)
 	}
 
-	mono, ed := s.Archs[0], s.Archs[1]
+	mono := s.Archs[0]
 	if f := mono.Phases[1]; f.Refused == 0 || f.Answered == 0 {
 		t.Errorf("monolith during the outage: %+v, want refused uploads", f)
 	}
 	if f := mono.Phases[0]; f.OK == 0 {
 		t.Errorf("monolith before the outage: %+v, want accepted uploads", f)
 	}
-	for i, f := range ed.Phases {
-		if f.Refused+f.OtherErrors != 0 {
-			t.Errorf("event-driven, phase %s: %d refused, %d failed, want none", demo.Phases[i], f.Refused, f.OtherErrors)
+	for _, a := range s.Archs[1:] {
+		for i, f := range a.Phases {
+			if f.Refused+f.OtherErrors != 0 {
+				t.Errorf("%s, phase %s: %d refused, %d failed, want none", a.Name, demo.Phases[i], f.Refused, f.OtherErrors)
+			}
+			if f.Ready != f.OK || f.Followed != f.OK {
+				t.Errorf("%s, phase %s: %d accepted, %d followed, %d ready; want all ready", a.Name, demo.Phases[i], f.OK, f.Followed, f.Ready)
+			}
 		}
-		if f.Ready != f.OK || f.Followed != f.OK {
-			t.Errorf("event-driven, phase %s: %d accepted, %d followed, %d ready; want all ready", demo.Phases[i], f.OK, f.Followed, f.Ready)
+		if f := a.Phases[1]; f.OK == 0 || !f.LastReady.After(out.FaultEnd) {
+			t.Errorf("%s during the outage: %+v; want accepted uploads ready after the outage (ended %s)", a.Name, f, out.FaultEnd)
+		}
+		if a.Backlog == nil || !a.Backlog.Known {
+			t.Errorf("%s: no backlog samples: %+v", a.Name, a.Backlog)
 		}
 	}
-	if f := ed.Phases[1]; f.OK == 0 || !f.LastReady.After(out.FaultEnd) {
-		t.Errorf("event-driven during the outage: %+v; want accepted uploads ready after the outage (ended %s)", f, out.FaultEnd)
-	}
-	if !s.Backlog.Known {
-		t.Errorf("no backlog samples: %s", s.Backlog.Why)
-	}
-	for _, p := range []string{"During the outage the monolith refused", "the event-driven app accepted", "had them all ready"} {
+	for _, p := range []string{"During the outage the monolith refused", "the async monolith accepted", "the event-driven app accepted", "had them all ready"} {
 		if !strings.Contains(s.Conclusion, p) {
 			t.Errorf("conclusion lacks %q: %s", p, s.Conclusion)
 		}

@@ -99,7 +99,7 @@ const original = `{"latency":{"distribution":"none"},"outage":"off"}`
 func shortConfig(t *testing.T, vision string) demo.Config {
 	t.Helper()
 	c := demo.DefaultConfig(demo.VisionOutage)
-	c.MonolithURL, c.EventDrivenURL, c.VisionURL = fakeApp(t).URL, fakeApp(t).URL, vision
+	c.MonolithURL, c.MonolithAsyncURL, c.EventDrivenURL, c.VisionURL = fakeApp(t).URL, fakeApp(t).URL, fakeApp(t).URL, vision
 	c.Secret = []byte("0123456789abcdef")
 	c.CacheDir = ""
 	c.Rate, c.Before, c.During, c.After = 4, 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
@@ -130,10 +130,10 @@ func TestDemoRunRestoresTheProfile(t *testing.T) {
 	if got := v.get(); !sameJSON(got, original) {
 		t.Errorf("profile after the demo %s, want %s", got, original)
 	}
-	if out.Interrupted || out.FollowUpCut || len(out.Archs) != 2 {
+	if out.Interrupted || out.FollowUpCut || len(out.Archs) != 3 {
 		t.Errorf("outcome %+v", out)
 	}
-	if !strings.Contains(live.String(), "fault") || !strings.Contains(live.String(), "uploads: monolith") {
+	if l := live.String(); !strings.Contains(l, "fault") || !strings.Contains(l, "uploads: monolith") || !strings.Contains(l, "| async monolith") {
 		t.Errorf("live lines:\n%s", live.String())
 	}
 }

@@ -16,17 +16,19 @@ type Summary struct {
 	Rate        float64
 	Users       int
 	Durations   [3]time.Duration // the planned phases
-	Archs       []ArchFigures    // Monolith, then EventDriven
-	Backlog     Backlog          // the event-driven app's
+	Archs       []ArchFigures    // in the order of Archs
 	Conclusion  string           // plain words, computed from the figures
 	Interrupted bool
 	FollowUpCut bool
 }
 
-// ArchFigures are one architecture's figures, per phase (see Phases).
+// ArchFigures are one architecture's figures, per phase (see Phases), and
+// its backlog's (nil for an architecture that queues nothing: the
+// monolith).
 type ArchFigures struct {
-	Name   string
-	Phases [3]PhaseFigures
+	Name    string
+	Phases  [3]PhaseFigures
+	Backlog *Backlog
 }
 
 // PhaseFigures are one architecture's uploads in one phase. Times are in
@@ -47,9 +49,11 @@ type PhaseFigures struct {
 	LastReady       time.Time
 }
 
-// Backlog summarises the samples of the event-driven app's backlog
-// (sum(photobench_runtime_lag)).
+// Backlog summarises the samples of an architecture's backlog: the async
+// monolith's jobs not finished, the event-driven app's messages not yet
+// handled.
 type Backlog struct {
+	Unit      string // "jobs", "messages"
 	Known     bool
 	Why       string        // why not Known
 	PreFault  float64       // the highest sample in the before phase's second half
@@ -80,16 +84,21 @@ func Summarize(o Outcome) Summary {
 			}
 			af.Phases[i] = f
 		}
+		if q, ok := backlogs[a.Name]; ok {
+			b := backlog(o, a.Backlog, a.BacklogError)
+			b.Unit = q.unit
+			af.Backlog = &b
+		}
 		s.Archs = append(s.Archs, af)
 	}
-	s.Backlog = backlog(o)
 	s.Conclusion = conclusion(s, o)
 	return s
 }
 
-func backlog(o Outcome) Backlog {
-	if len(o.Lag) == 0 {
-		why := o.LagError
+// backlog summarises the samples of one backlog over o's phases; why says
+// why there are none, if there are none.
+func backlog(o Outcome, samples []BacklogSample, why string) Backlog {
+	if len(samples) == 0 {
 		if why == "" {
 			why = "no samples"
 		}
@@ -102,7 +111,7 @@ func backlog(o Outcome) Backlog {
 	settled := o.FaultStart.Add(-o.Durations[0] / 2)
 	early, late := 0.0, -1.0
 	peakSeen := false
-	for _, l := range o.Lag {
+	for _, l := range samples {
 		switch {
 		case l.At.Before(settled):
 			early = max(early, l.Value)
@@ -119,7 +128,7 @@ func backlog(o Outcome) Backlog {
 	if !peakSeen {
 		b.Peak = b.PreFault
 	}
-	for _, l := range o.Lag {
+	for _, l := range samples {
 		if !l.At.Before(o.FaultEnd) && l.Value <= b.PreFault {
 			b.CaughtUp, b.CatchUp = true, l.At.Sub(o.FaultEnd)
 			break
@@ -128,59 +137,110 @@ func backlog(o Outcome) Backlog {
 	return b
 }
 
-// conclusion puts the figures into two sentences: what each architecture
-// did with the uploads during the fault, then either how the monolith
+// subject is how a sentence names an architecture.
+func subject(name string) string {
+	if name == EventDriven {
+		return "the event-driven app"
+	}
+	return "the " + name
+}
+
+// conclusion puts the figures into sentences: what each architecture did
+// with the uploads during the fault; then either how the monolith
 // recovered (when it refused most uploads) or what the fault did to
-// latency. The backlog has a line of its own.
+// latency; then, when both ran, how the async monolith and the event-driven
+// app (which both answer before the work is done) differed before the
+// fault: one process against many. The backlogs have lines of their own.
 func conclusion(s Summary, o Outcome) string {
-	if len(s.Archs) != 2 {
+	if len(s.Archs) == 0 {
 		return ""
 	}
 	noun := s.Fault.Noun
-	mono, ed := s.Archs[0].Phases, s.Archs[1].Phases
-	m, e := mono[1], ed[1]
-	var out []string
-
-	var first string
-	switch {
-	case m.Answered == 0:
-		first = fmt.Sprintf("During the %s the monolith answered no upload", noun)
-	case m.Refused+m.OtherErrors == 0:
-		first = fmt.Sprintf("During the %s the monolith accepted all %d uploads", noun, m.Answered)
-	case m.Refused == 0:
-		first = fmt.Sprintf("During the %s the monolith failed %d of %d uploads", noun, m.OtherErrors, m.Answered)
-	default:
-		first = fmt.Sprintf("During the %s the monolith refused %d of %d uploads (5xx)", noun, m.Refused, m.Answered)
-		if m.OtherErrors > 0 {
-			first += fmt.Sprintf(" and failed %d more", m.OtherErrors)
+	var clauses []string
+	var mono, async, ed *ArchFigures
+	for i := range s.Archs {
+		a := &s.Archs[i]
+		switch a.Name {
+		case Monolith:
+			mono = a
+			clauses = append(clauses, monolithClause(a.Phases[1]))
+		default:
+			clauses = append(clauses, queuedClause(a.Name, a.Phases[1], o.FaultEnd, noun))
+		}
+		switch a.Name {
+		case MonolithAsync:
+			async = a
+		case EventDriven:
+			ed = a
 		}
 	}
-	first += fmt.Sprintf("; the event-driven app accepted %d of %d", e.OK, e.Answered)
-	switch {
-	case e.OK == 0:
-	case e.Ready >= e.OK && e.LastReady.After(o.FaultEnd):
-		first += fmt.Sprintf(" and had them all ready %s after the %s ended", words(e.LastReady.Sub(o.FaultEnd)), noun)
-	case e.Ready >= e.OK:
-		first += fmt.Sprintf(" and had them all ready during the %s", noun)
-	default:
-		first += fmt.Sprintf(" and had %d of them ready by the end of the demo", e.Ready)
-	}
-	out = append(out, first+".")
+	out := []string{fmt.Sprintf("During the %s %s.", noun, strings.Join(clauses, "; "))}
 
-	if m.Answered > 0 && 2*(m.Refused+m.OtherErrors) > m.Answered {
-		if after := mono[2]; after.Answered > 0 {
+	if m := mono; m != nil && m.Phases[1].Answered > 0 && 2*(m.Phases[1].Refused+m.Phases[1].OtherErrors) > m.Phases[1].Answered {
+		if after := m.Phases[2]; after.Answered > 0 {
 			out = append(out, fmt.Sprintf("Once vision was back the monolith accepted %d of %d uploads again;"+
 				" those it refused are lost unless their users retry.", after.OK, after.Answered))
 		}
 	} else {
-		out = append(out, fmt.Sprintf("Upload p99 before -> during: monolith %s -> %s (vision is inside its request);"+
-			" event-driven ack %s -> %s, upload to ready %s -> %s.",
-			cell(mono[0].Answer.P99, mono[0].Answer.Count), cell(m.Answer.P99, m.Answer.Count),
-			cell(ed[0].Answer.P99, ed[0].Answer.Count), cell(e.Answer.P99, e.Answer.Count),
-			cell(ed[0].ToReady.P99, ed[0].ToReady.Count), cell(e.ToReady.P99, e.ToReady.Count)))
+		var parts []string
+		for _, a := range s.Archs {
+			before, during := a.Phases[0], a.Phases[1]
+			if a.Name == Monolith {
+				parts = append(parts, fmt.Sprintf("monolith %s -> %s (vision is inside its request)",
+					cell(before.Answer.P99, before.Answer.Count), cell(during.Answer.P99, during.Answer.Count)))
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s ack %s -> %s, upload to ready %s -> %s", a.Name,
+				cell(before.Answer.P99, before.Answer.Count), cell(during.Answer.P99, during.Answer.Count),
+				cell(before.ToReady.P99, before.ToReady.Count), cell(during.ToReady.P99, during.ToReady.Count)))
+		}
+		out = append(out, "Upload p99 before -> during: "+strings.Join(parts, "; ")+".")
 	}
 
+	if async != nil && ed != nil {
+		a, e := async.Phases[0].ToReady, ed.Phases[0].ToReady
+		if a.Count > 0 && e.Count > 0 {
+			out = append(out, fmt.Sprintf("Both answering before the work is done, the async monolith (one process, its jobs in its"+
+				" own PostgreSQL) had uploads ready in p50 %s before the %s, the event-driven app (functions tied by MinIO's"+
+				" events and Kafka) in %s.", cell(a.P50, a.Count), noun, cell(e.P50, e.Count)))
+		}
+	}
 	return strings.Join(out, " ")
+}
+
+// monolithClause says what the monolith did with the uploads in the fault
+// phase (f): all accepted, some failed or refused.
+func monolithClause(f PhaseFigures) string {
+	switch {
+	case f.Answered == 0:
+		return "the monolith answered no upload"
+	case f.Refused+f.OtherErrors == 0:
+		return fmt.Sprintf("the monolith accepted all %d uploads", f.Answered)
+	case f.Refused == 0:
+		return fmt.Sprintf("the monolith failed %d of %d uploads", f.OtherErrors, f.Answered)
+	}
+	c := fmt.Sprintf("the monolith refused %d of %d uploads (5xx)", f.Refused, f.Answered)
+	if f.OtherErrors > 0 {
+		c += fmt.Sprintf(" and failed %d more", f.OtherErrors)
+	}
+	return c
+}
+
+// queuedClause says what an architecture that answers before the work is
+// done (name) did with the uploads in the fault phase (f): how many it
+// accepted, and when they were all ready, relative to the fault's end.
+func queuedClause(name string, f PhaseFigures, faultEnd time.Time, noun string) string {
+	c := fmt.Sprintf("%s accepted %d of %d", subject(name), f.OK, f.Answered)
+	switch {
+	case f.OK == 0:
+	case f.Ready >= f.OK && f.LastReady.After(faultEnd):
+		c += fmt.Sprintf(" and had them all ready %s after the %s ended", words(f.LastReady.Sub(faultEnd)), noun)
+	case f.Ready >= f.OK:
+		c += fmt.Sprintf(" and had them all ready during the %s", noun)
+	default:
+		c += fmt.Sprintf(" and had %d of them ready by the end of the demo", f.Ready)
+	}
+	return c
 }
 
 // Width and Height bound the printed summary: one screen.
@@ -206,8 +266,11 @@ func (s Summary) Write(w io.Writer) error {
 		title += " (STOPPED EARLY)"
 	}
 	lines = append(lines, wrap(title, Width, "  ")...)
-	add("the same load on both apps at once: %g req/s each (upload 60%%, get 20%%, list 20%%), %d users",
-		s.Rate, s.Users)
+	apps := fmt.Sprintf("all %d apps", len(s.Archs))
+	if len(s.Archs) == 2 {
+		apps = "both apps"
+	}
+	add("the same load on %s at once: %g req/s each (upload 60%%, get 20%%, list 20%%), %d users", apps, s.Rate, s.Users)
 	add("")
 	header := fmt.Sprintf("%-*s", labelWidth, "")
 	for i, name := range []string{PhaseBefore, s.Fault.Noun, PhaseAfter} {
@@ -237,17 +300,22 @@ func (s Summary) Write(w io.Writer) error {
 	table("upload to ready p50 / p99 (ready of accepted)", func(f PhaseFigures) string {
 		return fmt.Sprintf("%s / %s (%d/%d)", cell(f.ToReady.P50, f.ToReady.Count), cell(f.ToReady.P99, f.ToReady.Count), f.Ready, f.OK)
 	})
-	if b := s.Backlog; b.Known {
-		line := fmt.Sprintf("event-driven backlog (photobench_runtime_lag, messages): %.0f before the %s, peak %.0f at %s into it,",
-			b.PreFault, s.Fault.Noun, b.Peak, words(b.PeakAfter))
-		if b.CaughtUp {
-			line += fmt.Sprintf(" back to %.0f by %s after it ended", b.PreFault, words(b.CatchUp))
-		} else {
-			line += fmt.Sprintf(" not back to %.0f by the end of the demo", b.PreFault)
+	backlogs := false
+	for _, a := range s.Archs {
+		if a.Backlog == nil {
+			continue
 		}
-		lines = append(lines, wrap(line, Width, "  ")...)
-	} else {
-		lines = append(lines, wrap("event-driven backlog: unknown ("+b.Why+")", Width, "  ")...)
+		if !backlogs {
+			add("backlog before the %s / its peak, into it / back to the level before", s.Fault.Noun)
+			backlogs = true
+		}
+		for i, l := range wrap(a.Backlog.text(), Width-labelWidth, "") {
+			label := ""
+			if i == 0 {
+				label = "  " + a.Name
+			}
+			add("%-*s%s", labelWidth, label, l)
+		}
 	}
 	if s.FollowUpCut {
 		add("(the follow-up time ran out while accepted uploads were still pending)")
@@ -256,6 +324,19 @@ func (s Summary) Write(w io.Writer) error {
 	lines = append(lines, wrap(s.Conclusion, Width, "")...)
 	_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
 	return err
+}
+
+// text is a backlog's figures for its line of the summary: before the
+// fault, the peak and when, and when it was back.
+func (b Backlog) text() string {
+	if !b.Known {
+		return "unknown (" + b.Why + ")"
+	}
+	back := "not back by the end of the demo"
+	if b.CaughtUp {
+		back = "back by " + words(b.CatchUp) + " after it ended"
+	}
+	return fmt.Sprintf("%s: %.0f / %.0f at %s / %s", b.Unit, b.PreFault, b.Peak, words(b.PeakAfter), back)
 }
 
 // cell formats a latency of a table cell: "-" when there were none.

@@ -109,14 +109,10 @@ func (v *visionAdmin) set(ctx context.Context, method string, body []byte) error
 	return nil
 }
 
-// lagQuery is the event-driven app's backlog: every event function's
-// consumer-group lag as the runtime's scaler last read it.
-const lagQuery = "sum(photobench_runtime_lag)"
-
-// queryLag reads the backlog from Prometheus now; ok is false when
-// Prometheus has no such series.
-func queryLag(ctx context.Context, client *http.Client, promURL string) (v float64, ok bool, err error) {
-	u := strings.TrimSuffix(promURL, "/") + "/api/v1/query?" + url.Values{"query": {lagQuery}}.Encode()
+// queryBacklog reads a backlog (query, one series) from Prometheus now; ok
+// is false when Prometheus has no such series.
+func queryBacklog(ctx context.Context, client *http.Client, promURL, query string) (v float64, ok bool, err error) {
+	u := strings.TrimSuffix(promURL, "/") + "/api/v1/query?" + url.Values{"query": {query}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, false, fmt.Errorf("query backlog: %w", err)
