@@ -93,9 +93,15 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
+	envBefore, _ := os.ReadFile(cfg.EnvFile())
 	var log strings.Builder
 	res, err := bench.RunProfile(context.Background(), bench.Config{Profile: p, Out: out, Stack: cfg,
 		Secret: []byte(cfg.AuthSecret), Cache: t.TempDir(), Log: &log}) // Archs: all, by default
+	// The env file describes the stack's own apps, which other tests read,
+	// not the bench's second set.
+	if envAfter, _ := os.ReadFile(cfg.EnvFile()); string(envAfter) != string(envBefore) {
+		t.Errorf("the bench rewrote the stack's env file %s", cfg.EnvFile())
+	}
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

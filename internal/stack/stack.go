@@ -193,6 +193,11 @@ func up(ctx context.Context, c Config, svcs []service, out io.Writer) (started [
 		}
 		fmt.Fprintf(out, "%-10s %-22s %s\n", s.name(), state, s.endpoint(c))
 	}
+	if c.AppInstance != "" {
+		// A second set of apps: the env file keeps describing the stack's
+		// own, which other processes and tests read.
+		return started, nil
+	}
 	if err := c.writeEnvFile(c.AppBinary != "" || appsRunning(c)); err != nil {
 		return started, fmt.Errorf("stack up: %w", err)
 	}
