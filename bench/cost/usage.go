@@ -21,8 +21,8 @@ var (
 	eventFunctions = deploy.Names(deploy.TriggerEvent)
 )
 
-// Components left out of the cost on both sides: the vision service stands
-// in for an external API both architectures call equally, and Prometheus is
+// Components left out of the cost on every side: the vision service stands
+// in for an external API every architecture calls equally, and Prometheus is
 // the bench's own measuring instrument.
 var excluded = map[string]bool{"vision": true, "prometheus": true}
 

@@ -299,9 +299,9 @@ type BacklogSample struct {
 	Value float64
 }
 
-// Play runs the demo: it checks the tokens against both apps, records the
-// vision service's profile and merges c.Baseline into it, drives both
-// architectures at once, injects the fault for the fault phase (then
+// Play runs the demo: it checks the tokens against every app, records the
+// vision service's profile and merges c.Baseline into it, drives every
+// architecture at once, injects the fault for the fault phase (then
 // returns to the baseline), writes a live line to live every c.Tick, and
 // puts the recorded profile back at the end (also when ctx is cancelled or
 // anything fails), unless someone else has changed it meanwhile. A
