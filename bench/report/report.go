@@ -8,6 +8,22 @@
 // "n/a" with the reason. Latency comes from the load generator's HDR
 // histograms, everything else from the Prometheus series captured at a 1 s
 // step; every figure carries its run count and spread.
+//
+// The architectures are those of results.Archs that have runs, in that
+// order, one column each: the sync monolith, the async monolith and the
+// event-driven app; one without runs (a results.json from before the
+// async monolith) has no column. Neighbours differ along one axis each
+// (axes.go): sync to async monolith is coupling in time (same process,
+// code and database; only when the work happens differs), async monolith
+// to event-driven is one process vs many (both asynchronous). With all
+// three, each trade-off sentence compares both pairs and says which axis a
+// difference comes from, a difference within the figures' spread or the
+// row's tolerance counting as none; with two, it compares them and the
+// table's note says which axes that mixes. A backlog is the event-driven
+// functions' consumer lag, or the async monolith's job queue (River's jobs
+// available, retryable, scheduled or running); the sync monolith has
+// none. The settings section states the monoliths' storage (disk or s3)
+// and River's settings when the results record them.
 package report
 
 import (
