@@ -166,7 +166,7 @@ func (v *view) axesNote() string {
 	if v.three() {
 		return "Each sentence compares neighbouring columns: the sync and the async monolith differ only in " + axisTime +
 			" (same process, same code, same database; only when the work happens differs), the async monolith and event-driven only in " +
-			axisProcess + " (both asynchronous). A difference within 10% (latency, throughput, cost), within the figures' overlapping spreads, " +
+			axisProcess + " (both asynchronous). A difference within 10% (latency, idle CPU, cost), within 5% (ok answers per second), within the figures' overlapping spreads, " +
 			"within 1 percentage point (failed uploads) or within 2 s (catch-up) counts as none."
 	}
 	a, b, ok := v.pair()
