@@ -37,8 +37,14 @@ func (v *view) chartSection(d *doc) {
 			which = append(which, fmt.Sprintf("%s: %s", archName(a), runLabel(*run)))
 		}
 	}
-	d.p("The charts show one run per architecture (%s), on a time axis in seconds from each run's start; both runs follow the same schedule, "+
-		"so their phases line up. Phases are shaded grey and labelled; fault windows are shaded red. The monolith is blue, event-driven orange.", strings.Join(which, "; "))
+	var colours []string
+	for _, a := range v.archs {
+		if v.ref[a] != nil {
+			colours = append(colours, fmt.Sprintf("%s %s", archName(a), colourName(a)))
+		}
+	}
+	d.p("The charts show one run per architecture (%s), on a time axis in seconds from each run's start; every run follows the same schedule, "+
+		"so their phases line up. Phases are shaded grey and labelled; fault windows are shaded red. Colours: %s.", strings.Join(which, "; "), joinAnd(colours))
 	v.latencyChart(d, "upload-ack", "Upload ack latency over time", string("upload"), "upload ack latency",
 		"From the load generator's per-second interval histograms (Timeline, op upload): p50 (thin, light) and p99 (thick) of the HTTP answer's latency from each request's intended start; seconds with no upload are gaps.")
 	v.latencyChart(d, "upload-ready", "Upload-to-ready latency over time", "ready", "upload-to-ready latency",
@@ -131,9 +137,9 @@ func (v *view) errorsChart(d *doc) {
 func (v *view) replicasChart(d *doc) {
 	run := v.ref[archEvent]
 	caption := "From Prometheus (" + results.QReplicas + ": replica processes alive per function, solid; " + results.QDesiredReplicas +
-		": what the scaler wanted, dashed), event-driven run, 1 s step. The monolith has no replicas: one process, always on."
+		": what the scaler wanted, dashed), event-driven run, 1 s step. The monoliths have no replicas: one process each, always on."
 	if run == nil {
-		d.p("Replicas per function: n/a (no usable event-driven run; the monolith has no replicas).")
+		d.p("Replicas per function: n/a (no usable event-driven run; the monoliths have no replicas).")
 		return
 	}
 	lo, hi := v.window()
@@ -156,7 +162,7 @@ var coldPhaseDash = map[string]string{"process_ready": svg.DashDotted, "first_ev
 func (v *view) coldStartSection(d *doc) {
 	run := v.ref[archEvent]
 	if run == nil {
-		d.p("Cold starts: n/a (no usable event-driven run; the monolith does not scale to zero).")
+		d.p("Cold starts: n/a (no usable event-driven run; the monoliths do not scale to zero).")
 		return
 	}
 	cs := coldStarts(run, true)
@@ -222,7 +228,7 @@ func (v *view) resourceSection(d *doc) {
 	}
 	d.add(chart{file: "cpu", title: "CPU per component", svg: cpuChart.Render(),
 		caption: fmt.Sprintf("From Prometheus: %s (app processes, every replica's counter grown over the %s phase, summed per component) and %s (the stack's servers' process trees). "+
-			"The servers run during both architectures' runs; the monolith needs only PostgreSQL of them. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU)})
+			"The servers run during every architecture's run; %s. Vision stands in for an external API.", results.QProcessCPU, orPhase(v.steady), results.QComponentCPU, v.serversNeeded())})
 	d.add(chart{file: "memory", title: "Peak memory per component", svg: memChart.Render(),
 		caption: fmt.Sprintf("From Prometheus: %s summed over a component's processes at each second, the peak over the run's capture window, and %s for the stack's servers; MB = 10^6 bytes.",
 			results.QProcessMemory, results.QComponentMemory)})
@@ -323,7 +329,7 @@ func (v *view) resourceRows(names []string, use map[string]componentUsage) [][]s
 // ownComponent names the architecture an app component belongs to; the
 // rest (the vision service, the stack's servers) run for both.
 var ownComponent = func() map[string]string {
-	m := map[string]string{"monolith": archMonolith, "runtime": archEvent}
+	m := map[string]string{"monolith": archMonolith, "monolith-async": archAsync, "runtime": archEvent}
 	for _, name := range deploy.Names() {
 		m[name] = archEvent
 	}
@@ -408,7 +414,7 @@ func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64,
 	d.h(3, title)
 	d.add(chart{file: file, title: title, svg: c.Render(),
 		caption: "Around the fault window (red): upload 5xx answers per second (Prometheus " + results.QRequestRate + ", operation upload, outcome 5xx), " +
-			"upload ack p99 (load generator Timeline, op upload), event-driven backlog (Prometheus " + results.QLag + ", summed over functions) and upload-to-ready p99 " +
+			"upload ack p99 (load generator Timeline, op upload), the backlog (" + v.backlogSources() + ") and upload-to-ready p99 " +
 			"(Timeline, op ready, at the upload's intended second). Each architecture's own fault window is shaded."})
 	var rows [][]string
 	for _, a := range v.archs {
@@ -420,9 +426,9 @@ func (v *view) couplingChart(d *doc, file, label, name string, wlo, whi float64,
 		rows = append(rows, couplingRow(a, fs))
 	}
 	d.add(table{caption: "Coupling figures: " + label + " (n=1 run each)",
-		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (max lag)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
+		header: []string{"architecture", "fault window", "failed uploads", "backlog peak (lag or jobs)", "catch-up time", "longest upload-to-ready of uploads accepted during the fault"},
 		rows:   rows,
-		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the summed lag is back to its level before the fault (at most its maximum in the %s before the fault). "+
+		notes: []string{fmt.Sprintf("Failed uploads: the load generator's upload errors in the phase the fault covered. Catch-up time: from the fault's end until the backlog (summed lag, or jobs) is back to its level before the fault (at most its maximum in the %s before the fault). "+
 			"Longest upload-to-ready: the largest per-second maximum of the Timeline's ready points for uploads intended during the fault.", fmtSeconds(preFaultWindow))}})
 }
 
@@ -450,7 +456,7 @@ func couplingRange(stats map[string]*faultStats, wlo, whi float64) (lo, hi float
 func (v *view) couplingPanels(name string, stats map[string]*faultStats) ([]svg.Shade, []svg.Panel) {
 	errP := svg.Panel{YLabel: "upload 5xx answers (req/s)", Empty: "no upload 5xx series"}
 	ackP := svg.Panel{YLabel: "upload ack p99 (s)", LogY: true, YTick: secondsTick, Empty: "no upload timeline"}
-	lagP := svg.Panel{YLabel: "event-driven backlog: lag summed over functions (messages)", Empty: "no lag series (the monolith has no queue)"}
+	lagP := svg.Panel{YLabel: "backlog: lag (messages) or jobs", Empty: "no backlog series (the sync monolith has no queue)"}
 	readyP := svg.Panel{YLabel: "upload-to-ready p99 by upload time (s)", LogY: true, YTick: secondsTick, Empty: "no ready timeline"}
 	var shades []svg.Shade
 	for _, a := range v.archs {
@@ -479,8 +485,8 @@ func (v *view) couplingPanels(name string, stats map[string]*faultStats) ([]svg.
 		if len(ready) > 0 {
 			readyP.Lines = append(readyP.Lines, svg.Line{Name: archName(a) + " ready p99", Colour: archColour(a, false), Dash: svg.DashDashed, Width: 2, Points: ready, Gap: maxGap})
 		}
-		if lag := sumAt(run.Series[results.QLag], nil); len(lag) > 0 {
-			lagP.Lines = append(lagP.Lines, svg.Line{Name: archName(a) + " lag", Colour: archColour(a, false), Width: 2, Points: toPts(run, lag)})
+		if lag := sumAt(run.Series[backlogQuery(a)], nil); len(lag) > 0 {
+			lagP.Lines = append(lagP.Lines, svg.Line{Name: archName(a) + " " + backlogName(a), Colour: archColour(a, false), Width: 2, Points: toPts(run, lag)})
 		}
 	}
 	return shades, []svg.Panel{errP, ackP, lagP, readyP}
@@ -495,9 +501,9 @@ func couplingRow(a string, fs *faultStats) []string {
 		failed = fmt.Sprintf("%d of %d (%s) in %s", fs.phaseStats.Errors, fs.phaseStats.Scheduled,
 			fmtPct(float64(fs.phaseStats.Errors)/float64(fs.phaseStats.Scheduled)), fs.phase)
 	}
-	peak, catch := na("no lag series: no queue"), na("no lag series: no queue")
+	peak, catch := na("no backlog series: no queue"), na("no backlog series: no queue")
 	if fs.haveLag {
-		peak = fmt.Sprintf("%s messages at %s (before: at most %s)", fmtNum(fs.peak), fmtOffset(fs.peakAt), fmtNum(fs.preMax))
+		peak = fmt.Sprintf("%s %s at %s (before: at most %s)", fmtNum(fs.peak), backlogUnit(a), fmtOffset(fs.peakAt), fmtNum(fs.preMax))
 		if fs.caughtUp {
 			catch = fmtSeconds(fs.catchUp)
 		} else {
@@ -509,6 +515,46 @@ func couplingRow(a string, fs *faultStats) []string {
 		readyMax = fmt.Sprintf("%s (%d uploads followed)", fmtSeconds(fs.readyMax), fs.acceptedInFault)
 	}
 	return []string{archName(a), fmt.Sprintf("%.1f s – %.1f s", fs.from, fs.to), failed, peak, catch, readyMax}
+}
+
+// backlogSources says where each architecture's backlog comes from.
+func (v *view) backlogSources() string {
+	var parts []string
+	for _, a := range v.archs {
+		switch a {
+		case archMonolith:
+			parts = append(parts, v.subj(a)+" has no queue")
+		case archAsync:
+			parts = append(parts, "async monolith: Prometheus "+qJobs+", River's jobs summed over the states available, retryable, scheduled and running, "+
+				"the counterpart of consumer lag, which counts messages delivered but not yet committed")
+		case archEvent:
+			parts = append(parts, "event-driven: Prometheus "+results.QLag+", consumer lag summed over functions")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// backlogName names a's backlog in a chart's legend.
+func backlogName(a string) string {
+	if a == archAsync {
+		return "jobs"
+	}
+	return "lag"
+}
+
+// serversNeeded says which of the stack's servers each architecture run
+// needs.
+func (v *view) serversNeeded() string {
+	var parts []string
+	for _, a := range v.archs {
+		if s := v.serversOf(a); len(s) > 0 {
+			parts = append(parts, archName(a)+" needs "+joinAnd(s))
+		}
+	}
+	if len(parts) == 0 {
+		return "no architecture was run"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func faultLabel(name string, first bool) string {

@@ -1,12 +1,28 @@
 package report
 
-// Colours: one hue per architecture, used the same way in every chart.
+// Colours: one hue per architecture, used the same way in every chart:
+// the sync monolith blue, the async monolith bluish green (Okabe and Ito's,
+// apart from the blue and the orange also for colour-blind readers), the
+// event-driven app orange.
 const (
 	colMonolith      = "#1f5fbf"
 	colMonolithLight = "#8fb3ea"
+	colAsync         = "#009e73"
+	colAsyncLight    = "#80d3bc"
 	colEvent         = "#d9730d"
 	colEventLight    = "#f2b880"
 )
+
+// colourName names an architecture's colour in captions.
+func colourName(arch string) string {
+	switch arch {
+	case archMonolith:
+		return "blue"
+	case archAsync:
+		return "green"
+	}
+	return "orange"
+}
 
 // warm is the palette of the event-driven functions: warm hues, apart from
 // the monolith's blue.
@@ -29,14 +45,15 @@ func functionColour(name string) string {
 
 // archColour is an architecture's colour, light for its secondary series.
 func archColour(arch string, light bool) string {
-	if arch == archMonolith {
-		if light {
-			return colMonolithLight
-		}
-		return colMonolith
+	dark, pale := colEvent, colEventLight
+	switch arch {
+	case archMonolith:
+		dark, pale = colMonolith, colMonolithLight
+	case archAsync:
+		dark, pale = colAsync, colAsyncLight
 	}
 	if light {
-		return colEventLight
+		return pale
 	}
-	return colEvent
+	return dark
 }

@@ -14,26 +14,48 @@ import (
 
 const (
 	archMonolith = results.Monolith
+	archAsync    = results.MonolithAsync
 	archEvent    = results.EventDriven
 )
+
+// qJobs is the captured series of the asynchronous monolith's job backlog:
+// River's unfinished jobs by state (photobench_monolith_jobs). Named here
+// until bench/results names it (results.QJobs, the same string).
+const qJobs = "jobs"
 
 // archName is an architecture's display name.
 func archName(a string) string {
 	switch a {
 	case archMonolith:
 		return "monolith"
+	case archAsync:
+		return "async monolith"
 	case archEvent:
 		return "event-driven"
 	}
 	return a
 }
 
-// serversOf are the stack's servers each architecture needs (the cost of
-// running it); Prometheus measures and the vision service stands in for an
-// external API, so neither is counted for either.
-var serversOf = map[string][]string{
-	archMonolith: {"postgresql"},
-	archEvent:    {"postgresql", "kafka", "minio"},
+// isMonolith reports whether a is one of the two monoliths: one process,
+// one database, no replicas.
+func isMonolith(a string) bool { return a == archMonolith || a == archAsync }
+
+// backlogQuery is the captured series that is architecture a's backlog:
+// the async monolith's job queue, the event-driven functions' consumer lag.
+// The sync monolith has none: a request either completes or fails.
+func backlogQuery(a string) string {
+	if a == archAsync {
+		return qJobs
+	}
+	return results.QLag
+}
+
+// backlogUnit is what a's backlog counts.
+func backlogUnit(a string) string {
+	if a == archAsync {
+		return "jobs"
+	}
+	return "messages"
 }
 
 // usable reports whether a run has figures (a failed run has none).
@@ -351,8 +373,8 @@ func parseLe(s string) (float64, error) {
 // componentOrder sorts components: the apps as an upload meets them, then
 // the shared vision service, then the stack's servers, then the rest.
 func componentOrder(names []string) []string {
-	rank := map[string]int{"monolith": 0, "front": 1, "runtime": 2, "ingest": 3, "query": 4, "thumbnailer": 5,
-		"tagger": 6, "catalog": 7, "vision": 8, "postgresql": 9, "kafka": 10, "minio": 11, "prometheus": 12}
+	rank := map[string]int{"monolith": 0, "monolith-async": 1, "front": 2, "runtime": 3, "ingest": 4, "query": 5, "thumbnailer": 6,
+		"tagger": 7, "catalog": 8, "vision": 9, "postgresql": 10, "kafka": 11, "minio": 12, "prometheus": 13}
 	out := append([]string(nil), names...)
 	sort.Slice(out, func(i, j int) bool {
 		ri, oki := rank[out[i]]
@@ -431,8 +453,10 @@ type faultStats struct {
 	phaseStats loadgen.Stats // uploads in the phase the fault covered
 	havePhase  bool
 
+	// The backlog (backlogQuery: consumer lag, or the job queue), summed
+	// over its series.
 	haveLag         bool
-	preMax          float64 // largest lag in the 30 s before the fault
+	preMax          float64 // largest backlog in the 30 s before the fault
 	peak, peakAt    float64
 	caughtUp        bool
 	catchUp         float64 // seconds from the fault's end until lag <= preMax
@@ -455,7 +479,7 @@ func faultStatsOf(run *results.Run, fault results.Window) faultStats {
 			}
 		}
 	}
-	if ss, ok := run.Series[results.QLag]; ok && len(ss) > 0 {
+	if ss, ok := run.Series[backlogQuery(run.Arch)]; ok && len(ss) > 0 {
 		lag := toPts(run, sumAt(ss, nil))
 		fs.haveLag = len(lag) > 0
 		for _, p := range lag {
@@ -502,18 +526,19 @@ type faultScen struct {
 	ref  map[string]*results.Run
 }
 
-// faults returns the first fault's figures of each architecture's
-// reference run (nil when it has none).
-func (s faultScen) faults() (*faultStats, *faultStats) {
-	get := func(arch string) *faultStats {
-		run := s.ref[arch]
+// faults returns the first fault's figures of each of archs' reference
+// runs (absent when it has none).
+func (s faultScen) faults(archs []string) map[string]*faultStats {
+	out := map[string]*faultStats{}
+	for _, a := range archs {
+		run := s.ref[a]
 		if run == nil || len(run.Faults) == 0 {
-			return nil
+			continue
 		}
 		fs := faultStatsOf(run, run.Faults[0])
-		return &fs
+		out[a] = &fs
 	}
-	return get(archMonolith), get(archEvent)
+	return out
 }
 
 // faultName is the name of the scenario's first fault.

@@ -55,6 +55,34 @@ func TestHopTableMatchesOneRealUpload(t *testing.T) {
 		t.Logf("photo %s ready", id)
 		s.compare(t, report.MonolithHops, before, s.scrape())
 	})
+	t.Run("async monolith", func(t *testing.T) {
+		s.waitFor("monolith-async")
+		before := s.scrape()
+		base := env["PHOTOBENCH_MONOLITH_ASYNC_URL"]
+		id := upload(t, base, token, img, http.StatusAccepted)
+		waitReady(t, base, token, id)
+		// The request's own counter is observed as its handler returns:
+		// wait for the exact hops to settle.
+		var after counts
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			after = s.scrape()
+			if len(s.diff(report.MonolithAsyncHops, before, after)) == 0 {
+				break
+			}
+		}
+		s.compare(t, report.MonolithAsyncHops, before, after)
+		// River's background queries share the pool's counter: the
+		// statements of the upload's path are held to a lower bound.
+		least := 0
+		for _, h := range report.MonolithAsyncStatements {
+			least += h.N
+		}
+		got := measured(report.MonolithAsyncStatements[0], before, after)
+		t.Logf("PostgreSQL statements while the upload went through: %v (the table's lower bound: %d)", got, least)
+		if got < float64(least) {
+			t.Errorf("monolith-async → PostgreSQL: %v statements, fewer than the table's lower bound %d", got, least)
+		}
+	})
 	t.Run("event-driven", func(t *testing.T) {
 		before := s.scrape()
 		base := env["PHOTOBENCH_EVENTDRIVEN_URL"]

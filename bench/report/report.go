@@ -8,6 +8,22 @@
 // "n/a" with the reason. Latency comes from the load generator's HDR
 // histograms, everything else from the Prometheus series captured at a 1 s
 // step; every figure carries its run count and spread.
+//
+// The architectures are those of results.Archs that have runs, in that
+// order, one column each: the sync monolith, the async monolith and the
+// event-driven app; one without runs (a results.json from before the
+// async monolith) has no column. Neighbours differ along one axis each
+// (axes.go): sync to async monolith is coupling in time (same process,
+// code and database; only when the work happens differs), async monolith
+// to event-driven is one process vs many (both asynchronous). With all
+// three, each trade-off sentence compares both pairs and says which axis a
+// difference comes from, a difference within the figures' spread or the
+// row's tolerance counting as none; with two, it compares them and the
+// table's note says which axes that mixes. A backlog is the event-driven
+// functions' consumer lag, or the async monolith's job queue (River's jobs
+// available, retryable, scheduled or running); the sync monolith has
+// none. The settings section states the monoliths' storage (disk or s3)
+// and River's settings when the results record them.
 package report
 
 import (
@@ -64,7 +80,7 @@ type view struct {
 	a   *cost.Analysis
 
 	scenario string                   // the scenario the trade-offs and charts are about
-	archs    []string                 // architectures that have runs, monolith first
+	archs    []string                 // architectures that have runs, in results.Archs order
 	runs     map[string][]results.Run // usable runs of scenario, per architecture
 	ref      map[string]*results.Run  // the first of them: the one the charts show
 	refArch  string                   // the architecture whose phases shade the charts
@@ -144,14 +160,15 @@ func newView(dir string, r *results.Results, a *cost.Analysis) *view {
 	return v
 }
 
+// archRank is a's place in results.Archs (report order); architectures
+// the report does not know come last.
 func archRank(a string) int {
-	switch a {
-	case archMonolith:
-		return 0
-	case archEvent:
-		return 1
+	for i, x := range results.Archs {
+		if x == a {
+			return i
+		}
 	}
-	return 2
+	return len(results.Archs)
 }
 
 // findPhases names the phases the trade-offs read: steady and idle as the
@@ -195,7 +212,14 @@ func (v *view) findPhases() {
 }
 
 func (v *view) title() string {
-	return fmt.Sprintf("photobench: monolith vs event-driven — profile %s, %s", v.r.Profile, v.r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	names := []string{archName(archMonolith), archName(archEvent)}
+	if len(v.archs) > 0 {
+		names = nil
+		for _, a := range v.archs {
+			names = append(names, archName(a))
+		}
+	}
+	return fmt.Sprintf("photobench: %s — profile %s, %s", strings.Join(names, " vs "), v.r.Profile, v.r.Started.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // window returns the x range of the time charts: the capture window of
@@ -326,16 +350,23 @@ func (v *view) summarySection(d *doc) {
 		what += " Faults: " + strings.Join(faults, "; ") + "."
 	}
 	what += fmt.Sprintf(" Runs: %d (%d ok, %d failed, %d partial).", len(r.Runs), ok, failed, partial)
+	if st := v.storageText(); st != "" {
+		what += " " + st
+	}
 	if r.Partial {
 		what += " The bench was interrupted: the figures are what it collected until then."
 	}
 	d.p("%s", what)
 	d.h(2, "Trade-offs")
+	header := []string{""}
+	for _, a := range v.archs {
+		header = append(header, archName(a))
+	}
 	d.add(table{
-		header: []string{"", "monolith", "event-driven", "what it means"},
+		header: append(header, "what it means"),
 		rows:   v.tradeoffs(),
 		notes: []string{"Each figure is the median over runs with n=runs; [min–max] over runs when there are several; with one run, ⟨min–max⟩ is the range of the figure's 10-second values in the phase (each the largest per-second value of the load generator's timeline in its 10 s). " +
-			"The sentences are computed from the figures beside them."},
+			"The sentences are computed from the figures beside them. " + v.axesNote()},
 	})
 	d.h(3, "Cost in brief")
 	if v.a == nil {
@@ -362,6 +393,12 @@ func (v *view) measuredSection(d *doc) {
 	d.h(2, "How it was measured")
 	d.add(machineTable(v.r.Machine))
 	v.settings(d)
+	if st := v.storageText(); st != "" {
+		d.p("%s", st)
+	}
+	if rt := v.riverText(); rt != "" {
+		d.p("%s", rt)
+	}
 	v.phaseTable(d)
 	v.faultTable(d)
 	v.runTable(d)

@@ -85,9 +85,13 @@ func summary(arch string) loadgen.Summary {
 		upP50, upP99, upMax := 0.08, 0.110, 0.2
 		readyP50, readyP99 := 0.08, 0.12
 		var upErr uint64
-		if arch == results.EventDriven {
+		switch arch {
+		case results.EventDriven:
 			upP50, upP99, upMax = 0.006, 0.012, 0.05
 			readyP50, readyP99 = 2.38, 3.5
+		case results.MonolithAsync:
+			upP50, upP99, upMax = 0.005, 0.015, 0.04
+			readyP50, readyP99 = 0.15, 0.4
 		}
 		if p.name == "cold" && arch == results.EventDriven {
 			upP99, upMax = 1.2, 1.4
@@ -123,11 +127,18 @@ func timelineOf(arch string) []results.Point {
 		}
 		p99 := 0.110 + 0.01*math.Mod(t, 7)
 		ready := 0.12
-		if arch == results.EventDriven {
+		switch arch {
+		case results.EventDriven:
 			p99 = 0.012 + 0.001*math.Mod(t, 5)
 			ready = 2.5
 			if ph == "outage" {
 				ready = 165 - t
+			}
+		case results.MonolithAsync:
+			p99 = 0.010 + 0.002*math.Mod(math.Floor(t/10), 5) // the steady phase's 10-second slices: 14 to 18 ms
+			ready = 0.2
+			if ph == "outage" {
+				ready = 153 - t
 			}
 		}
 		out = append(out,
@@ -216,6 +227,29 @@ func series(arch string, t0 time.Time, end float64) map[string][]results.Series 
 		})
 		c(results.QProcessCPU, lbl("component", "monolith", "instance", "m1"), func(float64) float64 { return 0.05 })
 		g(results.QProcessMemory, lbl("component", "monolith", "instance", "m1"), func(float64) float64 { return 50e6 })
+	} else if arch == results.MonolithAsync {
+		c(results.QProcessCPU, lbl("component", "monolith-async", "instance", "a1"), func(float64) float64 { return 0.05 })
+		g(results.QProcessMemory, lbl("component", "monolith-async", "instance", "a1"), func(float64) float64 { return 55e6 })
+		g(results.QRequestRate, lbl("operation", "upload", "outcome", "5xx"), func(float64) float64 { return 0 })
+		// The job backlog: 1 running while loaded; the outage's uploads
+		// wait as available jobs (+2.5/s, 75 at 145 s) and drain at 10/s
+		// after it: back to 1 (the level before) at 153 s, 8 s after.
+		g(jobsSeries, lbl("state", "running"), func(t float64) float64 {
+			if loaded(t) {
+				return 1
+			}
+			return 0
+		})
+		g(jobsSeries, lbl("state", "available"), func(t float64) float64 {
+			switch {
+			case t >= 115 && t < 145:
+				return 2.5 * (t - 115)
+			case t >= 145:
+				return math.Max(0, 75-10*(t-145))
+			}
+			return 0
+		})
+		g(jobsSeries, lbl("state", "retryable"), func(float64) float64 { return 0 })
 	} else {
 		fns := []string{"ingest", "query", "thumbnailer", "tagger", "catalog"}
 		replicas := func(fn string) func(float64) float64 {
@@ -497,7 +531,7 @@ func TestWrite(t *testing.T) {
 			name:   "monolith only",
 			r:      monolithOnly,
 			charts: []string{"upload-ack"},
-			want:   []string{"n/a (not run)", "Replicas per function: n/a (no usable event-driven run"},
+			want:   []string{"No comparison: only the monolith was run.", "Replicas per function: n/a (no usable event-driven run"},
 			reject: []string{"NaN", "%!"},
 		},
 		{
@@ -609,6 +643,26 @@ func TestWriteSectionOrder(t *testing.T) {
 	}
 }
 
+// contains fails t for each of want that text (the file name) lacks.
+func contains(t *testing.T, name, text string, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(text, s) {
+			t.Errorf("%s lacks %q", name, s)
+		}
+	}
+}
+
+// lacks fails t for each of reject that text (the file name) has.
+func lacks(t *testing.T, name, text string, reject ...string) {
+	t.Helper()
+	for _, s := range reject {
+		if strings.Contains(text, s) {
+			t.Errorf("%s has %q", name, s)
+		}
+	}
+}
+
 func TestWriteNoResults(t *testing.T) {
 	if err := report.Write(t.TempDir(), nil, nil); err == nil {
 		t.Error("Write(nil results) = nil error, want one")
@@ -656,7 +710,7 @@ func TestWriteFaultsInOtherScenarios(t *testing.T) {
 		t.Error("coupling.svg written although two scenarios have faults")
 	}
 	md := plain(w.md)
-	for _, s := range []string{
+	contains(t, "report.md", md,
 		"Coupling: vision outage (scenario vision-outage)",
 		"Coupling: pg restart (scenario pg-restart)",
 		"Errors during the fault: vision outage (vision-outage)",
@@ -665,14 +719,128 @@ func TestWriteFaultsInOtherScenarios(t *testing.T) {
 		"Backlog peak and catch-up after the fault: pg restart (pg-restart)",
 		"75 of 75 uploads failed (100%; 5xx 75) in outage",
 		"peak 75 messages at 145 s; caught up 15.0 s after the fault ended",
+	)
+	lacks(t, "report.md", md, "Coupling timeline: n/a", "no fault in this run", "NaN", "%!")
+}
+
+// jobsSeries is the async monolith's job backlog series (results.QJobs
+// once bench/results names it).
+const jobsSeries = "jobs"
+
+// threeArch is the fixture with the async monolith's run between the
+// other two, its storage and River settings recorded. The async monolith
+// acks in 15 ms ⟨14–18 ms⟩ (the sync monolith 110 ms ⟨170 ms⟩,
+// event-driven 12 ms ⟨16 ms⟩: within its spread), is ready after 150 ms at p50, fails no
+// upload during the outage and drains its 76 jobs 8 s after it; it idles
+// with the sync monolith's CPU and answers after the idle gap as fast as
+// ever (15 ms, event-driven's cold starts 1.20 s).
+func threeArch() *results.Results {
+	r := fixture()
+	t0 := r.Runs[0].Start
+	r.Runs = []results.Run{r.Runs[0], run(results.MonolithAsync, t0.Add(5*time.Minute), 180), r.Runs[1], r.Runs[2]}
+	r.Settings["monolith_storage"] = "s3: the bucket monolith in MinIO"
+	r.Settings["river_fetch_poll_interval"] = "200ms"
+	r.Queries = append(r.Queries, results.Query{Name: jobsSeries, Unit: "jobs",
+		Expr: `sum by (state) (photobench_monolith_jobs{architecture="monolith-async"})`, Description: "async monolith: River's jobs by state"})
+	return r
+}
+
+// threeAnalysis prices the async monolith as the sync one's VM, within 10%.
+func threeAnalysis() *cost.Analysis {
+	a := analysis()
+	t := &a.Tables[0]
+	t.Rows = append(t.Rows[:1], append([][]string{{"async monolith (VM m6i.large)", "2.5", "10.90", "1"}}, t.Rows[1:]...)...)
+	return a
+}
+
+func TestWriteThreeArchitectures(t *testing.T) {
+	dir := t.TempDir()
+	if err := report.Write(dir, threeArch(), threeAnalysis()); err != nil {
+		t.Fatal(err)
+	}
+	w := read(t, dir)
+	checkXML(t, report.HTMLFile, []byte(w.html), "html")
+	for name, svg := range w.svgs {
+		checkXML(t, name, svg, "svg")
+	}
+	// A column per architecture, in results.Archs order.
+	if !strings.Contains(w.md, "|  | monolith | async monolith | event-driven | what it means |") {
+		t.Error("the trade-offs table has no column per architecture in report order")
+	}
+	md, h := plain(w.md), plain(w.html)
+	for _, s := range []string{
+		"# photobench: monolith vs async monolith vs event-driven",
+		// Ack: coupling in time makes the difference, the two asynchronous
+		// ones are within each other's spread.
+		"Coupling in time (sync → async monolith): the async monolith acks uploads 7.3x faster at p99 (15.0 ms vs 110 ms); " +
+			"one process vs many (async monolith → event-driven): both ack uploads within each other's spread at p99 (async monolith 15.0 ms ⟨14.0–18.0 ms⟩, event-driven 12.0 ms ⟨16.0–16.0 ms⟩); " +
+			"so the difference in upload ack latency comes from coupling in time, not from being one process or many.",
+		// Ready: both axes make it later.
+		"photos are ready 70.0 ms later on the async monolith than on the sync monolith at p50",
+		"photos are ready 2.23 s later on event-driven than on the async monolith at p50",
+		"so both axes add to the difference in time until ready: coupling in time and one process vs many each make it worse.",
+		// The outage: the failures come from coupling in time.
+		"during the fault the sync monolith failed 100% of uploads (75), the async monolith 0% (0); the async monolith's backlog grew from at most 1 to 76 jobs instead",
+		"during the fault the async monolith failed 0% of uploads (0), event-driven 0% (0)",
+		"so the difference in failed uploads comes from coupling in time, not from being one process or many.",
+		// The backlog: one exists only with coupling in time; its drain
+		// differs by process count.
+		"the sync monolith has no queue to hold a backlog, the async monolith's backlog peaked at 76 jobs (at most 1 in the 30.0 s before the fault) and was back to that level 8.00 s after the fault ended",
+		"event-driven's backlog peaked at 75 messages",
+		"so the backlog itself comes from coupling in time, and one process vs many changes its catch-up: the async monolith caught up 7.00 s sooner",
+		"peak 76 jobs at 145 s; caught up 8.00 s after the fault ended (n=1)",
+		// Idle: the monoliths alike, event-driven apart.
+		"so the difference in idle CPU comes from one process vs many, not from coupling in time.",
+		// Cold: the axes pull apart.
+		"the two axes pull apart: coupling in time makes it better, one process vs many worse",
+		// Throughput: nothing to tell apart.
+		"so neither coupling in time nor one process vs many makes a difference here beyond the spread",
+		// Cost: the event-driven options disagree.
+		"the async monolith costs about the same as the sync monolith (within 10%)",
+		"which axis the difference in cost comes from depends on the pricing option",
+		// Moving parts.
+		"3 / ≥ 12",
+		"so the difference in deployables comes from one process vs many, not from coupling in time.",
+		"the sync and the async monolith differ only in coupling in time",
+		// Storage and River's knobs.
+		"Monolith storage (--storage disk|s3): monolith: s3, photos in a MinIO bucket of its own (setting monolith_storage)",
+		"The async monolith's job queue (River): river_fetch_poll_interval = 200ms.",
+		"The monolith ran with --storage s3",
+		// The hop table's lower bounds say what they are.
+		"are lower bounds, not counts",
+		"| async monolith | monolith-async → PostgreSQL | River's fetch of the job (LISTEN/NOTIFY or a poll) | ≥ 1 |",
+		// Charts and tables name the job backlog.
+		"Colours: monolith blue, async monolith green and event-driven orange.",
+		"76 jobs at 145 s (before: at most 1)",
+		"| async monolith quick #1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 367 | 367 | 0 | 0 | 0 | 0 | 0 | n/a (no DLQ in this architecture) | n/a (no notifications to lose) |",
 	} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report.md lacks %q", s)
 		}
-	}
-	for _, s := range []string{"Coupling timeline: n/a", "no fault in this run", "NaN", "%!"} {
-		if strings.Contains(md, s) {
-			t.Errorf("report.md has %q", s)
+		if !strings.Contains(s, " | ") && !strings.Contains(h, strings.TrimPrefix(s, "# ")) {
+			t.Errorf("report.html lacks %q", s)
 		}
 	}
+	contains(t, "coupling.svg", string(w.svgs["coupling.svg"]), "async monolith jobs", "event-driven lag", `stroke="#009e73"`)
+	lacks(t, "report.md", md, "NaN", "+Inf", "%!", "no attribution")
+}
+
+// TestWriteTwoArchitectures: a results.json from before the async monolith
+// renders as it did, two columns, and says its comparison mixes the axes.
+func TestWriteTwoArchitectures(t *testing.T) {
+	dir := t.TempDir()
+	if err := report.Write(dir, fixture(), analysis()); err != nil {
+		t.Fatal(err)
+	}
+	w := read(t, dir)
+	if !strings.Contains(w.md, "|  | monolith | event-driven | what it means |") {
+		t.Error("a two-architecture report has no two-column trade-offs table")
+	}
+	md := plain(w.md)
+	contains(t, "report.md", md,
+		"# photobench: monolith vs event-driven",
+		"The sentences compare monolith and event-driven, which differ in both axes at once",
+		"Event-driven acks uploads 9.2x faster at p99 (12.0 ms vs 110 ms)",
+	)
+	lacks(t, "report.md", md, "async monolith", "Coupling in time (sync", "sync monolith", "River")
 }

@@ -212,7 +212,7 @@ func (v *view) lostSection(d *doc) {
 			}
 		}
 		switch {
-		case !l.dlqCaptured && run.Arch == archMonolith:
+		case !l.dlqCaptured && isMonolith(run.Arch):
 			row = append(row, na("no DLQ in this architecture"))
 		case !l.dlqCaptured:
 			row = append(row, na("series not captured"))
@@ -228,7 +228,7 @@ func (v *view) lostSection(d *doc) {
 			row = append(row, fmtCount(total)+" ("+strings.Join(parts, ", ")+")")
 		}
 		switch {
-		case !l.reconciledCaptured && run.Arch == archMonolith:
+		case !l.reconciledCaptured && isMonolith(run.Arch):
 			row = append(row, na("no notifications to lose"))
 		case !l.reconciledCaptured:
 			row = append(row, na("series not captured"))
@@ -272,16 +272,20 @@ func (v *view) breakEvenChart() *chart {
 		return nil
 	}
 	p := svg.Panel{YLabel: be.YLabel, LogY: be.LogY}
-	// The monolith's lines blue, event-driven's orange then other warm
-	// hues, dashed, so that several pricing options stay apart.
-	nm, ne, no := 0, 0, 0
+	// The sync monolith's lines blue, the async monolith's green,
+	// event-driven's orange then other warm hues, dashed, so that several
+	// pricing options stay apart.
+	nm, nas, ne, no := 0, 0, 0, 0
 	for _, l := range be.Lines {
 		colour, dash := warm[(2+no)%len(warm)], svg.DashDotted
-		switch ln := strings.ToLower(l.Name); {
-		case strings.Contains(ln, "monolith"):
+		switch costArch(l.Name) {
+		case archMonolith:
 			colour, dash = []string{colMonolith, "#3f8fd0", "#173e7a"}[nm%3], []string{svg.DashSolid, svg.DashDashed, svg.DashDotted}[nm%3]
 			nm++
-		case strings.Contains(ln, "event"):
+		case archAsync:
+			colour, dash = []string{colAsync, "#4dbb9a", "#006b4e"}[nas%3], []string{svg.DashSolid, svg.DashDashed, svg.DashDotted}[nas%3]
+			nas++
+		case archEvent:
 			colour, dash = []string{colEvent, "#a3360f", "#e0a800"}[ne%3], []string{svg.DashSolid, svg.DashDashed, svg.DashDotDash}[ne%3]
 			ne++
 		default:

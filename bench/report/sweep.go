@@ -583,82 +583,119 @@ func (v *view) rowKnee() []string {
 	s := v.sweeps[0]
 	label := fmt.Sprintf("Knee (highest rate within the SLO: %s)", v.sloText())
 	if v.r.SLO <= 0 {
-		return []string{"Knee (highest rate within the SLO)", na("no SLO recorded"), na("no SLO recorded"), "No SLO was recorded: the sweep has no knee."}
+		return v.row("Knee (highest rate within the SLO)", func(string) string { return na("no SLO recorded") }, "No SLO was recorded: the sweep has no knee.")
 	}
-	cell := func(arch string) (knee, bool, string) {
+	knees := map[string]knee{}
+	cell := func(arch string) string {
 		steps, ok := s.steps[arch]
 		if !ok || len(steps) == 0 {
-			return knee{}, false, na("not swept")
+			return na("not swept")
 		}
 		k := kneeOf(steps, v.r.SLO)
-		return k, true, fmt.Sprintf("%s (%d rates, %s)", k.text(), len(steps), k.runsText())
+		knees[arch] = k
+		return fmt.Sprintf("%s (%d rates, %s)", k.text(), len(steps), k.runsText())
 	}
-	m, okm, mc := cell(archMonolith)
-	e, oke, ec := cell(archEvent)
-	s1 := "no comparison: "
-	switch {
-	case !okm && !oke:
-		s1 += "neither architecture was swept"
-	case !okm:
-		s1 += "the monolith was not swept"
-	case !oke:
-		s1 += "event-driven was not swept"
-	default:
-		s1 = kneeSentence(m, e)
+	cells := map[string]string{}
+	for _, a := range v.archs {
+		cells[a] = cell(a)
 	}
-	return []string{label, mc, ec, sentence(s1)}
+	cmp := func(a, b string) (string, int, bool) {
+		ka, oka := knees[a]
+		kb, okb := knees[b]
+		switch {
+		case !oka && !okb:
+			return fmt.Sprintf("neither %s nor %s was swept", v.subj(a), v.subj(b)), dirSame, false
+		case !oka:
+			return v.subj(a) + " was not swept", dirSame, false
+		case !okb:
+			return v.subj(b) + " was not swept", dirSame, false
+		}
+		return v.kneeSentence(a, b, ka, kb)
+	}
+	sentence := v.compare("the difference in the knee", cmp)
+	if !v.three() {
+		// Two architectures: the old wording, "neither architecture was swept".
+		sentence = strings.Replace(sentence, "neither the monolith nor event-driven was swept", "neither architecture was swept", 1)
+	}
+	return v.row(label, func(a string) string { return cells[a] }, sentence)
 }
 
-// kneeSentence compares two knees.
-func kneeSentence(m, e knee) string {
-	subj := map[string]string{archMonolith: "the monolith", archEvent: "the event-driven app"}
+// kneeSubj names an architecture in a knee sentence.
+func (v *view) kneeSubj(a string) string {
+	if a == archEvent {
+		return "the event-driven app"
+	}
+	return v.subj(a)
+}
+
+// holdsFurther reports whether knee x holds the SLO further than y, where
+// that can be told.
+func holdsFurther(x, y knee) bool {
+	switch {
+	case x.kind == kneeAtLeast && y.kind != kneeAtLeast:
+		return true
+	case x.kind == kneeAt && y.kind == kneeBelow:
+		return true
+	case x.kind == kneeAt && y.kind == kneeAt:
+		return x.rate > y.rate
+	}
+	return false
+}
+
+// kneeSentence compares the knees of architectures m and e, and says how
+// the knee moves from m to e.
+func (v *view) kneeSentence(mArch, eArch string, m, e knee) (string, int, bool) {
+	dir := dirSame
+	switch {
+	case holdsFurther(e, m):
+		dir = dirBetter
+	case holdsFurther(m, e):
+		dir = dirWorse
+	}
 	type side struct {
 		arch string
 		k    knee
 	}
-	a, b := side{archMonolith, m}, side{archEvent, e}
+	a, b := side{mArch, m}, side{eArch, e}
 	// b is the one that holds the SLO further, where that can be told.
-	better := func(x, y knee) bool { // x holds it further than y
-		switch {
-		case x.kind == kneeAtLeast && y.kind != kneeAtLeast:
-			return true
-		case x.kind == kneeAt && y.kind == kneeBelow:
-			return true
-		case x.kind == kneeAt && y.kind == kneeAt:
-			return x.rate > y.rate
-		}
-		return false
-	}
-	if better(a.k, b.k) {
+	if holdsFurther(a.k, b.k) {
 		a, b = b, a
 	}
-	hi, lo := subj[b.arch], subj[a.arch]
+	hi, lo := v.kneeSubj(b.arch), v.kneeSubj(a.arch)
+	both := "both architectures"
+	if v.three() {
+		both = "both " + v.subj(mArch) + " and " + v.kneeSubj(eArch)
+	}
 	switch {
 	case b.k.kind == kneeAt && a.k.kind == kneeAt && b.k.rate == a.k.rate:
-		return fmt.Sprintf("both architectures hold the SLO up to %s", fmtReqRate(b.k.rate))
+		return fmt.Sprintf("%s hold the SLO up to %s", both, fmtReqRate(b.k.rate)), dir, true
 	case b.k.kind == kneeAt && a.k.kind == kneeAt:
-		return fmt.Sprintf("%s holds the SLO up to %s, %s %s's %s", hi, fmtReqRate(b.k.rate), fmtRatio(b.k.rate/a.k.rate), lo, fmtReqRate(a.k.rate))
+		return fmt.Sprintf("%s holds the SLO up to %s, %s %s's %s", hi, fmtReqRate(b.k.rate), fmtRatio(b.k.rate/a.k.rate), lo, fmtReqRate(a.k.rate)), dir, true
 	case b.k.kind == kneeAtLeast && a.k.kind == kneeAtLeast:
 		if a.k.highest == b.k.highest {
-			return fmt.Sprintf("both architectures held the SLO at every rate swept, up to %s: the sweep did not reach either knee", fmtReqRate(b.k.highest))
+			return fmt.Sprintf("%s held the SLO at every rate swept, up to %s: the sweep did not reach either knee", both, fmtReqRate(b.k.highest)), dir, true
 		}
-		return fmt.Sprintf("both architectures held the SLO at every rate swept (%s up to %s, %s up to %s): the sweep did not reach either knee",
-			hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.highest))
+		return fmt.Sprintf("%s held the SLO at every rate swept (%s up to %s, %s up to %s): the sweep did not reach either knee",
+			both, hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.highest)), dir, true
 	case b.k.kind == kneeAtLeast && a.k.kind == kneeAt:
 		s := fmt.Sprintf("%s held the SLO at every rate swept, up to %s, %s only up to %s", hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.rate))
 		if b.k.highest > a.k.rate {
 			s += fmt.Sprintf(": at least %s its knee", fmtRatio(b.k.highest/a.k.rate))
 		}
-		return s
+		return s, dir, true
 	case b.k.kind == kneeAtLeast && a.k.kind == kneeBelow:
-		return fmt.Sprintf("%s held the SLO at every rate swept, up to %s; %s missed it even at the lowest (%s)", hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.lowest))
+		return fmt.Sprintf("%s held the SLO at every rate swept, up to %s; %s missed it even at the lowest (%s)", hi, fmtReqRate(b.k.highest), lo, fmtReqRate(a.k.lowest)), dir, true
 	case b.k.kind == kneeAt && a.k.kind == kneeBelow:
-		return fmt.Sprintf("%s holds the SLO up to %s; %s missed it even at the lowest rate swept (%s)", hi, fmtReqRate(b.k.rate), lo, fmtReqRate(a.k.lowest))
+		return fmt.Sprintf("%s holds the SLO up to %s; %s missed it even at the lowest rate swept (%s)", hi, fmtReqRate(b.k.rate), lo, fmtReqRate(a.k.lowest)), dir, true
 	case b.k.kind == kneeBelow && a.k.kind == kneeBelow:
-		if a.k.lowest == b.k.lowest {
-			return fmt.Sprintf("neither architecture held the SLO even at the lowest rate swept (%s)", fmtReqRate(b.k.lowest))
+		neither := "neither architecture"
+		if v.three() {
+			neither = "neither " + v.subj(mArch) + " nor " + v.kneeSubj(eArch)
 		}
-		return fmt.Sprintf("neither architecture held the SLO even at the lowest rate swept (%s %s, %s %s)", hi, fmtReqRate(b.k.lowest), lo, fmtReqRate(a.k.lowest))
+		if a.k.lowest == b.k.lowest {
+			return fmt.Sprintf("%s held the SLO even at the lowest rate swept (%s)", neither, fmtReqRate(b.k.lowest)), dir, true
+		}
+		return fmt.Sprintf("%s held the SLO even at the lowest rate swept (%s %s, %s %s)", neither, hi, fmtReqRate(b.k.lowest), lo, fmtReqRate(a.k.lowest)), dir, true
 	}
-	return fmt.Sprintf("no comparison: monolith %s, event-driven %s", m.text(), e.text())
+	return fmt.Sprintf("%s %s, %s %s", archName(mArch), m.text(), archName(eArch), e.text()), dirSame, false
 }

@@ -278,3 +278,26 @@ func TestNoSweep(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepThreeArchitectures: the async monolith holds the SLO as far as
+// the event-driven app, twice as far as the sync monolith: the knee moves
+// with coupling in time, not with the number of processes.
+func TestSweepThreeArchitectures(t *testing.T) {
+	r := sweepResults([]step{inSLO(10), inSLO(20), {rate: 40, p99: 2}}, []step{inSLO(10), inSLO(20), inSLO(40), {rate: 80, p99: 3}}, false, false)
+	for _, st := range []step{inSLO(10), inSLO(20), inSLO(40), {rate: 80, p99: 1.5}} {
+		r.Runs = append(r.Runs, sweepRunOf(results.MonolithAsync, st, false))
+	}
+	dir := t.TempDir()
+	if err := report.Write(dir, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	w := read(t, dir)
+	contains(t, "report.md", plain(w.md),
+		"Coupling in time (sync → async monolith): the async monolith holds the SLO up to 40 req/s, 2.0x the sync monolith's 20 req/s; "+
+			"one process vs many (async monolith → event-driven): both the async monolith and the event-driven app hold the SLO up to 40 req/s; "+
+			"so the difference in the knee comes from coupling in time, not from being one process or many.",
+		"async monolith: knee 40 req/s (1 run per rate)",
+		"Rate sweep — async monolith (steady phase)",
+	)
+	contains(t, "rate-sweep.svg", string(w.svgs["rate-sweep.svg"]), "async monolith knee: 40 req/s")
+}

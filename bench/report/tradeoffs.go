@@ -11,7 +11,7 @@ import (
 )
 
 // The trade-off table: one row per question, a cell per architecture, and
-// a sentence computed from the two cells.
+// a sentence computed from the cells (see compare).
 
 // fig is phaseFigure over the scenario's usable runs of arch.
 func (v *view) fig(arch, phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) figure {
@@ -19,6 +19,25 @@ func (v *view) fig(arch, phase string, get func(loadgen.PhaseSummary) (float64, 
 		return figure{}
 	}
 	return phaseFigure(v.runs[arch], phase, get, tl)
+}
+
+// figs is fig for every architecture run.
+func (v *view) figs(phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) map[string]figure {
+	out := map[string]figure{}
+	for _, a := range v.archs {
+		out[a] = v.fig(a, phase, get, tl)
+	}
+	return out
+}
+
+// row is a trade-off row: its label, a cell per architecture run (in
+// v.archs order) and its sentence.
+func (v *view) row(label string, cell func(arch string) string, s string) []string {
+	r := []string{label}
+	for _, a := range v.archs {
+		r = append(r, cell(a))
+	}
+	return append(r, sentence(s))
 }
 
 // missing says why an architecture has no figure for a phase.
@@ -37,23 +56,61 @@ func (v *view) missing(arch, phase string) string {
 	return "not measured in " + phase
 }
 
-// faster compares two latencies (lower is better) as a clause:
-// "event-driven acks uploads 9.1x faster at p99 (12.0 ms vs 110 ms)".
-func faster(m, e figure, verb, what string) (string, int) {
-	if !m.ok() || !e.ok() {
-		return "", 0
-	}
-	mv, ev := m.value(), e.value()
+// spread is the figure's range: over runs when there are several, over
+// the 10-second slices of a single run's phase when there are some.
+func (f figure) spread() (lo, hi float64, ok bool) {
 	switch {
-	case mv <= 0 || ev <= 0:
-		return fmt.Sprintf("%s %s: monolith %s, event-driven %s", verb, what, fmtSeconds(mv), fmtSeconds(ev)), 0
-	case math.Max(mv, ev)/math.Min(mv, ev) < 1.1:
-		return fmt.Sprintf("both %s within 10%% of each other %s (monolith %s, event-driven %s)", verb, what, fmtSeconds(mv), fmtSeconds(ev)), 0
-	case ev < mv:
-		return fmt.Sprintf("event-driven %s %s faster %s (%s vs %s)", verbS(verb), fmtRatio(mv/ev), what, fmtSeconds(ev), fmtSeconds(mv)), 1
-	default:
-		return fmt.Sprintf("the monolith %s %s faster %s (%s vs %s)", verbS(verb), fmtRatio(ev/mv), what, fmtSeconds(mv), fmtSeconds(ev)), -1
+	case len(f.vals) > 1:
+		lo, hi = minMax(f.vals)
+		return lo, hi, true
+	case len(f.slices) > 1:
+		lo, hi = minMax(f.slices)
+		return lo, hi, true
 	}
+	return 0, 0, false
+}
+
+// overlap reports whether two figures' spreads overlap: their difference
+// is within the spread.
+func overlap(a, b figure) bool {
+	alo, ahi, ok1 := a.spread()
+	blo, bhi, ok2 := b.spread()
+	return ok1 && ok2 && alo <= bhi && blo <= ahi
+}
+
+// near reports whether two positive values are within 10% of each other.
+func near(a, b float64) bool { return math.Max(a, b)/math.Min(a, b) < 1.1 }
+
+// faster compares two latencies (lower is better) of a and b, named na
+// and nb in a sentence and ba and bb bare, as a clause: "event-driven
+// acks uploads 9.1x faster at p99 (12.0 ms vs 110 ms)", and the way it
+// moves from a to b.
+func faster(na, nb, ba, bb string, a, b figure, verb, what string) (string, int) {
+	if !a.ok() || !b.ok() {
+		return "", dirSame
+	}
+	av, bv := a.value(), b.value()
+	switch {
+	case av <= 0 || bv <= 0:
+		return fmt.Sprintf("%s %s: %s %s, %s %s", verb, what, ba, fmtSeconds(av), bb, fmtSeconds(bv)), dirSame
+	case near(av, bv):
+		return fmt.Sprintf("both %s within 10%% of each other %s (%s %s, %s %s)", verb, what, ba, fmtSeconds(av), bb, fmtSeconds(bv)), dirSame
+	case overlap(a, b):
+		return fmt.Sprintf("both %s within each other's spread %s (%s %s, %s %s)", verb, what, ba, a.text(fmtSeconds, ""), bb, b.text(fmtSeconds, "")), dirSame
+	case bv < av:
+		return fmt.Sprintf("%s %s %s faster %s (%s vs %s)", nb, verbS(verb), fmtRatio(av/bv), what, fmtSeconds(bv), fmtSeconds(av)), dirBetter
+	default:
+		return fmt.Sprintf("%s %s %s faster %s (%s vs %s)", na, verbS(verb), fmtRatio(bv/av), what, fmtSeconds(av), fmtSeconds(bv)), dirWorse
+	}
+}
+
+// fasterOf is faster between architectures a and b.
+func (v *view) fasterOf(a, b string, fa, fb figure, verb, what string) (string, int, bool) {
+	s, dir := faster(v.subj(a), v.subj(b), archName(a), archName(b), fa, fb, verb, what)
+	if s == "" {
+		return v.missingOf(a, b, fa.ok(), fb.ok()), dirSame, false
+	}
+	return s, dir, true
 }
 
 // verbS puts a plural verb phrase ("ack uploads") in the third person.
@@ -67,9 +124,8 @@ func verbS(v string) string {
 
 func (v *view) tradeoffs() [][]string {
 	var rows [][]string
-	ackM, ackE, ackRow := v.rowAck()
-	rows = append(rows, ackRow)
-	rows = append(rows, v.rowReady(ackM, ackE))
+	rows = append(rows, v.rowAck())
+	rows = append(rows, v.rowReady())
 	rows = append(rows, v.rowThroughput())
 	if len(v.sweeps) > 0 {
 		rows = append(rows, v.rowKnee())
@@ -82,26 +138,18 @@ func (v *view) tradeoffs() [][]string {
 	return rows
 }
 
-func (v *view) rowAck() (figure, figure, []string) {
-	tl := &tlSpec{op: string(loadgen.OpUpload), sel: selP99}
-	get := latGet(loadgen.OpUpload, qP99)
-	m, e := v.fig(archMonolith, v.steady, get, tl), v.fig(archEvent, v.steady, get, tl)
-	s, _ := faster(m, e, "ack uploads", "at p99")
-	if s == "" {
-		s = "no comparison: " + oneMissing(m, e)
-	}
-	return m, e, []string{fmt.Sprintf("Upload ack latency p99 (%s)", orPhase(v.steady)),
-		m.withN(fmtSeconds, v.missing(archMonolith, v.steady)), e.withN(fmtSeconds, v.missing(archEvent, v.steady)), sentence(s)}
+// ackFigs are the steady phase's upload ack p99 of every architecture.
+func (v *view) ackFigs() map[string]figure {
+	return v.figs(v.steady, latGet(loadgen.OpUpload, qP99), &tlSpec{op: string(loadgen.OpUpload), sel: selP99})
 }
 
-func oneMissing(m, e figure) string {
-	switch {
-	case !m.ok() && !e.ok():
-		return "neither architecture has the figure"
-	case !m.ok():
-		return "the monolith has no figure"
-	}
-	return "event-driven has no figure"
+func (v *view) rowAck() []string {
+	f := v.ackFigs()
+	s := v.compare("the difference in upload ack latency", func(a, b string) (string, int, bool) {
+		return v.fasterOf(a, b, f[a], f[b], "ack uploads", "at p99")
+	})
+	return v.row(fmt.Sprintf("Upload ack latency p99 (%s)", orPhase(v.steady)),
+		func(a string) string { return f[a].withN(fmtSeconds, v.missing(a, v.steady)) }, s)
 }
 
 func orPhase(p string) string {
@@ -111,95 +159,115 @@ func orPhase(p string) string {
 	return p
 }
 
-func (v *view) rowReady(ackM, ackE figure) []string {
-	p50 := latReady(qP50)
-	p99 := latReady(qP99)
-	mk := func(arch string) (figure, figure, string) {
-		a := v.fig(arch, v.steady, p50, &tlSpec{op: "ready", sel: selP50})
-		b := v.fig(arch, v.steady, p99, &tlSpec{op: "ready", sel: selP99})
+func (v *view) rowReady() []string {
+	ack := v.ackFigs()
+	p50 := v.figs(v.steady, latReady(qP50), &tlSpec{op: "ready", sel: selP50})
+	p99 := v.figs(v.steady, latReady(qP99), &tlSpec{op: "ready", sel: selP99})
+	cell := func(arch string) string {
+		a, b := p50[arch], p99[arch]
 		if !a.ok() {
-			return a, b, na(v.missing(arch, v.steady) + "; no upload followed until ready")
+			return na(v.missing(arch, v.steady) + "; no upload followed until ready")
 		}
-		return a, b, "p50 " + a.text(fmtSeconds, "") + " / p99 " + b.text(fmtSeconds, "") + fmt.Sprintf(" (n=%d)", len(a.vals))
+		return "p50 " + a.text(fmtSeconds, "") + " / p99 " + b.text(fmtSeconds, "") + fmt.Sprintf(" (n=%d)", len(a.vals))
 	}
-	m50, m99, mc := mk(archMonolith)
-	e50, e99, ec := mk(archEvent)
-	s := ""
-	if m50.ok() && e50.ok() {
-		d50 := e50.value() - m50.value()
-		word, readyWinner := "later", -1 // the monolith's photos are ready sooner
-		if d50 < 0 {
-			word, readyWinner = "sooner", 1
+	cmp := func(a, b string) (string, int, bool) {
+		a50, b50 := p50[a], p50[b]
+		if !a50.ok() || !b50.ok() {
+			return v.missingOf(a, b, a50.ok(), b50.ok()), dirSame, false
 		}
-		ready := fmt.Sprintf("photos are ready %s %s on event-driven at p50", fmtSeconds(math.Abs(d50)), word)
-		if m99.ok() && e99.ok() {
-			d99 := e99.value() - m99.value()
-			w99 := "later"
-			if d99 < 0 {
-				w99 = "sooner"
+		than := ""
+		if v.three() {
+			than = " than on " + v.subj(a)
+		}
+		var ready string
+		dir := dirSame
+		if d := b50.value() - a50.value(); near(a50.value(), b50.value()) || overlap(a50, b50) {
+			ready = fmt.Sprintf("photos are ready within 10%% or the spread of each other at p50 (%s %s, %s %s)", archName(a), fmtSeconds(a50.value()),
+				archName(b), fmtSeconds(b50.value()))
+		} else {
+			word := "later"
+			dir = dirWorse
+			if d < 0 {
+				word, dir = "sooner", dirBetter
 			}
-			ready += fmt.Sprintf(" (%s %s at p99)", fmtSeconds(math.Abs(d99)), w99)
+			ready = fmt.Sprintf("photos are ready %s %s on %s%s at p50", fmtSeconds(math.Abs(d)), word, v.subj(b), than)
+			if a99, b99 := p99[a], p99[b]; a99.ok() && b99.ok() {
+				d99 := b99.value() - a99.value()
+				w99 := "later"
+				if d99 < 0 {
+					w99 = "sooner"
+				}
+				ready += fmt.Sprintf(" (%s %s at p99)", fmtSeconds(math.Abs(d99)), w99)
+			}
 		}
-		if ack, winner := faster(ackM, ackE, "ack uploads", "at p99"); ack != "" {
+		if s, winner := faster(v.subj(a), v.subj(b), archName(a), archName(b), ack[a], ack[b], "ack uploads", "at p99"); s != "" {
 			conj := "and"
-			if winner != 0 && winner != readyWinner {
+			if winner != dirSame && dir != dirSame && winner != dir {
 				conj = "but"
 			}
-			s = ack + ", " + conj + " " + ready
-		} else {
-			s = ready
+			return s + ", " + conj + " " + ready, dir, true
 		}
-	} else {
-		s = "no comparison: " + oneMissing(m50, e50)
+		return ready, dir, true
 	}
-	return []string{fmt.Sprintf("Upload-to-ready p50/p99 (%s)", orPhase(v.steady)), mc, ec, sentence(s)}
+	return v.row(fmt.Sprintf("Upload-to-ready p50/p99 (%s)", orPhase(v.steady)), cell, v.compare("the difference in time until ready", cmp))
 }
 
 func latReady(q func(loadgen.Quantiles) float64) func(loadgen.PhaseSummary) (float64, bool) {
 	return readyGet(func(r loadgen.ReadySummary) float64 { return q(r.Latency) }, true)
 }
 
-func (v *view) rowThroughput() []string {
-	label := fmt.Sprintf("Throughput achieved / target (%s, the phase with the highest target)", orPhase(v.burst))
-	type tp struct {
-		target, achieved, okRate, okShare figure
-		cell                              string
+// throughput are one architecture's figures in the burst phase.
+type throughput struct {
+	target, achieved, okRate, okShare figure
+	cell                              string
+}
+
+func (v *view) throughputOf(arch string) throughput {
+	var t throughput
+	t.target = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), nil)
+	t.achieved = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), nil)
+	for _, run := range v.runs[arch] {
+		w, ok1 := run.Phase(v.burst)
+		ps, ok2 := run.Summary.Phase(v.burst)
+		if ok1 && ok2 && dur(w) > 0 && ps.All.Scheduled > 0 {
+			t.okRate.vals = append(t.okRate.vals, float64(ps.All.OK)/dur(w))
+			t.okShare.vals = append(t.okShare.vals, float64(ps.All.OK)/float64(ps.All.Scheduled))
+		}
 	}
-	mk := func(arch string) tp {
-		var t tp
-		t.target = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), nil)
-		t.achieved = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), nil)
-		for _, run := range v.runs[arch] {
-			w, ok1 := run.Phase(v.burst)
-			ps, ok2 := run.Summary.Phase(v.burst)
-			if ok1 && ok2 && dur(w) > 0 && ps.All.Scheduled > 0 {
-				t.okRate.vals = append(t.okRate.vals, float64(ps.All.OK)/dur(w))
-				t.okShare.vals = append(t.okShare.vals, float64(ps.All.OK)/float64(ps.All.Scheduled))
-			}
-		}
-		if !t.target.ok() || !t.okRate.ok() {
-			t.cell = na(v.missing(arch, v.burst))
-			return t
-		}
-		t.cell = fmt.Sprintf("sent %s of %s target; %s (%s of requests) (n=%d)", t.achieved.text(fmtRate("req/s"), ""),
-			t.target.text(fmtRate("req/s"), ""), t.okRate.text(fmtRate("ok/s"), ""), t.okShare.text(fmtPct, ""), len(t.target.vals))
+	if !t.target.ok() || !t.okRate.ok() {
+		t.cell = na(v.missing(arch, v.burst))
 		return t
 	}
-	m, e := mk(archMonolith), mk(archEvent)
-	s := "no comparison: " + oneMissing(m.okShare, e.okShare)
-	if m.okShare.ok() && e.okShare.ok() {
-		s = fmt.Sprintf("at %s offered, the monolith answered %s of requests ok (%s), event-driven %s (%s)",
-			fmtRate("req/s")(m.target.value()), fmtPct(m.okShare.value()), fmtRate("ok/s")(m.okRate.value()),
-			fmtPct(e.okShare.value()), fmtRate("ok/s")(e.okRate.value()))
-		if d := e.okRate.value() - m.okRate.value(); math.Abs(d) >= 0.05*math.Max(m.okRate.value(), e.okRate.value()) {
-			who := "event-driven"
-			if d < 0 {
-				who = "the monolith"
-			}
-			s += fmt.Sprintf(": %s served %s more", who, fmtRate("ok/s")(math.Abs(d)))
-		}
+	t.cell = fmt.Sprintf("sent %s of %s target; %s (%s of requests) (n=%d)", t.achieved.text(fmtRate("req/s"), ""),
+		t.target.text(fmtRate("req/s"), ""), t.okRate.text(fmtRate("ok/s"), ""), t.okShare.text(fmtPct, ""), len(t.target.vals))
+	return t
+}
+
+func (v *view) rowThroughput() []string {
+	label := fmt.Sprintf("Throughput achieved / target (%s, the phase with the highest target)", orPhase(v.burst))
+	tp := map[string]throughput{}
+	for _, a := range v.archs {
+		tp[a] = v.throughputOf(a)
 	}
-	return []string{label, m.cell, e.cell, sentence(s)}
+	cmp := func(a, b string) (string, int, bool) {
+		m, e := tp[a], tp[b]
+		if !m.okShare.ok() || !e.okShare.ok() {
+			return v.missingOf(a, b, m.okShare.ok(), e.okShare.ok()), dirSame, false
+		}
+		s := fmt.Sprintf("at %s offered, %s answered %s of requests ok (%s), %s %s (%s)",
+			fmtRate("req/s")(m.target.value()), v.subj(a), fmtPct(m.okShare.value()), fmtRate("ok/s")(m.okRate.value()),
+			v.subj(b), fmtPct(e.okShare.value()), fmtRate("ok/s")(e.okRate.value()))
+		d := e.okRate.value() - m.okRate.value()
+		if math.Abs(d) < 0.05*math.Max(m.okRate.value(), e.okRate.value()) {
+			return s, dirSame, true
+		}
+		who, dir := v.subj(b), dirBetter
+		if d < 0 {
+			who, dir = v.subj(a), dirWorse
+		}
+		return s + fmt.Sprintf(": %s served %s more", who, fmtRate("ok/s")(math.Abs(d))), dir, true
+	}
+	return v.row(label, func(a string) string { return tp[a].cell }, v.compare("the difference in requests served", cmp))
 }
 
 // faultRows are the two fault rows (errors, backlog) of the reference
@@ -221,13 +289,13 @@ func (v *view) faultRows() [][]string {
 	}
 	var rows [][]string
 	for _, s := range scens {
-		m, e := s.faults()
-		rows = append(rows, v.rowOutageErrors(s, "Errors during the fault: "+s.faultName(v.archs)+suffix(s), m, e))
+		fs := s.faults(v.archs)
+		rows = append(rows, v.rowOutageErrors(s, "Errors during the fault: "+s.faultName(v.archs)+suffix(s), fs))
 		label := "Backlog peak and catch-up after the fault"
 		if suf := suffix(s); suf != "" {
 			label += ": " + s.faultName(v.archs) + suf
 		}
-		rows = append(rows, v.rowBacklog(label, m, e))
+		rows = append(rows, v.rowBacklog(label, fs))
 	}
 	return rows
 }
@@ -244,7 +312,11 @@ func uploadErrCell(fs *faultStats, why string) string {
 		fmtPct(float64(st.Errors)/float64(st.Scheduled)), st.ErrorsByClass["5xx"], fs.phase)
 }
 
-func (v *view) rowOutageErrors(sc faultScen, label string, m, e *faultStats) []string {
+// errShareTie is how far apart two architectures' shares of failed
+// uploads may be and count as the same.
+const errShareTie = 0.01
+
+func (v *view) rowOutageErrors(sc faultScen, label string, fs map[string]*faultStats) []string {
 	why := func(arch string) string {
 		if sc.ref[arch] == nil {
 			if sc.name != v.scenario {
@@ -254,17 +326,34 @@ func (v *view) rowOutageErrors(sc faultScen, label string, m, e *faultStats) []s
 		}
 		return "no fault in this run"
 	}
-	s := "no comparison: a run without the fault"
-	if m != nil && e != nil && m.havePhase && e.havePhase && m.phaseStats.Scheduled > 0 && e.phaseStats.Scheduled > 0 {
+	has := func(f *faultStats) bool { return f != nil && f.havePhase && f.phaseStats.Scheduled > 0 }
+	cmp := func(a, b string) (string, int, bool) {
+		m, e := fs[a], fs[b]
+		if !has(m) || !has(e) {
+			return fmt.Sprintf("%s without the fault", v.missingOf(a, b, has(m), has(e))), dirSame, false
+		}
 		mf := float64(m.phaseStats.Errors) / float64(m.phaseStats.Scheduled)
 		ef := float64(e.phaseStats.Errors) / float64(e.phaseStats.Scheduled)
-		s = fmt.Sprintf("during the fault the monolith failed %s of uploads (%d), event-driven %s (%d)",
-			fmtPct(mf), m.phaseStats.Errors, fmtPct(ef), e.phaseStats.Errors)
-		if e.haveLag && e.peak > e.preMax {
-			s += fmt.Sprintf("; event-driven's backlog grew from at most %s to %s messages instead", fmtNum(e.preMax), fmtNum(e.peak))
+		s := fmt.Sprintf("during the fault %s failed %s of uploads (%d), %s %s (%d)",
+			v.subj(a), fmtPct(mf), m.phaseStats.Errors, v.subj(b), fmtPct(ef), e.phaseStats.Errors)
+		if e.haveLag && e.peak > e.preMax && (m == nil || !m.haveLag) {
+			s += fmt.Sprintf("; %s backlog grew from at most %s to %s %s instead", v.possessive(b), fmtNum(e.preMax), fmtNum(e.peak), backlogUnit(b))
+		}
+		switch {
+		case math.Abs(ef-mf) <= errShareTie:
+			return s, dirSame, true
+		case ef < mf:
+			return s, dirBetter, true
+		}
+		return s, dirWorse, true
+	}
+	s := v.compare("the difference in failed uploads", cmp)
+	if !v.three() {
+		if _, _, ok := v.pair(); ok && strings.HasPrefix(s, "no comparison: ") {
+			s = "no comparison: a run without the fault"
 		}
 	}
-	return []string{label, uploadErrCell(m, why(archMonolith)), uploadErrCell(e, why(archEvent)), sentence(s)}
+	return v.row(label, func(a string) string { return uploadErrCell(fs[a], why(a)) }, s)
 }
 
 func backlogCell(fs *faultStats, arch string) string {
@@ -275,9 +364,12 @@ func backlogCell(fs *faultStats, arch string) string {
 		if arch == archMonolith {
 			return na("no queue: a request either completes or fails")
 		}
+		if arch == archAsync {
+			return na("no job series captured")
+		}
 		return na("no lag series captured")
 	}
-	s := fmt.Sprintf("peak %s messages at %s", fmtNum(fs.peak), fmtOffset(fs.peakAt))
+	s := fmt.Sprintf("peak %s %s at %s", fmtNum(fs.peak), backlogUnit(arch), fmtOffset(fs.peakAt))
 	if fs.caughtUp {
 		s += fmt.Sprintf("; caught up %s after the fault ended", fmtSeconds(fs.catchUp))
 	} else {
@@ -286,25 +378,92 @@ func backlogCell(fs *faultStats, arch string) string {
 	return s + " (n=1)"
 }
 
-func (v *view) rowBacklog(label string, m, e *faultStats) []string {
-	s := "no event-driven run with the fault"
-	if e != nil && e.haveLag {
-		s = fmt.Sprintf("event-driven's backlog peaked at %s messages (at most %s in the %s before the fault)", fmtNum(e.peak), fmtNum(e.preMax), fmtSeconds(preFaultWindow))
-		if e.caughtUp {
-			s += fmt.Sprintf(" and was back to that level %s after the fault ended", fmtSeconds(e.catchUp))
-		} else {
-			s += " and had not drained by the end of the capture"
+// catchUpTie is how far apart two catch-up times may be and count as the
+// same: two samples of the 1 s capture.
+const catchUpTie = 2.0
+
+// queueClause says how arch's backlog grew and drained around the fault.
+func (v *view) queueClause(arch string, fs *faultStats) string {
+	if fs == nil {
+		return "no " + archName(arch) + " run with the fault"
+	}
+	if !fs.haveLag {
+		return "no backlog series captured for " + archName(arch)
+	}
+	s := fmt.Sprintf("%s backlog peaked at %s %s (at most %s in the %s before the fault)", v.possessive(arch), fmtNum(fs.peak), backlogUnit(arch),
+		fmtNum(fs.preMax), fmtSeconds(preFaultWindow))
+	if fs.caughtUp {
+		return s + fmt.Sprintf(" and was back to that level %s after the fault ended", fmtSeconds(fs.catchUp))
+	}
+	return s + " and had not drained by the end of the capture"
+}
+
+func (v *view) rowBacklog(label string, fs map[string]*faultStats) []string {
+	cell := func(a string) string { return backlogCell(fs[a], a) }
+	readyOf := func(a string) (string, bool) {
+		if f := fs[a]; f != nil && f.haveReady {
+			return fmtSeconds(f.readyMax), true
 		}
-		if e.haveReady {
+		return "", false
+	}
+	if !v.three() {
+		a, b, ok := v.pair()
+		if !ok {
+			return v.row(label, cell, v.alone())
+		}
+		// The later of the two is the one with a queue (the sync monolith
+		// has none).
+		s := v.queueClause(b, fs[b])
+		if e := fs[b]; e != nil && e.haveLag && e.haveReady {
 			s += fmt.Sprintf("; uploads accepted during the fault took up to %s to be ready", fmtSeconds(e.readyMax))
-			if m != nil && m.haveReady {
-				s += fmt.Sprintf(" (monolith: %s)", fmtSeconds(m.readyMax))
+			if r, ok := readyOf(a); ok {
+				s += fmt.Sprintf(" (%s: %s)", archName(a), r)
 			}
 		}
-	} else if e != nil {
-		s = "no lag series captured for event-driven"
+		return v.row(label, cell, s)
 	}
-	return []string{label, backlogCell(m, archMonolith), backlogCell(e, archEvent), sentence(s)}
+	sync, async, event := fs[archMonolith], fs[archAsync], fs[archEvent]
+	first := "the sync monolith has no queue to hold a backlog"
+	if sync != nil && sync.haveLag {
+		first = v.queueClause(archMonolith, sync)
+	}
+	s := axisTime + ": " + first + ", " + v.queueClause(archAsync, async) + "; " + axisProcess + ": " + v.queueClause(archEvent, event)
+	var readies []string
+	for _, a := range []string{archAsync, archEvent} {
+		if r, ok := readyOf(a); ok {
+			readies = append(readies, fmt.Sprintf("%s (%s)", r, archName(a)))
+		}
+	}
+	if len(readies) > 0 {
+		s += "; uploads accepted during the fault took up to " + joinAnd(readies) + " to be ready"
+		if r, ok := readyOf(archMonolith); ok {
+			s += fmt.Sprintf(" (sync monolith: %s)", r)
+		}
+	}
+	if async == nil || event == nil || !async.haveLag || !event.haveLag {
+		return v.row(label, cell, s+"; no attribution to an axis without both backlogs")
+	}
+	s += "; so the backlog itself comes from coupling in time"
+	switch {
+	case async.caughtUp && event.caughtUp && math.Abs(async.catchUp-event.catchUp) <= catchUpTie:
+		s += fmt.Sprintf(", and one process vs many makes no difference to its catch-up beyond %s (%s vs %s)", fmtSeconds(catchUpTie),
+			fmtSeconds(async.catchUp), fmtSeconds(event.catchUp))
+	case async.caughtUp && event.caughtUp:
+		who, by := "the async monolith", event.catchUp-async.catchUp
+		if by < 0 {
+			who, by = "event-driven", -by
+		}
+		s += fmt.Sprintf(", and one process vs many changes its catch-up: %s caught up %s sooner", who, fmtSeconds(by))
+	case async.caughtUp != event.caughtUp:
+		who := "the async monolith"
+		if event.caughtUp {
+			who = "event-driven"
+		}
+		s += ", and one process vs many changes its catch-up: only " + who + " caught up within the capture"
+	default:
+		s += "; neither caught up within the capture"
+	}
+	return v.row(label, cell, s)
 }
 
 // idleStats are one run's figures over the idle phase.
@@ -320,7 +479,9 @@ type idleStats struct {
 	peakMemory         float64
 }
 
-func idleOf(run *results.Run, phase string) idleStats {
+// idleOf reads run's idle phase; servers are the stack's servers its
+// architecture needs (their CPU counts).
+func idleOf(run *results.Run, phase string, servers []string) idleStats {
 	var s idleStats
 	w, ok := run.Phase(phase)
 	if !ok {
@@ -333,7 +494,7 @@ func idleOf(run *results.Run, phase string) idleStats {
 		}
 	}
 	comp := run.Increases(results.QComponentCPU, "component", w.Start, w.End)
-	for _, srv := range serversOf[run.Arch] {
+	for _, srv := range servers {
 		s.cpu += comp[srv]
 	}
 	from, to := unix(w.Start), unix(w.End)
@@ -374,77 +535,88 @@ func idleOf(run *results.Run, phase string) idleStats {
 
 func (v *view) rowIdle() []string {
 	label := fmt.Sprintf("Idle replicas / idle cost (%s)", orPhase(v.idle))
-	cell := func(arch string) (idleStats, string) {
+	idleCost := v.costCells("idle", "idle cost")
+	st := map[string]idleStats{}
+	cell := func(arch string) string {
 		run := v.ref[arch]
 		if run == nil || v.idle == "" {
-			return idleStats{}, na(v.missing(arch, v.idle))
+			return na(v.missing(arch, v.idle))
 		}
-		st := idleOf(run, v.idle)
-		if !st.ok {
-			return st, na(v.missing(arch, v.idle))
+		s := idleOf(run, v.idle, v.serversOf(arch))
+		st[arch] = s
+		if !s.ok {
+			return na(v.missing(arch, v.idle))
 		}
 		var parts []string
 		switch {
-		case st.haveReplicas && st.zeroAfter >= 0:
-			parts = append(parts, fmt.Sprintf("0 replicas after %s (mean %s)", fmtSeconds(st.zeroAfter), fmtNum(st.meanReplicas)))
-		case st.haveReplicas:
-			parts = append(parts, fmt.Sprintf("never at 0 replicas (mean %s)", fmtNum(st.meanReplicas)))
-		case arch == archMonolith:
+		case s.haveReplicas && s.zeroAfter >= 0:
+			parts = append(parts, fmt.Sprintf("0 replicas after %s (mean %s)", fmtSeconds(s.zeroAfter), fmtNum(s.meanReplicas)))
+		case s.haveReplicas:
+			parts = append(parts, fmt.Sprintf("never at 0 replicas (mean %s)", fmtNum(s.meanReplicas)))
+		case isMonolith(arch):
 			parts = append(parts, "1 process, always on")
 		default:
 			parts = append(parts, na("no replica series"))
 		}
-		if st.haveReplicaSeconds {
-			parts = append(parts, fmtNum(st.replicaSeconds)+" replica-s")
+		if s.haveReplicaSeconds {
+			parts = append(parts, fmtNum(s.replicaSeconds)+" replica-s")
 		}
-		parts = append(parts, fmtCPU(st.cpu)+" incl. "+strings.Join(serversOf[arch], ", "))
-		if st.peakMemory > 0 {
-			parts = append(parts, "apps' peak "+fmtMB(st.peakMemory))
+		parts = append(parts, fmtCPU(s.cpu)+" incl. "+strings.Join(v.serversOf(arch), ", "))
+		if s.peakMemory > 0 {
+			parts = append(parts, "apps' peak "+fmtMB(s.peakMemory))
 		}
-		return st, strings.Join(parts, "; ") + " (n=1)"
+		c := strings.Join(parts, "; ") + " (n=1)"
+		if o := idleCost[arch]; len(o) > 0 {
+			c += "; idle cost " + optionsText(o)
+		}
+		return c
 	}
-	m, mc := cell(archMonolith)
-	e, ec := cell(archEvent)
-	if im, ie := v.costCells("idle", "idle cost"); len(im) > 0 || len(ie) > 0 {
-		if len(im) > 0 {
-			mc += "; idle cost " + optionsText(im)
-		}
-		if len(ie) > 0 {
-			ec += "; idle cost " + optionsText(ie)
-		}
+	cells := map[string]string{}
+	for _, a := range v.archs {
+		cells[a] = cell(a)
 	}
-	s := "no comparison: a run without the idle phase"
-	if m.ok && e.ok {
-		s = fmt.Sprintf("over the %s idle phase", fmtSeconds(e.seconds))
+	cmp := func(a, b string) (string, int, bool) {
+		m, e := st[a], st[b]
+		if !m.ok || !e.ok {
+			return v.missingOf(a, b, m.ok, e.ok) + " for the idle phase", dirSame, false
+		}
+		s := fmt.Sprintf("over the %s idle phase", fmtSeconds(e.seconds))
 		if e.haveReplicas && e.zeroAfter >= 0 {
-			s += fmt.Sprintf(" event-driven was at zero replicas after %s", fmtSeconds(e.zeroAfter))
+			s += fmt.Sprintf(" %s was at zero replicas after %s", v.subj(b), fmtSeconds(e.zeroAfter))
 		} else if e.haveReplicas {
-			s += " event-driven never reached zero replicas"
+			s += fmt.Sprintf(" %s never reached zero replicas", v.subj(b))
 		}
+		dir := dirSame
 		switch {
-		case m.cpu > 0 && e.cpu > 0 && math.Max(m.cpu, e.cpu)/math.Min(m.cpu, e.cpu) >= 1.1:
-			more, r := "event-driven", e.cpu/m.cpu
+		case m.cpu > 0 && e.cpu > 0 && !near(m.cpu, e.cpu):
+			more, r := v.subj(b), e.cpu/m.cpu
+			dir = dirWorse
 			if m.cpu > e.cpu {
-				more, r = "the monolith", m.cpu/e.cpu
+				more, r, dir = v.subj(a), m.cpu/e.cpu, dirBetter
 			}
 			s += fmt.Sprintf("; %s used %s the CPU-seconds (%s vs %s, servers included)", more, fmtRatio(r), fmtCPU(math.Max(m.cpu, e.cpu)), fmtCPU(math.Min(m.cpu, e.cpu)))
 		default:
-			s += fmt.Sprintf("; CPU while idle: monolith %s, event-driven %s (servers included)", fmtCPU(m.cpu), fmtCPU(e.cpu))
+			s += fmt.Sprintf("; CPU while idle: %s %s, %s %s (servers included)", archName(a), fmtCPU(m.cpu), archName(b), fmtCPU(e.cpu))
 		}
-		if im, ie := v.costCells("idle", "idle cost"); len(im) > 0 && len(ie) > 0 {
+		if im, ie := idleCost[a], idleCost[b]; len(im) > 0 && len(ie) > 0 {
 			mv, okm := costValue(im[0])
 			var cheaper []string
 			for _, o := range ie {
 				if ev, ok := costValue(o); ok && okm && mv > 0 {
-					cheaper = append(cheaper, fmt.Sprintf("%s %s the monolith's", o.name, ratioWords(ev, mv)))
+					cheaper = append(cheaper, fmt.Sprintf("%s %s %s", o.name, ratioWords(ev, mv), v.possessive(a)))
 				}
 			}
 			if len(cheaper) > 0 {
 				s += "; idle cost: " + strings.Join(cheaper, ", ")
 			}
 		}
+		return s, dir, true
 	}
-	return []string{label, mc, ec, sentence(s)}
+	s := v.compare("the difference in idle CPU", cmp)
+	if !v.three() && strings.HasPrefix(s, "no comparison: ") && len(v.archs) >= 2 {
+		s = "no comparison: a run without the idle phase"
+	}
+	return v.row(label, func(a string) string { return cells[a] }, s)
 }
 
 func (v *view) rowCold() []string {
@@ -452,10 +624,7 @@ func (v *view) rowCold() []string {
 	if v.cold != "" {
 		label += fmt.Sprintf(" (%s, all operations)", v.cold)
 	}
-	get := latGet("", qP99)
-	tl := &tlSpec{sel: selP99}
-	m, e := v.fig(archMonolith, v.cold, get, tl), v.fig(archEvent, v.cold, get, tl)
-	ec := e.withN(fmtSeconds, v.missing(archEvent, v.cold))
+	f := v.figs(v.cold, latGet("", qP99), &tlSpec{sel: selP99})
 	var runtime string
 	if run := v.ref[archEvent]; run != nil {
 		for _, c := range coldStarts(run, false) {
@@ -464,14 +633,17 @@ func (v *view) rowCold() []string {
 			}
 		}
 	}
-	if runtime != "" && e.ok() {
-		ec += "; " + runtime
+	cell := func(a string) string {
+		c := f[a].withN(fmtSeconds, v.missing(a, v.cold))
+		if a == archEvent && runtime != "" && f[a].ok() {
+			c += "; " + runtime
+		}
+		return c
 	}
-	s, _ := faster(m, e, "answer", "at p99 after the idle gap")
-	if s == "" {
-		s = "no comparison: " + oneMissing(m, e)
-	}
-	return []string{label, m.withN(fmtSeconds, v.missing(archMonolith, v.cold)), ec, sentence(s)}
+	s := v.compare("the difference in cold-start latency", func(a, b string) (string, int, bool) {
+		return v.fasterOf(a, b, f[a], f[b], "answer", "at p99 after the idle gap")
+	})
+	return v.row(label, cell, s)
 }
 
 // ratioWords says how a compares with b: "2.0x", "about the same as",
@@ -480,7 +652,7 @@ func ratioWords(a, b float64) string {
 	switch {
 	case b <= 0:
 		return "n/a against"
-	case math.Max(a, b)/math.Min(a, b) < 1.1:
+	case near(a, b):
 		return "about the same as"
 	case a > b:
 		return fmtRatio(a/b) + ""
@@ -499,14 +671,30 @@ func fmtBound(le float64) string {
 // costOption is one pricing option's figure from a cost table.
 type costOption struct{ name, value, unit string }
 
+// costArch is the architecture a pricing option's name belongs to:
+// "async monolith (VM ...)", "monolith (VM ...)", "event-driven (AWS
+// Lambda)"; "" when the name says none.
+func costArch(name string) string {
+	switch l := strings.ToLower(name); {
+	case strings.Contains(l, "async"):
+		return archAsync
+	case strings.Contains(l, "monolith"):
+		return archMonolith
+	case strings.Contains(l, "event"):
+		return archEvent
+	}
+	return ""
+}
+
 // costCells looks in the analysis's tables for a figure given as text: in
 // the first table whose title contains title, the first column whose header
 // contains column, on each row; rows are pricing options, named in their
-// first cell ("monolith ...", "event-driven ..."). It returns the monolith's
-// options and the event-driven ones.
-func (v *view) costCells(title, column string) (mono, event []costOption) {
+// first cell ("monolith ...", "async monolith ...", "event-driven ..."). It
+// returns each architecture's options.
+func (v *view) costCells(title, column string) map[string][]costOption {
+	out := map[string][]costOption{}
 	if v.a == nil {
-		return nil, nil
+		return out
 	}
 	for _, t := range v.a.Tables {
 		if !strings.Contains(strings.ToLower(t.Title), title) {
@@ -529,17 +717,13 @@ func (v *view) costCells(title, column string) (mono, event []costOption) {
 			if len(row) <= col {
 				continue
 			}
-			o := costOption{name: row[0], value: row[col], unit: unit}
-			switch l := strings.ToLower(row[0]); {
-			case strings.Contains(l, "monolith"):
-				mono = append(mono, o)
-			case strings.Contains(l, "event"):
-				event = append(event, o)
+			if a := costArch(row[0]); a != "" {
+				out[a] = append(out[a], costOption{name: row[0], value: row[col], unit: unit})
 			}
 		}
-		return mono, event
+		return out
 	}
-	return nil, nil
+	return out
 }
 
 // optionsText joins pricing options' figures: "value" for one, "value
@@ -570,69 +754,129 @@ func costValue(o costOption) (float64, bool) {
 func (v *view) rowCost() []string {
 	label := "Cost per million photos"
 	if v.a == nil {
-		return []string{label, na("no cost analysis"), na("no cost analysis"), "No cost analysis was given to the report."}
+		return v.row(label, func(string) string { return na("no cost analysis") }, "No cost analysis was given to the report.")
 	}
-	m, e := v.costCells("million", "million")
-	if len(m) == 0 || len(e) == 0 {
-		s := "The cost analysis has no per-million figure for both architectures; see the Cost section."
+	opts := v.costCells("million", "million")
+	cell := func(a string) string {
+		if len(opts[a]) == 0 {
+			return na("not in the cost tables")
+		}
+		return optionsText(opts[a])
+	}
+	priced := 0
+	for _, a := range v.archs {
+		if len(opts[a]) > 0 {
+			priced++
+		}
+	}
+	if priced < 2 {
+		s := "The cost analysis has no per-million figure for two architectures or more; see the Cost section."
 		for _, x := range v.a.Sentences {
 			if strings.Contains(strings.ToLower(x), "million") {
 				s = x
 				break
 			}
 		}
-		mc, ec := na("not in the cost tables"), na("not in the cost tables")
-		if len(m) > 0 {
-			mc = optionsText(m)
-		}
-		if len(e) > 0 {
-			ec = optionsText(e)
-		}
-		return []string{label, mc, ec, s}
+		return v.row(label, cell, s)
 	}
-	var parts []string
-	mv, okm := costValue(m[0])
-	for _, o := range e {
-		ev, ok := costValue(o)
-		if !okm || !ok || mv <= 0 || ev <= 0 {
-			continue
+	cmp := func(a, b string) (string, int, bool) {
+		m, e := opts[a], opts[b]
+		if len(m) == 0 || len(e) == 0 {
+			return v.missingOf(a, b, len(m) > 0, len(e) > 0) + " in the cost tables", dirSame, false
 		}
-		who := "event-driven"
-		if len(e) > 1 {
-			who = o.name
+		mv, okm := costValue(m[0])
+		ref, refs := v.subj(a), v.possessive(a)
+		if len(m) > 1 {
+			ref, refs = m[0].name, m[0].name+"'s"
 		}
-		switch {
-		case math.Max(mv, ev)/math.Min(mv, ev) < 1.1:
-			parts = append(parts, who+" costs about the same as the monolith (within 10%)")
-		case ev > mv:
-			parts = append(parts, fmt.Sprintf("%s costs %s the monolith's", who, fmtRatio(ev/mv)))
-		default:
-			parts = append(parts, fmt.Sprintf("%s costs %s of the monolith's (the monolith %s as much)", who, fmtPct(ev/mv), fmtRatio(mv/ev)))
+		var parts []string
+		dirs := map[int]bool{}
+		for _, o := range e {
+			ev, ok := costValue(o)
+			if !okm || !ok || mv <= 0 || ev <= 0 {
+				continue
+			}
+			who := v.subj(b)
+			if len(e) > 1 {
+				who = o.name
+			}
+			switch {
+			case near(mv, ev):
+				parts = append(parts, who+" costs about the same as "+ref+" (within 10%)")
+				dirs[dirSame] = true
+			case ev > mv:
+				parts = append(parts, fmt.Sprintf("%s costs %s %s", who, fmtRatio(ev/mv), refs))
+				dirs[dirWorse] = true
+			default:
+				parts = append(parts, fmt.Sprintf("%s costs %s of %s (%s %s as much)", who, fmtPct(ev/mv), refs, ref, fmtRatio(mv/ev)))
+				dirs[dirBetter] = true
+			}
 		}
+		if len(parts) == 0 {
+			return "the cost tables give no comparable figures for " + v.subj(a) + " and " + v.subj(b), dirSame, false
+		}
+		dir := dirMixed
+		if len(dirs) == 1 {
+			for d := range dirs {
+				dir = d
+			}
+		}
+		return "per million photos at the measured load, " + strings.Join(parts, "; "), dir, true
 	}
-	s := "see the Cost section for the figures' basis"
-	if len(parts) > 0 {
-		s = "per million photos at the measured load, " + strings.Join(parts, "; ")
-	}
-	return []string{label, optionsText(m), optionsText(e), sentence(s)}
+	return v.row(label, cell, v.compare("the difference in cost", cmp))
 }
 
 // The static architecture facts: deployables and the network hops of one
 // upload. The event-driven app's come from its registry (deploy.Registry);
 // a test counts one real upload through each app and compares.
 var (
-	monolithDeployables = []string{"monolith (1 app process)", "PostgreSQL"}
-	// MonolithHops are the monolith's network hops of one upload.
+	// MonolithHops are the monolith's network hops of one upload (with
+	// its photos on disk).
 	MonolithHops = []deploy.Hop{
 		{From: deploy.Client, To: "monolith", What: "POST /v1/photos", N: 1},
 		{From: "monolith", To: deploy.Vision, What: "analyze", N: 1},
 		{From: "monolith", To: deploy.PostgreSQL, What: "one transaction: BEGIN, the photo, its thumbnails (one batch), COMMIT", N: 4},
 	}
+	// MonolithAsyncHops are the async monolith's network hops of one
+	// upload that its counters tell apart from River's own work, each
+	// exactly N.
+	MonolithAsyncHops = []deploy.Hop{
+		{From: deploy.Client, To: "monolith-async", What: "POST /v1/photos", N: 1},
+		{From: "monolith-async", To: deploy.Vision, What: "analyze", N: 1},
+	}
+	// MonolithAsyncStatements are the PostgreSQL statements on the async
+	// monolith's upload path, each step at least N: the statements the
+	// monolith's code sends, and one at least for each of River's calls.
+	// Exact counts are not to be had: River's background queries (a fetch
+	// poll every 200 ms, leader election, maintenance) and the job gauge's
+	// count on each scrape share the pool and its counter, and River
+	// notifies of an insert at most once per interval per queue, so the
+	// count of one upload depends on timing.
+	MonolithAsyncStatements = []deploy.Hop{
+		{From: "monolith-async", To: deploy.PostgreSQL, What: "the upload's transaction: BEGIN, the photo's pending row, River's job insert, COMMIT", N: 4},
+		{From: "monolith-async", To: deploy.PostgreSQL, What: "River's fetch of the job (LISTEN/NOTIFY or a poll)", N: 1},
+		{From: "monolith-async", To: deploy.PostgreSQL, What: "the completing transaction: BEGIN, the photo ready, its thumbnails (one batch), River's job completion, COMMIT", N: 5},
+	}
 )
 
-// eventDeployables are the event-driven app's processes and servers.
-func eventDeployables() []string {
-	return append(deploy.Names(), "runtime (scaler + activator)", "Kafka", "MinIO", "PostgreSQL")
+// deployables are what architecture arch deploys: its processes and the
+// servers it needs.
+func (v *view) deployables(arch string) []string {
+	var out []string
+	switch arch {
+	case archMonolith:
+		out = []string{"monolith (1 app process)", "PostgreSQL"}
+	case archAsync:
+		out = []string{"monolith --mode async (1 app process: its HTTP server and River's job workers)", "PostgreSQL (its rows and River's job queue)"}
+	case archEvent:
+		return append(deploy.Names(), "runtime (scaler + activator)", "Kafka", "MinIO", "PostgreSQL")
+	default:
+		return nil
+	}
+	if s, _ := v.storageOf(arch); s == "s3" {
+		out = append(out, "MinIO (its photos)")
+	}
+	return out
 }
 
 func countHops(hs []deploy.Hop) int {
@@ -643,31 +887,115 @@ func countHops(hs []deploy.Hop) int {
 	return n
 }
 
+// hopsOf is how many times one upload through arch crosses the network
+// before its photo is ready, and whether that is a lower bound.
+func hopsOf(arch string) (n int, atLeast, known bool) {
+	switch arch {
+	case archMonolith:
+		return countHops(MonolithHops), false, true
+	case archAsync:
+		return countHops(MonolithAsyncHops) + countHops(MonolithAsyncStatements), true, true
+	case archEvent:
+		return countHops(deploy.Hops()), false, true
+	}
+	return 0, false, false
+}
+
+func hopsText(n int, atLeast bool) string {
+	if atLeast {
+		return fmt.Sprintf("≥ %d", n)
+	}
+	return fmt.Sprint(n)
+}
+
 func (v *view) rowHops() []string {
-	md, ed := len(monolithDeployables), len(eventDeployables())
-	mh, eh := countHops(MonolithHops), countHops(deploy.Hops())
-	s := fmt.Sprintf("event-driven deploys %d processes to the monolith's %d and an upload crosses the network %d times before its photo is ready instead of %d (%s)",
-		ed, md, eh, mh, fmtRatio(float64(eh)/float64(mh)))
-	return []string{"Deployables / network hops per upload", fmt.Sprintf("%d / %d", md, mh), fmt.Sprintf("%d / %d", ed, eh), sentence(s)}
+	cell := func(a string) string {
+		n, atLeast, ok := hopsOf(a)
+		if !ok {
+			return na("not known to the report")
+		}
+		return fmt.Sprintf("%d / %s", len(v.deployables(a)), hopsText(n, atLeast))
+	}
+	cmp := func(a, b string) (string, int, bool) {
+		ma, la, oka := hopsOf(a)
+		mb, lb, okb := hopsOf(b)
+		if !oka || !okb {
+			return v.missingOf(a, b, oka, okb), dirSame, false
+		}
+		da, db := len(v.deployables(a)), len(v.deployables(b))
+		word := func(n int, atLeast bool) string {
+			if atLeast {
+				return fmt.Sprintf("at least %d", n)
+			}
+			return fmt.Sprint(n)
+		}
+		s := fmt.Sprintf("%s deploys %d processes to %s %d and an upload crosses the network %s times before its photo is ready instead of %s",
+			v.subj(b), db, v.possessive(a), da, word(mb, lb), word(ma, la))
+		if !la && !lb && ma > 0 {
+			s += fmt.Sprintf(" (%s)", fmtRatio(float64(mb)/float64(ma)))
+		}
+		switch {
+		case da == db:
+			return s, dirSame, true
+		case db > da:
+			return s, dirWorse, true
+		}
+		return s, dirBetter, true
+	}
+	return v.row("Deployables / network hops per upload", cell, v.compare("the difference in deployables", cmp))
 }
 
 // hopsSection is the static table of deployables and hops.
 func (v *view) hopsSection(d *doc) {
 	d.h(2, "Deployables and network hops per upload")
 	d.p("What each architecture deploys, and every network exchange one upload causes until its photo is ready: an HTTP request and its answer, a PostgreSQL statement (one round trip once the connection has prepared it; the first use on a connection costs one more), a Kafka message produced, or a Kafka message delivered and its offset committed. Not measured in this run: the table is the apps' registry, which a test holds to the counters of one real upload through each app (the vision service, an external API for both, is not counted as a deployable).")
-	d.add(table{caption: "Deployables", header: []string{"architecture", "count", "what"}, rows: [][]string{
-		{"monolith", fmt.Sprint(len(monolithDeployables)), strings.Join(monolithDeployables, ", ")},
-		{"event-driven", fmt.Sprint(len(eventDeployables())), strings.Join(eventDeployables(), ", ")},
-	}})
-	var rows [][]string
-	for _, arch := range []struct {
-		name string
-		hops []deploy.Hop
-	}{{"monolith", MonolithHops}, {"event-driven", deploy.Hops()}} {
-		for _, h := range arch.hops {
-			rows = append(rows, []string{arch.name, h.From + " → " + h.To, h.What, fmt.Sprint(h.N)})
-		}
-		rows = append(rows, []string{arch.name, "total", "", fmt.Sprint(countHops(arch.hops))})
+	archs := v.archs
+	if len(archs) == 0 {
+		archs = []string{archMonolith, archEvent}
 	}
-	d.add(table{caption: "Network hops of one upload until ready", header: []string{"architecture", "hop", "what", "count"}, rows: rows})
+	var deps [][]string
+	for _, a := range archs {
+		if ds := v.deployables(a); ds != nil {
+			deps = append(deps, []string{archName(a), fmt.Sprint(len(ds)), strings.Join(ds, ", ")})
+		}
+	}
+	d.add(table{caption: "Deployables", header: []string{"architecture", "count", "what"}, rows: deps})
+	var rows [][]string
+	var notes []string
+	for _, a := range archs {
+		switch a {
+		case archMonolith:
+			rows = append(rows, hopRows(archName(a), MonolithHops, false)...)
+			rows = append(rows, []string{archName(a), "total", "", fmt.Sprint(countHops(MonolithHops))})
+		case archAsync:
+			rows = append(rows, hopRows(archName(a), MonolithAsyncHops, false)...)
+			rows = append(rows, hopRows(archName(a), MonolithAsyncStatements, true)...)
+			n, _, _ := hopsOf(a)
+			rows = append(rows, []string{archName(a), "total", "at least: the PostgreSQL statements are not counted exactly", hopsText(n, true)})
+			notes = append(notes, "The async monolith's PostgreSQL statements (≥) are lower bounds, not counts: River's background queries (a fetch poll every 200 ms, "+
+				"leader election, maintenance) and the job gauge's count on each scrape go through the same connection pool and the same counter, and River "+
+				"notifies of an insert at most once per interval per queue, so the statements of one upload cannot be told apart exactly. The test holds the "+
+				"request and the vision call to their exact counts and the pool's statements over the upload to at least the sum shown. Not counted at all: "+
+				"River's background queries themselves, which run whether or not anything is uploaded.")
+		case archEvent:
+			rows = append(rows, hopRows(archName(a), deploy.Hops(), false)...)
+			rows = append(rows, []string{archName(a), "total", "", fmt.Sprint(countHops(deploy.Hops()))})
+		}
+	}
+	for _, a := range []string{archMonolith, archAsync} {
+		if s, _ := v.storageOf(a); s == "s3" && v.has(a) {
+			notes = append(notes, fmt.Sprintf("The %s ran with --storage s3: its files went to MinIO (a PUT for the original and one for each thumbnail, and reads of the original), "+
+				"which this table, counted with the photos on disk, does not show.", archName(a)))
+		}
+	}
+	d.add(table{caption: "Network hops of one upload until ready", header: []string{"architecture", "hop", "what", "count"}, rows: rows, notes: notes})
+}
+
+// hopRows are the hop table's rows of hops; atLeast marks lower bounds.
+func hopRows(name string, hops []deploy.Hop, atLeast bool) [][]string {
+	var rows [][]string
+	for _, h := range hops {
+		rows = append(rows, []string{name, h.From + " → " + h.To, h.What, hopsText(h.N, atLeast)})
+	}
+	return rows
 }
