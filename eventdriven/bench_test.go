@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,29 +24,46 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/internal/procstat"
+	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 )
 
-// BenchmarkSideBySide runs both architectures of the running stack (make
-// up with PHOTOBENCH_RUNTIME_PINNED=on: one replica per function; the vision
-// service at zero added latency)
-// on the same synthetic photos, back to back, and reports:
+// BenchmarkSideBySide runs the three variants of the running stack (make
+// up: the event-driven functions scaled by the runtime, as they are meant
+// to run; the vision service at zero added latency) on the same synthetic
+// photos (2 MP JPEGs), one after the other, and reports for each (prefix
+// mono_, async_, ed_):
 //
-//   - mono_photos/s, ed_photos/s: sustained uploads per second at
-//     saturation (8 clients, 120 photos); for the event-driven app, until
-//     every photo is ready;
-//   - at half the event-driven saturation rate, open loop for 20 s: the
-//     monolith's ack latency (= its ready latency) and the event-driven
-//     app's ack and upload-to-ready latency, p50 and p99, in ms.
+//   - photos/s: sustained uploads per second at saturation (8 clients, 120
+//     photos), until the last photo is ready (the sync monolith's 201 is
+//     ready);
+//   - cpu_s/photo: CPU-seconds per photo over that saturation window, of
+//     the variant's processes and the servers it uses, read from /proc
+//     (process trees, reaped children included): the monoliths with
+//     PostgreSQL, the event-driven app (runtime and every replica, front)
+//     with PostgreSQL, Kafka and MinIO; the vision service for all;
+//   - at half the event-driven saturation rate, open loop for 20 s: ack
+//     p50/p99 and upload-to-ready p50/p99 in ms, ready measured from the
+//     upload's intended start to the ready_at its server wrote (same
+//     clock); the sync monolith's ready is its ack;
+//   - the same at half of the variant's own saturation rate (own_ prefix).
+//
+// Where the event-driven time goes at the common rate: MinIO's
+// notification delay (notify_p50_ms), each function's mean delivery delay
+// and handling time.
 //
 // It is bounded (a fixed count and duration) and talks to loopback only.
 //
-//	PHOTOBENCH_RUNTIME_PINNED=on make up
-//	go test -run '^$' -bench SideBySide -benchtime 1x -count 3 -timeout 30m ./eventdriven/
+//	make up
+//	go test -run '^$' -bench SideBySide -benchtime 1x -count 3 -timeout 60m ./eventdriven/
 func BenchmarkSideBySide(b *testing.B) {
 	env := stacktest.Load(b)
 	env.Apps(b)
+	if env.MonolithAsyncURL == "" {
+		b.Fatal("the stack does not run the asynchronous monolith (PHOTOBENCH_MONOLITH_ASYNC_URL): make up")
+	}
 	imgs := make([][]byte, 8)
 	for i := range imgs {
 		imgs[i] = synth.JPEG(synth.Options{Seed: uint64(900 + i), Width: 1600, Height: 1200})
@@ -55,57 +73,146 @@ func BenchmarkSideBySide(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, env.CatalogDSN)
+	catalogDB, err := pgx.Connect(ctx, env.CatalogDSN)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close(ctx)
+	defer catalogDB.Close(ctx)
+	asyncDB, err := pgx.Connect(ctx, databaseDSN(b, env.PGDSN, "monolith_async"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer asyncDB.Close(ctx)
+	pids := stackPIDs(b, env.StackDir)
+	servers := []string{"postgres", "vision"}
+	vs := []variant{
+		{name: "mono", url: env.MonolithURL, status: http.StatusCreated, procs: append([]string{"monolith"}, servers...)},
+		{name: "async", url: env.MonolithAsyncURL, status: http.StatusAccepted, db: asyncDB, procs: append([]string{"monolith-async"}, servers...)},
+		{name: "ed", url: env.EventDrivenURL, status: http.StatusAccepted, db: catalogDB, procs: append([]string{"runtime", "front", "kafka", "minio"}, servers...)},
+	}
+	owner := func(tag string) (string, string) {
+		u := user("bench-" + tag)
+		tok, err := iss.Mint(u, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return u, tok
+	}
 
 	for range b.N {
-		owner := func(tag string) (string, string) {
-			u := user("bench-" + tag)
-			tok, err := iss.Mint(u, time.Hour)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return u, tok
-		}
 		const n = 120
-		_, tok := owner("mono-sat")
-		mono := saturate(b, env.MonolithURL, tok, imgs, n, http.StatusCreated)
-		edUser, tok := owner("ed-sat")
-		start := time.Now()
-		saturate(b, env.EventDrivenURL, tok, imgs, n, http.StatusAccepted)
-		waitReady(b, db, edUser, n, 5*time.Minute)
-		ed := float64(n) / time.Since(start).Seconds()
-		b.ReportMetric(mono, "mono_photos/s")
-		b.ReportMetric(ed, "ed_photos/s")
+		sat := map[string]float64{}
+		for _, v := range vs {
+			u, tok := owner(v.name + "-sat")
+			cpu0, start := treeCPU(b, pids, v.procs), time.Now()
+			saturate(b, v.url, tok, imgs, n, v.status)
+			if v.db != nil {
+				waitReady(b, v.db, u, n, 5*time.Minute)
+			}
+			sat[v.name] = float64(n) / time.Since(start).Seconds()
+			b.ReportMetric(sat[v.name], v.name+"_photos/s")
+			b.ReportMetric((treeCPU(b, pids, v.procs)-cpu0)/n, v.name+"_cpu_s/photo")
+		}
 
-		rate := ed / 2
-		_, tok = owner("mono-half")
-		monoAck := openLoop(b, env.MonolithURL, tok, imgs, rate, 20*time.Second, http.StatusCreated)
-		edUser, tok = owner("ed-half")
-		objects := stacktest.TailTopic(b, env.KafkaBrokers, deploy.TopicObjects)
-		before := scrapeStages(b, env.SDDir)
-		edAck := openLoop(b, env.EventDrivenURL, tok, imgs, rate, 20*time.Second, http.StatusAccepted)
-		edReady := readyLatencies(b, db, edUser, len(edAck), 5*time.Minute)
-		after := scrapeStages(b, env.SDDir)
-		notify := notificationDelays(objects, edUser, len(edAck))
-		b.ReportMetric(pct(notify, 50), "notify_p50_ms")
-		b.ReportMetric(pct(notify, 99), "notify_p99_ms")
-		for k, v := range after {
-			if n := v[1] - before[k][1]; n > 0 {
-				b.ReportMetric((v[0]-before[k][0])/n*1000, k+"_mean_ms")
+		rate := sat["ed"] / 2
+		b.ReportMetric(rate, "half_rate/s")
+		for _, v := range vs {
+			u, tok := owner(v.name + "-half")
+			var objects <-chan kgo.Message
+			var before map[string][2]float64
+			if v.name == "ed" {
+				objects = stacktest.TailTopic(b, env.KafkaBrokers, deploy.TopicObjects)
+				before = scrapeStages(b, env.SDDir)
+			}
+			ack, ready := v.halfRate(b, u, tok, imgs, rate)
+			report(b, v.name, ack, ready)
+			if v.name == "ed" {
+				after := scrapeStages(b, env.SDDir)
+				notify := notificationDelays(objects, u, len(ack))
+				b.ReportMetric(pct(notify, 50), "notify_p50_ms")
+				b.ReportMetric(pct(notify, 99), "notify_p99_ms")
+				for k, x := range after {
+					if c := x[1] - before[k][1]; c > 0 {
+						b.ReportMetric((x[0]-before[k][0])/c*1000, k+"_mean_ms")
+					}
+				}
 			}
 		}
-		b.ReportMetric(rate, "half_rate/s")
-		b.ReportMetric(pct(monoAck, 50), "mono_ack_p50_ms")
-		b.ReportMetric(pct(monoAck, 99), "mono_ack_p99_ms")
-		b.ReportMetric(pct(edAck, 50), "ed_ack_p50_ms")
-		b.ReportMetric(pct(edAck, 99), "ed_ack_p99_ms")
-		b.ReportMetric(pct(edReady, 50), "ed_ready_p50_ms")
-		b.ReportMetric(pct(edReady, 99), "ed_ready_p99_ms")
+		for _, v := range vs {
+			u, tok := owner(v.name + "-own")
+			ack, ready := v.halfRate(b, u, tok, imgs, sat[v.name]/2)
+			report(b, "own_"+v.name, ack, ready)
+		}
 	}
+}
+
+// variant is one of the three apps the benchmark drives: where it is, what
+// its upload answers, where its ready photos are recorded (nil: the answer
+// is ready) and which of the stack's processes do its work.
+type variant struct {
+	name, url string
+	status    int
+	db        *pgx.Conn
+	procs     []string
+}
+
+// halfRate runs 20 s of open-loop uploads at rate and returns each
+// upload's ack latency and its upload-to-ready latency, in ms.
+func (v variant) halfRate(b *testing.B, owner, tok string, imgs [][]byte, rate float64) (ack, ready []float64) {
+	ups := openLoop(b, v.url, tok, imgs, rate, 20*time.Second, v.status)
+	for _, u := range ups {
+		ack = append(ack, u.ms)
+	}
+	if v.db == nil {
+		return ack, ack
+	}
+	return ack, readySince(b, v.db, owner, ups, 5*time.Minute)
+}
+
+func report(b *testing.B, prefix string, ack, ready []float64) {
+	b.ReportMetric(pct(ack, 50), prefix+"_ack_p50_ms")
+	b.ReportMetric(pct(ack, 99), prefix+"_ack_p99_ms")
+	b.ReportMetric(pct(ready, 50), prefix+"_ready_p50_ms")
+	b.ReportMetric(pct(ready, 99), prefix+"_ready_p99_ms")
+}
+
+// databaseDSN is dsn with its database replaced by name.
+func databaseDSN(b *testing.B, dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// stackPIDs reads the pids of the services the stack in dir runs.
+func stackPIDs(b *testing.B, dir string) map[string]int {
+	cfg, err := stack.LoadConfig(func(k string) string {
+		if k == "PHOTOBENCH_STACK_DIR" {
+			return dir
+		}
+		return os.Getenv(k)
+	}, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return stack.PIDs(cfg)
+}
+
+// treeCPU is the CPU-seconds the named services' process trees used so
+// far.
+func treeCPU(b *testing.B, pids map[string]int, names []string) float64 {
+	procs := procstat.Scan("/proc")
+	var total float64
+	for _, n := range names {
+		u, ok := procstat.Tree(procs, pids[n])
+		if !ok {
+			b.Fatalf("%s (pid %d) is not running", n, pids[n])
+		}
+		total += u.CPUSeconds
+	}
+	return total
 }
 
 func post(url, tok string, img []byte) (int, error) {
@@ -148,31 +255,52 @@ func saturate(b *testing.B, url, tok string, imgs [][]byte, n int, want int) flo
 	return float64(n) / time.Since(start).Seconds()
 }
 
+// upload is one open-loop upload: the photo's id, when it was due, and
+// its ack latency from then, in ms.
+type upload struct {
+	id  string
+	due time.Time
+	ms  float64
+}
+
 // openLoop starts uploads on a fixed schedule, never waiting for earlier
-// ones, and returns each one's latency in ms from its intended start.
-func openLoop(b *testing.B, url, tok string, imgs [][]byte, rate float64, d time.Duration, want int) []float64 {
+// ones, and returns them.
+func openLoop(b *testing.B, url, tok string, imgs [][]byte, rate float64, d time.Duration, want int) []upload {
 	n := int(rate * d.Seconds())
-	lat := make([]float64, n)
+	ups := make([]upload, n)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
 		due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
 		time.Sleep(time.Until(due))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code, err := post(url, tok, imgs[i%len(imgs)]); err != nil || code != want {
+		wg.Go(func() {
+			id, code, err := postID(url, tok, imgs[i%len(imgs)])
+			if err != nil || code != want {
 				failed.Add(1)
 			}
-			lat[i] = float64(time.Since(due)) / float64(time.Millisecond)
-		}()
+			ups[i] = upload{id: id, due: due, ms: float64(time.Since(due)) / float64(time.Millisecond)}
+		})
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%s: %d of %d uploads failed", url, f, n)
 	}
-	return lat
+	return ups
+}
+
+// postID uploads one photo and returns its id from the answer.
+func postID(url, tok string, img []byte) (string, int, error) {
+	req, _ := http.NewRequest("POST", url+"/v1/photos", bytes.NewReader(img))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	var p struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&p)
+	return p.ID, resp.StatusCode, nil
 }
 
 func waitReady(b *testing.B, db *pgx.Conn, owner string, n int, timeout time.Duration) {
@@ -192,17 +320,34 @@ func waitReady(b *testing.B, db *pgx.Conn, owner string, n int, timeout time.Dur
 	}
 }
 
-// readyLatencies waits for n photos of owner and returns their
-// upload-to-ready latencies in ms, as the catalog recorded them.
-func readyLatencies(b *testing.B, db *pgx.Conn, owner string, n int, timeout time.Duration) []float64 {
-	waitReady(b, db, owner, n, timeout)
-	rows, err := db.Query(context.Background(), `SELECT EXTRACT(EPOCH FROM ready_at - created_at) * 1000 FROM photos WHERE owner = $1`, owner)
+// readySince waits until the uploads of owner are ready and returns each
+// one's upload-to-ready latency in ms: from when the upload was due to the
+// ready_at its server recorded (the same machine's clock).
+func readySince(b *testing.B, db *pgx.Conn, owner string, ups []upload, timeout time.Duration) []float64 {
+	waitReady(b, db, owner, len(ups), timeout)
+	rows, err := db.Query(context.Background(), `SELECT id::text, ready_at FROM photos WHERE owner = $1`, owner)
 	if err != nil {
 		b.Fatal(err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[float64])
-	if err != nil {
+	readyAt := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			b.Fatal(err)
+		}
+		readyAt[id] = at
+	}
+	if err := rows.Err(); err != nil {
 		b.Fatal(err)
+	}
+	out := make([]float64, 0, len(ups))
+	for _, u := range ups {
+		at, ok := readyAt[u.id]
+		if !ok {
+			b.Fatalf("photo %s of %s has no ready_at", u.id, owner)
+		}
+		out = append(out, float64(at.Sub(u.due))/float64(time.Millisecond))
 	}
 	return out
 }

@@ -17,6 +17,8 @@ var processCases = []struct {
 	data func() []byte
 }{
 	{"jpeg-1MP", func() []byte { return synth.JPEG(synth.Options{Seed: 1, Width: 1152, Height: 864}) }},
+	// The side-by-side benchmark's photos (eventdriven/bench_test.go).
+	{"jpeg-2MP", func() []byte { return synth.JPEG(synth.Options{Seed: 900, Width: 1600, Height: 1200}) }},
 	{"jpeg-4MP", func() []byte { return synth.JPEG(synth.Options{Seed: 4, Width: 2304, Height: 1728}) }},
 	{"jpeg-12MP", func() []byte { return synth.JPEG(synth.Options{Seed: 12, Width: 4000, Height: 3000}) }},
 	{"png-4MP", func() []byte { return synth.PNG(synth.Options{Seed: 5, Width: 2304, Height: 1728}) }},

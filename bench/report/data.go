@@ -9,6 +9,7 @@ import (
 
 	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/loadgen"
 )
 
@@ -19,9 +20,8 @@ const (
 )
 
 // qJobs is the captured series of the asynchronous monolith's job backlog:
-// River's unfinished jobs by state (photobench_monolith_jobs). Named here
-// until bench/results names it (results.QJobs, the same string).
-const qJobs = "jobs"
+// River's unfinished jobs by state (photobench_monolith_jobs).
+const qJobs = results.QJobs
 
 // archName is an architecture's display name.
 func archName(a string) string {
@@ -324,11 +324,16 @@ func (c coldBuckets) quantile(q float64) float64 {
 }
 
 // coldStarts reads the runtime's cold-start histograms grown over the run,
-// by function and phase; merge groups them by phase only.
+// by function and phase; merged (!byFunction), they are grouped by phase
+// only and leave out the functions a timer invokes (the reconciler: each of
+// its runs is a cold start by design, not one a request waited for).
 func coldStarts(run *results.Run, byFunction bool) []coldBuckets {
 	type key struct{ fn, ph string }
 	byKey := map[key]map[float64]float64{}
 	for _, s := range run.Series[results.QColdStarts] {
+		if f, ok := deploy.Lookup(s.Labels["function"]); ok && f.Timer && !byFunction {
+			continue
+		}
 		le, err := parseLe(s.Labels["le"])
 		if err != nil {
 			continue

@@ -723,9 +723,8 @@ func TestWriteFaultsInOtherScenarios(t *testing.T) {
 	lacks(t, "report.md", md, "Coupling timeline: n/a", "no fault in this run", "NaN", "%!")
 }
 
-// jobsSeries is the async monolith's job backlog series (results.QJobs
-// once bench/results names it).
-const jobsSeries = "jobs"
+// jobsSeries is the async monolith's job backlog series.
+const jobsSeries = results.QJobs
 
 // threeArch is the fixture with the async monolith's run between the
 // other two, its storage and River settings recorded. The async monolith

@@ -71,8 +71,6 @@ func Queries(arch string) []Query {
 		{QDLQ, `sum by (component) (photobench_dlq_writes_total{` + a + `})`, "events", "events dead-lettered (counter)"},
 		{QReconciled, `sum by (function) (photobench_reconciled_total{` + a + `})`, "events", "runtime: object events the reconciler published again, lost notifications recovered (counter)"},
 		{QScheduledRuns, `sum by (function, outcome) (photobench_runtime_scheduled_runs_total{` + a + `})`, "runs", "runtime: timer invocations of scheduled functions by outcome (counter)"},
-		{QJobs, `sum by (state) (photobench_monolith_jobs{` + a + `})`, "jobs", "async monolith: jobs of its queue not finished, by state (available, retryable, scheduled, running)"},
-		{QJobAttempts, `sum by (outcome) (photobench_monolith_job_attempts_total{` + a + `})`, "attempts", "async monolith: job attempts by outcome (ready, failed, deleted, retry) (counter)"},
 		{QMonolithInfo, `max by (storage) (photobench_monolith_info{` + a + `})`, "bool", "monolith: 1 per storage it keeps photos in (disk or s3)"},
 		{QEventsHandled, `sum by (component, outcome) (photobench_events_handled_total{` + a + `})`, "events", "events handled per function and outcome (counter)"},
 		{QEventSeconds, `sum by (component) (photobench_event_handling_duration_seconds_sum{` + a + `})`, "seconds", "time spent handling events per function (counter)"},
@@ -85,6 +83,11 @@ func Queries(arch string) []Query {
 		{QComponentCPU, `sum by (component) (photobench_component_cpu_seconds_total)`, "seconds", "CPU seconds of the stack's servers, process trees read from /proc by the bench (counter)"},
 		{QComponentMemory, `sum by (component) (photobench_component_resident_memory_bytes)`, "bytes", "resident memory of the stack's servers (process trees)"},
 		{QVisionOutage, `max(photobench_vision_profile_outage)`, "bool", "vision service: 1 while its outage switch is on"},
+	}
+	if arch == MonolithAsync { // the only one with a job queue
+		qs = append(qs,
+			Query{QJobs, `sum by (state) (photobench_monolith_jobs{` + a + `})`, "jobs", "async monolith: jobs of its queue not finished, by state (available, retryable, scheduled, running)"},
+			Query{QJobAttempts, `sum by (outcome) (photobench_monolith_job_attempts_total{` + a + `})`, "attempts", "async monolith: job attempts by outcome (ready, failed, deleted, retry) (counter)"})
 	}
 	return qs
 }

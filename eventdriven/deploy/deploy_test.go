@@ -68,6 +68,9 @@ func TestFunctionsYAMLAgreesWithTheRegistry(t *testing.T) {
 		if string(f.Kind) != string(r.Trigger) {
 			t.Errorf("%s: kind %s in functions.yaml, trigger %s in the registry", f.Name, f.Kind, r.Trigger)
 		}
+		if scheduled := f.Schedule.Duration > 0; scheduled != r.Timer {
+			t.Errorf("%s: schedule %v in functions.yaml, timer %v in the registry", f.Name, f.Schedule.Duration, r.Timer)
+		}
 		if f.Kind == platform.KindEvent && (f.Group != r.Name || !slices.Equal(f.Topics, r.In)) {
 			t.Errorf("%s: group %q topics %v in functions.yaml, want %q %v", f.Name, f.Group, f.Topics, r.Name, r.In)
 		}

@@ -52,6 +52,10 @@ type Function struct {
 	In []string
 	// Out is the topic it publishes its events to, if any: one per upload.
 	Out string
+	// Timer says the function is also invoked on a schedule
+	// (functions.yaml's schedule), so every run may be a cold start by
+	// design.
+	Timer bool
 	// Upload is every other hop the function takes for one upload: its
 	// requests to MinIO, the vision service, PostgreSQL and other
 	// functions. Hops derives the rest from In and Out.
@@ -109,7 +113,7 @@ var Registry = []Function{
 	{
 		// Invoked on a schedule, not per upload: no hops of its own unless
 		// an object notification was lost.
-		Name: "reconciler", Trigger: TriggerHTTP, Port: 18097,
+		Name: "reconciler", Trigger: TriggerHTTP, Port: 18097, Timer: true,
 		Summary: "on a timer: originals with no catalog row -> " + TopicObjects + " again (HTTP)",
 	},
 }

@@ -128,9 +128,13 @@ func Tree(procs map[int]Proc, root int) (Usage, bool) {
 	return u, true
 }
 
-func (c *Collector) scan() map[int]Proc {
+func (c *Collector) scan() map[int]Proc { return Scan(c.proc) }
+
+// Scan reads every process of the proc file system mounted at dir, by pid;
+// processes that exit meanwhile are left out.
+func Scan(dir string) map[int]Proc {
 	out := map[int]Proc{}
-	entries, err := os.ReadDir(c.proc)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return out
 	}
@@ -139,7 +143,7 @@ func (c *Collector) scan() map[int]Proc {
 		if err != nil {
 			continue
 		}
-		p, err := ReadProc(c.proc, pid)
+		p, err := ReadProc(dir, pid)
 		if err == nil {
 			out[pid] = p
 		}

@@ -53,12 +53,18 @@ func apps() []service {
 		// own: the third contender.
 		app{svc: "monolith-async", arch: "monolith-async", port: func(c Config) int { return c.MonolithAsyncPort },
 			args: func(c Config) []string {
-				return []string{"monolith", "--mode", "async",
+				args := []string{"monolith", "--mode", "async",
 					"--addr", c.addr(c.MonolithAsyncPort),
 					"--data-dir", filepath.Join(c.Dir, "data", "monolith-async"),
 					"--pg-dsn", c.pgDSN("monolith_async"),
 					"--vision-url", "http://" + c.addr(c.VisionPort),
 				}
+				// The same storage as the sync monolith, never the same
+				// bucket.
+				if c.MonolithStorage != "" {
+					args = append(args, "--storage", c.MonolithStorage, "--s3-bucket", "monolith-async")
+				}
+				return args
 			}},
 	}
 	// The event-driven functions run under the scale-to-zero runtime,
