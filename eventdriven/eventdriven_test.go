@@ -248,6 +248,7 @@ func setVision(t *testing.T, base, body string) {
 func TestVisionOutageBecomesBacklogNotErrors(t *testing.T) {
 	env := appEnv(t)
 	c := newClient(t, env, user("outage"))
+	stacktest.LockVision(t, env)
 	setVision(t, env.VisionURL, `{"outage":"fail"}`)
 	t.Cleanup(func() { setVision(t, env.VisionURL, `{"outage":"off"}`) })
 

@@ -58,6 +58,7 @@ func putVisionProfile(t *testing.T, base string, p []byte) {
 func TestDemoVisionOutageShort(t *testing.T) {
 	env := stacktest.Load(t)
 	env.Apps(t)
+	stacktest.LockVision(t, env)
 	before := visionProfile(t, env.VisionURL)
 	t.Cleanup(func() { putVisionProfile(t, env.VisionURL, before) })
 

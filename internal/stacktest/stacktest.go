@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -270,4 +271,27 @@ func CreateTopic(t testing.TB, brokers []string, name string, partitions int) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// LockVision serialises the tests that change the shared stack's vision
+// service profile (an outage, a slowdown): test binaries of different
+// packages run at once against one stack, and one test's outage must not be
+// another's. It blocks until no other test holds the lock (an exclusive
+// flock on a file in the stack's directory) and releases it when the test
+// ends.
+func LockVision(t testing.TB, env Env) {
+	t.Helper()
+	dir := env.StackDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "vision-profile.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("lock the vision profile: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("lock the vision profile: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
