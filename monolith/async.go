@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/pgdb"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/monolith/postgres"
 	"github.com/photobench/photobench/photo"
 )
@@ -359,16 +359,7 @@ type backoffPolicy struct{ base, ceiling time.Duration }
 
 // NextRetry is when job, which has just failed, runs again.
 func (b backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(b.delay(len(job.Errors) + 1))
-}
-
-// delay is the wait before retry n (from 1).
-func (b backoffPolicy) delay(n int) time.Duration {
-	ceil := b.ceiling
-	if n-1 < 40 && b.base<<(n-1) > 0 && b.base<<(n-1) < ceil {
-		ceil = b.base << (n - 1)
-	}
-	return rand.N(ceil + 1)
+	return time.Now().Add(sleep.Backoff(b.base, b.ceiling, len(job.Errors)+1))
 }
 
 var (

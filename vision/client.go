@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,7 +49,7 @@ type ClientOptions struct {
 	Retries int
 	// Backoff is the base of the exponential backoff with full jitter:
 	// before retry n (from 1) the client waits a random time in
-	// [0, min(MaxBackoff, Backoff x 2^(n-1))), or, when the service sent
+	// [0, min(MaxBackoff, Backoff x 2^(n-1))] (sleep.Backoff), or, when the service sent
 	// Retry-After, min(Retry-After, MaxBackoff). Default 100 ms.
 	Backoff time.Duration
 	// MaxBackoff caps each wait between attempts. Default 2 s.
@@ -129,8 +128,7 @@ func (c *Client) Analyze(ctx context.Context, data []byte) (Analysis, error) {
 		}
 		wait := ra
 		if wait <= 0 {
-			ceil := min(c.opts.MaxBackoff, c.opts.Backoff<<min(attempt, 30))
-			wait = time.Duration(rand.Int64N(int64(max(ceil, 1))))
+			wait = sleep.Backoff(c.opts.Backoff, c.opts.MaxBackoff, attempt+1)
 		}
 		if !sleep.For(ctx, min(wait, c.opts.MaxBackoff)) {
 			cause = fmt.Errorf("%w (after: %w)", ctx.Err(), cause)

@@ -300,7 +300,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 				break
 			}
 			fetchFailures++
-			d := backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, fetchFailures)
+			d := sleep.Backoff(c.cfg.Backoff, c.cfg.TransientMaxBackoff, fetchFailures)
 			c.log.Warn("fetch failed; retrying", "error", err, "retry_in", d.String())
 			sleep.For(ctx, d)
 			continue

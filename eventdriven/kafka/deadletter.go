@@ -65,7 +65,7 @@ func DeadLetter(function string, w Writer, p RetryPolicy, log *slog.Logger, mt *
 					log.Warn("dead-letter write failed while stopping; leaving the message uncommitted", "dlq_error", werr)
 					return abandon(werr)
 				}
-				d := backoff(p.Backoff, p.TransientMaxBackoff, n)
+				d := sleep.Backoff(p.Backoff, p.TransientMaxBackoff, n)
 				log.Warn("dead-letter write failed; retrying", "dlq_error", werr, "retry_in", d.String())
 				if !sleep.For(m.Stopping(), d) {
 					return abandon(werr)

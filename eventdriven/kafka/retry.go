@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/photobench/photobench/eventdriven"
@@ -82,7 +81,7 @@ func Retry(function string, p RetryPolicy, log *slog.Logger, mt *Metrics) Middle
 						return abandon(err)
 					}
 					wait, kind = m.Stopping(), RetryTransient
-					d = backoff(p.Backoff, p.TransientMaxBackoff, transients)
+					d = sleep.Backoff(p.Backoff, p.TransientMaxBackoff, transients)
 					alog.Warn("dependency unavailable; retrying", "kind", kind, "retry_in", d.String())
 				default:
 					failures++
@@ -91,7 +90,7 @@ func Retry(function string, p RetryPolicy, log *slog.Logger, mt *Metrics) Middle
 						return eventdriven.Permanent(err)
 					}
 					wait, kind = ctx, RetryError
-					d = backoff(p.Backoff, p.MaxBackoff, failures)
+					d = sleep.Backoff(p.Backoff, p.MaxBackoff, failures)
 					alog.Warn("handler failed; retrying", "kind", kind, "retry_in", d.String())
 				}
 				if !sleep.For(wait, d) {
@@ -101,20 +100,4 @@ func Retry(function string, p RetryPolicy, log *slog.Logger, mt *Metrics) Middle
 			}
 		}
 	}
-}
-
-// backoff is the wait before retry n (1-based): exponential from base,
-// capped at ceiling, with full jitter (uniform in [0, that]).
-func backoff(base, ceiling time.Duration, n int) time.Duration {
-	d := base
-	for i := 1; i < n && d < ceiling; i++ {
-		d *= 2
-	}
-	if base <= 0 || d > ceiling {
-		d = ceiling
-	}
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d + 1)
 }

@@ -4,6 +4,7 @@ package sleep
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -31,4 +32,21 @@ func Until(ctx context.Context, t time.Time) bool {
 // once: true unless ctx is already done.
 func For(ctx context.Context, d time.Duration) bool {
 	return Until(ctx, time.Now().Add(d))
+}
+
+// Backoff is the wait before retry n (from 1): exponential from base
+// (base, 2 x base, 4 x base, ...), capped at ceiling, with full jitter
+// (uniform in [0, that]). A base of zero or less waits up to ceiling.
+func Backoff(base, ceiling time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < ceiling; i++ {
+		d *= 2
+	}
+	if base <= 0 || d > ceiling {
+		d = ceiling
+	}
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
 }

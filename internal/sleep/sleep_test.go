@@ -72,3 +72,23 @@ func TestFor(t *testing.T) {
 		t.Error("For(live, 0) = false, want true")
 	}
 }
+
+func TestBackoffStaysWithinItsCeilings(t *testing.T) {
+	base, ceiling := 100*time.Millisecond, time.Second
+	for n, bound := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 5: time.Second, 60: time.Second} {
+		var top time.Duration
+		for range 2000 {
+			d := sleep.Backoff(base, ceiling, n)
+			if d < 0 || d > bound {
+				t.Fatalf("retry %d waited %v, want within [0, %v]", n, d, bound)
+			}
+			top = max(top, d)
+		}
+		if top < bound/2 {
+			t.Errorf("retry %d: at most %v in 2000 draws, want jitter up to %v", n, top, bound)
+		}
+	}
+	if d := sleep.Backoff(0, 0, 3); d != 0 {
+		t.Errorf("no ceiling: %v, want 0", d)
+	}
+}
