@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,16 +68,7 @@ func invokeOnce(ctx context.Context, client *http.Client, url string) (reconcile
 		if msg == "" {
 			msg = strings.TrimSpace(string(body))
 		}
-		return answer.Reconciled, &scheduleError{status: resp.StatusCode, msg: msg}
+		return answer.Reconciled, fmt.Errorf("%s: %s", resp.Status, msg)
 	}
 	return answer.Reconciled, nil
-}
-
-type scheduleError struct {
-	status int
-	msg    string
-}
-
-func (e *scheduleError) Error() string {
-	return http.StatusText(e.status) + ": " + e.msg
 }

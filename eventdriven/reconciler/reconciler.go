@@ -141,7 +141,10 @@ func (r *Reconciler) reemit(ctx context.Context, listed []s3store.Listed) (int, 
 	if err != nil {
 		return 0, err
 	}
-	var msgs []kgo.Message
+	var (
+		msgs []kgo.Message
+		lost []s3store.Listed
+	)
 	for _, l := range listed {
 		if known[strings.ToLower(l.ID)] {
 			continue
@@ -154,6 +157,7 @@ func (r *Reconciler) reemit(ctx context.Context, listed []s3store.Listed) (int, 
 			return 0, err
 		}
 		msgs = append(msgs, r.created(l, info))
+		lost = append(lost, l)
 	}
 	if len(msgs) == 0 {
 		return 0, nil
@@ -161,8 +165,8 @@ func (r *Reconciler) reemit(ctx context.Context, listed []s3store.Listed) (int, 
 	if err := r.Out.WriteMessages(ctx, msgs...); err != nil {
 		return 0, fmt.Errorf("publish %d object events: %w", len(msgs), err)
 	}
-	for _, l := range listed {
-		if !known[strings.ToLower(l.ID)] && r.Log != nil {
+	for _, l := range lost {
+		if r.Log != nil {
 			r.Log.InfoContext(ctx, "object event published again", "photo", l.ID, "owner", l.Owner, "stored", l.LastModified)
 		}
 	}
