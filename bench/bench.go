@@ -248,7 +248,7 @@ func (b *bencher) settings() map[string]string {
 	vis, _ := json.Marshal(p.Vision)
 	queue := "on: MinIO stages events on disk (they survive a Kafka outage) and sends them from a loop that lists the queue every 3 s, adding 0-3 s to upload-to-ready"
 	if !b.cfg.Stack.MinIONotifyQueue {
-		queue = "off: events go to Kafka at once (lost while Kafka is down)"
+		queue = "off: events go to Kafka at once; those lost (Kafka down, MinIO killed before sending) are published again by the reconciler, once a minute"
 	}
 	scaling := "scale to zero (eventdriven/deploy/functions.yaml)"
 	if b.cfg.Stack.RuntimePinned {
