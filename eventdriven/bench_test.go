@@ -215,18 +215,6 @@ func treeCPU(b *testing.B, pids map[string]int, names []string) float64 {
 	return total
 }
 
-func post(url, tok string, img []byte) (int, error) {
-	req, _ := http.NewRequest("POST", url+"/v1/photos", bytes.NewReader(img))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
 // saturate posts n photos from 8 concurrent clients and returns the ack
 // rate.
 func saturate(b *testing.B, url, tok string, imgs [][]byte, n int, want int) float64 {
@@ -242,7 +230,7 @@ func saturate(b *testing.B, url, tok string, imgs [][]byte, n int, want int) flo
 				if i >= int64(n) {
 					return
 				}
-				if code, err := post(url, tok, imgs[i%int64(len(imgs))]); err != nil || code != want {
+				if _, code, err := postID(url, tok, imgs[i%int64(len(imgs))]); err != nil || code != want {
 					failed.Add(1)
 				}
 			}
