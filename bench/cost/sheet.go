@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -26,7 +27,17 @@ const (
 	SheetMSK        = "aws-msk-serverless"
 	SheetSQS        = "aws-sqs-standard"
 	SheetRDS        = "aws-rds-postgresql"
+	// SheetMSKProvisioned prices a provisioned MSK cluster (brokers and
+	// their storage), the alternative to MSK Serverless.
+	SheetMSKProvisioned = "aws-msk-provisioned"
+	SheetNAT            = "aws-nat-gateway"
+	SheetALB            = "aws-alb"
+	SheetEBS            = "aws-ebs-gp3"
 )
+
+// NotVerified is a sheet's Verified when its prices were not re-read from
+// the official page: they need re-reading before anyone quotes them.
+const NotVerified = "not verified"
 
 // Sheet is one price sheet: the prices of one service, where they were read
 // and when. Sheets are YAML files in bench/prices.
@@ -34,11 +45,16 @@ type Sheet struct {
 	Name     string `yaml:"name" json:"name"`         // e.g. "aws-lambda-x86"
 	Provider string `yaml:"provider" json:"provider"` // e.g. "AWS"
 	Service  string `yaml:"service" json:"service"`   // the priced product, e.g. "AWS Lambda (x86)"
-	// Source is the pricing page: its URL and title.
+	// Source is the URL of the provider's official pricing page (https).
 	Source string `yaml:"source" json:"source"`
-	// Date is when the prices were read or written down (YYYY-MM-DD); Note
-	// says how reliable they are.
-	Date     string `yaml:"date" json:"date"`
+	// Region is where the prices apply, e.g. "us-east-1".
+	Region string `yaml:"region" json:"region"`
+	// Date is when the prices were written down (YYYY-MM-DD), from
+	// whatever Note says they were taken from.
+	Date string `yaml:"date" json:"date"`
+	// Verified is the date (YYYY-MM-DD) the prices were last re-read on
+	// Source, or NotVerified.
+	Verified string `yaml:"verified" json:"verified"`
 	Currency string `yaml:"currency" json:"currency"` // always USD
 	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
 	// Specs are the priced thing's sizes, e.g. vcpu and memory_gib of a VM.
@@ -125,20 +141,36 @@ func ParseSheet(data []byte) (Sheet, error) {
 	return s, nil
 }
 
+// IsVerified says whether the sheet's prices were re-read from Source on
+// a known date.
+func (s Sheet) IsVerified() bool { return s.Verified != NotVerified && s.Verified != "" }
+
 // Validate reports every problem of the sheet at once: a name, provider,
-// source, date (YYYY-MM-DD) and currency USD, at least one item, and for
-// every item a unique name, a parseable unit and a price > 0.
+// region, source (an https URL), date (YYYY-MM-DD), verified (a date or
+// NotVerified) and currency USD, at least one item, and for every item a
+// unique name, a parseable unit and a price > 0.
 func (s Sheet) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, f := range []struct{ name, v string }{{"name", s.Name}, {"provider", s.Provider}, {"source", s.Source}, {"date", s.Date}} {
+	for _, f := range []struct{ name, v string }{{"name", s.Name}, {"provider", s.Provider}, {"region", s.Region},
+		{"source", s.Source}, {"date", s.Date}, {"verified", s.Verified}} {
 		if strings.TrimSpace(f.v) == "" {
 			bad("%s is missing", f.name)
+		}
+	}
+	if s.Source != "" {
+		if u, err := url.Parse(s.Source); err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsAny(s.Source, " ()") {
+			bad("source %q is not the https URL of a pricing page", s.Source)
 		}
 	}
 	if s.Date != "" {
 		if _, err := time.Parse(time.DateOnly, s.Date); err != nil {
 			bad("date %q is not YYYY-MM-DD", s.Date)
+		}
+	}
+	if s.Verified != "" && s.Verified != NotVerified {
+		if _, err := time.Parse(time.DateOnly, s.Verified); err != nil {
+			bad("verified %q is neither YYYY-MM-DD nor %q", s.Verified, NotVerified)
 		}
 	}
 	if s.Currency != "USD" {

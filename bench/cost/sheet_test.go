@@ -17,8 +17,13 @@ func TestSheets(t *testing.T) {
 	for _, s := range sheets {
 		byName[s.Name] = s
 		t.Run("valid/"+s.Name, func(t *testing.T) {
-			if s.Source == "" || s.Date == "" || s.Provider == "" || s.Currency != "USD" {
-				t.Errorf("sheet %s: source %q, date %q, provider %q, currency %q", s.Name, s.Source, s.Date, s.Provider, s.Currency)
+			if s.Source == "" || s.Date == "" || s.Provider == "" || s.Currency != "USD" || s.Region == "" || s.Verified == "" {
+				t.Errorf("sheet %s: source %q, date %q, provider %q, currency %q, region %q, verified %q", s.Name, s.Source, s.Date, s.Provider, s.Currency, s.Region, s.Verified)
+			}
+			// No date of verification is invented: none was re-read from
+			// its page (no network when they were written).
+			if s.IsVerified() {
+				t.Errorf("sheet %s: verified %q; the sheets were not re-read from their pages", s.Name, s.Verified)
 			}
 			for _, it := range s.Items {
 				if it.Unit == "" || !(it.USD > 0) || !(it.PerUnit() > 0) {
@@ -44,6 +49,14 @@ func TestSheets(t *testing.T) {
 		{"MSK Serverless partition-hour", cost.SheetMSK, "partition-hour", 0.0015},
 		{"RDS db.t4g.micro", cost.SheetRDS, "instance", 0.016},
 		{"SQS standard: $0.40 per million requests", cost.SheetSQS, "requests", 0.40 / 1e6},
+		{"S3 Standard storage per GB-month", cost.SheetS3, "storage", 0.023},
+		{"EBS gp3 per GB-month", cost.SheetEBS, "storage", 0.08},
+		{"NAT gateway per hour", cost.SheetNAT, "nat-hour", 0.045},
+		{"NAT gateway per GB processed", cost.SheetNAT, "data-processed", 0.045},
+		{"ALB per hour", cost.SheetALB, "alb-hour", 0.0225},
+		{"ALB per LCU-hour", cost.SheetALB, "lcu-hour", 0.008},
+		{"MSK kafka.t3.small broker-hour", cost.SheetMSKProvisioned, "broker-hour", 0.0456},
+		{"MSK broker storage per GB-month", cost.SheetMSKProvisioned, "storage", 0.10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +85,9 @@ func TestParseSheetRejects(t *testing.T) {
 	const good = `name: x
 provider: AWS
 source: https://example.com/pricing
+region: us-east-1
 date: "2026-11-25"
+verified: not verified
 currency: USD
 items:
   - {item: requests, unit: "1,000,000 requests", usd: 0.2}
@@ -87,6 +102,13 @@ items:
 		wantErr string
 	}{
 		{"no source", "source: https://example.com/pricing\n", "", "source is missing"},
+		{"source not a URL", "source: https://example.com/pricing", "source: the pricing page", "not the https URL"},
+		{"source with a title", "source: https://example.com/pricing", "source: https://example.com/pricing (Pricing)", "not the https URL"},
+		{"source over http", "source: https://", "source: http://", "not the https URL"},
+		{"no region", "region: us-east-1\n", "", "region is missing"},
+		{"no verified", "verified: not verified\n", "", "verified is missing"},
+		{"verified neither a date nor not verified", "verified: not verified", "verified: yes", "neither YYYY-MM-DD"},
+		{"verified a bad date", "verified: not verified", "verified: 2026-13-01", "neither YYYY-MM-DD"},
 		{"no date", "date: \"2026-11-25\"\n", "", "date is missing"},
 		{"bad date", "2026-11-25", "25/11/2026", "not YYYY-MM-DD"},
 		{"not USD", "currency: USD", "currency: EUR", "currency"},
@@ -94,7 +116,7 @@ items:
 		{"negative price", "usd: 0.2", "usd: -1", "want > 0"},
 		{"no unit", `unit: "1,000,000 requests", `, "", "unit is missing"},
 		{"count without unit name", `unit: "1,000,000 requests"`, `unit: "1000"`, "without a unit name"},
-		{"unknown field", "currency: USD\n", "currency: USD\nregion: x\n", "region"},
+		{"unknown field", "currency: USD\n", "currency: USD\nverified_by: x\n", "verified_by"},
 		{"no items", "items:\n  - {item: requests, unit: \"1,000,000 requests\", usd: 0.2}\n", "items: []\n", "no items"},
 	}
 	for _, tt := range tests {
