@@ -21,7 +21,9 @@ type Analysis struct {
 	// used.
 	Usage map[string]Usage `json:"usage"`
 	// Tables, in order: "Cost per million photos at the measured load",
-	// "Idle cost per hour", "Measured usage", "Price sheets".
+	// "Idle cost per hour", "Storage: cost per million photos stored, per
+	// month", "Sensitivity: what flips each verdict", "Measured usage",
+	// "Price sheets".
 	Tables []Table `json:"tables"`
 	// BreakEven is monthly cost (USD/month) against average load
 	// (photos/s), one line per pricing option, marks at the crossovers of
@@ -31,6 +33,8 @@ type Analysis struct {
 	Sentences []string `json:"sentences"`
 	// Assumptions are every modelling assumption, stated.
 	Assumptions []string `json:"assumptions"`
+
+	lines map[string]line // the break-even chart's, by option
 }
 
 // archNames are the architectures' display names.
@@ -42,17 +46,20 @@ var archs = results.Archs
 
 // archOf is the architecture pricing option o prices.
 func archOf(o string) string {
-	for arch, vo := range vmOption {
-		if vo == o {
-			return arch
-		}
+	if arch, ok := vmArch[o]; ok {
+		return arch
 	}
 	return results.EventDriven
 }
 
+// singleVM is each monolith's single-VM option, the one its usage rows
+// read.
+var singleVM = map[string]string{results.Monolith: OptMonolith, results.MonolithAsync: OptMonolithAsync}
+
 // analysis is Analyze's working state.
 type analysis struct {
 	r        *results.Results
+	sheets   []Sheet
 	scenario string
 	book     book
 	stats    map[string]map[string]stat // by arch; nil when the arch has no usable run
@@ -60,6 +67,7 @@ type analysis struct {
 	runs     map[string][]string
 	failed   map[string]int       // by arch: failed runs left out
 	cross    map[[2]string][]Mark // by monolith option and event-driven option
+	lines    map[string]line      // the break-even chart's, by option
 	xmax     float64
 }
 
@@ -73,7 +81,7 @@ func Analyze(r *results.Results, sheets []Sheet) (*Analysis, error) {
 	if r == nil {
 		return nil, errNoResults
 	}
-	a := &analysis{r: r, scenario: pickScenario(r), book: newBook(r, sheets),
+	a := &analysis{r: r, sheets: sheets, scenario: pickScenario(r), book: newBook(r, sheets),
 		stats: map[string]map[string]stat{}, noRuns: map[string]string{}, runs: map[string][]string{}, failed: map[string]int{}}
 	out := &Analysis{Sheets: sheets, Usage: map[string]Usage{}}
 	for _, arch := range archs {
@@ -109,8 +117,10 @@ func Analyze(r *results.Results, sheets []Sheet) (*Analysis, error) {
 		out.Usage[arch] = usageOf(arch, a.runs[arch], a.stats[arch])
 	}
 	out.BreakEven = a.chart()
-	out.Tables = []Table{a.costTable(), a.idleTable(), a.usageTable(), sheetTable(sheets)}
-	out.Sentences = a.sentences()
+	out.lines = a.lines
+	sens := a.sensitivity()
+	out.Tables = []Table{a.costTable(), a.idleTable(), a.storageTable(), sens.table(), a.usageTable(), sheetTable(sheets)}
+	out.Sentences = append(a.sentences(), sens.sentences()...)
 	out.Assumptions = a.assumptions()
 	return out, nil
 }
@@ -207,8 +217,11 @@ func (a *analysis) costTable() Table {
 			"Left out: the load generator's ready polls (GET /v1/photos/{id} until each event-driven upload is ready). They are the bench's instrumentation, not the app's workload: a real client would be notified, or poll at its own pace, and the monolith needs none. They are taken out of the API Gateway requests, query's invocations and its GB-seconds (in proportion), and reported apart in the usage table.",
 			"Cost: (always-on cost over the steady window + usage cost in it) / photos x 1,000,000. Median over runs, (min–max) when repeats differ.",
 			"Monolith and async monolith: VMs = max(1, ceil(load / one VM's capacity)), each billed per hour; all of their cost is always-on.",
-			"Event-driven: always-on = MSK Serverless cluster and partitions + RDS instance; usage = function requests and GB-seconds, API Gateway requests, S3 requests.",
-			fmt.Sprintf("Event-driven (AWS Lambda + SQS): the AWS Lambda line with the events on SQS standard queues instead of Kafka, a transport the bench did not run: always-on = RDS instance only; usage = the AWS Lambda line's + %d SQS requests (send, receive, delete) per event handled.", SQSRequestsPerEvent),
+			fmt.Sprintf("HA: VMs = max(%d, ceil(load / capacity) + %d), so the load survives the loss of one, behind an application load balancer: always-on = the VMs + the load balancer's hour; usage = its capacity units (LCU), the larger of new connections (every front-door request one) and processed bytes (the upload and its thumbnails).", HAMinVMs, HASpareVMs),
+			"Event-driven: always-on = the event transport (MSK Serverless cluster and partitions, or the provisioned MSK brokers and their storage) + RDS instance + NAT gateway; usage = function requests and GB-seconds (AWS Lambda at the memory size its measured CPU needs, Azure at the size its memory needs), API Gateway requests, S3 requests, the NAT gateway's data (the vision API's calls), and on Kafka the S3-to-Kafka bridge function.",
+			fmt.Sprintf("Event-driven (AWS Lambda + SQS): the AWS Lambda line with the events on SQS standard queues instead of Kafka, a transport the bench did not run: always-on = RDS instance + NAT gateway; usage = the AWS Lambda line's without the bridge (S3 notifies a queue itself) + %d SQS requests (send, receive, delete) per event handled.", SQSRequestsPerEvent),
+			fmt.Sprintf("Event-driven (AWS Lambda + MSK provisioned): the AWS Lambda line with MSK Serverless replaced by %d kafka.t3.small brokers with %d GB of storage each.", MSKBrokers, MSKBrokerStorageGB),
+			"Storage (GB-month) is not in these figures: it accumulates with the photos kept, and is in the storage table.",
 			"Monthly cost at this load: the break-even chart's value at the measured load (730 hours).",
 		},
 	}
@@ -216,11 +229,8 @@ func (a *analysis) costTable() Table {
 		arch := archOf(o)
 		usage := a.cost(o, "var_per_million")
 		fixed := a.cost(o, "fixed_per_million")
-		if onVM(o) {
-			fixed = a.cost(o, "per_million")
-			if a.noRuns[arch] == "" {
-				usage = stat{why: "—"}
-			}
+		if onVM(o) && !isHA(o) && a.noRuns[arch] == "" {
+			usage = stat{why: "—"}
 		}
 		row := []string{optionNames[o], cell(a.get(arch, "load"), num), cell(a.cost(o, "per_million"), money),
 			cell(fixed, money), dash(usage, money), cell(a.cost(o, "monthly"), money), a.runsCell(arch)}
@@ -244,15 +254,15 @@ func (a *analysis) idleTable() Table {
 			"invoked while idle (USD/hour)", "idle cost (USD/hour)", "runs"},
 		Notes: []string{
 			"Idle window: the profile's idle phase (nothing scheduled, longer than the scale-to-zero cooldown).",
-			"Monolith and async monolith: the VM's hourly price (it runs whether used or not).",
-			"Event-driven: MSK Serverless cluster-hour + partitions x partition-hour + RDS instance-hour, plus the usage measured in the idle window (the events still handled: the app draining its own work) scaled to an hour. The requests ingest and query served while idle are the load generator's late ready polls (nothing is scheduled): the bench's instrumentation, left out.",
-			fmt.Sprintf("Event-driven (AWS Lambda + SQS): RDS instance-hour only (SQS is billed per request), plus the idle window's usage with %d SQS requests per event still handled, scaled to an hour.", SQSRequestsPerEvent),
+			"Monolith and async monolith: the VM's hourly price (it runs whether used or not); HA: two VMs and the load balancer's hour.",
+			"Event-driven: the event transport's hour (MSK Serverless cluster-hour + partitions x partition-hour, or the provisioned brokers and their storage) + RDS instance-hour + NAT gateway-hour, plus the usage measured in the idle window (the events still handled: the app draining its own work) scaled to an hour. The requests ingest and query served while idle are the load generator's late ready polls (nothing is scheduled): the bench's instrumentation, left out.",
+			fmt.Sprintf("Event-driven (AWS Lambda + SQS): RDS instance-hour + NAT gateway-hour (SQS is billed per request), plus the idle window's usage with %d SQS requests per event still handled, scaled to an hour.", SQSRequestsPerEvent),
 		},
 	}
 	for _, o := range options {
 		arch := archOf(o)
 		invoked := a.cost(o, "idle_var_hour")
-		if onVM(o) && a.noRuns[arch] == "" {
+		if onVM(o) && a.noRuns[arch] == "" && a.cost(o, "idle_hour").ok() {
 			invoked = stat{why: "—"}
 		}
 		inv := dash(invoked, money)
@@ -293,7 +303,7 @@ func (a *analysis) usageTable() Table {
 	mono := setOf(results.Monolith, results.MonolithAsync)
 	// vmRow is a row of a monolith's pricing figure: key under its option.
 	vmRow := func(label, key string) {
-		t.Rows = append(t.Rows, a.usageRow(label, func(arch string) string { return "cost/" + vmOption[arch] + "/" + key }, num, mono))
+		t.Rows = append(t.Rows, a.usageRow(label, func(arch string) string { return "cost/" + singleVM[arch] + "/" + key }, num, mono))
 	}
 	runs := []string{"runs used"}
 	for _, arch := range archs {
@@ -334,6 +344,10 @@ func (a *analysis) usageTable() Table {
 	}
 	row("GB-seconds (GB-s)", "gbs", num, ed)
 	row("GB-seconds per photo (GB-s/photo)", "gbs_per_photo", num, ed)
+	for _, fn := range append(append([]string{}, httpFunctions...), eventFunctions...) {
+		row("AWS Lambda memory size, from CPU-seconds / busy seconds: "+fn+" (MB)", "lmb/"+fn, num, ed)
+	}
+	row("GB-seconds on AWS Lambda (GB-s)", "lgbs", num, ed)
 	for _, api := range a.components("obj/") {
 		row("object requests: "+api+" (requests)", "obj/"+api, num, ed)
 	}
@@ -344,6 +358,7 @@ func (a *analysis) usageTable() Table {
 	row("idle: invocations (invocations)", "idle/inv", num, ed)
 	row("idle: events handled (events)", "idle/events", num, ed)
 	row("idle: GB-seconds (GB-s)", "idle/gbs", num, ed)
+	row("idle: GB-seconds on AWS Lambda (GB-s)", "idle/lgbs", num, ed)
 	row("idle: front-door requests, follower polls excluded (requests)", "idle/front", num, ed)
 	row("idle: follower polls excluded: requests served by ingest and query (requests)", "idle/polls", num, ed)
 	row("idle: object requests, PUT-class (requests)", "idle/put", num, ed)
@@ -358,7 +373,8 @@ func usageNotes() []string {
 		"Over the steady phase unless marked idle; median over runs, (min–max) when repeats differ. — : not part of that architecture.",
 		"CPU-seconds and peak memory leave out the vision service (the stand-in for an external API all three call equally) and Prometheus (the bench's instrument).",
 		"Peak memory: the largest single process (replica) over the whole run, in MB of 2^20 bytes; for PostgreSQL, Kafka and MinIO their process trees.",
-		"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB). GB-seconds = busy seconds x billed memory / 1024.",
+		"Billed memory size: a function's peak memory rounded up to a multiple of 128 MB (at least 128 MB), as Azure Functions bills it. GB-seconds = busy seconds x billed memory / 1024.",
+		fmt.Sprintf("AWS Lambda memory size: Lambda's CPU share grows with the memory size (one vCPU at %s MB), so a function is sized to do its measured CPU-seconds in its measured busy seconds: %s x CPU-seconds / busy seconds (steady phase), rounded up to 1 MB, at most %s, and never below its billed memory size. GB-seconds on AWS Lambda = busy seconds x that size / 1024.", num(LambdaMBPerVCPU), num(LambdaMBPerVCPU), num(LambdaMaxMB)),
 		"Invocations: HTTP requests served by ingest and query, events handled (every outcome) by thumbnailer, tagger and catalog.",
 		"Follower polls: the GETs the load generator's ready follower sent for the steady phase's uploads; idle, the requests ingest and query served (nothing is scheduled then). They are the bench's instrumentation, not the app's workload (a real client would be notified, or poll at its own pace; the monolith needs none): left out of the front-door requests, of query's invocations (never below 0) and of its busy seconds, in proportion (seconds x (invocations - polls) / invocations), and so of the GB-seconds and the costs.",
 		fmt.Sprintf("SQS requests: what the AWS Lambda + SQS line prices, %d per event handled (send, receive, delete; batch size 1, an upper bound); not measured: the bench carries the events on Kafka.", SQSRequestsPerEvent),
@@ -437,47 +453,67 @@ func (a *analysis) components(prefix string) []string {
 func sheetTable(sheets []Sheet) Table {
 	t := Table{
 		Title:  "Price sheets",
-		Header: []string{"sheet", "service", "item", "price (USD per unit)", "source", "date", "note"},
+		Header: []string{"sheet", "service", "item", "price (USD per unit)", "region", "source", "written down", "verified on the source", "note"},
 	}
+	var unverified []string
 	for _, s := range sheets {
 		for _, it := range s.Items {
 			t.Rows = append(t.Rows, []string{s.Name, s.Service, it.Item,
-				fmt.Sprintf("USD %s per %s", strconv.FormatFloat(it.USD, 'f', -1, 64), it.Unit), s.Source, s.Date, it.Note})
+				fmt.Sprintf("USD %s per %s", strconv.FormatFloat(it.USD, 'f', -1, 64), it.Unit), s.Region, s.Source, s.Date, s.Verified, it.Note})
+			if !s.IsVerified() {
+				unverified = append(unverified, s.Name+" "+it.Item)
+			}
 		}
 		if s.Note != "" {
 			t.Notes = append(t.Notes, s.Name+": "+s.Note)
 		}
 	}
+	if len(unverified) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("Not verified: %d of %d prices were not re-read from their official page and need re-reading before anyone quotes a cost: %s.",
+			len(unverified), len(t.Rows), strings.Join(unverified, ", ")))
+	}
 	return t
 }
 
-// line is an option's monthly cost against load: fixed + slope x load
-// (event-driven), or VMs x perVM with VMs = max(1, ceil(load/capacity)).
+// line is an option's monthly cost against load (photos/s): fixed + slope
+// x load, plus, for a monolith, VMs x perVM with VMs = max(minVMs,
+// ceil(load/capacity) + spare).
 type line struct {
 	ok              bool
 	fixed, slope    float64 // USD/month, USD/month per photo/s
-	perVM, capacity float64 // USD/month, photos/s
-	monolith        bool
+	perVM, capacity float64 // USD/month, photos/s; perVM 0: no VMs
+	minVMs, spare   float64
 }
+
+func (l line) stepped() bool { return l.perVM > 0 }
 
 func (l line) at(x float64) float64 {
-	if l.monolith {
-		return vmsAt(x, l.capacity) * l.perVM
+	y := l.fixed + l.slope*x
+	if l.stepped() {
+		y += l.perVM * max(l.minVMs, vmsAt(x, l.capacity)+l.spare)
 	}
-	return l.fixed + l.slope*x
+	return y
 }
 
+// vmsAt is the VMs of capacity photos/s each a load needs, at least 1.
 func vmsAt(load, capacity float64) float64 {
 	return max(1, math.Ceil(load/capacity-1e-9))
 }
 
 func (a *analysis) lineOf(o string) line {
 	if onVM(o) {
-		c, h := a.cost(o, "capacity"), a.book.vmHourly
-		if !c.ok() || !h.ok() || !(c.med > 0) {
+		c, h, v := a.cost(o, "capacity"), a.book.vmHourly, a.cost(o, "var_per_photo")
+		if !c.ok() || !h.ok() || !(c.med > 0) || !v.ok() {
 			return line{}
 		}
-		return line{ok: true, monolith: true, perVM: h.v * HoursPerMonth, capacity: c.med}
+		l := line{ok: true, perVM: h.v * HoursPerMonth, capacity: c.med, minVMs: 1, slope: v.med * SecondsPerMonth}
+		if isHA(o) {
+			if !a.book.albHourly.ok() {
+				return line{}
+			}
+			l.minVMs, l.spare, l.fixed = HAMinVMs, HASpareVMs, a.book.albHourly.v*HoursPerMonth
+		}
+		return l
 	}
 	f, v := a.cost(o, "fixed_hour"), a.cost(o, "var_per_photo")
 	if !f.ok() || !v.ok() {
@@ -498,8 +534,12 @@ const (
 // or at a step's edge when e lies between the levels before and after it.
 // Touching without crossing is not one. Only the first maxCrossovers are
 // returned (lines parallel on average cross at every VM).
+//
+// m's VMs are max(spare+1, ceil(load/capacity) + spare): its fixed part,
+// slope and spare VMs are taken off e, leaving a pure step line.
 func crossovers(m, e line) [][2]float64 {
-	K, c, F, v := m.perVM, m.capacity, e.fixed, e.slope
+	K, c := m.perVM, m.capacity
+	F, v := e.fixed-m.fixed-m.perVM*m.spare, e.slope-m.slope
 	avg := K / c // the monolith's average slope
 	// Beyond stop, the sign of e - m no longer changes.
 	stop := float64(maxSegments) * c
@@ -512,14 +552,14 @@ func crossovers(m, e line) [][2]float64 {
 	var out [][2]float64
 	for n := 1; float64(n-1)*c <= stop && n <= maxSegments && len(out) < maxCrossovers; n++ {
 		lo, hi, level := float64(n-1)*c, float64(n)*c, float64(n)*K
-		if v > 0 {
+		if v != 0 {
 			if x := (level - F) / v; x > lo && x < hi {
-				out = append(out, [2]float64{x, level})
+				out = append(out, [2]float64{x, e.at(x)})
 			}
 		}
 		// At the edge hi the monolith jumps from level to level+K.
 		if y := F + v*hi; y > level && y < level+K {
-			out = append(out, [2]float64{hi, y})
+			out = append(out, [2]float64{hi, e.at(hi)})
 		}
 	}
 	return out[:min(len(out), maxCrossovers)]
@@ -538,6 +578,7 @@ func (a *analysis) chart() Chart {
 	for _, o := range options {
 		lines[o] = a.lineOf(o)
 	}
+	a.lines = lines
 	xmax := 0.0
 	for _, arch := range archs {
 		if l := a.get(arch, "load"); l.ok() {
@@ -560,7 +601,7 @@ func (a *analysis) chart() Chart {
 			k := [2]string{vo, o}
 			for _, p := range crossovers(m, e) {
 				a.cross[k] = append(a.cross[k], Mark{X: p[0], Y: p[1],
-					Label: fmt.Sprintf("%s = %s: %s photos/s, USD %s/month", optionNames[o], archNames[archOf(vo)], num(p[0]), money(p[1]))})
+					Label: fmt.Sprintf("%s = %s: %s photos/s, USD %s/month", optionNames[o], vmLabel(vo), num(p[0]), money(p[1]))})
 				xmax = max(xmax, 1.5*p[0])
 				extra = append(extra, p[0])
 			}
@@ -602,3 +643,46 @@ func dedup(xs []float64) []float64 {
 	}
 	return out
 }
+
+// vmLabel names a monolith option in labels: "monolith", "HA monolith",
+// "async monolith", "HA async monolith".
+func vmLabel(o string) string {
+	if isHA(o) {
+		return "HA " + archNames[archOf(o)]
+	}
+	return archNames[archOf(o)]
+}
+
+// PerMillionAt is pricing option's cost per million photos at a sustained
+// load of photosPerSecond, from the break-even chart's line: its monthly
+// cost at that load / the photos of a month x 1,000,000. ok is false when
+// the option has no line (missing data or prices: the tables say why) or
+// the load is not > 0. Options are OptionsOf's.
+func (a *Analysis) PerMillionAt(option string, photosPerSecond float64) (usd float64, ok bool) {
+	l, found := a.lines[option]
+	if !found || !l.ok || !(photosPerSecond > 0) || math.IsInf(photosPerSecond, 0) {
+		return 0, false
+	}
+	return perMillion(l, photosPerSecond), true
+}
+
+// perMillion is line l's cost per million photos at load x.
+func perMillion(l line, x float64) float64 { return l.at(x) / (x * SecondsPerMonth) * 1e6 }
+
+// OptionsOf returns the pricing options of an architecture
+// (results.Monolith, results.MonolithAsync, results.EventDriven), in
+// display order, its reference first: the single VM, or the event
+// transport the bench ran (MSK Serverless). Nil for an unknown one.
+func OptionsOf(arch string) []string {
+	var out []string
+	for _, o := range options {
+		if archOf(o) == arch && archNames[arch] != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// OptionName is a pricing option's display name, as in the tables and the
+// break-even chart ("" for an unknown one).
+func OptionName(option string) string { return optionNames[option] }

@@ -5,7 +5,7 @@ package cost
 // against an event-driven line (fixed USD/month + slope USD/month per
 // photo/s).
 func Crossovers(perVM, capacity, fixed, slope float64) [][2]float64 {
-	return crossovers(line{ok: true, monolith: true, perVM: perVM, capacity: capacity},
+	return crossovers(line{ok: true, perVM: perVM, capacity: capacity, minVMs: 1},
 		line{ok: true, fixed: fixed, slope: slope})
 }
 

@@ -55,7 +55,7 @@ func (a *analysis) atLoad() string {
 func (a *analysis) costSentences() []string {
 	var out []string
 	at := a.atLoad()
-	for _, vo := range vmOptions {
+	for _, vo := range []string{OptMonolith, OptMonolithAsync} {
 		who := archNames[archOf(vo)]
 		if !a.tried(archOf(vo)) || !a.tried(results.EventDriven) {
 			continue
@@ -167,28 +167,25 @@ func (a *analysis) idleSentences() []string {
 		who = "each monolith's VM"
 	}
 	mi, ei := a.cost(vm, "idle_hour"), a.cost(OptLambda, "idle_hour")
-	if mi.ok() && ei.ok() && a.book.mskCluster.ok() && a.book.mskPartition.ok() && a.book.rds.ok() {
+	if mi.ok() && ei.ok() && a.book.mskCluster.ok() && a.book.mskPartition.ok() && a.book.rds.ok() && a.book.natHourly.ok() {
 		msk := a.book.mskCluster.v + a.book.partitions*a.book.mskPartition.v
-		out = append(out, fmt.Sprintf("Idle, %s costs $%s/hour and the event-driven app on AWS Lambda $%s/hour, of which $%s is MSK Serverless (the cluster and %s partitions) and $%s the RDS instance: scaling the functions to zero removes their cost, not that of the always-on services.",
-			who, money(mi.med), money(ei.med), money(msk), num(a.book.partitions), money(a.book.rds.v)))
+		out = append(out, fmt.Sprintf("Idle, %s costs $%s/hour and the event-driven app on AWS Lambda + MSK Serverless $%s/hour, of which $%s is MSK Serverless (the cluster and %s partitions), $%s the RDS instance and $%s the NAT gateway: scaling the functions to zero removes their cost, not that of the always-on services.",
+			who, money(mi.med), money(ei.med), money(msk), num(a.book.partitions), money(a.book.rds.v), money(a.book.natHourly.v)))
 	} else {
 		why := mi.why
 		if mi.ok() {
 			why = ei.why
 		}
 		if why == "" {
-			why = "no price for MSK Serverless or RDS"
+			why = "no price for MSK Serverless, RDS or the NAT gateway"
 		}
 		out = append(out, "The idle cost comparison is n/a ("+why+").")
 	}
-	if si := a.cost(OptLambdaSQS, "idle_hour"); si.ok() && a.book.rds.ok() {
-		out = append(out, fmt.Sprintf("Idle, the event-driven app on AWS Lambda + SQS costs $%s/hour, of which $%s is the RDS instance and the rest what was still invoked: SQS queues are billed per request, with no hourly charge (the empty receives of idle pollers are not priced).",
-			money(si.med), money(a.book.rds.v)))
+	if si := a.cost(OptLambdaSQS, "idle_hour"); si.ok() {
+		out = append(out, fmt.Sprintf("Idle, the event-driven app on AWS Lambda + SQS costs $%s/hour, of which $%s is the RDS instance, $%s the NAT gateway and the rest what was still invoked: SQS queues are billed per request, with no hourly charge (the empty receives of idle pollers are not priced).",
+			money(si.med), money(a.book.rds.v), money(a.book.natHourly.v)))
 	} else {
 		why := si.why
-		if si.ok() {
-			why = a.book.rds.why
-		}
 		out = append(out, "The idle cost of the event-driven app on AWS Lambda + SQS is n/a ("+why+").")
 	}
 	return out
@@ -199,7 +196,7 @@ func (a *analysis) idleSentences() []string {
 // whether its peak memory fits.
 func (a *analysis) capacitySentences() []string {
 	var out []string
-	for _, vo := range vmOptions {
+	for _, vo := range []string{OptMonolith, OptMonolithAsync} {
 		arch := archOf(vo)
 		if !a.tried(arch) {
 			continue
@@ -289,15 +286,21 @@ func (a *analysis) assumptions() []string {
 		"Fairness: every architecture pays for a database. Each monolith's PostgreSQL runs on its VM (its CPU is counted in the VM's capacity); the event-driven catalog's is an RDS db.t4g.micro single-AZ instance.",
 		"The vision service stands in for an external vision API that all three architectures call equally; its CPU, memory and price are left out of all.",
 		"Event-driven functions priced as AWS Lambda (x86) or Azure Functions (Consumption): one invocation per HTTP request served by ingest and query and per event handled (every outcome, retries included) by thumbnailer, tagger and catalog; that is one event per invocation (batch size 1), an upper bound where the platform batches Kafka records.",
-		"Function duration: the measured serving and handling seconds, summed (Lambda's per-invocation rounding to 1 ms and Azure's 100 ms minimum per execution not applied). Memory size: each function's peak resident memory of its largest single replica over the whole run, rounded up to a multiple of 128 MB (at least 128 MB; MB = 2^20 bytes); GB-seconds = seconds x MB / 1024, as the providers bill.",
+		"Function duration: the measured serving and handling seconds, summed (Lambda's per-invocation rounding to 1 ms and Azure's 100 ms minimum per execution not applied). Azure Functions memory size: each function's peak resident memory of its largest single replica over the whole run, rounded up to a multiple of 128 MB (at least 128 MB; MB = 2^20 bytes), as the Consumption plan bills observed memory; GB-seconds = seconds x MB / 1024, as the providers bill.",
+		fmt.Sprintf("AWS Lambda memory size, from CPU: Lambda's CPU share grows with the memory size (memory / %s MB of a vCPU; one full vCPU at %s MB), so a function given only the memory its RSS needs would run slower than measured. Rule: each function is billed at max(the size its memory needs, as above; %s MB x its CPU-seconds / its busy seconds, both over the steady phase, rounded up to 1 MB, at most %s MB): the size at which its measured CPU-seconds per invocation run in its measured busy time per invocation. Equivalently its GB-seconds are at least its CPU-seconds x %s/1024 GB. The sizes are the steady phase's and apply to the idle window too.", num(LambdaMBPerVCPU), num(LambdaMBPerVCPU), num(LambdaMBPerVCPU), num(LambdaMaxMB), num(LambdaMBPerVCPU)),
 		"The runtime (the scale-to-zero scaler) and the front are the platform's own (Lambda's service and API Gateway): their CPU is reported, not priced. API Gateway HTTP API requests = the requests the load generator sent to the event-driven app in the steady phase (its follower's ready polls left out); none in the idle window, where the only requests served are those polls.",
 		"Event-driven services: Kafka as MSK Serverless (cluster-hour + partitions x partition-hour; " + a.book.partitionsFrom + "), MinIO as Amazon S3 Standard requests (PUT-class = PUT, COPY, POST, LIST; GET-class = GET and all others; DELETE and abort free), PostgreSQL as RDS. Their always-on cost is billed every hour, idle or not.",
-		"The Azure Functions line prices only the functions with Azure's prices; API Gateway, S3, MSK Serverless and RDS keep their AWS prices on both Kafka lines, so the AWS Lambda and Azure Functions lines differ only in function pricing.",
+		fmt.Sprintf("NAT gateway: the functions run in a VPC to reach MSK (or SQS) and RDS, and reach the internet vision API through one NAT gateway (its hour, always on, and its data: per photo the small thumbnail sent to the vision API and a %s-byte answer); S3 is reached through a gateway endpoint (free). The monoliths' VMs have public addresses and need none.", num(VisionReplyBytes)),
+		fmt.Sprintf("S3-to-Kafka bridge: on AWS, S3 event notifications go to SNS, SQS, Lambda or EventBridge, not to Kafka (the bench's MinIO publishes to Kafka itself). The Kafka lines price a Lambda function the notification invokes, which produces the photos.objects event: one invocation per photo uploaded, %s s at %s MB each (assumed, not measured), at the line's function prices. Rejected: MSK Connect with an S3 source connector (an always-on worker, and it polls), EventBridge Pipes (no Kafka target). On SQS, S3 notifies the queue itself: no bridge.", num(BridgeSeconds), num(BridgeMB)),
+		fmt.Sprintf("MSK provisioned: %d kafka.t3.small brokers (the smallest type; one per Availability Zone in two zones, the fewest MSK allows) with %d GB of storage each, billed every hour; their throughput far exceeds the measured events, so no more brokers are added with load.", MSKBrokers, MSKBrokerStorageGB),
+		fmt.Sprintf("HA monolith: the load's VMs plus %d spare (at least %d), so the load survives the loss of one, behind an application load balancer (its hour, and its LCUs: the larger of new connections, every front-door request counted as one, and processed bytes, an upload and its thumbnails per photo). The second VM runs a PostgreSQL standby and a copy of the files; the failover's mechanics and the standby's replication CPU are not priced.", HASpareVMs, HAMinVMs),
+		"The Azure Functions line prices only the functions with Azure's prices; API Gateway, S3, MSK Serverless, RDS, the NAT gateway and the bridge's other services keep their AWS prices, so the AWS Lambda and Azure Functions lines differ only in function pricing (Azure at the memory its functions need: its CPU does not grow with the memory size).",
 		fmt.Sprintf("The AWS Lambda + SQS line prices a different transport than the one measured: the same events, carried by Amazon SQS standard queues instead of Kafka. The functions' invocations, CPU time, busy seconds and memory are the measured ones (with Kafka; the follower polls left out); it is the AWS Lambda line with MSK Serverless replaced by %d SQS requests (send, receive, delete) per event handled by thumbnailer, tagger and catalog (every outcome, retries included; one message per consumer's queue, so an event two functions consume is sent twice, without SNS; batch size 1, an upper bound), at the SQS standard price per request. It has no always-on transport cost; RDS stays. Not priced: the first 1 million SQS requests a month (free tier), the empty receives of pollers while queues are empty, and any change in latency, ordering or delivery that SQS would bring.", SQSRequestsPerEvent),
 		fmt.Sprintf("Monthly cost at average load L (photos/s): event-driven = always-on hourly x %d + L x %s s/month (30.42 days) x usage cost per photo; monolith = VMs(L) x hourly x %d. The usage cost per photo is the steady phase's, assumed the same at every load.", HoursPerMonth, num(SecondsPerMonth), HoursPerMonth),
-		"Left out on every side: storage (GB-month: EBS, S3, RDS and MSK storage), data transfer (MSK data in/out included), free tiers, reserved and savings-plan discounts, taxes, and the operators' time.",
+		fmt.Sprintf("Storage: the photos and thumbnails per GB-month (%s), priced apart from the per-request cost because it accumulates: the storage table gives it per million photos stored, per month, and the sensitivity table's last verdict adds %s month of it per photo. Left out: RDS and MSK Serverless storage, and the database rows.", a.book.photo.from, num(DefaultRetentionMonths)),
+		"Left out on every side: data transfer (MSK data in/out included), free tiers, reserved and savings-plan discounts, taxes, and the operators' time.",
 		"Replica-seconds are reported as the cost proxy of instance-billed platforms (Cloud Run-like), not priced.",
-		"Prices: on-demand list prices in USD from the price sheets (bench/prices), us-east-1 where regional; each sheet gives its source and date.",
+		"Prices: on-demand list prices in USD from the price sheets (bench/prices), us-east-1 where regional; each sheet gives its official source page, region, the date it was written down and the date it was verified on that page. " + a.verifiedNote(),
 	}
 }
 
@@ -348,4 +351,18 @@ func group(s string) string {
 		out += "." + frac
 	}
 	return out
+}
+
+// verifiedNote says how many sheets were verified on their source page.
+func (a *analysis) verifiedNote() string {
+	var not []string
+	for _, s := range a.sheets {
+		if !s.IsVerified() {
+			not = append(not, s.Name)
+		}
+	}
+	if len(not) == 0 {
+		return "Every sheet was verified on its source page."
+	}
+	return fmt.Sprintf("Not verified on their source page (re-read before quoting a cost): %s.", strings.Join(not, ", "))
 }

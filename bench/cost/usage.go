@@ -47,6 +47,7 @@ func belongs(arch, c string) bool {
 
 const (
 	mib          = 1 << 20
+	gib          = 1 << 30 // the GB of AWS storage and data prices
 	memoryStepMB = 128
 )
 
@@ -92,6 +93,14 @@ type Usage struct {
 	// up to a multiple of 128 MB (MB = 2^20 bytes), at least 128.
 	MemoryMB  map[string]float64 `json:"memory_mb,omitempty"`
 	GBSeconds float64            `json:"gb_seconds"` // sum of BusySeconds x MemoryMB / 1024
+	// LambdaMemoryMB by function: the memory size AWS Lambda is billed at,
+	// the larger of MemoryMB and the size whose CPU share (memory / 1,769
+	// MB of a vCPU) does the function's measured CPU-seconds in its busy
+	// seconds: 1,769 x CPU-seconds / busy seconds, rounded up to 1 MB, at
+	// most 10,240. LambdaGBSeconds is the sum of BusySeconds x
+	// LambdaMemoryMB / 1024: the AWS Lambda options' GB-seconds.
+	LambdaMemoryMB  map[string]float64 `json:"lambda_memory_mb,omitempty"`
+	LambdaGBSeconds float64            `json:"lambda_gb_seconds"`
 	// EventsHandled are the events the event functions (thumbnailer,
 	// tagger, catalog) handled, every outcome: what the AWS Lambda + SQS
 	// option carries on SQS instead of Kafka.
@@ -110,6 +119,7 @@ type Usage struct {
 	IdleInvocations       float64 `json:"idle_invocations"`
 	IdleEventsHandled     float64 `json:"idle_events_handled"`
 	IdleGBSeconds         float64 `json:"idle_gb_seconds"`
+	IdleLambdaGBSeconds   float64 `json:"idle_lambda_gb_seconds"`
 	IdleFrontDoorRequests float64 `json:"idle_front_door_requests"`
 	IdleFollowerPolls     float64 `json:"idle_follower_polls"`
 	IdlePutRequests       float64 `json:"idle_put_requests"`
@@ -146,8 +156,9 @@ type figs map[string]fig
 //
 //	window photos requests front polls load
 //	cpu/<component> mem/<component> rs/<function> inv/<function>
-//	busy/<function> mb/<function> gbs events obj/<api> put get free
-//	idle/window idle/inv idle/events idle/gbs idle/front idle/polls
+//	busy/<function> mb/<function> lmb/<function> gbs lgbs events
+//	obj/<api> put get free
+//	idle/window idle/inv idle/events idle/gbs idle/lgbs idle/front idle/polls
 //	idle/put idle/get
 //
 // The load generator's follower polls (polls, idle/polls) are left out of
@@ -332,12 +343,14 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 	m.billedSizes(f)
 	if len(absent) > 0 {
 		bad := na("no data: series %s absent", strings.Join(absent, ", "))
-		f["gbs"], f["idle/inv"], f["idle/gbs"] = bad, bad, bad
+		f["gbs"], f["idle/inv"], f["idle/gbs"], f["lgbs"], f["idle/lgbs"] = bad, bad, bad, bad, bad
 		for fn := range m.kinds {
-			f["inv/"+fn], f["busy/"+fn] = bad, bad
+			f["inv/"+fn], f["busy/"+fn], f["lmb/"+fn] = bad, bad, bad
 		}
 	} else if haveW {
 		m.measureSteady(f, w)
+	} else {
+		f["lgbs"] = f["gbs"] // why there is no steady window
 	}
 
 	// Events handled by the event functions, every outcome (the SQS
@@ -352,12 +365,15 @@ func measureFunctions(f figs, run results.Run, w results.Window, haveW bool, iw 
 	}
 
 	if !haveIW {
-		for _, k := range []string{"idle/inv", "idle/events", "idle/gbs", "idle/front", "idle/polls", "idle/put", "idle/get"} {
+		for _, k := range []string{"idle/inv", "idle/events", "idle/gbs", "idle/lgbs", "idle/front", "idle/polls", "idle/put", "idle/get"} {
 			f[k] = f["idle/window"]
 		}
 		return
 	}
 	m.measureIdle(f, iw, len(absent) == 0, !noEvents)
+	if len(absent) == 0 {
+		m.idleLambda(f, iw)
+	}
 }
 
 // funcSeries names the series of a function's invocations and of its busy
@@ -370,12 +386,13 @@ type functionMeter struct {
 	run   results.Run
 	kinds map[string]funcSeries // by function
 	mb    map[string]float64    // billed memory size by function, MB
+	lmb   map[string]float64    // AWS Lambda's memory size by function, MB (set by measureSteady)
 }
 
 // newFunctionMeter is a meter of run's functions: the HTTP ones counted
 // by their requests, the event ones by the events they handled.
 func newFunctionMeter(run results.Run) *functionMeter {
-	m := &functionMeter{run: run, kinds: map[string]funcSeries{}, mb: map[string]float64{}}
+	m := &functionMeter{run: run, kinds: map[string]funcSeries{}, mb: map[string]float64{}, lmb: map[string]float64{}}
 	for _, fn := range httpFunctions {
 		m.kinds[fn] = funcSeries{results.QHTTPRequests, results.QHTTPSeconds}
 	}
@@ -420,12 +437,48 @@ func (m *functionMeter) window(from, to time.Time) (inv, busy map[string]float64
 
 // gbs is the GB-seconds of the busy seconds by function, at their billed
 // sizes.
-func (m *functionMeter) gbs(busy map[string]float64) float64 {
+func (m *functionMeter) gbs(busy map[string]float64) float64 { return gbSeconds(busy, m.mb) }
+
+// gbSeconds is the GB-seconds of busy seconds by function at memory
+// sizes mb (MB) by function.
+func gbSeconds(busy, mb map[string]float64) float64 {
 	total := 0.0
 	for fn, s := range busy {
-		total += s * m.mb[fn] / 1024
+		total += s * mb[fn] / 1024
 	}
 	return total
+}
+
+// lambdaSizes sets each function's AWS Lambda memory size ("lmb/"): the
+// larger of its billed size from memory ("mb/") and the size whose CPU
+// share lets its CPU-seconds in the window (f's "cpu/") run in its busy
+// seconds there (busy), LambdaMBPerVCPU x CPU-seconds / busy seconds,
+// rounded up to 1 MB and at most LambdaMaxMB. A function without CPU
+// series or busy seconds keeps its size from memory.
+func (m *functionMeter) lambdaSizes(f figs, busy map[string]float64) {
+	for fn := range m.kinds {
+		size := m.mb[fn]
+		if cpu, ok := f["cpu/"+fn]; ok && cpu.ok() && busy[fn] > 0 {
+			size = max(size, min(LambdaMaxMB, math.Ceil(LambdaMBPerVCPU*cpu.v/busy[fn]-1e-9)))
+		}
+		m.lmb[fn] = size
+		f["lmb/"+fn] = val(size)
+	}
+}
+
+// idleLambda sets the idle window's GB-seconds at AWS Lambda's sizes
+// ("idle/lgbs"): the event functions' busy seconds there, as measureIdle
+// counts them (ingest and query then serve only follower polls).
+func (m *functionMeter) idleLambda(f figs, iw results.Window) {
+	if _, ok := f["idle/gbs"]; !ok || len(m.lmb) == 0 {
+		f["idle/lgbs"] = f["lgbs"]
+		return
+	}
+	_, busy := m.window(iw.Start, iw.End)
+	for _, fn := range httpFunctions {
+		delete(busy, fn)
+	}
+	f["idle/lgbs"] = val(gbSeconds(busy, m.lmb))
 }
 
 // events is the number of events the event functions handled between from
@@ -444,6 +497,7 @@ func (m *functionMeter) events(from, to time.Time) float64 {
 // "polls") taken out of the polled function's.
 func (m *functionMeter) measureSteady(f figs, w results.Window) {
 	inv, busy := m.window(w.Start, w.End)
+	m.lambdaSizes(f, busy) // before the polls are taken out: CPU-seconds include them
 	polls := f["polls"]
 	if polls.ok() {
 		excludePolls(inv, busy, pollFunction, polls.v)
@@ -451,9 +505,9 @@ func (m *functionMeter) measureSteady(f figs, w results.Window) {
 	for fn := range m.kinds {
 		f["inv/"+fn], f["busy/"+fn] = val(inv[fn]), val(busy[fn])
 	}
-	f["gbs"] = val(m.gbs(busy))
+	f["gbs"], f["lgbs"] = val(m.gbs(busy)), val(gbSeconds(busy, m.lmb))
 	if !polls.ok() { // the polls cannot be told apart from query's work
-		f["inv/"+pollFunction], f["busy/"+pollFunction], f["gbs"] = polls, polls, polls
+		f["inv/"+pollFunction], f["busy/"+pollFunction], f["gbs"], f["lgbs"] = polls, polls, polls, polls
 	}
 }
 
@@ -577,11 +631,12 @@ func usageOf(arch string, runs []string, st map[string]stat) Usage {
 	u.WindowSeconds, u.Photos, u.Requests, u.FrontDoorRequests, u.Load = med("window"), med("photos"), med("requests"), med("front"), med("load")
 	u.FollowerPolls, u.IdleFollowerPolls = med("polls"), med("idle/polls")
 	u.GBSeconds, u.PutRequests, u.GetRequests, u.FreeRequests = med("gbs"), med("put"), med("get"), med("free")
+	u.LambdaGBSeconds, u.IdleLambdaGBSeconds = med("lgbs"), med("idle/lgbs")
 	u.EventsHandled, u.IdleEventsHandled = med("events"), med("idle/events")
 	u.IdleWindowSeconds, u.IdleInvocations, u.IdleGBSeconds = med("idle/window"), med("idle/inv"), med("idle/gbs")
 	u.IdleFrontDoorRequests, u.IdlePutRequests, u.IdleGetRequests = med("idle/front"), med("idle/put"), med("idle/get")
 	maps := map[string]*map[string]float64{"cpu/": &u.CPUSeconds, "mem/": &u.PeakMemoryBytes, "rs/": &u.ReplicaSeconds,
-		"inv/": &u.Invocations, "busy/": &u.BusySeconds, "mb/": &u.MemoryMB, "obj/": &u.ObjectRequests}
+		"inv/": &u.Invocations, "busy/": &u.BusySeconds, "mb/": &u.MemoryMB, "lmb/": &u.LambdaMemoryMB, "obj/": &u.ObjectRequests}
 	keys := make([]string, 0, len(st))
 	for k := range st {
 		keys = append(keys, k)
