@@ -8,6 +8,7 @@ import (
 	"github.com/photobench/photobench/bench/report/svg"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/loadgen"
 )
 
 // maxGap breaks a per-second line where seconds are missing (nothing was
@@ -45,16 +46,42 @@ func (v *view) chartSection(d *doc) {
 	}
 	d.p("The charts show one run per architecture (%s), on a time axis in seconds from each run's start; every run follows the same schedule, "+
 		"so their phases line up. Phases are shaded grey and labelled; fault windows are shaded red. Colours: %s.", strings.Join(which, "; "), joinAnd(colours))
-	v.latencyChart(d, "upload-ack", "Upload ack latency over time", string("upload"), "upload ack latency",
-		"From the load generator's per-second interval histograms (Timeline, op upload): p50 (thin, light) and p99 (thick) of the HTTP answer's latency from each request's intended start; seconds with no upload are gaps.")
-	v.latencyChart(d, "upload-ready", "Upload-to-ready latency over time", "ready", "upload-to-ready latency",
-		"From the load generator's per-second histograms of following uploads (Timeline, op ready), placed at the second the upload was intended: p50 (thin, light) and p99 (thick) from the upload's intended start to the photo's ready_at.")
+	d.p("The upload ack latency, upload-to-ready latency and errors charts are at the top of the report, with the cost chart.")
 	v.throughputChart(d)
-	v.errorsChart(d)
 	v.replicasChart(d)
 	v.coldStartSection(d)
 	v.resourceSection(d)
 	v.couplingSection(d)
+}
+
+// glanceSection is the report's first screen: the charts that carry the
+// verdict (ack and ready latency over time, errors in the fault, cost per
+// million photos against load), above the tables.
+func (v *view) glanceSection(d *doc) {
+	g := &doc{}
+	if len(v.ref) > 0 {
+		v.glanceTimeCharts(g)
+	}
+	if v.a != nil {
+		if c := v.breakEvenChart(); c != nil {
+			g.add(*c)
+		}
+	}
+	if cs := g.charts(); len(cs) > 0 {
+		d.add(gallery{charts: cs})
+	}
+}
+
+// glanceTimeCharts are the first screen's charts over time.
+func (v *view) glanceTimeCharts(g *doc) {
+	v.latencyChart(g, "upload-ack", "Upload ack latency over time", string(loadgen.OpUpload), "upload ack latency",
+		"From the load generator's per-second interval histograms (Timeline, op upload), latency of the HTTP answer from each request's intended start: "+
+			"the largest value of each second (thick) and its p50 (thin, light), drawn only for seconds with at least 20 samples; a per-second p99 would need 1,000 "+
+			"samples in the second, so none is drawn. Seconds with no upload are gaps.")
+	v.latencyChart(g, "upload-ready", "Upload-to-ready latency over time", "ready", "upload-to-ready latency",
+		"From the load generator's per-second histograms of following uploads (Timeline, op ready), placed at the second the upload was intended, from the upload's "+
+			"intended start to the photo's ready_at: the largest value of each second (thick) and its p50 (thin, light) where the second has at least 20 samples.")
+	v.errorsChart(g)
 }
 
 func (v *view) latencyChart(d *doc, file, title, op, what, caption string) {
@@ -65,14 +92,16 @@ func (v *view) latencyChart(d *doc, file, title, op, what, caption string) {
 		if run == nil {
 			continue
 		}
-		var p50, p99 []svg.Point
+		var p50, top []svg.Point
 		for _, x := range timeline(run, op) {
-			p50 = append(p50, svg.Point{X: x.T, Y: x.P50})
-			p99 = append(p99, svg.Point{X: x.T, Y: x.P99})
+			if backed(0.5, x.Count) {
+				p50 = append(p50, svg.Point{X: x.T, Y: x.P50})
+			}
+			top = append(top, svg.Point{X: x.T, Y: x.Max})
 		}
 		p.Lines = append(p.Lines,
 			svg.Line{Name: archName(a) + " p50", Colour: archColour(a, true), Width: 1.3, Points: p50, Gap: maxGap},
-			svg.Line{Name: archName(a) + " p99", Colour: archColour(a, false), Width: 2, Points: p99, Gap: maxGap})
+			svg.Line{Name: archName(a) + " max", Colour: archColour(a, false), Width: 2, Points: top, Gap: maxGap})
 	}
 	p.Empty = "no timeline points: the load generator's interval log was not captured"
 	c := svg.LineChart{Title: title, XLabel: "time since the run's start (s)", XMin: lo, XMax: hi, Shades: v.shades(), Panels: []svg.Panel{p}}
@@ -189,7 +218,7 @@ func (v *view) coldStartSection(d *doc) {
 		if f, ok := deploy.Lookup(name); ok && f.Timer {
 			name += " (on a timer: each run starts from zero, by design)"
 		}
-		rows = append(rows, []string{name, c.phase, fmtCount(n), "≤ " + fmtBound(c.quantile(0.5)), "≤ " + fmtBound(c.quantile(0.99)), "≤ " + fmtBound(c.quantile(1))})
+		rows = append(rows, []string{name, c.phase, fmtCount(n), c.boundText(0.5), c.boundText(0.99), "≤ " + fmtBound(c.quantile(1))})
 	}
 	c := svg.LineChart{Title: "Event-driven cold starts: cumulative distribution", XLabel: "seconds from the replica's process start (log scale)", LogX: true,
 		XTick: secondsTick, Panels: []svg.Panel{p}}
@@ -198,7 +227,7 @@ func (v *view) coldStartSection(d *doc) {
 			"each bucket's growth over the run (last minus first sample): the share of cold starts that reached the phase within each bound, points at the bucket bounds. " +
 			"Phases: process_ready (dotted, the replica listens), first_event (solid, an event function committed its first event), first_request (dashed, the activator got a first answer)."})
 	if len(rows) > 0 {
-		d.add(table{caption: "Cold starts per function and phase (event-driven; quantiles are bucket upper bounds)", header: []string{"function", "phase", "cold starts", "p50", "p99", "max"}, rows: rows})
+		d.add(table{caption: "Cold starts per function and phase (event-driven; quantiles are bucket upper bounds)", header: []string{"function", "phase", "cold starts", "p50", "p99 (or the highest backed)", "max"}, rows: rows})
 	}
 }
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -141,74 +142,8 @@ func timeline(run *results.Run, op string) []results.Point {
 	return out
 }
 
-// tlAll merges the per-second points of every operation (not "ready"):
-// each second's largest value of the quantile sel reads.
-func tlAll(run *results.Run, sel func(results.Point) float64) map[float64]float64 {
-	out := map[float64]float64{}
-	for _, p := range run.Timeline {
-		if p.Op == "ready" || p.Count == 0 {
-			continue
-		}
-		out[p.T] = math.Max(out[p.T], sel(p))
-	}
-	return out
-}
-
-// tlSpec names a timeline figure: an operation ("" for all of them) and a
-// quantile of its points.
-type tlSpec struct {
-	op  string
-	sel func(results.Point) float64
-}
-
-func selP50(p results.Point) float64 { return p.P50 }
-func selP99(p results.Point) float64 { return p.P99 }
-func selMax(p results.Point) float64 { return p.Max }
-
-// sliceWidth is the width of the timeline slices whose values give a single
-// run's spread.
-const sliceWidth = 10.0
-
-// slices returns the figure in each 10-second slice of [from, to) that has
-// points: the largest per-second value in the slice.
-func (s tlSpec) slices(run *results.Run, from, to float64) []float64 {
-	byT := map[float64]float64{}
-	if s.op == "" {
-		byT = tlAll(run, s.sel)
-	} else {
-		for _, p := range timeline(run, s.op) {
-			byT[p.T] = s.sel(p)
-		}
-	}
-	buckets := map[int]float64{}
-	for t, v := range byT {
-		if t < from || t >= to {
-			continue
-		}
-		k := int(math.Floor((t - from) / sliceWidth))
-		if old, ok := buckets[k]; !ok || v > old {
-			buckets[k] = v
-		}
-	}
-	out := make([]float64, 0, len(buckets))
-	for _, k := range sortedInts(buckets) {
-		out = append(out, buckets[k])
-	}
-	return out
-}
-
-func sortedInts(m map[int]float64) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
-}
-
-// phaseFigure collects get over the runs' summaries of the named phase; with
-// one run and a timeline spec, the 10-second slices of that phase too.
-func phaseFigure(runs []results.Run, phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) figure {
+// phaseFigure collects get over the runs' summaries of the named phase.
+func phaseFigure(runs []results.Run, phase string, get func(loadgen.PhaseSummary) (float64, bool)) figure {
 	var f figure
 	for _, r := range runs {
 		ps, ok := r.Summary.Phase(phase)
@@ -219,13 +154,43 @@ func phaseFigure(runs []results.Run, phase string, get func(loadgen.PhaseSummary
 			f.vals = append(f.vals, v)
 		}
 	}
-	if len(f.vals) == 1 && tl != nil && len(runs) == 1 {
-		run := runs[0]
-		if w, ok := run.Phase(phase); ok {
-			f.slices = tl.slices(&run, offset(&run, w.Start), offset(&run, w.End))
+	return f
+}
+
+// phaseQuantiles collects the histogram get returns over the runs'
+// summaries of the named phase.
+func phaseQuantiles(runs []results.Run, phase string, get func(loadgen.PhaseSummary) (loadgen.Quantiles, bool)) []loadgen.Quantiles {
+	var out []loadgen.Quantiles
+	for _, r := range runs {
+		if ps, ok := r.Summary.Phase(phase); ok {
+			if q, ok := get(ps); ok && q.Count > 0 {
+				out = append(out, q)
+			}
 		}
 	}
-	return f
+	return out
+}
+
+// phaseQuant is quantFigure over the runs' summaries of phase.
+func phaseQuant(runs []results.Run, phase string, get func(loadgen.PhaseSummary) (loadgen.Quantiles, bool), want float64) qfig {
+	return quantFigure(phaseQuantiles(runs, phase, get), want)
+}
+
+// opLatency and readyLatency are the histograms of an operation's ack
+// latency ("" for all of them) and of upload-to-ready.
+func opLatency(op loadgen.Op) func(loadgen.PhaseSummary) (loadgen.Quantiles, bool) {
+	get := opStats(op)
+	return func(ps loadgen.PhaseSummary) (loadgen.Quantiles, bool) {
+		st, ok := get(ps)
+		return st.Latency, ok && st.Latency.Count > 0
+	}
+}
+
+func readyLatency(ps loadgen.PhaseSummary) (loadgen.Quantiles, bool) {
+	if ps.Ready == nil || ps.Ready.Latency.Count == 0 {
+		return loadgen.Quantiles{}, false
+	}
+	return ps.Ready.Latency, true
 }
 
 // Getters of phase figures.
@@ -271,7 +236,6 @@ func readyGet(f func(loadgen.ReadySummary) float64, needLatency bool) func(loadg
 	}
 }
 
-func qP50(q loadgen.Quantiles) float64 { return q.P50 }
 func qP99(q loadgen.Quantiles) float64 { return q.P99 }
 func qMax(q loadgen.Quantiles) float64 { return q.Max }
 
@@ -321,6 +285,23 @@ func (c coldBuckets) quantile(q float64) float64 {
 		}
 	}
 	return math.Inf(1)
+}
+
+// boundText is the histogram's quantile q as an upper bound, when its
+// count backs q: "p99 ≤ 1.00 s"; otherwise the highest quantile below q
+// that is backed, with the count ("p50 ≤ 250 ms (n=4; too few for p99)"),
+// or the largest bucket reached.
+func (c coldBuckets) boundText(q float64) string {
+	n := int64(c.total())
+	level := backedLevel(q, n)
+	if level == q {
+		return pctName(q) + " ≤ " + fmtBound(c.quantile(q))
+	}
+	name, v := "max", c.quantile(1)
+	if level > 0 {
+		name, v = pctName(level), c.quantile(level)
+	}
+	return fmt.Sprintf("%s ≤ %s (n=%d; too few for %s)", name, fmtBound(v), n, pctName(q))
 }
 
 // coldStarts reads the runtime's cold-start histograms grown over the run,

@@ -38,6 +38,11 @@ type chart struct {
 	svg     []byte
 }
 
+// gallery is charts shown side by side in the HTML (one after the other
+// in Markdown): the report's first screen.
+type gallery struct{ charts []chart }
+
+func (gallery) isBlock() {}
 func (heading) isBlock() {}
 func (para) isBlock()    {}
 func (table) isBlock()   {}
@@ -63,8 +68,11 @@ func (d *doc) list(items []string) {
 func (d *doc) charts() []chart {
 	var out []chart
 	for _, b := range d.blocks {
-		if c, ok := b.(chart); ok {
+		switch c := b.(type) {
+		case chart:
 			out = append(out, c)
+		case gallery:
+			out = append(out, c.charts...)
 		}
 	}
 	return out
@@ -157,11 +165,22 @@ func (d *doc) markdown() []byte {
 				b.WriteString("\n" + mdEscape(n) + "\n")
 			}
 		case chart:
-			b.WriteString("![" + mdEscape(x.title) + "](charts/" + x.file + ".svg)\n\n")
-			b.WriteString("*" + mdEscape(x.caption) + "*\n")
+			mdChart(&b, x)
+		case gallery:
+			for j, c := range x.charts {
+				if j > 0 {
+					b.WriteString("\n")
+				}
+				mdChart(&b, c)
+			}
 		}
 	}
 	return []byte(b.String())
+}
+
+func mdChart(b *strings.Builder, x chart) {
+	b.WriteString("![" + mdEscape(x.title) + "](charts/" + x.file + ".svg)\n\n")
+	b.WriteString("*" + mdEscape(x.caption) + "*\n")
 }
 
 const css = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -177,7 +196,9 @@ td code{font-size:.92em;word-break:break-all}
 figure{margin:1.2em 0}
 figure svg{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.88em;color:#555;max-width:880px}
-.note{font-size:.85em;color:#555;margin:.2em 0}`
+.note{font-size:.85em;color:#555;margin:.2em 0}
+.glance{display:grid;grid-template-columns:repeat(auto-fit,minmax(540px,1fr));gap:.6em 1.2em}
+.glance figure{margin:.4em 0}`
 
 func (d *doc) html(title string) []byte {
 	var b strings.Builder
@@ -226,11 +247,21 @@ func (d *doc) html(title string) []byte {
 				b.WriteString("<p class=\"note\">" + esc(n) + "</p>\n")
 			}
 		case chart:
-			b.WriteString("<figure>\n")
-			b.Write(x.svg)
-			b.WriteString("<figcaption>" + esc(x.caption) + "</figcaption>\n</figure>\n")
+			htmlChart(&b, x)
+		case gallery:
+			b.WriteString("<div class=\"glance\">\n")
+			for _, c := range x.charts {
+				htmlChart(&b, c)
+			}
+			b.WriteString("</div>\n")
 		}
 	}
 	b.WriteString("</body>\n</html>\n")
 	return []byte(b.String())
+}
+
+func htmlChart(b *strings.Builder, x chart) {
+	b.WriteString("<figure>\n")
+	b.Write(x.svg)
+	b.WriteString("<figcaption>" + esc(x.caption) + "</figcaption>\n</figure>\n")
 }

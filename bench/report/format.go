@@ -152,12 +152,12 @@ func minMax(v []float64) (lo, hi float64) {
 	return lo, hi
 }
 
-// figure is one reported number: its value in each run that has it, and,
-// when there is a single run, the values of the same figure in the
-// 10-second slices of the run's timeline (the spread shown instead).
+// figure is one reported number: its value in each run that has it, in
+// run order. It is shown as the median over runs with a 95% bootstrap
+// interval from MinRunsForInterval runs on, and with the run values below
+// that (stats.go).
 type figure struct {
-	vals   []float64
-	slices []float64
+	vals []float64
 }
 
 func (f figure) ok() bool { return len(f.vals) > 0 }
@@ -165,23 +165,16 @@ func (f figure) ok() bool { return len(f.vals) > 0 }
 // value is the median over runs.
 func (f figure) value() float64 { return median(f.vals) }
 
-// text formats the figure: the median, then [min–max] over runs when there
-// are several, or ⟨min–max⟩ over the timeline's 10-second slices when there
-// is one run and at least two slices.
+// est is the figure's estimate: median and interval.
+func (f figure) est() estimate { return estimateOf(f.vals) }
+
+// text formats the figure: the median, then its interval, or the run
+// values when there are two runs.
 func (f figure) text(format func(float64) string, missing string) string {
 	if !f.ok() {
 		return na(missing)
 	}
-	s := format(f.value())
-	switch {
-	case len(f.vals) > 1:
-		lo, hi := minMax(f.vals)
-		s += " [" + rangeText(format(lo), format(hi)) + "]"
-	case len(f.slices) > 1:
-		lo, hi := minMax(f.slices)
-		s += " ⟨" + rangeText(format(lo), format(hi)) + "⟩"
-	}
-	return s
+	return f.est().text(format)
 }
 
 // rangeText writes "lo–hi unit" when both ends have the same unit.
@@ -199,7 +192,8 @@ func (f figure) withN(format func(float64) string, missing string) string {
 	if !f.ok() {
 		return na(missing)
 	}
-	return f.text(format, missing) + fmt.Sprintf(" (n=%d)", len(f.vals))
+	e := f.est()
+	return e.text(format) + " (" + e.nText() + ")"
 }
 
 // sentence starts s with a capital letter and ends it with a full stop.

@@ -1,13 +1,59 @@
 // Package report turns a bench run (bench/results) and its cost analysis
 // (bench/cost) into the run directory's report.md and report.html, with the
 // charts as SVG files in charts/ (the HTML inlines the same SVGs, so it is
-// one self-contained file: no scripts, fonts or other external resources).
+// one self-contained file: no scripts, fonts or other external resources),
+// and headline.json, the headline figures for machines (schema below).
 //
 // Every number in the report is read from the results: the trade-off
 // sentences are computed, never written in advance; a missing figure reads
 // "n/a" with the reason. Latency comes from the load generator's HDR
 // histograms, everything else from the Prometheus series captured at a 1 s
-// step; every figure carries its run count and spread.
+// step. Every figure over repetitions is computed per run and shown as the
+// median with a 95% percentile-bootstrap interval (BootstrapResamples
+// resamples from BootstrapSeed, afresh for every interval) from
+// MinRunsForInterval runs on, and with its run values below that; a ratio
+// between variants carries its own interval, each side resampled
+// independently. A percentile q is shown only when 10/(1-q) samples back
+// it, else the highest backed one with its sample count (stats.go). The
+// first screen is the charts that carry the verdict; a rate sweep is judged
+// with results.Run.CheckSLO (ack, ready, backlog) and gives each variant's
+// capacity in photos/s (capacity.go).
+//
+// headline.json (HeadlineSchema) is one object, keys in this order:
+//
+//	schema      "photobench-headline/1"
+//	profile     the bench profile; scenario: the one the figures are about
+//	started     when the bench started (RFC 3339)
+//	statistics  statistic, interval, confidence (0.95), resamples, seed,
+//	            min_runs_for_interval, percentile_support (the rule)
+//	slo         ack_p99_seconds, ready_p99_seconds, max_error_share
+//	figures     one per figure, variant and pricing option: key
+//	            (ack_p50_seconds, ack_p99_seconds, ready_p50_seconds,
+//	            ready_p99_seconds, photos_per_second, cpu_seconds_per_photo,
+//	            cost_per_million_photos_usd, fault_upload_error_share), name,
+//	            variant (results.Monolith, ...), option (pricing option, for
+//	            cost), phase, unit, quantile (shown) and wanted_quantile,
+//	            support (why a lower quantile is shown), note, n (runs),
+//	            median, lo, hi (null without an interval), interval (bool),
+//	            runs: [{scenario, repeat, value, samples}]
+//	ratios      numerator's median over denominator's, for each figure key
+//	            and pair of variants (the later in results.Archs order over
+//	            the earlier): key, unit "ratio", numerator, numerator_option,
+//	            denominator, denominator_option, n_numerator, n_denominator,
+//	            n (both sides' runs), median, lo, hi, interval
+//	capacity    per sweep and variant: knee ("at", "at_least_highest_rate",
+//	            "below_lowest_rate", "none"), knee_rate_requests_per_second,
+//	            confirmed, offered_photos_per_second,
+//	            first_failed_offered_photos_per_second, photos_per_second
+//	            {n, median, lo, hi, interval}, failing_rates [{rate, why}],
+//	            cost_per_million_photos_at_capacity [{option, usd}]
+//	work        per run, failed ones included: variant, scenario, repeat,
+//	            status, work (results.Run.Work: uploads accepted, events
+//	            handled per function, duplicates, missing, lost, ingest
+//	            invocations; null until that accounting is wired)
+//
+// Numbers are JSON numbers in the unit given (seconds, photos/s, USD, a
+// share from 0 to 1); absent values are null, never NaN.
 //
 // The architectures are those of results.Archs that have runs, in that
 // order, one column each: the sync monolith, the async monolith and the
@@ -49,7 +95,7 @@ const (
 	ChartsDir    = "charts"
 )
 
-// Write writes dir/report.md, dir/report.html and dir/charts/*.svg from the
+// Write writes dir/report.md, dir/report.html, dir/headline.json and dir/charts/*.svg from the
 // results r and the cost analysis a (nil: the report says there is none).
 // Every file is written atomically; the output depends only on r and a (and
 // on which raw data files exist in dir, which the appendix lists).
@@ -59,6 +105,13 @@ func Write(dir string, r *results.Results, a *cost.Analysis) error {
 	}
 	v := newView(dir, r, a)
 	d := v.build()
+	head, err := v.headlineJSON(v.hfigs)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, HeadlineFile), head, 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
 	for _, c := range d.charts() {
 		if err := atomicfile.Write(filepath.Join(dir, ChartsDir, c.file+".svg"), c.svg, 0o644); err != nil {
 			return fmt.Errorf("write report: %w", err)
@@ -89,6 +142,7 @@ type view struct {
 	steady, idle, cold, burst, outage string // phase names ("" when absent)
 
 	sweeps []*sweep // the rate sweeps, in the order their first runs appear
+	hfigs  []hfig   // the headline figures
 }
 
 func newView(dir string, r *results.Results, a *cost.Analysis) *view {
@@ -157,6 +211,7 @@ func newView(dir string, r *results.Results, a *cost.Analysis) *view {
 		}
 	}
 	v.findPhases()
+	v.hfigs = v.headline()
 	return v
 }
 
@@ -357,6 +412,8 @@ func (v *view) summarySection(d *doc) {
 		what += " The bench was interrupted: the figures are what it collected until then."
 	}
 	d.p("%s", what)
+	v.glanceSection(d)
+	v.headlineSection(d, v.hfigs)
 	d.h(2, "Trade-offs")
 	header := []string{""}
 	for _, a := range v.archs {
@@ -365,7 +422,9 @@ func (v *view) summarySection(d *doc) {
 	d.add(table{
 		header: append(header, "what it means"),
 		rows:   v.tradeoffs(),
-		notes: []string{"Each figure is the median over runs with n=runs; [min–max] over runs when there are several; with one run, ⟨min–max⟩ is the range of the figure's 10-second values in the phase (each the largest per-second value of the load generator's timeline in its 10 s). " +
+		notes: []string{fmt.Sprintf("Each figure is the median over runs (n=runs) with its 95%% bootstrap interval [lo–hi] from %d runs on; with two runs, the two run values; with one, "+
+			"its value (n=1, no interval). Percentiles are shown where every run backs them (%s), else the highest backed one, named, with its sample count. ",
+			MinRunsForInterval, supportRule()) +
 			"The sentences are computed from the figures beside them. " + v.axesNote()},
 	})
 	d.h(3, "Cost in brief")
@@ -408,6 +467,20 @@ func (v *view) measuredSection(d *doc) {
 		"dead-letter writes) comes from Prometheus range queries over each run's window (from 5 s before its start to 5 s after its last " +
 		"upload was final) at a 1 s step; the appendix lists every query. Counters are read as they grew over the window (a process " +
 		"restarted or started inside it counts from 0).")
+	d.p("%s", methodsText())
+}
+
+// methodsText says exactly what each spread and interval in the report is.
+func methodsText() string {
+	return fmt.Sprintf("Statistics. A figure over repetitions is computed per run and shown as the median of the run values. Its interval [lo–hi] "+
+		"is a 95%% percentile bootstrap of that median: %d resamples of the run values drawn with replacement, the median of each, and the 2.5th and "+
+		"97.5th percentiles of those medians; the generator (PCG) starts from seed %d for every interval, so the same results give the same report. "+
+		"An interval is given from %d runs on; with fewer, the report shows the run values and says “no interval” (n is always the number of runs). "+
+		"A ratio between two variants is the ratio of their medians; its interval resamples each variant's run values independently, %d times, "+
+		"and reads the same percentiles of the resampled ratios. Percentiles of latency are read from each run's HDR histogram and shown only where "+
+		"the histogram backs them: %s; below that the highest backed percentile is shown, named, with its sample count (a p99 of 119 samples is "+
+		"about the second-largest value). Counts and per-second rates are exact per run. There are no other spreads: the per-phase, sweep and "+
+		"trade-off tables use the same median, interval and run values.", BootstrapResamples, BootstrapSeed, MinRunsForInterval, BootstrapResamples, supportRule())
 }
 
 // orNotRecorded is s, or "not recorded" (as n/a) when s is blank.
@@ -459,6 +532,9 @@ func (v *view) settings(d *doc) {
 	}
 	if r.SLO > 0 {
 		set = append(set, []string{"SLO: p99 ack latency", fmtSeconds(r.SLO)})
+	}
+	if r.SLOReady > 0 {
+		set = append(set, []string{"SLO: p99 upload-to-ready latency", fmtSeconds(r.SLOReady)})
 	}
 	if len(set) == 0 {
 		d.p("Settings: none recorded.")

@@ -39,10 +39,11 @@ func (v *view) groups() []group {
 // phaseSection is the per-phase tables of every scenario and architecture.
 func (v *view) phaseSection(d *doc) {
 	d.h(2, "Per phase")
-	d.p("Each figure is the median over the runs (n) with [min–max] over them when there are several; with one run, latencies show ⟨min–max⟩ " +
-		"of the figure's 10-second values within the phase (the largest per-second value of the load generator's timeline in each 10 s) as their spread. " +
-		"Counts are exact. Rates are per second over the span from the phase's first to its last request (target: intended starts; achieved: sends). " +
-		"Latency is from the intended start (ack: the HTTP answer; ready: until the photo's ready_at).")
+	d.p("Each figure is the median over the runs (n) with its 95%% bootstrap interval [lo–hi] from %d runs on, and the run values in order "+
+		"when there are two; with one run, the run's value. Counts are exact. Rates are per second over the span from the phase's first to its last "+
+		"request (target: intended starts; achieved: sends). Latency is from the intended start (ack: the HTTP answer; ready: until the photo's "+
+		"ready_at); a column's percentile is shown only where every run's histogram backs it (%s), else the highest one that is backed, "+
+		"named in the cell with the sample count.", MinRunsForInterval, supportRule())
 	gs := v.groups()
 	if len(gs) == 0 {
 		d.p("No runs.")
@@ -84,15 +85,18 @@ func (v *view) phaseTables(d *doc, g group) {
 		req = append(req, append([]string{ph, nText}, requestCells(runs, ph)...))
 		lat = append(lat, append([]string{ph, nText}, latencyCells(runs, ph)...))
 	}
-	spread := "one run: latencies with ⟨10-second range⟩"
-	if n > 1 {
-		spread = fmt.Sprintf("%d runs: median [min–max]", n)
+	spread := "one run: its values"
+	switch {
+	case n >= MinRunsForInterval:
+		spread = fmt.Sprintf("%d runs: median [95%% bootstrap interval]", n)
+	case n > 1:
+		spread = fmt.Sprintf("%d runs: median (run values), no interval", n)
 	}
 	d.add(table{caption: fmt.Sprintf("Requests — %s, %s (%s)", archName(g.arch), g.scenario, spread),
 		header: []string{"phase", "n (runs)", "scheduled", "sent", "ok", "errors", "dropped", "target", "achieved"}, rows: req})
 	d.add(table{caption: fmt.Sprintf("Latency — %s, %s (%s)", archName(g.arch), g.scenario, spread),
-		header: []string{"phase", "n (runs)", "upload ack p50", "upload ack p99", "upload ack max", "all ops ack p50", "all ops ack p99", "all ops ack max",
-			"ready p50", "ready p99", "followed / ready / failed / timeouts", "polls per photo"}, rows: lat})
+		header: []string{"phase", "n (runs)", "upload ack p50", "upload ack p99 (or the highest backed)", "upload ack max", "all ops ack p50",
+			"all ops ack p99 (or the highest backed)", "all ops ack max", "ready p50", "ready p99 (or the highest backed)", "followed / ready / failed / timeouts", "polls per photo"}, rows: lat})
 }
 
 // measuredPhases are run's phases other than warm-ups, or, when it has no
@@ -114,8 +118,8 @@ func measuredPhases(run results.Run) []results.Window {
 
 // phaseText formats the figure get (with its timeline range tl) of phase
 // ph over runs, or "not measured".
-func phaseText(runs []results.Run, ph string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec, format func(float64) string) string {
-	return phaseFigure(runs, ph, get, tl).text(format, "not measured")
+func phaseText(runs []results.Run, ph string, get func(loadgen.PhaseSummary) (float64, bool), format func(float64) string) string {
+	return phaseFigure(runs, ph, get).text(format, "not measured")
 }
 
 // requestCells are the requests table's figures of phase ph: the requests
@@ -123,7 +127,7 @@ func phaseText(runs []results.Run, ph string, get func(loadgen.PhaseSummary) (fl
 // rates.
 func requestCells(runs []results.Run, ph string) []string {
 	f := func(get func(loadgen.PhaseSummary) (float64, bool), format func(float64) string) string {
-		return phaseText(runs, ph, get, nil, format)
+		return phaseText(runs, ph, get, format)
 	}
 	count := func(c func(loadgen.Stats) uint64) func(loadgen.PhaseSummary) (float64, bool) {
 		return statGet("", func(s loadgen.Stats) float64 { return float64(c(s)) })
@@ -143,31 +147,28 @@ func requestCells(runs []results.Run, ph string) []string {
 // all-operation ack latencies, and, when uploads were followed, their
 // upload-to-ready latencies, outcomes and polls per photo.
 func latencyCells(runs []results.Run, ph string) []string {
-	up := string(loadgen.OpUpload)
 	readyCounts := "–"
 	polls := "–"
 	rp50, rp99 := na("no upload followed"), na("no upload followed")
-	if fig := phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(r.Followed) }, false), nil); fig.ok() {
+	if fig := phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(r.Followed) }, false)); fig.ok() {
 		c := func(get func(loadgen.ReadySummary) uint64) string {
-			return phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(get(r)) }, false), nil).text(fmtCount, "")
-		}
-		fr := func(get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) string {
-			return phaseFigure(runs, ph, get, tl).text(fmtSeconds, "no photo ready or failed")
+			return phaseFigure(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return float64(get(r)) }, false)).text(fmtCount, "")
 		}
 		readyCounts = strings.Join([]string{c(func(r loadgen.ReadySummary) uint64 { return r.Followed }),
 			c(func(r loadgen.ReadySummary) uint64 { return r.Ready }), c(func(r loadgen.ReadySummary) uint64 { return r.Failed }),
 			c(func(r loadgen.ReadySummary) uint64 { return r.Timeouts })}, " / ")
-		polls = phaseText(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return r.PollsPerPhoto }, false), nil, fmtNum)
-		rp50 = fr(latReady(qP50), &tlSpec{op: "ready", sel: selP50})
-		rp99 = fr(latReady(qP99), &tlSpec{op: "ready", sel: selP99})
+		polls = phaseText(runs, ph, readyGet(func(r loadgen.ReadySummary) float64 { return r.PollsPerPhoto }, false), fmtNum)
+		rp50 = phaseQuant(runs, ph, readyLatency, 0.5).text(fmtSeconds, "no photo ready or failed")
+		rp99 = phaseQuant(runs, ph, readyLatency, 0.99).text(fmtSeconds, "no photo ready or failed")
+	}
+	q := func(op loadgen.Op, want float64) string {
+		return phaseQuant(runs, ph, opLatency(op), want).text(fmtSeconds, "not measured")
 	}
 	return []string{
-		phaseText(runs, ph, latGet(loadgen.OpUpload, qP50), &tlSpec{op: up, sel: selP50}, fmtSeconds),
-		phaseText(runs, ph, latGet(loadgen.OpUpload, qP99), &tlSpec{op: up, sel: selP99}, fmtSeconds),
-		phaseText(runs, ph, latGet(loadgen.OpUpload, qMax), &tlSpec{op: up, sel: selMax}, fmtSeconds),
-		phaseText(runs, ph, latGet("", qP50), &tlSpec{sel: selP50}, fmtSeconds),
-		phaseText(runs, ph, latGet("", qP99), &tlSpec{sel: selP99}, fmtSeconds),
-		phaseText(runs, ph, latGet("", qMax), &tlSpec{sel: selMax}, fmtSeconds),
+		q(loadgen.OpUpload, 0.5), q(loadgen.OpUpload, 0.99),
+		phaseText(runs, ph, latGet(loadgen.OpUpload, qMax), fmtSeconds),
+		q("", 0.5), q("", 0.99),
+		phaseText(runs, ph, latGet("", qMax), fmtSeconds),
 		rp50, rp99, readyCounts, polls,
 	}
 }
@@ -256,7 +257,7 @@ func (v *view) costSection(d *doc) {
 		d.add(table{caption: t.Title, header: t.Header, rows: t.Rows, notes: t.Notes})
 	}
 	if c := v.breakEvenChart(); c != nil {
-		d.add(*c)
+		d.p("The break-even chart (monthly cost against load) is at the top of the report.")
 	} else {
 		d.p("Break-even chart: n/a (the analysis has no lines).")
 	}

@@ -17,7 +17,16 @@ import (
 
 // errorLimit is the share of scheduled requests (errors and dropped) a
 // rate must stay under to be within the SLO.
-const errorLimit = 0.01
+const errorLimit = results.DefaultMaxErrors
+
+// sloOf is the three-part SLO the results record: ack p99, ready p99 and
+// (always) a backlog that does not grow.
+func sloOf(r *results.Results) results.SLO {
+	return results.SLO{AckP99: r.SLO, ReadyP99: r.SLOReady, MaxErrors: errorLimit}
+}
+
+// hasSLO reports whether slo has a latency target to judge against.
+func hasSLO(slo results.SLO) bool { return slo.AckP99 > 0 || slo.ReadyP99 > 0 }
 
 // nameRateTolerance is how far the swept phase's target rate may be from
 // the rate a run's name gives before the name is not read as a sweep step.
@@ -37,9 +46,10 @@ type sweep struct {
 // sweepStep is one rate of a sweep on one architecture.
 type sweepStep struct {
 	rate     float64
-	runs     []results.Run // every run at this rate, failed ones included
-	measured []results.Run // the usable runs with requests in the swept phase
-	judged   bool          // an SLO was recorded and the step has measured runs
+	runs     []results.Run     // every run at this rate, failed ones included
+	measured []results.Run     // the usable runs with requests in the swept phase
+	verdicts []results.Verdict // the measured runs' verdicts, parallel to measured
+	judged   bool              // an SLO was recorded and the step has measured runs
 	within   bool
 	why      string // why the step is not within the SLO
 }
@@ -78,7 +88,7 @@ func splitRate(name string) (string, float64, bool) {
 func findSweeps(r *results.Results) []*sweep {
 	out := groupSweeps(r, tagSweepRuns(r))
 	for _, s := range out {
-		s.finish(r.SLO)
+		s.finish(sloOf(r))
 	}
 	return out
 }
@@ -193,7 +203,7 @@ func groupSweeps(r *results.Results, tagged []*sweepRun) []*sweep {
 
 // finish orders the sweep's architectures and each one's steps by rate,
 // judges every step against slo, and lists every rate swept.
-func (s *sweep) finish(slo float64) {
+func (s *sweep) finish(slo results.SLO) {
 	sort.SliceStable(s.archs, func(i, j int) bool { return archRank(s.archs[i]) < archRank(s.archs[j]) })
 	all := map[float64]bool{}
 	for _, a := range s.archs {
@@ -210,25 +220,6 @@ func (s *sweep) finish(slo float64) {
 	sort.Float64s(s.rates)
 }
 
-// runWithin judges one run's swept phase against the SLO; ok is false when
-// the run measured nothing in it.
-func runWithin(run results.Run, phase string, slo float64) (within, ok bool, why string) {
-	ps, found := run.Summary.Phase(phase)
-	if !found || ps.All.Scheduled == 0 {
-		return false, false, ""
-	}
-	errs := errShare(ps.All)
-	switch {
-	case ps.All.Latency.Count == 0:
-		return false, true, "no request answered"
-	case ps.All.Latency.P99 >= slo:
-		return false, true, fmt.Sprintf("p99 ack %s ≥ %s", fmtSeconds(ps.All.Latency.P99), trimZeros(fmtSeconds(slo)))
-	case errs >= errorLimit:
-		return false, true, fmt.Sprintf("errors %s ≥ %s", fmtPct(errs), fmtPct(errorLimit))
-	}
-	return true, true, ""
-}
-
 // errShare is errors and dropped requests as a share of those scheduled.
 func errShare(st loadgen.Stats) float64 {
 	if st.Scheduled == 0 {
@@ -237,28 +228,30 @@ func errShare(st loadgen.Stats) float64 {
 	return float64(st.Errors+st.Dropped) / float64(st.Scheduled)
 }
 
-// judge decides whether the step is within the SLO: every measured run at
-// the rate must be; a rate without a measured run is not.
-func (st *sweepStep) judge(phase string, slo float64) {
-	st.measured, st.within, st.judged, st.why = nil, false, false, ""
+// judge decides whether the step is within the SLO (results.Run.CheckSLO:
+// answers, photos ready, backlog): every measured run at the rate must be;
+// a rate without a measured run is not.
+func (st *sweepStep) judge(phase string, slo results.SLO) {
+	st.measured, st.verdicts, st.within, st.judged, st.why = nil, nil, false, false, ""
 	var whys []string
 	out := 0
 	for _, run := range st.runs {
 		if !usable(run) {
 			continue
 		}
-		in, ok, why := runWithin(run, phase, slo)
-		if !ok {
+		v := run.CheckSLO(phase, slo)
+		if !v.Measured {
 			continue
 		}
 		st.measured = append(st.measured, run)
-		if !in {
+		st.verdicts = append(st.verdicts, v)
+		if !v.Held {
 			out++
-			whys = append(whys, why)
+			whys = append(whys, verdictWhy(v))
 		}
 	}
 	switch {
-	case slo <= 0:
+	case !hasSLO(slo):
 		st.why = "no SLO recorded"
 		return
 	case len(st.measured) == 0 && len(st.runs) > 0 && countUsable(st.runs) == 0:
@@ -276,6 +269,24 @@ func (st *sweepStep) judge(phase string, slo float64) {
 			st.why = fmt.Sprintf("%d of %d runs outside: %s", out, len(st.measured), strings.Join(whys, "; "))
 		}
 	}
+}
+
+// verdictWhy is why a run failed the SLO, with the support of the p99s it
+// was judged on when below 1,000 samples (such a p99 is close to the
+// largest value, which errs towards failing).
+func verdictWhy(v results.Verdict) string {
+	s := strings.Join(v.Why, ", ")
+	var thin []string
+	if v.AckN > 0 && !backed(0.99, v.AckN) && strings.Contains(s, "p99 ack") {
+		thin = append(thin, fmt.Sprintf("ack n=%d", v.AckN))
+	}
+	if v.ReadyN > 0 && !backed(0.99, v.ReadyN) && strings.Contains(s, "p99 ready") {
+		thin = append(thin, fmt.Sprintf("ready n=%d", v.ReadyN))
+	}
+	if len(thin) > 0 {
+		s += " (p99 from " + strings.Join(thin, ", ") + ": fewer than 1,000 samples)"
+	}
+	return s
 }
 
 func countUsable(runs []results.Run) int {
@@ -303,13 +314,14 @@ type knee struct {
 	rate            float64
 	lowest, highest float64
 	next            *sweepStep // the first step outside the SLO (kneeBelow, kneeAt)
+	second          *sweepStep // the step after next, when it is outside too: the knee is confirmed
 	ignored         []float64  // rates within the SLO above next: they do not count
 	runs            [2]int     // fewest and most measured runs per rate
 }
 
-func kneeOf(steps []*sweepStep, slo float64) knee {
+func kneeOf(steps []*sweepStep, slo results.SLO) knee {
 	var k knee
-	if len(steps) == 0 || slo <= 0 {
+	if len(steps) == 0 || !hasSLO(slo) {
 		return k
 	}
 	k.lowest, k.highest = steps[0].rate, steps[len(steps)-1].rate
@@ -327,6 +339,9 @@ func kneeOf(steps []*sweepStep, slo float64) knee {
 		k.kind = kneeAt
 		if i == 0 {
 			k.kind = kneeBelow
+		}
+		if i+1 < len(steps) && steps[i+1].judged && !steps[i+1].within {
+			k.second = steps[i+1]
 		}
 		for _, later := range steps[i+1:] {
 			if later.within {
@@ -373,6 +388,11 @@ func (k knee) detail() string {
 	switch k.kind {
 	case kneeAt, kneeBelow:
 		parts = append(parts, fmt.Sprintf("%s is the lowest rate outside the SLO (%s)", fmtReqRate(k.next.rate), k.next.why))
+		if k.second != nil {
+			parts = append(parts, fmt.Sprintf("%s, the next rate, is outside too (%s): the knee is confirmed", fmtReqRate(k.second.rate), k.second.why))
+		} else {
+			parts = append(parts, "no second failing rate right after it: the knee is not confirmed")
+		}
 	case kneeAtLeast:
 		parts = append(parts, "every rate swept is within the SLO: the sweep did not reach the knee")
 	}
@@ -390,18 +410,41 @@ func (k knee) detail() string {
 	return strings.Join(parts, "; ")
 }
 
-// sloText is the SLO as the report states it: "p99 ack < 1 s, errors < 1%".
+// sloText is the SLO as the report states it: "p99 ack < 1 s, p99 ready
+// < 5 s, errors < 1%, backlog not growing".
 func (v *view) sloText() string {
-	return fmt.Sprintf("p99 ack < %s, errors < %s", trimZeros(fmtSeconds(v.r.SLO)), fmtPct(errorLimit))
+	slo := sloOf(v.r)
+	var parts []string
+	if slo.AckP99 > 0 {
+		parts = append(parts, "p99 ack < "+trimZeros(fmtSeconds(slo.AckP99)))
+	}
+	if slo.ReadyP99 > 0 {
+		parts = append(parts, "p99 ready < "+trimZeros(fmtSeconds(slo.ReadyP99)))
+	}
+	return strings.Join(append(parts, "errors < "+fmtPct(errorLimit), "backlog not growing"), ", ")
 }
 
 // kneeRule states how a rate is judged and how the knee is read.
 func (v *view) kneeRule(s *sweep) string {
-	return fmt.Sprintf("A rate is within the SLO when every run at it that measured the %s phase has a p99 ack latency of all operations under %s "+
-		"and errors plus dropped requests under %s of the requests scheduled in that phase; a rate whose runs all failed counts as outside. "+
-		"The knee is the highest rate swept that is within the SLO and every lower rate swept is within it too: a rate within the SLO above one "+
-		"outside it does not count, so the first rate outside caps the knee. When the lowest rate is already outside, the knee is below it; "+
-		"when every rate is within, it is at least the highest.", s.phase, trimZeros(fmtSeconds(v.r.SLO)), fmtPct(errorLimit))
+	slo := sloOf(v.r)
+	ready := "upload-to-ready is not judged (the results record no ready SLO)"
+	if slo.ReadyP99 > 0 {
+		ready = fmt.Sprintf("a p99 upload-to-ready latency under %s where uploads were followed (for the sync monolith ready is the answer), "+
+			"and no followed upload still pending at the follow timeout", trimZeros(fmtSeconds(slo.ReadyP99)))
+	}
+	ack := "no ack target"
+	if slo.AckP99 > 0 {
+		ack = "a p99 ack latency of all operations under " + trimZeros(fmtSeconds(slo.AckP99))
+	}
+	return fmt.Sprintf("A rate is within the SLO when every run at it that measured the %s phase keeps three parts (results.Run.CheckSLO): "+
+		"the answers (%s, and errors plus dropped requests under %s of the requests scheduled), the photos (%s), and the backlog "+
+		"(the async monolith's job queue, the event-driven functions' consumer lag: a least-squares line through it over the phase's second half "+
+		"may rise by at most 5, or 2 seconds of uploads when more). A p99 is judged even when fewer than 1,000 samples back it: it is then close "+
+		"to the largest value, which errs towards failing, and the table says so. A rate whose runs all failed counts as outside. "+
+		"The knee is the highest rate swept that is within the SLO with every lower rate within it too: a rate within the SLO above one "+
+		"outside it does not count. The knee is confirmed when the next rate fails as well (the sweep goes on until two rates fail). "+
+		"When the lowest rate is already outside, the knee is below it; when every rate is within, it is at least the highest.",
+		s.phase, ack, fmtPct(errorLimit), ready)
 }
 
 // sweepSection is the sweep's tables, knees and chart, when there is a sweep.
@@ -420,13 +463,13 @@ func (v *view) sweepSection(d *doc) {
 		}
 		intro := fmt.Sprintf("Experiment %q ran its scenario once per rate (and repetition) against each architecture, the %s phase paced at a constant %s req/s, "+
 			"the other phases unchanged. The figures are the %s phase's, from the load generator's summary of each run; with several runs at a rate, "+
-			"the median [min–max] over them. Errors include the requests dropped at the in-flight cap.", s.name, s.phase, strings.Join(rates, ", "), s.phase)
+			"the median over them with its 95%% bootstrap interval from %d runs on (the run values with two). Errors include the requests dropped at the in-flight cap.", s.name, s.phase, strings.Join(rates, ", "), s.phase, MinRunsForInterval)
 		if s.byName {
 			intro += fmt.Sprintf(" This results.json predates the runs' sweep_rate field: the sweep runs were recognised by their names (%s-<rate>) and the swept phase "+
 				"taken to be the profile's steady phase, %q.", s.name, s.phase)
 		}
 		d.p("%s", intro)
-		if v.r.SLO <= 0 {
+		if !hasSLO(sloOf(v.r)) {
 			d.p("The results record no SLO: no rate can be judged within it, and there is no knee.")
 		} else {
 			d.p("SLO: %s. %s", v.sloText(), v.kneeRule(s))
@@ -436,15 +479,16 @@ func (v *view) sweepSection(d *doc) {
 		}
 		var knees []string
 		for _, a := range s.archs {
-			k := kneeOf(s.steps[a], v.r.SLO)
+			k := kneeOf(s.steps[a], sloOf(v.r))
 			item := fmt.Sprintf("%s: knee %s (%s)", archName(a), k.text(), k.runsText())
 			if dt := k.detail(); dt != "" {
 				item += " — " + dt
 			}
 			knees = append(knees, item+".")
 		}
-		if v.r.SLO > 0 {
+		if hasSLO(sloOf(v.r)) {
 			d.list(knees)
+			v.capacityTable(d, s)
 		}
 		file := "rate-sweep"
 		if i > 0 {
@@ -464,7 +508,18 @@ func (v *view) sweepTable(d *doc, s *sweep, arch string) {
 		rate := fmtReqRate(st.rate)
 		if len(st.measured) > 0 {
 			f := func(get func(loadgen.PhaseSummary) (float64, bool), format func(float64) string, missing string) string {
-				return phaseFigure(st.measured, s.phase, get, nil).text(format, missing)
+				return phaseFigure(st.measured, s.phase, get).text(format, missing)
+			}
+			q := func(get func(loadgen.PhaseSummary) (loadgen.Quantiles, bool), missing string) string {
+				return phaseQuant(st.measured, s.phase, get, 0.99).text(fmtSeconds, missing)
+			}
+			var growth figure
+			for _, vd := range st.verdicts {
+				growth.vals = append(growth.vals, vd.Growth)
+			}
+			backlog := "–"
+			if backlogQueryOf(arch) != "" {
+				backlog = growth.text(fmtNum, "")
 			}
 			within := "yes"
 			switch {
@@ -477,16 +532,17 @@ func (v *view) sweepTable(d *doc, s *sweep, arch string) {
 			}
 			rows = append(rows, []string{rate, fmt.Sprint(len(st.measured)),
 				f(statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), fmtReqRate, "not measured"),
-				f(latGet("", qP99), fmtSeconds, "no request answered"),
-				f(latGet(loadgen.OpUpload, qP99), fmtSeconds, "no upload answered"),
+				q(opLatency(""), "no request answered"),
+				q(opLatency(loadgen.OpUpload), "no upload answered"),
 				f(errGet, fmtPct, "not measured"),
-				f(latReady(qP99), fmtSeconds, "no upload followed until ready"),
+				q(readyLatency, "no upload followed until ready"),
+				backlog,
 				within})
 		}
 		for _, run := range st.runs {
 			if usable(run) {
 				if ps, ok := run.Summary.Phase(s.phase); !ok || ps.All.Scheduled == 0 {
-					rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d: nothing measured in %s)", run.Repeat, s.phase), "–", "–", "–", "–", "–",
+					rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d: nothing measured in %s)", run.Repeat, s.phase), "–", "–", "–", "–", "–", "–",
 						"– (not counted)"})
 				}
 				continue
@@ -499,31 +555,42 @@ func (v *view) sweepTable(d *doc, s *sweep, arch string) {
 			if errText == "" {
 				errText = "no reason recorded"
 			}
-			rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d failed: %s)", run.Repeat, errText), "–", "–", "–", "–", "–", within})
+			rows = append(rows, []string{rate, fmt.Sprintf("0 (run #%d failed: %s)", run.Repeat, errText), "–", "–", "–", "–", "–", "–", within})
 		}
 	}
 	d.add(table{caption: fmt.Sprintf("Rate sweep — %s (%s phase)", archName(arch), s.phase),
 		header: []string{"offered rate", "n (runs)", "achieved rate", "ack p99, all operations", "ack p99, uploads", "errors (incl. dropped)", "upload-to-ready p99",
-			fmt.Sprintf("within the SLO (%s)?", v.sloText())},
-		rows: rows})
+			"backlog growth over the 2nd half", fmt.Sprintf("within the SLO (%s)?", v.sloText())},
+		rows: rows,
+		notes: []string{"Latency cells show p99 where every run's histogram backs it (" + supportRule() + "), else the highest percentile backed, " +
+			"with the sample count; the SLO is judged on p99 regardless (see the rule above)."}})
 }
+
+// backlogQueryOf is the series of arch's backlog the SLO check reads ("" for
+// the sync monolith, which has none).
+func backlogQueryOf(arch string) string { return results.BacklogQuery(arch) }
 
 // sweepMedian is the median over a step's measured runs of get (NaN when none).
 func sweepMedian(st *sweepStep, phase string, get func(loadgen.PhaseSummary) (float64, bool)) float64 {
-	return phaseFigure(st.measured, phase, get, nil).value()
+	return phaseFigure(st.measured, phase, get).value()
 }
 
 func (v *view) sweepChart(d *doc, s *sweep, file string) {
-	slo := v.r.SLO
-	ackP := svg.Panel{YLabel: fmt.Sprintf("ack p99 in %s (s)", s.phase), LogY: true, YTick: secondsTick, Empty: "no run measured the swept phase"}
+	full := sloOf(v.r)
+	slo := full.AckP99
+	ackP := svg.Panel{YLabel: fmt.Sprintf("p99 in %s (s)", s.phase), LogY: true, YTick: secondsTick, Empty: "no run measured the swept phase"}
 	errP := svg.Panel{YLabel: "errors incl. dropped (% of scheduled)", YTick: fmtPct, Empty: "no run measured the swept phase"}
 	lo, hi := s.rates[0], s.rates[len(s.rates)-1]
 	var unmarked []string
+	minN, maxN := int64(math.MaxInt64), int64(0)
 	for _, a := range s.archs {
-		var all, up, errs []svg.Point
+		var all, ready, errs []svg.Point
 		for _, st := range s.steps[a] {
 			all = append(all, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, latGet("", qP99))})
-			up = append(up, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, latGet(loadgen.OpUpload, qP99))})
+			for _, q := range phaseQuantiles(st.measured, s.phase, opLatency("")) {
+				minN, maxN = min(minN, q.Count), max(maxN, q.Count)
+			}
+			ready = append(ready, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, latReady(qP99))})
 			errs = append(errs, svg.Point{X: st.rate, Y: sweepMedian(st, s.phase, func(ps loadgen.PhaseSummary) (float64, bool) {
 				e := errShare(ps.All)
 				return e, finite(e)
@@ -531,12 +598,12 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 		}
 		ackP.Lines = append(ackP.Lines,
 			svg.Line{Name: archName(a) + " p99, all operations", Colour: archColour(a, false), Width: 2.2, Points: all, Dots: true},
-			svg.Line{Name: archName(a) + " p99, uploads", Colour: archColour(a, true), Dash: svg.DashDashed, Width: 1.5, Points: up, Dots: true})
+			svg.Line{Name: archName(a) + " p99 ready", Colour: archColour(a, true), Dash: svg.DashDashed, Width: 1.5, Points: ready, Dots: true})
 		errP.Lines = append(errP.Lines, svg.Line{Name: archName(a) + " errors", Colour: archColour(a, false), Width: 2.2, Points: errs, Dots: true})
-		if slo <= 0 {
+		if !hasSLO(full) {
 			continue
 		}
-		k := kneeOf(s.steps[a], slo)
+		k := kneeOf(s.steps[a], full)
 		switch k.kind {
 		case kneeAt, kneeAtLeast:
 			var y float64
@@ -556,21 +623,33 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 			unmarked = append(unmarked, fmt.Sprintf("%s's knee is below the lowest rate swept (%s)", archName(a), fmtReqRate(k.lowest)))
 		}
 	}
+	if full.ReadyP99 > 0 {
+		r := full.ReadyP99
+		ackP.Lines = append(ackP.Lines, svg.Line{Name: "SLO: p99 ready < " + trimZeros(fmtSeconds(r)), Colour: svg.Neutral, Dash: svg.DashDotted, Width: 1.4, Points: []svg.Point{{X: lo, Y: r}, {X: hi, Y: r}}})
+	}
 	if slo > 0 {
 		ackP.Lines = append(ackP.Lines, svg.Line{Name: "SLO: p99 ack < " + trimZeros(fmtSeconds(slo)), Colour: svg.Neutral, Dash: svg.DashDashed, Width: 1.4, Points: []svg.Point{{X: lo, Y: slo}, {X: hi, Y: slo}}})
 		errP.Lines = append(errP.Lines, svg.Line{Name: "limit: errors < " + fmtPct(errorLimit), Colour: svg.Neutral, Dash: svg.DashDotted, Width: 1.4, Points: []svg.Point{{X: lo, Y: errorLimit}, {X: hi, Y: errorLimit}}})
 	}
-	title := "Rate sweep: p99 ack latency and errors against the offered rate"
+	title := "Rate sweep: p99 ack and ready latency and errors against the offered rate"
 	pad := 0.04 * (hi - lo) // room for the knee marks at the ends
 	if pad <= 0 {
 		pad = 1
 	}
 	c := svg.LineChart{Title: title, XLabel: fmt.Sprintf("offered rate in the %s phase (req/s)", s.phase), XMin: lo - pad, XMax: hi + pad, Panels: []svg.Panel{ackP, errP}}
-	caption := fmt.Sprintf("From the load generator's summary of the %s phase of each run of the sweep: top, the p99 ack latency of all operations (solid) and of uploads "+
-		"(dashed, light), from each request's intended start; bottom, errors and dropped requests as a share of those scheduled. Each point is the median over the "+
-		"runs at that rate; a rate without a measured run is a gap.", s.phase)
-	if slo > 0 {
-		caption += fmt.Sprintf(" The SLO (p99 ack < %s) and the %s error limit are the grey dashed and dotted lines; each architecture's knee is circled.", trimZeros(fmtSeconds(slo)), fmtPct(errorLimit))
+	caption := fmt.Sprintf("From the load generator's summary of the %s phase of each run of the sweep: top, the p99 ack latency of all operations (solid) and the "+
+		"p99 upload-to-ready latency (dashed, light), from each request's intended start; bottom, errors and dropped requests as a share of those scheduled. Each point "+
+		"is the median over the runs at that rate; a rate without a measured run is a gap.", s.phase)
+	if maxN > 0 {
+		caption += fmt.Sprintf(" The ack p99s rest on %d–%d samples per run", minN, maxN)
+		if !backed(0.99, minN) {
+			caption += " (fewer than the 1,000 a p99 needs: below that, a point is close to the largest value, which is what the SLO check reads)"
+		}
+		caption += "."
+	}
+	if hasSLO(full) {
+		caption += fmt.Sprintf(" The SLO's latency targets (%s) and the %s error limit are the grey lines; each architecture's knee is circled. "+
+			"The backlog part of the SLO is in the tables.", v.sloText(), fmtPct(errorLimit))
 	}
 	if len(unmarked) > 0 {
 		caption += " Not marked: " + strings.Join(unmarked, "; ") + "."
@@ -582,7 +661,7 @@ func (v *view) sweepChart(d *doc, s *sweep, file string) {
 func (v *view) rowKnee() []string {
 	s := v.sweeps[0]
 	label := fmt.Sprintf("Knee (highest rate within the SLO: %s)", v.sloText())
-	if v.r.SLO <= 0 {
+	if !hasSLO(sloOf(v.r)) {
 		return v.row("Knee (highest rate within the SLO)", func(string) string { return na("no SLO recorded") }, "No SLO was recorded: the sweep has no knee.")
 	}
 	knees := map[string]knee{}
@@ -591,9 +670,13 @@ func (v *view) rowKnee() []string {
 		if !ok || len(steps) == 0 {
 			return na("not swept")
 		}
-		k := kneeOf(steps, v.r.SLO)
+		k := kneeOf(steps, sloOf(v.r))
 		knees[arch] = k
-		return fmt.Sprintf("%s (%d rates, %s)", k.text(), len(steps), k.runsText())
+		c := fmt.Sprintf("%s (%d rates, %s)", k.text(), len(steps), k.runsText())
+		if cp := capacityOf(s, arch, k); cp.ok {
+			c += "; capacity " + cp.text()
+		}
+		return c
 	}
 	cells := map[string]string{}
 	for _, a := range v.archs {

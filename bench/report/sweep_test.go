@@ -19,6 +19,7 @@ type step struct {
 	drop   uint64  // dropped out of 100 scheduled
 	failed string  // the run failed with this error
 	repeat int     // 0: 1
+	ready  float64 // upload-to-ready p99 (s); 0: twice p99
 }
 
 var sweepT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -47,6 +48,9 @@ func sweepRunOf(arch string, st step, byName bool) results.Run {
 	ps := loadgen.PhaseSummary{Name: "steady", All: all, Ops: map[loadgen.Op]loadgen.Stats{
 		loadgen.OpUpload: stats(25, 0, st.rate/4, st.p99/2, st.p99*0.9, st.p99*1.2),
 	}, Ready: &loadgen.ReadySummary{Followed: 25, Ready: 25, Latency: loadgen.Quantiles{Count: 25, P50: 0.5, P99: 2 * st.p99, Max: 3 * st.p99}}}
+	if st.ready > 0 {
+		ps.Ready.Latency.P99, ps.Ready.Latency.Max = st.ready, st.ready
+	}
 	r.Summary = loadgen.Summary{Phases: []loadgen.PhaseSummary{ps}}
 	return r
 }
@@ -107,18 +111,21 @@ func TestSweep(t *testing.T) {
 			r:    sweepResults(mono, event, false, true),
 			want: []string{
 				"## Rate sweep and knee",
-				"Knee (highest rate within the SLO: p99 ack < 1 s, errors < 1%)",
+				"Knee (highest rate within the SLO: p99 ack < 1 s, errors < 1%, backlog not growing)",
 				"The event-driven app holds the SLO up to 60 req/s, 1.5x the monolith's 40 req/s.",
-				"monolith: knee 40 req/s (1–3 runs per rate) — 60 req/s is the lowest rate outside the SLO (p99 ack 1.40 s ≥ 1 s)",
-				"event-driven: knee 60 req/s (1 run per rate) — 80 req/s is the lowest rate outside the SLO (errors 2% ≥ 1%)",
-				"400 ms [300–500 ms]",
+				"monolith: knee 40 req/s (1–3 runs per rate) — 60 req/s is the lowest rate outside the SLO (p99 ack 1.4s ≥ 1s (p99 from ack n=100: fewer than 1,000 samples)); " +
+					"80 req/s, the next rate, is outside too (p99 ack 3s ≥ 1s (p99 from ack n=100: fewer than 1,000 samples)): the knee is confirmed",
+				"event-driven: knee 60 req/s (1 run per rate) — 80 req/s is the lowest rate outside the SLO (errors 2.0% ≥ 1.0%); no second failing rate right after it: the knee is not confirmed",
+				"p90 320 ms [240–400 ms]",
 				"yes (all 3 runs)",
 				"0 (run #2 failed: start eventdriven: kafka did not become ready)",
 				"– (the rate is judged on its other runs)",
-				"every lower rate swept is within it too",
+				"with every lower rate within it too",
 				`Scenario "steady"`, // the trade-offs are not about a sweep step
 			},
-			mdWant: []string{"| 40 req/s | 3 | 39.6 req/s \\[39.6–39.6 req/s\\] | 400 ms \\[300–500 ms\\] |", "| 80 req/s | 1 | 79.2 req/s | 700 ms | 630 ms | 2% | 1.40 s | no: errors 2% ≥ 1% |"},
+			mdWant: []string{"| monolith | 40 req/s | yes: 60 req/s and 80 req/s failed | 40 req/s × 25% = 10 photos/s offered |",
+				"| 40 req/s | 3 | 39.6 req/s \\[39.6–39.6 req/s\\] | p90 320 ms \\[240–400 ms\\] (n=100 samples per run; too few for p99) |",
+				"| 80 req/s | 1 | 79.2 req/s | p90 560 ms (n=100 samples; too few for p99) | p50 350 ms (n=25 samples; too few for p99) | 2% | p50 500 ms (n=25 samples; too few for p99) | 0 | no: errors 2.0% ≥ 1.0% |"},
 			svg:    []string{"monolith knee: 40 req/s", "event-driven knee: 60 req/s"},
 			reject: []string{"recognised by their names", "NaN", "%!"},
 		},
@@ -127,8 +134,9 @@ func TestSweep(t *testing.T) {
 			r: sweepResults([]step{inSLO(10), {rate: 20, p99: 0.3, errs: 2}, inSLO(30), inSLO(40), inSLO(60), {rate: 80, p99: 2}},
 				allOK(), false, false),
 			want: []string{
-				"monolith: knee 10 req/s (1 run per rate) — 20 req/s is the lowest rate outside the SLO (errors 2% ≥ 1%); " +
-					"30 req/s, 40 req/s and 60 req/s were within the SLO again but do not count: a lower rate was outside",
+				"monolith: knee 10 req/s (1 run per rate) — 20 req/s is the lowest rate outside the SLO (errors 2.0% ≥ 1.0%); " +
+					"no second failing rate right after it: the knee is not confirmed",
+				"30 req/s, 40 req/s and 60 req/s were within the SLO again but do not count: a lower rate was outside",
 				"event-driven: knee at least the highest rate swept (80 req/s)",
 				"The event-driven app held the SLO at every rate swept, up to 80 req/s, the monolith only up to 10 req/s: at least 8.0x its knee.",
 			},
@@ -139,7 +147,7 @@ func TestSweep(t *testing.T) {
 			r: sweepResults([]step{inSLO(10), inSLO(20), {rate: 30, p99: 0.3}, {rate: 30, p99: 1.2, repeat: 2}, {rate: 30, p99: 0.4, repeat: 3}, inSLO(40)},
 				[]step{inSLO(10), inSLO(20), inSLO(30), inSLO(40)}, false, false),
 			want: []string{
-				"monolith: knee 20 req/s (1–3 runs per rate) — 30 req/s is the lowest rate outside the SLO (1 of 3 runs outside: p99 ack 1.20 s ≥ 1 s)",
+				"monolith: knee 20 req/s (1–3 runs per rate) — 30 req/s is the lowest rate outside the SLO (1 of 3 runs outside: p99 ack 1.2s ≥ 1s (p99 from ack n=100: fewer than 1,000 samples))",
 				"40 req/s was within the SLO again but does not count",
 				"The event-driven app held the SLO at every rate swept, up to 40 req/s, the monolith only up to 20 req/s: at least 2.0x its knee.",
 			},
@@ -300,4 +308,26 @@ func TestSweepThreeArchitectures(t *testing.T) {
 		"Rate sweep — async monolith (steady phase)",
 	)
 	contains(t, "rate-sweep.svg", string(w.svgs["rate-sweep.svg"]), "async monolith knee: 40 req/s")
+}
+
+// TestKneeCountsReadyTime: the event-driven app answers every step well
+// within the ack SLO, but its photos are ready ever later; the steps whose
+// ready p99 exceeds the ready SLO fail, and the knee is below them.
+func TestKneeCountsReadyTime(t *testing.T) {
+	ackFast := func(rate, ready float64) step { return step{rate: rate, p99: 0.05, ready: ready} }
+	r := sweepResults([]step{inSLO(20), inSLO(40), inSLO(60), inSLO(80)},
+		[]step{ackFast(20, 1), ackFast(40, 2), ackFast(60, 4.16), ackFast(80, 16.7)}, false, false)
+	r.SLOReady = 3
+	dir := t.TempDir()
+	if err := report.Write(dir, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	md := plain(read(t, dir).md)
+	contains(t, report.MarkdownFile, md,
+		"p99 ack < 1 s, p99 ready < 3 s, errors < 1%, backlog not growing",
+		"event-driven: knee 40 req/s (1 run per rate) — 60 req/s is the lowest rate outside the SLO (p99 ready 4.16s ≥ 3s (p99 from ready n=25: fewer than 1,000 samples)); "+
+			"80 req/s, the next rate, is outside too (p99 ready 16.7s ≥ 3s",
+		"monolith: knee at least the highest rate swept (80 req/s)",
+		"| event-driven | 40 req/s | yes: 60 req/s and 80 req/s failed |")
+	lacks(t, report.MarkdownFile, md, "event-driven: knee 80 req/s", "event-driven: knee at least")
 }

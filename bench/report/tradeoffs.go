@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/photobench/photobench/bench/cost"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/loadgen"
@@ -14,20 +15,35 @@ import (
 // a sentence computed from the cells (see compare).
 
 // fig is phaseFigure over the scenario's usable runs of arch.
-func (v *view) fig(arch, phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) figure {
+func (v *view) fig(arch, phase string, get func(loadgen.PhaseSummary) (float64, bool)) figure {
 	if phase == "" {
 		return figure{}
 	}
-	return phaseFigure(v.runs[arch], phase, get, tl)
+	return phaseFigure(v.runs[arch], phase, get)
 }
 
 // figs is fig for every architecture run.
-func (v *view) figs(phase string, get func(loadgen.PhaseSummary) (float64, bool), tl *tlSpec) map[string]figure {
+func (v *view) figs(phase string, get func(loadgen.PhaseSummary) (float64, bool)) map[string]figure {
 	out := map[string]figure{}
 	for _, a := range v.archs {
-		out[a] = v.fig(a, phase, get, tl)
+		out[a] = v.fig(a, phase, get)
 	}
 	return out
+}
+
+// quants is phaseQuant for every architecture run, all read at the same
+// quantile: the highest up to want that every run of every architecture
+// backs.
+func (v *view) quants(phase string, get func(loadgen.PhaseSummary) (loadgen.Quantiles, bool), want float64) map[string]qfig {
+	out := map[string]qfig{}
+	for _, a := range v.archs {
+		if phase == "" {
+			out[a] = qfig{want: want, level: want}
+			continue
+		}
+		out[a] = phaseQuant(v.runs[a], phase, get, want)
+	}
+	return commonLevel(out)
 }
 
 // row is a trade-off row: its label, a cell per architecture run (in
@@ -56,15 +72,15 @@ func (v *view) missing(arch, phase string) string {
 	return "not measured in " + phase
 }
 
-// spread is the figure's range: over runs when there are several, over
-// the 10-second slices of a single run's phase when there are some.
+// spread is the figure's range: its bootstrap interval, or the range of
+// its two run values; none with one run.
 func (f figure) spread() (lo, hi float64, ok bool) {
+	e := f.est()
 	switch {
+	case e.ci:
+		return e.lo, e.hi, true
 	case len(f.vals) > 1:
 		lo, hi = minMax(f.vals)
-		return lo, hi, true
-	case len(f.slices) > 1:
-		lo, hi = minMax(f.slices)
 		return lo, hi, true
 	}
 	return 0, 0, false
@@ -138,18 +154,37 @@ func (v *view) tradeoffs() [][]string {
 	return rows
 }
 
-// ackFigs are the steady phase's upload ack p99 of every architecture.
-func (v *view) ackFigs() map[string]figure {
-	return v.figs(v.steady, latGet(loadgen.OpUpload, qP99), &tlSpec{op: string(loadgen.OpUpload), sel: selP99})
+// ackQuants are the steady phase's upload ack p99 of every architecture
+// (or the highest quantile every run backs).
+func (v *view) ackQuants() map[string]qfig {
+	return v.quants(v.steady, opLatency(loadgen.OpUpload), 0.99)
+}
+
+// asFigures are the values qs show, as plain figures, and the name of the
+// quantile they all show ("p99"; "max" when none is backed).
+func asFigures(qs map[string]qfig) (map[string]figure, string) {
+	out := map[string]figure{}
+	name := ""
+	for _, a := range sortedKeys(qs) {
+		out[a] = qs[a].asFigure()
+		if qs[a].ok() && name == "" {
+			name = qs[a].name()
+		}
+	}
+	if name == "" {
+		name = "p99"
+	}
+	return out, name
 }
 
 func (v *view) rowAck() []string {
-	f := v.ackFigs()
+	q := v.ackQuants()
+	f, name := asFigures(q)
 	s := v.compare("the difference in upload ack latency", func(a, b string) (string, int, bool) {
-		return v.fasterOf(a, b, f[a], f[b], "ack uploads", "at p99")
+		return v.fasterOf(a, b, f[a], f[b], "ack uploads", "at "+name)
 	})
-	return v.row(fmt.Sprintf("Upload ack latency p99 (%s)", orPhase(v.steady)),
-		func(a string) string { return f[a].withN(fmtSeconds, v.missing(a, v.steady)) }, s)
+	return v.row(fmt.Sprintf("Upload ack latency p99, or the highest percentile backed (%s)", orPhase(v.steady)),
+		func(a string) string { return q[a].withN(fmtSeconds, v.missing(a, v.steady)) }, s)
 }
 
 func orPhase(p string) string {
@@ -160,15 +195,17 @@ func orPhase(p string) string {
 }
 
 func (v *view) rowReady() []string {
-	ack := v.ackFigs()
-	p50 := v.figs(v.steady, latReady(qP50), &tlSpec{op: "ready", sel: selP50})
-	p99 := v.figs(v.steady, latReady(qP99), &tlSpec{op: "ready", sel: selP99})
+	ack, ackName := asFigures(v.ackQuants())
+	q50 := v.quants(v.steady, readyLatency, 0.5)
+	q99 := v.quants(v.steady, readyLatency, 0.99)
+	p50, n50 := asFigures(q50)
+	p99, n99 := asFigures(q99)
 	cell := func(arch string) string {
-		a, b := p50[arch], p99[arch]
+		a, b := q50[arch], q99[arch]
 		if !a.ok() {
 			return na(v.missing(arch, v.steady) + "; no upload followed until ready")
 		}
-		return "p50 " + a.text(fmtSeconds, "") + " / p99 " + b.text(fmtSeconds, "") + fmt.Sprintf(" (n=%d)", len(a.vals))
+		return a.text(fmtSeconds, "") + " / " + b.text(fmtSeconds, "") + " (" + a.shown().nText() + ")"
 	}
 	cmp := func(a, b string) (string, int, bool) {
 		a50, b50 := p50[a], p50[b]
@@ -182,7 +219,7 @@ func (v *view) rowReady() []string {
 		var ready string
 		dir := dirSame
 		if d := b50.value() - a50.value(); near(a50.value(), b50.value()) || overlap(a50, b50) {
-			ready = fmt.Sprintf("photos are ready within 10%% or the spread of each other at p50 (%s %s, %s %s)", archName(a), fmtSeconds(a50.value()),
+			ready = fmt.Sprintf("photos are ready within 10%% or the spread of each other at %s (%s %s, %s %s)", n50, archName(a), fmtSeconds(a50.value()),
 				archName(b), fmtSeconds(b50.value()))
 		} else {
 			word := "later"
@@ -190,17 +227,17 @@ func (v *view) rowReady() []string {
 			if d < 0 {
 				word, dir = "sooner", dirBetter
 			}
-			ready = fmt.Sprintf("photos are ready %s %s on %s%s at p50", fmtSeconds(math.Abs(d)), word, v.subj(b), than)
+			ready = fmt.Sprintf("photos are ready %s %s on %s%s at %s", fmtSeconds(math.Abs(d)), word, v.subj(b), than, n50)
 			if a99, b99 := p99[a], p99[b]; a99.ok() && b99.ok() {
 				d99 := b99.value() - a99.value()
 				w99 := "later"
 				if d99 < 0 {
 					w99 = "sooner"
 				}
-				ready += fmt.Sprintf(" (%s %s at p99)", fmtSeconds(math.Abs(d99)), w99)
+				ready += fmt.Sprintf(" (%s %s at %s)", fmtSeconds(math.Abs(d99)), w99, n99)
 			}
 		}
-		if s, winner := faster(v.subj(a), v.subj(b), archName(a), archName(b), ack[a], ack[b], "ack uploads", "at p99"); s != "" {
+		if s, winner := faster(v.subj(a), v.subj(b), archName(a), archName(b), ack[a], ack[b], "ack uploads", "at "+ackName); s != "" {
 			conj := "and"
 			if winner != dirSame && dir != dirSame && winner != dir {
 				conj = "but"
@@ -224,8 +261,8 @@ type throughput struct {
 
 func (v *view) throughputOf(arch string) throughput {
 	var t throughput
-	t.target = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }), nil)
-	t.achieved = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }), nil)
+	t.target = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.TargetRate }))
+	t.achieved = v.fig(arch, v.burst, statGet("", func(s loadgen.Stats) float64 { return s.AchievedRate }))
 	for _, run := range v.runs[arch] {
 		w, ok1 := run.Phase(v.burst)
 		ps, ok2 := run.Summary.Phase(v.burst)
@@ -620,28 +657,29 @@ func (v *view) rowIdle() []string {
 }
 
 func (v *view) rowCold() []string {
-	label := "Cold start (first requests after idle) p99"
+	label := "Cold start (first requests after idle) p99, or the highest percentile backed"
 	if v.cold != "" {
 		label += fmt.Sprintf(" (%s, all operations)", v.cold)
 	}
-	f := v.figs(v.cold, latGet("", qP99), &tlSpec{sel: selP99})
+	q := v.quants(v.cold, opLatency(""), 0.99)
+	f, name := asFigures(q)
 	var runtime string
 	if run := v.ref[archEvent]; run != nil {
 		for _, c := range coldStarts(run, false) {
 			if c.phase == "first_request" && c.total() > 0 {
-				runtime = fmt.Sprintf("replica start to first answer p99 ≤ %s over %s cold starts (runtime histogram, whole run)", fmtBound(c.quantile(0.99)), fmtCount(c.total()))
+				runtime = fmt.Sprintf("replica start to first answer %s over %s cold starts (runtime histogram, whole run)", c.boundText(0.99), fmtCount(c.total()))
 			}
 		}
 	}
 	cell := func(a string) string {
-		c := f[a].withN(fmtSeconds, v.missing(a, v.cold))
+		c := q[a].withN(fmtSeconds, v.missing(a, v.cold))
 		if a == archEvent && runtime != "" && f[a].ok() {
 			c += "; " + runtime
 		}
 		return c
 	}
 	s := v.compare("the difference in cold-start latency", func(a, b string) (string, int, bool) {
-		return v.fasterOf(a, b, f[a], f[b], "answer", "at p99 after the idle gap")
+		return v.fasterOf(a, b, f[a], f[b], "answer", "at "+name+" after the idle gap")
 	})
 	return v.row(label, cell, s)
 }
@@ -692,11 +730,16 @@ func costArch(name string) string {
 // first cell ("monolith ...", "async monolith ...", "event-driven ..."). It
 // returns each architecture's options.
 func (v *view) costCells(title, column string) map[string][]costOption {
+	return costCellsOf(v.a, title, column)
+}
+
+// costCellsOf is costCells of analysis a.
+func costCellsOf(a *cost.Analysis, title, column string) map[string][]costOption {
 	out := map[string][]costOption{}
-	if v.a == nil {
+	if a == nil {
 		return out
 	}
-	for _, t := range v.a.Tables {
+	for _, t := range a.Tables {
 		if !strings.Contains(strings.ToLower(t.Title), title) {
 			continue
 		}

@@ -53,7 +53,10 @@ type Results struct {
 	SteadyPhase string  `json:"steady_phase"`
 	IdlePhase   string  `json:"idle_phase"`
 	SLO         float64 `json:"slo_p99_ack_seconds"`
-	Runs        []Run   `json:"runs"`
+	// SLOReady is the p99 upload-to-ready latency a sweep step must stay
+	// under (0: not judged on ready time).
+	SLOReady float64 `json:"slo_p99_ready_seconds"`
+	Runs     []Run   `json:"runs"`
 	// Queries are the PromQL expressions the series were captured with.
 	Queries []Query `json:"queries"`
 }
