@@ -110,37 +110,22 @@ func (c capacity) text() string {
 	return s
 }
 
-// PerMillionAt is what the cost analysis offers to price a pricing option
-// at a load: USD per million photos at photosPerSecond, false when it
-// cannot ((*cost.Analysis).PerMillionAt).
-type perMillionAt interface {
-	PerMillionAt(option string, photosPerSecond float64) (float64, bool)
-}
-
-// costOptionsOf lists the pricing options of an architecture
-// (cost.OptionsOf). Until it is set, and until *cost.Analysis has
-// PerMillionAt, the report says that cost at capacity is not available.
-var costOptionsOf func(arch string) []string
-
 // optionCost is one pricing option's cost per million photos at a load.
 type optionCost struct {
 	option string
 	usd    float64
 }
 
-// costAtCapacity prices arch's pricing options at photosPerSecond; ok is
-// false when the cost analysis cannot (no analysis, or no hook).
+// costAtCapacity prices arch's pricing options at photosPerSecond
+// (cost.OptionsOf, (*cost.Analysis).PerMillionAt: the break-even chart's
+// lines); ok is false when the cost analysis cannot.
 func costAtCapacity(a *cost.Analysis, arch string, photosPerSecond float64) ([]optionCost, bool) {
-	if a == nil || costOptionsOf == nil || !finite(photosPerSecond) || photosPerSecond <= 0 {
-		return nil, false
-	}
-	pm, ok := any(a).(perMillionAt)
-	if !ok {
+	if a == nil || !finite(photosPerSecond) || photosPerSecond <= 0 {
 		return nil, false
 	}
 	var out []optionCost
-	for _, o := range costOptionsOf(arch) {
-		if usd, ok := pm.PerMillionAt(o, photosPerSecond); ok && finite(usd) {
+	for _, o := range cost.OptionsOf(arch) {
+		if usd, ok := a.PerMillionAt(o, photosPerSecond); ok && finite(usd) {
 			out = append(out, optionCost{option: o, usd: usd})
 		}
 	}
@@ -190,7 +175,7 @@ func (v *view) capacityTable(d *doc, s *sweep) {
 		if c.ok {
 			share = fmt.Sprintf("%s × %s = %s offered", fmtReqRate(k.rate), fmtPct(c.share), fmtPPS(c.offered))
 		}
-		price := na("the cost model cannot price a load yet")
+		price := na("no capacity, or the cost model has no line for it")
 		if c.ok {
 			if os, ok := costAtCapacity(v.a, a, c.achieved.med); ok {
 				price = costText(os) + " per million photos"

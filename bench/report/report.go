@@ -347,6 +347,7 @@ func (v *view) build() *doc {
 	v.chartSection(d)
 	v.lostSection(d)
 	v.costSection(d)
+	publishedSection(d, v.ours(v.hfigs))
 	v.hopsSection(d)
 	v.appendix(d)
 	return d
