@@ -54,7 +54,7 @@ loadgen-calibrate: build ## the load generator against vegeta and wrk on a trivi
 	@$(BIN) calibrate run --rates 1000,5000,10000,20000,30000 --duration 5s --repeats 3 --search-budget 2m
 
 PROFILE ?= quick
-bench: deps build ## the side-by-side benchmark of the three variants and its report (PROFILE=quick, about 11 min; PROFILE=full, about an hour) into results/<date>-<profile>/
+bench: deps build ## the side-by-side benchmark of the three variants and its report (PROFILE=quick, a first look, about 9.5 min; PROFILE=full, about 1 h 20 min at most) into results/<date>-<profile>/
 	@$(BIN) bench --profile $(PROFILE)
 
 demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, the three apps side by side

@@ -38,6 +38,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,7 @@ import (
 
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/atomicfile"
 	"github.com/photobench/photobench/internal/procstat"
@@ -79,9 +81,16 @@ var appsOf = map[string][]string{
 	results.EventDriven:   {"vision", "runtime", "front"},
 }
 
-// runOverhead is the estimate of a run's time beyond its schedule (apps
-// starting, draining, the last scrape, capture, stopping), for time left.
-const runOverhead = 25 * time.Second
+// runOverhead is the estimate of a run's time beyond its schedule (the
+// host's load sampled, apps starting, the start state read, draining, the
+// last scrape, capture, stopping, the run's own resources dropped), for
+// time left: 13 s measured per run of the stack tests' tiny profile on 2
+// cores, more under load. benchOverhead is the bench's own start (the
+// servers checked, its metrics discovered, the host's load sampled).
+const (
+	runOverhead   = 25 * time.Second
+	benchOverhead = 15 * time.Second
+)
 
 // RunProfile runs cfg's profile and returns what it collected, also saved as
 // results.json in cfg.Out. An error is returned for what stops the whole
@@ -113,11 +122,21 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	b := &bencher{cfg: cfg, start: time.Now()}
-	b.plan()
-	res := &results.Results{Profile: cfg.Profile.Name, Description: cfg.Profile.Description,
+	p := cfg.Profile
+	b := &bencher{cfg: cfg, start: time.Now(), id: strconv.FormatInt(time.Now().UnixMilli(), 36),
+		steps: plan(p, cfg.Archs, p.OrderSeed), sweeps: newSweeps(p.SweepSLO())}
+	res := &results.Results{Profile: p.Name, Description: p.Description,
 		Started: time.Now().UTC(), Machine: Fingerprint(cfg.Stack), Settings: b.settings(),
-		SteadyPhase: cfg.Profile.Steady, IdlePhase: cfg.Profile.Idle, SLO: cfg.Profile.SLO.Seconds()}
+		SteadyPhase: p.Steady, IdlePhase: p.Idle, SLO: p.SLO.Seconds(), SLOReady: p.SLOReady.Seconds(),
+		SweepSLO: p.SweepSLO(), OrderSeed: p.OrderSeed, Seeds: seeds(p, cfg.Stack.VisionSeed)}
+	for i, s := range b.steps {
+		res.Planned = append(res.Planned, fmt.Sprintf("%d. block %d: %s %s repeat %d", i+1, s.block, s.arch, s.name, s.repeat))
+	}
+	fmt.Fprintf(cfg.Log, "bench: order seed %d; runs in this order (a variant's sweep stops after its SLO fails at %d rates):\n", p.OrderSeed, sweepFailLimit)
+	for _, l := range res.Planned {
+		fmt.Fprintf(cfg.Log, "bench:   %s\n", l)
+	}
+	res.Machine.Load = hostLoad(ctx, loadWindow)
 
 	// The servers; apps left running by `make up` are stopped so that one
 	// architecture runs at a time.
@@ -153,13 +172,30 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	}
 	defer b.stopMetrics()
 
-	for _, step := range b.steps {
+	for i, step := range b.steps {
 		if ctx.Err() != nil {
 			break
 		}
-		b.current++
-		run := b.runOne(ctx, step)
+		b.current = i + 1
+		if b.sweeps.skip(step) {
+			fmt.Fprintf(cfg.Log, "bench: [%d/%d] %s, %s: skipped, its sweep stopped\n", b.current, len(b.steps), step.arch, step.name)
+			continue
+		}
+		run, start := b.runOne(ctx, step, len(res.Runs)+1)
 		res.Runs = append(res.Runs, run)
+		res.Order = append(res.Order, start)
+		if step.exp.Sweep != nil && run.Status != results.StatusPartial {
+			v := b.sweeps.judge(step, run.Dir, run.CheckSLO(step.exp.Sweep.Phase, b.sweeps.slo))
+			res.Sweeps = append(res.Sweeps, v)
+			verdict := "held"
+			if !v.Verdict.Held {
+				verdict = "failed: " + strings.Join(v.Verdict.Why, "; ")
+			}
+			fmt.Fprintf(cfg.Log, "bench: %s at %g/s: SLO %s\n", step.arch, step.sweepRate, verdict)
+			if v.Stopped {
+				fmt.Fprintf(cfg.Log, "bench: %s: SLO failed at %d rates; its sweep stops here\n", step.arch, v.Failures)
+			}
+		}
 		if err := results.Save(cfg.Out, res); err != nil { // keep what we have after every run
 			return res, fmt.Errorf("bench: %w", err)
 		}
@@ -186,12 +222,16 @@ type step struct {
 	name      string // the run's scenario name (the experiment's, or with the sweep rate)
 	arch      string
 	repeat    int
+	block     int // 1-based repetition block, in which each architecture runs once
+	position  int // 1-based place in the block
 }
 
 type bencher struct {
 	cfg     Config
 	start   time.Time
+	id      string // names the runs' own resources (stack.Config.RunID)
 	steps   []step
+	sweeps  *sweeps
 	current int
 
 	reg     *prometheus.Registry // procstat: the servers' process trees
@@ -202,50 +242,19 @@ type bencher struct {
 	metrics string // host:port of the bench's /metrics
 }
 
-// plan expands the profile into runs: experiments in order, each repeat (and
-// sweep rate) run against every architecture back to back.
-func (b *bencher) plan() {
-	for _, e := range b.cfg.Profile.Experiments {
-		scs := []*loadgen.Scenario{e.Scenario}
-		names := []string{e.Name}
-		rates := []float64{0}
-		if e.Sweep != nil {
-			scs, names, rates = nil, nil, nil
-			for _, r := range e.Sweep.Rates {
-				sc := *e.Scenario
-				sc.Phases = append([]loadgen.Phase(nil), e.Scenario.Phases...)
-				for i := range sc.Phases {
-					if sc.Phases[i].Name == e.Sweep.Phase {
-						sc.Phases[i].Pacer = loadgen.Constant{Rate: r}
-					}
-				}
-				scs = append(scs, &sc)
-				names = append(names, fmt.Sprintf("%s-%g", e.Name, r))
-				rates = append(rates, r)
-			}
-		}
-		for i, sc := range scs {
-			for rep := 1; rep <= e.Repeats; rep++ {
-				for _, a := range b.cfg.Archs {
-					b.steps = append(b.steps, step{exp: e, sc: sc, name: names[i], arch: a, repeat: rep, sweepRate: rates[i]})
-				}
-			}
-		}
-	}
-}
-
 // left estimates the time the bench still needs after the current step.
 func (b *bencher) left(now time.Time, runEnd time.Time) time.Duration {
 	d := max(runEnd.Sub(now), 0)
 	for _, s := range b.steps[min(b.current, len(b.steps)):] {
-		d += s.sc.Duration() + runOverhead
+		if !b.sweeps.skip(s) {
+			d += s.sc.Duration() + runOverhead
+		}
 	}
 	return d
 }
 
 func (b *bencher) settings() map[string]string {
-	p := b.cfg.Profile
-	vis, _ := json.Marshal(p.Vision)
+	vis, _ := json.Marshal(b.cfg.Profile.Vision)
 	queue := "on: MinIO stages events on disk (they survive a Kafka outage) and sends them from a loop that lists the queue every 3 s, adding 0-3 s to upload-to-ready"
 	if !b.cfg.Stack.MinIONotifyQueue {
 		queue = "off: events go to Kafka at once; those lost (Kafka down, MinIO killed before sending) are published again by the reconciler, once a minute"
@@ -254,6 +263,7 @@ func (b *bencher) settings() map[string]string {
 	if b.cfg.Stack.RuntimePinned {
 		scaling = "pinned: one replica of every function, always on"
 	}
+	p := b.cfg.Profile
 	set := map[string]string{
 		"profile":                 p.Name,
 		"slo_p99_ack":             p.SLO.String(),
@@ -265,7 +275,17 @@ func (b *bencher) settings() map[string]string {
 		"kafka_heap_mb":           fmt.Sprint(b.cfg.Stack.KafkaHeapMB),
 		"prometheus_scrape":       stack.ScrapeInterval,
 		"capture_step":            "1s",
-		"architecture_order":      strings.Join(b.cfg.Archs, ", "),
+		"architecture_order":      fmt.Sprintf("%s, each block of runs in a balanced random order (order seed %d; results.json order)", strings.Join(b.cfg.Archs, ", "), p.OrderSeed),
+		"order_seed":              fmt.Sprint(p.OrderSeed),
+		"slo_p99_ready":           p.SLOReady.String(),
+		"sweep_stop":              fmt.Sprintf("a variant's sweep stops once its SLO (p99 ack, p99 ready, errors under %.0f%%, backlog not growing) failed at %d rates", 100*results.DefaultMaxErrors, sweepFailLimit),
+		"start_state":             "monoliths: a database and a data directory (or bucket) of the run's own, created empty at start and dropped after; event-driven: shared catalog database, buckets and topics (fixed names), every consumer group at the end of its topics before the run (results.json order: rows, objects and lag at start); vision restarted with the same seed",
+		"host_load_window":        loadWindow.String(),
+		"minio_notify_target":     fmt.Sprintf("Kafka target %s (%s): bucket %s, events s3:ObjectCreated:* and s3:ObjectRemoved:*, to topic %s", stack.MinIONotifyTarget, stack.NotifyARN(), deploy.BucketOriginals, deploy.TopicObjects),
+		"kafka_topics":            fmt.Sprintf("%s: %d partitions each; a .dlq twin of each with 1", strings.Join(deploy.Topics, ", "), b.cfg.Stack.KafkaPartitions),
+		"kafka_producer":          fmt.Sprintf("batch timeout %s, batch size %d (eventdriven/kafka)", kafka.DefaultBatchTimeout, kafka.DefaultBatchSize),
+		"pool_sizes":              fmt.Sprintf("monolith and async monolith: PostgreSQL pool 16 connections, %d uploads at once (4 x cores); catalog and query functions: 16 connections per replica; reconciler: 2", 4*runtime.NumCPU()),
+		"postgres_server":         "max_connections 300, shared_buffers 256MB (internal/stack)",
 		"monolith_tuning":         "defaults of photobench monolith (see monolith/BENCHMARKS.md)",
 		"monolith_storage":        monolithStorage(b.cfg.Stack.MonolithStorage),
 		"loadgen_follow_interval": "ready polls back off from the scenario's ready.min_poll to ready.max_poll",
@@ -281,6 +301,16 @@ func (b *bencher) settings() map[string]string {
 		}
 	}
 	return set
+}
+
+// seeds lists every seed of the bench: the order's, the vision service's
+// and each scenario's (the load generator's schedule, users and photos).
+func seeds(p *Profile, vision int) map[string]int64 {
+	out := map[string]int64{"order": p.OrderSeed, "vision": int64(vision)}
+	for _, e := range p.Experiments {
+		out["scenario:"+e.Scenario.Name] = int64(e.Scenario.Seed)
+	}
+	return out
 }
 
 // monolithStorage describes where both monoliths keep photos: the stack

@@ -80,12 +80,11 @@ experiments:
 // generator's and Prometheus's figures are captured and saved, and the
 // settings say how the monoliths ran.
 //
-// The bench's second set of apps shares the stack's databases: its async
-// monolith's jobs may be worked by the stack's own async monolith too (one
-// River queue in database monolith_async), whose vision is not in outage,
-// and the jobs gauge counts the queue twice. So the test asks of the async
-// monolith only what holds either way: every upload accepted, every one
-// ready, its series captured.
+// The monoliths run on databases of each run's own; the event-driven
+// functions share the stack's catalog, buckets and topics (and consumer
+// groups) with the stack's own runtime. So the test asks of each only what
+// holds either way: every upload accepted, every one ready, its series
+// captured.
 func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 	cfg, _ := benchStack(t)
 	p, err := bench.ParseProfile([]byte(tinyProfile))
@@ -108,15 +107,21 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 	if len(res.Runs) != len(results.Archs) || res.Partial {
 		t.Fatalf("runs %+v\n%s", res.Runs, log.String())
 	}
+	// The runs ran in the order the seed draws, each architecture once.
+	order := bench.Order(results.Archs, 1, p.OrderSeed)[0]
+	if res.OrderSeed != p.OrderSeed || len(res.Order) != len(res.Runs) || len(res.Planned) != len(res.Runs) {
+		t.Errorf("order seed %d, order %+v, planned %v", res.OrderSeed, res.Order, res.Planned)
+	}
 	for i, run := range res.Runs {
-		if run.Arch != results.Archs[i] || run.Status != results.StatusOK {
-			t.Fatalf("run %d: %s %s (%s), want %s ok\n%s", i, run.Arch, run.Status, run.Error, results.Archs[i], log.String())
+		if run.Arch != order[i] || run.Status != results.StatusOK {
+			t.Fatalf("run %d: %s %s (%s), want %s ok\n%s", i, run.Arch, run.Status, run.Error, order[i], log.String())
 		}
 		t.Run(run.Arch, func(t *testing.T) { checkRun(t, out, run) })
+		if i < len(res.Order) {
+			t.Run(run.Arch+"/start", func(t *testing.T) { checkStart(t, cfg, run, res.Order[i]) })
+		}
 	}
-	if got := res.Settings["architecture_order"]; got != strings.Join(results.Archs, ", ") {
-		t.Errorf("architecture_order %q", got)
-	}
+	checkFingerprint(t, res)
 	for _, k := range []string{"monolith_async_workers", "monolith_async_fetch_poll", "monolith_async_retry_backoff", "monolith_async_max_attempts"} {
 		if res.Settings[k] == "" {
 			t.Errorf("setting %s not recorded", k)
@@ -124,7 +129,10 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 	}
 	// The storage setting says what each monolith reported it used.
 	storage, _, _ := strings.Cut(res.Settings["monolith_storage"], ":")
-	for _, run := range res.Runs[:2] {
+	for _, run := range res.Runs {
+		if run.Arch == results.EventDriven {
+			continue
+		}
 		var used []string
 		for _, s := range run.Series[results.QMonolithInfo] {
 			used = append(used, s.Labels["storage"])
@@ -138,6 +146,74 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 		if pids[app] != 0 {
 			t.Errorf("apps left running: %v", pids)
 			break
+		}
+	}
+}
+
+// checkStart checks the state a run started from: a monolith from empty
+// resources of its own, removed after the run; the event-driven app with
+// its consumer groups at the end of their topics.
+func checkStart(t *testing.T, cfg stack.Config, run results.Run, st results.RunStart) {
+	if st.Arch != run.Arch || st.Dir != run.Dir || len(st.Problems) > 0 {
+		t.Errorf("start %+v of run %s %s", st, run.Arch, run.Dir)
+	}
+	if st.Load.Seconds <= 0 || st.Load.LoadAvg[0] <= 0 {
+		t.Errorf("host load before the run %+v", st.Load)
+	}
+	switch run.Arch {
+	case results.EventDriven:
+		if st.Shared == "" || len(st.Lag) != 3 {
+			t.Errorf("start %+v: want the shared resources named and every group's lag", st)
+		}
+		for g, n := range st.Lag {
+			if n != 0 {
+				t.Errorf("group %s %d messages behind at the start", g, n)
+			}
+		}
+	default:
+		if st.Fresh == "" || len(st.Rows) != 1 || len(st.Objects) != 1 {
+			t.Fatalf("start %+v: want the run's own database and data directory", st)
+		}
+		for k, n := range st.Rows {
+			if n != 0 {
+				t.Errorf("%s: %d rows at the start, want 0", k, n)
+			}
+			db, _, _ := strings.Cut(k, ".")
+			if _, err := stack.CountRows(context.Background(), cfg, db, "photos"); err == nil {
+				t.Errorf("the run's database %s is still there", db)
+			}
+		}
+		for dir, n := range st.Objects {
+			if n != 0 {
+				t.Errorf("%s: %d files at the start, want 0", dir, n)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the run's data directory %s is still there (%v)", dir, err)
+			}
+		}
+	}
+}
+
+// checkFingerprint checks what the results say of how they were made.
+func checkFingerprint(t *testing.T, res *results.Results) {
+	m := res.Machine
+	if len(m.Commit) != 40 || m.CommitSource == "" {
+		t.Errorf("commit %q from %q: want the binary's", m.Commit, m.CommitSource)
+	}
+	for _, k := range []string{"go", "postgresql", "kafka", "minio", "prometheus", "java", "photobench"} {
+		if m.Versions[k] == "" {
+			t.Errorf("no %s version in %v", k, m.Versions)
+		}
+	}
+	if m.Load.Seconds <= 0 {
+		t.Errorf("host load %+v", m.Load)
+	}
+	if res.Seeds["order"] != res.OrderSeed || res.Seeds["vision"] == 0 || res.Seeds["scenario:tiny"] != 77 {
+		t.Errorf("seeds %v", res.Seeds)
+	}
+	for _, k := range []string{"architecture_order", "minio_notify_target", "pool_sizes", "scaling_thumbnailer", "start_state"} {
+		if res.Settings[k] == "" {
+			t.Errorf("setting %s not recorded", k)
 		}
 	}
 }

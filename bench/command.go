@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,10 @@ import (
 
 // Usage is the help of `photobench bench`.
 const Usage = `Usage:
-  photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST]
+  photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST] [--order-seed N]
   photobench bench --report-only DIR
 
-Runs a profile's experiments against each architecture in turn on the native
+Runs a profile's experiments against each architecture on the native
 stack (starting the servers that do not run; stopping the apps that do, so
 one architecture runs at a time), captures Prometheus's series and the load
 generator's histograms, and writes the trade-off report:
@@ -36,8 +37,19 @@ generator's histograms, and writes the trade-off report:
   DIR/runs/<run>/                  raw data: summary.json, latency.hlog
                                    (HdrHistogram log), prom/<query>.json
 
-Architectures, run in this order, each with the same schedule, seed, vision
-profile and faults:
+Runs are interleaved: each repetition (and each sweep rate) is a block that
+runs every architecture once, in an order drawn from Latin squares with the
+order seed, so that each takes each place in a block about equally often. The
+seed and the order are printed first and kept in results.json. Every run
+starts from the same state: the monoliths get a database and a data directory
+(or bucket) of the run's own, dropped after it; the event-driven app's shared
+catalog, buckets and topics cannot be, so the bench waits until its consumer
+groups have handled their topics and records the rows and objects there.
+A sweep runs its rates in increasing order and stops an architecture's sweep
+once its SLO (p99 ack, p99 ready, errors, backlog not growing) failed at two
+rates.
+
+Architectures, each with the same schedule, seed, vision profile and faults:
   monolith        every step of an upload inside the request: 201 ready
   monolith-async  the same monolith in async mode: 202 once the pending row
                   and its River job are committed together; its own workers
@@ -55,13 +67,15 @@ marked partial. A run that fails (an app does not start) is reported as
 failed, and the bench goes on with the next.
 
 Profiles (built in):
-  quick   the default: about 11 minutes on 2 cores (three runs of 3 min 10 s
+  quick   the default, a first look: one run per architecture, so no
+          intervals; about 9.5 minutes on 2 cores (three runs of 2 min 40 s
           of load). Warm-up, steady load, a 3x burst, an idle gap longer than
           the scale-to-zero cooldown then cold requests, and a 30-second
-          vision outage; one run per architecture.
-  full    about an hour: a rate sweep to each architecture's knee, three
-          repetitions of steady load, and four coupling scenarios (vision
-          outage, slow vision, PostgreSQL restart, Kafka restart).
+          vision outage.
+  full    about 1 h 20 min at most: a rate sweep past each architecture's
+          knee (stopping at it), five repetitions of steady load, and four
+          coupling scenarios (vision outage, slow vision, PostgreSQL
+          restart, Kafka restart).
 A profile file (.yaml) in the same format may be given instead (see
 bench/profiles/).
 
@@ -70,6 +84,8 @@ Flags:
   --out DIR          the run directory (default results/<UTC date>-<profile>)
   --arch LIST        architectures to run, in order, comma-separated
                      (default monolith,monolith-async,eventdriven)
+  --order-seed N     seed of the runs' order (default: the profile's
+                     order_seed, else 20261207)
   --report-only DIR  write the report again from DIR/results.json, run nothing
 
 Environment: the stack's (see photobench help stack); PHOTOBENCH_AUTH_SECRET
@@ -80,6 +96,7 @@ signs the tokens (default: the stack's development secret).
 type commandConfig struct {
 	profile, out, reportOnly string
 	archs                    []string
+	orderSeed                *int64 // nil: the profile's
 }
 
 // parseCommand reads the flags; --out defaults to a directory named after
@@ -93,6 +110,14 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	fs.StringVar(&c.out, "out", "", "")
 	fs.StringVar(&archs, "arch", strings.Join(results.Archs, ","), "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
+	fs.Func("order-seed", "", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %q", v)
+		}
+		c.orderSeed = &n
+		return nil
+	})
 	if err := command.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -141,6 +166,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
+	if c.orderSeed != nil {
+		p.OrderSeed = *c.orderSeed
+	}
 	sc, err := stack.LoadConfig(getenv, ".stack")
 	if err != nil {
 		return err
@@ -156,7 +184,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if command.IsTerminal(stderr) {
 		cfg.Live = stderr
 	}
-	fmt.Fprintf(stderr, "bench: profile %s: %d runs, about %s in all; results in %s\n", p.Name,
+	fmt.Fprintf(stderr, "bench: profile %s: %d runs at most, about %s in all at most; results in %s\n", p.Name,
 		p.Runs(len(c.archs)), p.Estimate(len(c.archs)).Round(time.Minute), c.out)
 	res, err := RunProfile(ctx, cfg)
 	if res != nil && len(res.Runs) > 0 {

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/loadgen"
 	"github.com/photobench/photobench/vision"
 )
@@ -28,8 +30,14 @@ type Profile struct {
 	Name        string
 	Description string
 	// SLO is the p99 ack latency under which a sweep step counts as within
-	// the service level (with errors under 1%).
-	SLO time.Duration
+	// the service level (with errors under 1%); SLOReady the p99
+	// upload-to-ready (slo_p99_ready; 0: not judged). SweepSLO puts them
+	// together with the backlog's check (results.SLO).
+	SLO      time.Duration
+	SLOReady time.Duration
+	// OrderSeed seeds the balanced order of the runs (order_seed, default
+	// DefaultOrderSeed; photobench bench --order-seed overrides it).
+	OrderSeed int64
 	// Vision is the vision service's baseline remote-API profile for every run.
 	Vision vision.Profile
 	// VisionSeed seeds the vision service's latency and error draws; the
@@ -108,6 +116,8 @@ type rawProfile struct {
 	Name        string          `yaml:"name"`
 	Description string          `yaml:"description"`
 	SLO         string          `yaml:"slo_p99_ack"`
+	SLOReady    string          `yaml:"slo_p99_ready"`
+	OrderSeed   string          `yaml:"order_seed"` // parsed here, so that the error names the field
 	Vision      yaml.Node       `yaml:"vision"`
 	VisionSeed  *int            `yaml:"vision_seed"`
 	Steady      string          `yaml:"steady_phase"`
@@ -153,6 +163,21 @@ func ParseProfile(data []byte) (*Profile, error) {
 			return nil, fmt.Errorf("slo_p99_ack: %q is not a positive duration", raw.SLO)
 		}
 		p.SLO = d
+	}
+	if raw.SLOReady != "" {
+		d, err := time.ParseDuration(raw.SLOReady)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("slo_p99_ready: %q is not a positive duration", raw.SLOReady)
+		}
+		p.SLOReady = d
+	}
+	p.OrderSeed = DefaultOrderSeed
+	if raw.OrderSeed != "" {
+		n, err := strconv.ParseInt(raw.OrderSeed, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("order_seed: %q is not an integer", raw.OrderSeed)
+		}
+		p.OrderSeed = n
 	}
 	if raw.Vision.Kind != 0 {
 		js, err := nodeJSON(&raw.Vision)
@@ -335,9 +360,17 @@ func nodeJSON(n *yaml.Node) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// SweepSLO is the SLO a sweep step is judged against: p99 ack under SLO,
+// p99 ready under SLOReady, errors under results.DefaultMaxErrors, and the
+// backlog not growing.
+func (p *Profile) SweepSLO() results.SLO {
+	return results.SLO{AckP99: p.SLO.Seconds(), ReadyP99: p.SLOReady.Seconds(), MaxErrors: results.DefaultMaxErrors}
+}
+
 // Duration is the planned wall time of the profile's load against archs
-// architectures (every run of every experiment against each), without
-// start-up, draining and capture.
+// architectures (every run of every experiment against each, every sweep
+// rate included: an upper bound, as a variant's sweep stops at its knee),
+// without start-up, draining and capture.
 func (p *Profile) Duration(archs int) time.Duration {
 	var d time.Duration
 	for _, e := range p.Experiments {
@@ -365,7 +398,8 @@ func (e Experiment) runs() int {
 }
 
 // Estimate is the expected wall time of the whole bench against archs
-// architectures: the load, and each run's start, drain and capture.
+// architectures: the bench's start, the load, and each run's start, drain
+// and capture (an upper bound with a sweep, which stops at each knee).
 func (p *Profile) Estimate(archs int) time.Duration {
-	return p.Duration(archs) + time.Duration(p.Runs(archs))*runOverhead
+	return benchOverhead + p.Duration(archs) + time.Duration(p.Runs(archs))*runOverhead
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,39 +86,45 @@ func appAddr(c stack.Config, app string) string {
 	return fmt.Sprintf("%s:%d", c.Host, port)
 }
 
-// runOne runs one step: start the architecture, run the scenario with its
-// faults, collect, stop.
-func (b *bencher) runOne(ctx context.Context, s step) results.Run {
+// runOne runs one step, the index-th run made (1-based): start the
+// architecture from its start state, run the scenario with its faults,
+// collect, stop. It returns the run and the state it started from.
+func (b *bencher) runOne(ctx context.Context, s step, index int) (results.Run, results.RunStart) {
 	run := results.Run{Arch: s.arch, Scenario: s.name, Repeat: s.repeat, Status: results.StatusOK,
 		SweepRate: s.sweepRate,
 		Dir:       filepath.Join("runs", fmt.Sprintf("%s-%s-%d", s.name, s.arch, s.repeat))}
 	if s.exp.Sweep != nil {
 		run.SweepPhase = s.exp.Sweep.Phase
 	}
+	rc, start := b.runStack(s, index)
+	start.Dir = run.Dir
 	dir := filepath.Join(b.cfg.Out, run.Dir)
-	fail := func(err error) results.Run {
+	fail := func(err error) (results.Run, results.RunStart) {
 		run.Status, run.Error = results.StatusFailed, brief.OneLine(err.Error())
 		if ctx.Err() != nil { // interrupted, not broken
 			run.Status, run.Error = results.StatusPartial, "interrupted before its schedule ran: "+run.Error
 		}
 		fmt.Fprintf(b.cfg.Log, "bench: %s %s run %d FAILED: %s\n", s.arch, s.name, s.repeat, run.Error)
-		return run
+		return run, start
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "prom"), 0o755); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(b.cfg.Log, "bench: [%d/%d] %s, %s, repeat %d: starting %s\n", b.current, len(b.steps), s.arch, s.name, s.repeat,
-		strings.Join(appsOf[s.arch], ", "))
-	started, err := stack.UpApps(ctx, b.cfg.Stack, appsOf[s.arch], io.Discard)
+	fmt.Fprintf(b.cfg.Log, "bench: [%d/%d] %s, %s, repeat %d (block %d, position %d): starting %s\n", b.current, len(b.steps),
+		s.arch, s.name, s.repeat, s.block, s.position, strings.Join(appsOf[s.arch], ", "))
+	start.Load = hostLoad(ctx, loadWindow)
+	defer b.dropRun(rc)
+	started, err := stack.UpApps(ctx, rc, appsOf[s.arch], io.Discard)
 	defer func() {
 		if len(started) > 0 {
-			_ = stack.Down(b.cfg.Stack, started, io.Discard)
+			_ = stack.Down(rc, started, io.Discard)
 		}
 	}()
 	if err != nil {
 		return fail(err)
 	}
 	b.waitScraped(ctx, s.arch)
+	b.observeStart(ctx, rc, s, &start)
 	vis := &visionAdmin{Admin: vision.Admin{BaseURL: visionURL(b.cfg.Stack)}, baseline: b.cfg.Profile.Vision}
 	if err := vis.reset(ctx); err != nil {
 		return fail(err)
@@ -139,7 +146,7 @@ func (b *bencher) runOne(ctx context.Context, s step) results.Run {
 	all := allOps(run.Summary)
 	fmt.Fprintf(b.cfg.Log, "bench: %s %s done: %d scheduled, %d ok, %d errors, %d dropped\n", s.arch, s.name,
 		all.Scheduled, all.OK, all.Errors, all.Dropped)
-	return run
+	return run, start
 }
 
 // waitScraped waits until Prometheus has scraped every app of arch once:
@@ -564,7 +571,10 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }
 
-// Fingerprint describes this machine and the stack's versions.
+// Fingerprint describes this machine, the stack's versions (the servers',
+// the JVM that runs Kafka, Go's) and the commit of the photobench binary
+// that runs the apps (c.AppBinary). The host's load is RunProfile's to
+// sample.
 func Fingerprint(c stack.Config) results.Machine {
 	m := results.Machine{Cores: runtime.NumCPU(), Versions: map[string]string{"go": runtime.Version()}}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -600,5 +610,40 @@ func Fingerprint(c stack.Config) results.Machine {
 	if out, err := execOutput(filepath.Join(c.PGBinDir, "postgres"), "--version"); err == nil {
 		m.Versions["postgresql"] = strings.TrimSpace(strings.TrimPrefix(out, "postgres (PostgreSQL)"))
 	}
+	// The JVM that runs Kafka: `java -version` prints to stderr, e.g.
+	// openjdk version "17.0.13" 2024-10-15.
+	if out, err := exec.Command(c.Java, "-version").CombinedOutput(); err == nil {
+		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		m.Versions["java"] = first
+	}
+	m.Commit, m.Dirty, m.CommitSource = commitOf(c.AppBinary)
+	if info, err := buildinfo.ReadFile(c.AppBinary); err == nil {
+		m.Versions["photobench"] = info.GoVersion + " " + info.Main.Version
+	}
 	return m
+}
+
+// commitOf is the git commit the binary was built from and whether its
+// tree was dirty, from its build info (go build stamps vcs.revision and
+// vcs.modified inside a git checkout), else from the working tree's git.
+func commitOf(binary string) (commit string, dirty bool, source string) {
+	if info, err := buildinfo.ReadFile(binary); err == nil {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if commit != "" {
+			return commit, dirty, "binary"
+		}
+	}
+	out, err := execOutput("git", "rev-parse", "HEAD")
+	if err != nil {
+		return "", false, ""
+	}
+	status, _ := execOutput("git", "status", "--porcelain", "--untracked-files=no")
+	return strings.TrimSpace(out), strings.TrimSpace(status) != "", "git"
 }

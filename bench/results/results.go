@@ -53,10 +53,25 @@ type Results struct {
 	SteadyPhase string  `json:"steady_phase"`
 	IdlePhase   string  `json:"idle_phase"`
 	SLO         float64 `json:"slo_p99_ack_seconds"`
-	// SLOReady is the p99 upload-to-ready latency a sweep step must stay
-	// under (0: not judged on ready time).
+	// SLOReady is the p99 upload-to-ready a sweep step must stay under
+	// (profile setting slo_p99_ready; 0 when none), and SweepSLO the whole
+	// SLO the sweep's steps were judged against (Run.CheckSLO).
 	SLOReady float64 `json:"slo_p99_ready_seconds"`
-	Runs     []Run   `json:"runs"`
+	SweepSLO SLO     `json:"sweep_slo"`
+	// OrderSeed seeds the order of the runs; Order lists the runs as they
+	// ran, each with the state it started from (see RunStart). Planned is
+	// every run the profile could make, in the seed's order, before sweeps
+	// were cut short.
+	OrderSeed int64      `json:"order_seed"`
+	Order     []RunStart `json:"order"`
+	Planned   []string   `json:"planned"`
+	// Sweeps are the verdicts that decided how far each variant's sweep
+	// went: one per sweep run, in run order.
+	Sweeps []SweepStep `json:"sweeps,omitempty"`
+	// Seeds are every seed of the bench, by what it seeds: "order",
+	// "vision", "scenario:<name>".
+	Seeds map[string]int64 `json:"seeds"`
+	Runs  []Run            `json:"runs"`
 	// Queries are the PromQL expressions the series were captured with.
 	Queries []Query `json:"queries"`
 }
@@ -68,7 +83,16 @@ type Machine struct {
 	MemoryBytes uint64            `json:"memory_bytes"`
 	OS          string            `json:"os"`
 	Kernel      string            `json:"kernel"`
-	Versions    map[string]string `json:"versions"` // go, postgresql, kafka, minio, prometheus, photobench
+	Versions    map[string]string `json:"versions"` // go, postgresql, kafka, minio, prometheus, java, photobench
+	// Commit is the git commit the photobench binary that ran the apps was
+	// built from, Dirty whether its tree had uncommitted changes, and
+	// CommitSource where they were read: "binary" (its build info) or
+	// "git" (the working tree, when the binary has none).
+	Commit       string `json:"commit"`
+	Dirty        bool   `json:"dirty"`
+	CommitSource string `json:"commit_source"`
+	// Load is the host's load just before the bench started.
+	Load HostLoad `json:"load"`
 }
 
 // Query is one captured Prometheus range query.

@@ -40,12 +40,15 @@ func apps() []service {
 			args: func(c Config) []string {
 				args := []string{"monolith",
 					"--addr", c.addr(c.MonolithPort),
-					"--data-dir", filepath.Join(c.Dir, "data", "monolith"),
-					"--pg-dsn", c.pgDSN("monolith"),
+					"--data-dir", c.monolithDataDir("monolith"),
+					"--pg-dsn", c.pgDSN(c.monolithDatabase("monolith")),
 					"--vision-url", "http://" + c.addr(c.VisionPort),
 				}
 				if c.MonolithStorage != "" {
 					args = append(args, "--storage", c.MonolithStorage)
+				}
+				if c.MonolithStorage != "" && c.RunID != "" {
+					args = append(args, "--s3-bucket", c.monolithBucket("monolith"))
 				}
 				return args
 			}},
@@ -55,14 +58,14 @@ func apps() []service {
 			args: func(c Config) []string {
 				args := []string{"monolith", "--mode", "async",
 					"--addr", c.addr(c.MonolithAsyncPort),
-					"--data-dir", filepath.Join(c.Dir, "data", "monolith-async"),
-					"--pg-dsn", c.pgDSN("monolith_async"),
+					"--data-dir", c.monolithDataDir("monolith-async"),
+					"--pg-dsn", c.pgDSN(c.monolithDatabase("monolith-async")),
 					"--vision-url", "http://" + c.addr(c.VisionPort),
 				}
 				// The same storage as the sync monolith, never the same
 				// bucket.
 				if c.MonolithStorage != "" {
-					args = append(args, "--storage", c.MonolithStorage, "--s3-bucket", "monolith-async")
+					args = append(args, "--storage", c.MonolithStorage, "--s3-bucket", c.monolithBucket("monolith-async"))
 				}
 				return args
 			}},

@@ -122,6 +122,11 @@ type Config struct {
 	// registrations get "-<AppInstance>" so that neither set touches the
 	// other's (photobench bench's tests).
 	AppInstance string
+	// RunID, when set, gives the monoliths a database, a data directory and
+	// a bucket of that run's own (monolith_<RunID>, ...; see CheckRunID and
+	// RunResources), which DropRun removes: photobench bench starts every
+	// run from empty state this way.
+	RunID string
 	// AuthSecret signs the apps' bearer tokens (PHOTOBENCH_AUTH_SECRET).
 	AuthSecret string
 	// MonolithStorage is passed to the monolith as --storage when set
