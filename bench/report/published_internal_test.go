@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/photobench/photobench/bench/results"
 )
 
 // The published section cites every source and puts this run's figure,
@@ -27,6 +29,25 @@ func TestPublishedSection(t *testing.T) {
 	for _, want := range []string{"no cold start measured", "no event hop measured", "is the cheaper one at this load", "We agree"} {
 		if !strings.Contains(cheap, want) {
 			t.Errorf("section lacks %q:\n%s", want, cheap)
+		}
+	}
+}
+
+// The order table names each run's block and place, the state it started
+// from and the host's load before it.
+func TestOrderTable(t *testing.T) {
+	v := &view{r: &results.Results{OrderSeed: 7, Order: []results.RunStart{
+		{Index: 1, Block: 1, Position: 2, Arch: archEvent, Scenario: "steady", Repeat: 1, Lag: map[string]int64{"tagger": 0},
+			Objects: map[string]int64{"originals": 12}, Load: results.HostLoad{LoadAvg: [3]float64{0.5, 0.25, 0.125}, OtherCPU: 0.05, Seconds: 3}},
+		{Index: 2, Block: 1, Position: 1, Arch: archMonolith, Scenario: "steady", Repeat: 1, Fresh: "database bench_x"},
+	}}}
+	d := &doc{}
+	v.orderTable(d)
+	got := string(d.markdown())
+	for _, want := range []string{"seed 7", "| 1 | 1.2 | event-driven", "objects at start: originals 12", "lag at start: tagger 0",
+		"load average 0.50 / 0.25 / 0.12", `fresh: database bench\_x`, "| 1.1 | monolith | steady | 1 | fresh: database bench\\_x | n/a"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("order table lacks %q:\n%s", want, got)
 		}
 	}
 }

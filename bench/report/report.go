@@ -462,6 +462,7 @@ func (v *view) measuredSection(d *doc) {
 	v.phaseTable(d)
 	v.faultTable(d)
 	v.runTable(d)
+	v.orderTable(d)
 	d.p("Where the figures come from: latency comes from the load generator's HDR histograms, measured from each request's intended start " +
 		"(so a stalled server or generator cannot hide queueing: no coordinated omission), warm-up phases excluded; upload-to-ready is " +
 		"from the upload's intended start to the photo's ready_at. Everything else (request rates, replicas, lag, cold starts, CPU, memory, " +
@@ -504,6 +505,19 @@ func machineTable(m results.Machine) table {
 		cores = fmt.Sprint(m.Cores)
 	}
 	rows := [][]string{{"CPU", orNotRecorded(m.CPU)}, {"cores", cores}, {"memory", mem}, {"OS", orNotRecorded(m.OS)}, {"kernel", orNotRecorded(m.Kernel)}}
+	if m.Commit != "" {
+		c := m.Commit
+		if m.Dirty {
+			c += " (dirty: the tree had uncommitted changes)"
+		}
+		if m.CommitSource != "" {
+			c += ", read from the " + m.CommitSource
+		}
+		rows = append(rows, []string{"photobench commit", c})
+	}
+	if m.Load.Seconds > 0 {
+		rows = append(rows, []string{"host load before the bench", loadText(m.Load)})
+	}
 	named := []string{"go", "postgresql", "kafka", "minio", "prometheus"}
 	display := map[string]string{"go": "Go", "postgresql": "PostgreSQL", "kafka": "Kafka", "minio": "MinIO", "prometheus": "Prometheus"}
 	for _, k := range named {
@@ -575,6 +589,52 @@ func (v *view) faultTable(d *doc) {
 	} else {
 		d.add(table{caption: "Faults, as they happened", header: []string{"run", "fault", "description", "phase", "window (from the run's start)", "duration"}, rows: fr})
 	}
+}
+
+// loadText is a host load: "load average 0.12 / 0.30 / 0.41; other processes 0.05 cores over 3 s".
+func loadText(l results.HostLoad) string {
+	if l.Seconds <= 0 {
+		return na("not recorded")
+	}
+	return fmt.Sprintf("load average %.2f / %.2f / %.2f (1, 5, 15 min); other processes %.2f cores over %s",
+		l.LoadAvg[0], l.LoadAvg[1], l.LoadAvg[2], l.OtherCPU, fmtSeconds(l.Seconds))
+}
+
+// orderTable lists the runs in the order they ran, with their place in the
+// balanced order and the state each started from.
+func (v *view) orderTable(d *doc) {
+	r := v.r
+	if len(r.Order) == 0 {
+		return
+	}
+	var rows [][]string
+	for _, o := range r.Order {
+		var state []string
+		if o.Fresh != "" {
+			state = append(state, "fresh: "+o.Fresh)
+		}
+		for _, m := range []struct {
+			what string
+			n    map[string]int64
+		}{{"rows", o.Rows}, {"objects", o.Objects}, {"lag", o.Lag}} {
+			var parts []string
+			for _, k := range sortedKeys(m.n) {
+				parts = append(parts, fmt.Sprintf("%s %d", k, m.n[k]))
+			}
+			if len(parts) > 0 {
+				state = append(state, m.what+" at start: "+strings.Join(parts, ", "))
+			}
+		}
+		state = append(state, o.Problems...)
+		name := o.Scenario
+		if o.SweepRate > 0 {
+			name = fmt.Sprintf("%s (%s req/s)", o.Scenario, fmtNum(o.SweepRate))
+		}
+		rows = append(rows, []string{fmt.Sprint(o.Index), fmt.Sprintf("%d.%d", o.Block, o.Position), archName(o.Arch), name, fmt.Sprint(o.Repeat),
+			orNotRecorded(strings.Join(state, "; ")), loadText(o.Load)})
+	}
+	d.add(table{caption: fmt.Sprintf("Order of the runs (seed %d: each block runs every variant once, in a counterbalanced order)", r.OrderSeed),
+		header: []string{"#", "block.position", "architecture", "scenario", "repeat", "state at start", "host load before the run"}, rows: rows})
 }
 
 // runTable lists every run, failed ones included, with its window and
