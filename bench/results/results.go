@@ -108,8 +108,8 @@ type Run struct {
 	// Timeline is per second from Start: the generator's own figures from its
 	// interval log, for the latency-over-time charts.
 	Timeline []Point `json:"timeline"`
-	// Series are the Prometheus range queries over [Start-5s, Drain+5s] at a
-	// 1 s step, by Query.Name.
+	// Series are the Prometheus range queries over [Start-CaptureMargin,
+	// Drain+CaptureMargin] at a 1 s step, by Query.Name.
 	Series map[string][]Series `json:"series"`
 }
 

@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,32 @@ func TestQueriesSelectTheirArchitecture(t *testing.T) {
 	for _, q := range results.Queries(results.MonolithAsync) {
 		if q.Name == results.QJobs && q.Expr != `sum by (state) (photobench_monolith_jobs{architecture="monolith-async"})` {
 			t.Errorf("jobs: %s", q.Expr)
+		}
+	}
+}
+
+// Every counter is captured per process (its query keeps instance), so
+// that no two processes' series are summed before each one's increase is
+// taken; the HTTP work queries leave scrapes and health checks out.
+func TestCountersAreCapturedPerProcess(t *testing.T) {
+	counter := regexp.MustCompile(`\(([a-z_]+(_total|_count|_sum|_bucket))\{`)
+	by := regexp.MustCompile(`^sum by \(([^)]*)\)`)
+	for _, arch := range results.Archs {
+		for _, q := range results.Queries(arch) {
+			m := counter.FindStringSubmatch(q.Expr)
+			if m == nil || strings.Contains(q.Expr, "rate(") {
+				continue
+			}
+			if g := by.FindStringSubmatch(q.Expr); g == nil || !strings.Contains(g[1], "instance") {
+				t.Errorf("%s %s: counter %s summed over processes: %s", arch, q.Name, m[1], q.Expr)
+			}
+		}
+	}
+	for _, q := range results.Queries(results.EventDriven) {
+		if q.Name == results.QHTTPRequests || q.Name == results.QHTTPSeconds {
+			if !strings.Contains(q.Expr, `route!~"/metrics|/healthz"`) {
+				t.Errorf("%s counts scrapes or health checks: %s", q.Name, q.Expr)
+			}
 		}
 	}
 }
