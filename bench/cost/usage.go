@@ -343,7 +343,7 @@ func drainedAt(run results.Run, iw results.Window) (time.Time, fig) {
 		backlogs = append(backlogs, results.QJobs)
 	}
 	from, to := float64(iw.Start.UnixMilli())/1e3, float64(iw.End.UnixMilli())/1e3
-	drained := from
+	drained := iw.Start
 	for _, q := range backlogs {
 		ss := run.Series[q]
 		if len(ss) == 0 {
@@ -366,12 +366,17 @@ func drainedAt(run results.Run, iw results.Window) (time.Time, fig) {
 				return time.Time{}, na("not measured: series %s has no sample in the idle phase", q)
 			case last == end:
 				return time.Time{}, na("not measured: the backlog (%s %s) was not drained when the idle phase ended", q, labelText(s.Labels))
-			case last >= 0:
-				drained = max(drained, s.Points[last+1][0])
+			case last >= 0 && s.Points[last+1][0] > from:
+				if t := time.UnixMilli(int64(math.Round(s.Points[last+1][0] * 1e3))).UTC(); t.After(drained) {
+					drained = t
+				}
 			}
 		}
 	}
-	return time.UnixMilli(int64(math.Round(drained * 1e3))).UTC(), val(0)
+	if !drained.Before(iw.End) {
+		return time.Time{}, na("not measured: the backlog was drained only when the idle phase ended")
+	}
+	return drained, val(0)
 }
 
 // labelText is a series' labels as name=value, sorted.
