@@ -34,7 +34,7 @@ import (
 )
 
 // captureMargin widens the captured window on both sides of a run.
-const captureMargin = 5 * time.Second
+const captureMargin = results.CaptureMargin
 
 func (b *bencher) gather() ([]*dto.MetricFamily, error) {
 	b.mu.Lock()

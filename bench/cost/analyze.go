@@ -253,7 +253,7 @@ func (a *analysis) idleTable() Table {
 		Header: []string{"pricing option", "idle window (s)", "always-on part (USD/hour)",
 			"invoked while idle (USD/hour)", "idle cost (USD/hour)", "runs"},
 		Notes: []string{
-			"Idle window: the profile's idle phase (nothing scheduled, longer than the scale-to-zero cooldown).",
+			"Idle window: the end of the profile's idle phase (nothing scheduled, longer than the scale-to-zero cooldown), from the moment every backlog was drained (no consumer lag, no async job left, no upload followed, nothing in flight); n/a when a backlog remained at the phase's end.",
 			"Monolith and async monolith: the VM's hourly price (it runs whether used or not); HA: two VMs and the load balancer's hour.",
 			"Event-driven: the event transport's hour (MSK Serverless cluster-hour + partitions x partition-hour, or the provisioned brokers and their storage) + RDS instance-hour + NAT gateway-hour, plus the usage measured in the idle window (the events still handled: the app draining its own work) scaled to an hour. The requests ingest and query served while idle are the load generator's late ready polls (nothing is scheduled): the bench's instrumentation, left out.",
 			fmt.Sprintf("Event-driven (AWS Lambda + SQS): RDS instance-hour + NAT gateway-hour (SQS is billed per request), plus the idle window's usage with %d SQS requests per event still handled, scaled to an hour.", SQSRequestsPerEvent),
@@ -354,7 +354,9 @@ func (a *analysis) usageTable() Table {
 	row("object requests, PUT-class (requests)", "put", num, ed)
 	row("object requests, GET-class (requests)", "get", num, ed)
 	row("object requests, free: DELETE, abort (requests)", "free", num, ed)
-	row("idle window: the idle phase (s)", "idle/window", num, all)
+	row("idle phase (s)", "idle/phase", num, all)
+	row("idle: backlog drained, after the idle phase began (s)", "idle/drain", num, all)
+	row("idle window: from the drain to the idle phase's end (s)", "idle/window", num, all)
 	row("idle: invocations (invocations)", "idle/inv", num, ed)
 	row("idle: events handled (events)", "idle/events", num, ed)
 	row("idle: GB-seconds (GB-s)", "idle/gbs", num, ed)

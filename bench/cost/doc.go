@@ -7,8 +7,8 @@
 // The inputs are a run's results (package bench/results): over the steady
 // phase, the uploads answered ok (photos), CPU-seconds by component, the
 // event-driven functions' invocations and busy seconds, peak memory,
-// replica-seconds and object-storage requests; over the idle phase, what was
-// still invoked. Repeats are summarised by their median, with the spread.
+// replica-seconds and object-storage requests (as the apps sent them); over
+// the idle phase once every backlog was drained, what was still invoked. Repeats are summarised by their median, with the spread.
 //
 // The model, in brief (Analysis.Assumptions states all of it):
 //

@@ -9,5 +9,5 @@ func Crossovers(perVM, capacity, fixed, slope float64) [][2]float64 {
 		line{ok: true, fixed: fixed, slope: slope})
 }
 
-// ObjectClass exposes the S3 price class of a MinIO API name.
+// ObjectClass exposes the S3 price class of an object-store request's op.
 var ObjectClass = objectClass

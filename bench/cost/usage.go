@@ -3,12 +3,14 @@ package cost
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/loadgen"
 )
 
@@ -105,16 +107,28 @@ type Usage struct {
 	// tagger, catalog) handled, every outcome: what the AWS Lambda + SQS
 	// option carries on SQS instead of Kafka.
 	EventsHandled float64 `json:"events_handled"`
-	// ObjectRequests by S3 API (MinIO's counters), and by price class.
+	// ObjectRequests are the object-store requests the functions sent
+	// (results.QObjectRequestsSent, counted where they are made), by op:
+	// the HTTP method, or LIST for a listing; then by S3 price class.
+	// Health checks are left out (a function on S3 sends none).
 	ObjectRequests map[string]float64 `json:"object_requests,omitempty"`
-	PutRequests    float64            `json:"put_requests"`  // PUT, COPY, POST, LIST
-	GetRequests    float64            `json:"get_requests"`  // GET and all others
-	FreeRequests   float64            `json:"free_requests"` // DELETE, abort (free)
-	// The idle window (the idle phase): what was invoked while nothing was
-	// scheduled. The requests ingest and query served then are follower
-	// polls (IdleFollowerPolls): they are left out of the idle usage, so
-	// IdleInvocations and IdleGBSeconds are the event functions' (the app
-	// draining its own work) and IdleFrontDoorRequests is 0.
+	PutRequests    float64            `json:"put_requests"`  // PUT, POST, LIST
+	GetRequests    float64            `json:"get_requests"`  // GET, HEAD and all others
+	FreeRequests   float64            `json:"free_requests"` // DELETE (free)
+	// The idle window: the end of the idle phase, from the moment every
+	// backlog was drained (IdleDrainSeconds after the phase began: no
+	// consumer lag, no async job left, no upload followed, nothing in
+	// flight) to the phase's end (IdlePhaseSeconds after it began). It is
+	// what was invoked while nothing was scheduled and nothing was left to
+	// do: the idle costs are this window's usage scaled to an hour. The
+	// requests ingest and query served then are follower polls
+	// (IdleFollowerPolls): they are left out of the idle usage, so
+	// IdleInvocations and IdleGBSeconds are the event functions' and
+	// IdleFrontDoorRequests is 0. When the backlog did not drain before
+	// the phase ended, the idle figures are not measured (Missing says
+	// why).
+	IdlePhaseSeconds      float64 `json:"idle_phase_seconds"`
+	IdleDrainSeconds      float64 `json:"idle_drain_seconds"`
 	IdleWindowSeconds     float64 `json:"idle_window_seconds"`
 	IdleInvocations       float64 `json:"idle_invocations"`
 	IdleEventsHandled     float64 `json:"idle_events_handled"`
@@ -157,9 +171,9 @@ type figs map[string]fig
 //	window photos requests front polls load
 //	cpu/<component> mem/<component> rs/<function> inv/<function>
 //	busy/<function> mb/<function> lmb/<function> gbs lgbs events
-//	obj/<api> put get free
-//	idle/window idle/inv idle/events idle/gbs idle/lgbs idle/front idle/polls
-//	idle/put idle/get
+//	obj/<op> put get free
+//	idle/phase idle/drain idle/window idle/inv idle/events idle/gbs
+//	idle/lgbs idle/front idle/polls idle/put idle/get
 //
 // The load generator's follower polls (polls, idle/polls) are left out of
 // every other figure: see excludePolls.
@@ -231,9 +245,19 @@ func measure(r *results.Results, run results.Run) figs {
 	iw, haveIW := run.Phase(r.IdlePhase)
 	haveIW = haveIW && r.IdlePhase != ""
 	if haveIW {
-		f["idle/window"] = val(iw.End.Sub(iw.Start).Seconds())
+		f["idle/phase"] = val(iw.End.Sub(iw.Start).Seconds())
+		drained, why := drainedAt(run, iw)
+		if why.ok() {
+			f["idle/drain"] = val(drained.Sub(iw.Start).Seconds())
+			iw.Start = drained
+			f["idle/window"] = val(iw.End.Sub(iw.Start).Seconds())
+		} else {
+			f["idle/drain"], f["idle/window"] = why, why
+			haveIW = false
+		}
 	} else {
-		f["idle/window"] = phaseNA(r.IdlePhase, "idle")
+		bad := phaseNA(r.IdlePhase, "idle")
+		f["idle/phase"], f["idle/drain"], f["idle/window"] = bad, bad, bad
 	}
 	if run.Arch == results.EventDriven {
 		measureFunctions(f, run, w, haveW && r.SteadyPhase != "", iw, haveIW)
@@ -259,23 +283,34 @@ func measureWindow(f figs, run results.Run, from, to time.Time) {
 			f["rs/"+fn] = val(v)
 		}
 	}
-	if len(run.Series[results.QObjectRequests]) == 0 {
-		bad := na("no data: series %s absent", results.QObjectRequests)
+	if len(run.Series[results.QObjectRequestsSent]) == 0 {
+		bad := na("no data: series %s absent", results.QObjectRequestsSent)
 		f["put"], f["get"], f["free"] = bad, bad, bad
 		return
 	}
-	put, get, free := objectClasses(run.Increases(results.QObjectRequests, "api", from, to), f)
+	put, get, free := objectClasses(objectRequests(run, from, to), f)
 	f["put"], f["get"], f["free"] = val(put), val(get), val(free)
 }
 
+// objectRequests are the object-store requests run's architecture sent
+// between from and to, by op (results.QObjectRequestsSent: counted by the
+// functions as they send them, not by MinIO, whose counters lag by up to
+// about 10 s). Health checks are left out: a function on S3 has no
+// object store to probe.
+func objectRequests(run results.Run, from, to time.Time) map[string]float64 {
+	return run.IncreasesBy(results.QObjectRequestsSent, func(l map[string]string) (string, bool) {
+		return l["op"], belongs(run.Arch, l["component"]) && l["op"] != outbound.OpHealth
+	}, from, to)
+}
+
 // objectClasses sums object requests by S3 price class; with f, it also
-// records each API's count.
-func objectClasses(byAPI map[string]float64, f figs) (put, get, free float64) {
-	for api, n := range byAPI {
+// records each op's count.
+func objectClasses(byOp map[string]float64, f figs) (put, get, free float64) {
+	for op, n := range byOp {
 		if f != nil {
-			f["obj/"+api] = val(n)
+			f["obj/"+op] = val(n)
 		}
-		switch objectClass(api) {
+		switch objectClass(op) {
 		case "put":
 			put += n
 		case "free":
@@ -287,24 +322,82 @@ func objectClasses(byAPI map[string]float64, f figs) (put, get, free float64) {
 	return put, get, free
 }
 
-// objectClass classifies a MinIO API name (lowercase, e.g. "putobject",
-// "listobjectsv2") by Amazon S3's request prices: "put" for PUT, COPY, POST
-// and LIST requests (multipart steps included), "free" for DELETE and
-// abort (CANCEL), "get" for GET and all others.
-func objectClass(api string) string {
-	a := strings.ToLower(api)
-	switch {
-	case strings.HasPrefix(a, "delete"), strings.HasPrefix(a, "abortmultipart"):
-		return "free"
-	case strings.HasPrefix(a, "listen"): // MinIO's ListenNotification: not an S3 LIST
-		return "get"
-	case strings.HasPrefix(a, "put"), strings.HasPrefix(a, "copy"), strings.HasPrefix(a, "post"),
-		strings.HasPrefix(a, "list"), strings.HasPrefix(a, "newmultipart"), strings.HasPrefix(a, "createmultipart"),
-		strings.HasPrefix(a, "completemultipart"), strings.HasPrefix(a, "uploadpart"), strings.HasPrefix(a, "restore"):
+// objectClass classifies an object-store request by its op (package
+// internal/outbound: the HTTP method, or LIST for a listing) by Amazon
+// S3's request prices: "put" for PUT, POST and LIST (COPY and the
+// multipart steps are PUTs and POSTs), "free" for DELETE, "get" for GET,
+// HEAD and all others.
+func objectClass(op string) string {
+	switch op {
+	case http.MethodPut, http.MethodPost, outbound.OpList:
 		return "put"
+	case http.MethodDelete:
+		return "free"
 	default:
 		return "get"
 	}
+}
+
+// drainedAt is when every backlog of run was drained in the idle phase
+// iw, for good: the first sample from which, to the phase's end, the
+// consumer lag of every function (event-driven), the async monolith's
+// unfinished jobs, the uploads the load generator follows and its
+// requests in flight all read 0 (iw.Start if they did from its start).
+// Without one of those series, or when a backlog remains at the phase's
+// end, it says why instead.
+func drainedAt(run results.Run, iw results.Window) (time.Time, fig) {
+	backlogs := []string{results.QFollowing, results.QInFlight}
+	switch run.Arch {
+	case results.EventDriven:
+		backlogs = append(backlogs, results.QLag)
+	case results.MonolithAsync:
+		backlogs = append(backlogs, results.QJobs)
+	}
+	from, to := float64(iw.Start.UnixMilli())/1e3, float64(iw.End.UnixMilli())/1e3
+	drained := iw.Start
+	for _, q := range backlogs {
+		ss := run.Series[q]
+		if len(ss) == 0 {
+			return time.Time{}, na("not measured: series %s absent, so the end of the backlog is unknown", q)
+		}
+		for _, s := range ss {
+			last := -1 // the last sample up to the phase's end that is not 0
+			end := -1  // the last sample up to the phase's end
+			for i, p := range s.Points {
+				if p[0] > to {
+					break
+				}
+				end = i
+				if p[1] != 0 {
+					last = i
+				}
+			}
+			switch {
+			case end < 0 || s.Points[end][0] < from:
+				return time.Time{}, na("not measured: series %s has no sample in the idle phase", q)
+			case last == end:
+				return time.Time{}, na("not measured: the backlog (%s %s) was not drained when the idle phase ended", q, labelText(s.Labels))
+			case last >= 0 && s.Points[last+1][0] > from:
+				if t := time.UnixMilli(int64(math.Round(s.Points[last+1][0] * 1e3))).UTC(); t.After(drained) {
+					drained = t
+				}
+			}
+		}
+	}
+	if !drained.Before(iw.End) {
+		return time.Time{}, na("not measured: the backlog was drained only when the idle phase ended")
+	}
+	return drained, val(0)
+}
+
+// labelText is a series' labels as name=value, sorted.
+func labelText(l map[string]string) string {
+	var kv []string
+	for k, v := range l {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
 }
 
 // pollFunction is the function that serves the follower's polls (GET
@@ -539,11 +632,11 @@ func (m *functionMeter) measureIdle(f figs, iw results.Window, haveUsage, haveEv
 	} else {
 		f["idle/front"], f["idle/polls"] = val(0), val(polls)
 	}
-	if len(m.run.Series[results.QObjectRequests]) == 0 {
-		bad := na("no data: series %s absent", results.QObjectRequests)
+	if len(m.run.Series[results.QObjectRequestsSent]) == 0 {
+		bad := na("no data: series %s absent", results.QObjectRequestsSent)
 		f["idle/put"], f["idle/get"] = bad, bad
 	} else {
-		put, get, _ := objectClasses(m.run.Increases(results.QObjectRequests, "api", iw.Start, iw.End), nil)
+		put, get, _ := objectClasses(objectRequests(m.run, iw.Start, iw.End), nil)
 		f["idle/put"], f["idle/get"] = val(put), val(get)
 	}
 }
@@ -634,6 +727,7 @@ func usageOf(arch string, runs []string, st map[string]stat) Usage {
 	u.LambdaGBSeconds, u.IdleLambdaGBSeconds = med("lgbs"), med("idle/lgbs")
 	u.EventsHandled, u.IdleEventsHandled = med("events"), med("idle/events")
 	u.IdleWindowSeconds, u.IdleInvocations, u.IdleGBSeconds = med("idle/window"), med("idle/inv"), med("idle/gbs")
+	u.IdlePhaseSeconds, u.IdleDrainSeconds = med("idle/phase"), med("idle/drain")
 	u.IdleFrontDoorRequests, u.IdlePutRequests, u.IdleGetRequests = med("idle/front"), med("idle/put"), med("idle/get")
 	maps := map[string]*map[string]float64{"cpu/": &u.CPUSeconds, "mem/": &u.PeakMemoryBytes, "rs/": &u.ReplicaSeconds,
 		"inv/": &u.Invocations, "busy/": &u.BusySeconds, "mb/": &u.MemoryMB, "lmb/": &u.LambdaMemoryMB, "obj/": &u.ObjectRequests}

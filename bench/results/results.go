@@ -135,8 +135,8 @@ type Run struct {
 	// Timeline is per second from Start: the generator's own figures from its
 	// interval log, for the latency-over-time charts.
 	Timeline []Point `json:"timeline"`
-	// Series are the Prometheus range queries over [Start-5s, Drain+5s] at a
-	// 1 s step, by Query.Name.
+	// Series are the Prometheus range queries over [Start-CaptureMargin,
+	// Drain+CaptureMargin] at a 1 s step, by Query.Name.
 	Series map[string][]Series `json:"series"`
 }
 
@@ -224,11 +224,14 @@ func (s Series) Values(from, to time.Time) []float64 {
 	return v
 }
 
-// Increase is how much the counter s grew between from and to: the last
-// sample in the window minus the last sample before it (or minus 0 when the
-// series begins inside the window: its process started then, and counters
-// start at 0). Resets (a restarted process under the same labels) are
-// handled as Prometheus's increase does: a drop starts a new run from 0.
+// Increase is how much the counter s grew in the window (from, to]: the
+// sample at from (or the last one before it) is the baseline, and every
+// sample after it up to to adds its growth. A series whose first sample is
+// after from was born inside the window (its process started then, and
+// counters start at 0): it counts from 0. Resets (a restarted process
+// under the same labels) are handled as Prometheus's increase does: a drop
+// starts a new run from 0. Windows that meet (the end of one is the start
+// of the next) count each sample once.
 func (s Series) Increase(from, to time.Time) float64 {
 	f, t := float64(from.UnixMilli())/1e3, float64(to.UnixMilli())/1e3
 	var total, prev float64
@@ -237,7 +240,7 @@ func (s Series) Increase(from, to time.Time) float64 {
 		if p[0] > t {
 			break
 		}
-		if p[0] < f {
+		if p[0] <= f {
 			prev, have = p[1], true
 			continue
 		}
@@ -266,9 +269,18 @@ func (s Series) Max(from, to time.Time) float64 {
 // Increases sums the Increase of every series of the named query over the
 // window, grouped by the value of label (all under "" when label is "").
 func (r Run) Increases(name, label string, from, to time.Time) map[string]float64 {
+	return r.IncreasesBy(name, func(l map[string]string) (string, bool) { return l[label], true }, from, to)
+}
+
+// IncreasesBy sums the Increase of every series of the named query over
+// the window, grouped by key(labels); series for which key says false are
+// left out.
+func (r Run) IncreasesBy(name string, key func(labels map[string]string) (string, bool), from, to time.Time) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range r.Series[name] {
-		out[s.Labels[label]] += s.Increase(from, to)
+		if k, ok := key(s.Labels); ok {
+			out[k] += s.Increase(from, to)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +21,15 @@ func TestIncrease(t *testing.T) {
 		from, to float64
 		want     float64
 	}{
-		{"counts from the last sample before the window", series([2]float64{9, 5}, [2]float64{10, 6}, [2]float64{11, 8}, [2]float64{12, 20}), 10, 11, 3},
+		{"counts from the last sample before the window", series([2]float64{9, 5}, [2]float64{10, 6}, [2]float64{11, 8}, [2]float64{12, 20}), 9.5, 11, 3},
+		{"the sample at the window's start is the baseline", series([2]float64{9, 5}, [2]float64{10, 6}, [2]float64{11, 8}, [2]float64{12, 20}), 10, 11, 2},
+		{"the sample at the window's end is in", series([2]float64{10, 6}, [2]float64{11, 8}), 10, 11, 2},
+		{"windows that meet count each sample once", series([2]float64{10, 1}, [2]float64{11, 4}, [2]float64{12, 9}), 11, 12, 5},
 		{"a series born inside the window counts from 0", series([2]float64{10, 1.5}, [2]float64{11, 2.5}), 9, 20, 2.5},
+		{"a series born at the window's start is its baseline", series([2]float64{9, 1.5}, [2]float64{11, 2.5}), 9, 20, 1},
+		{"a series that ends inside the window keeps what it grew", series([2]float64{8, 3}, [2]float64{10, 7}), 9, 20, 4},
 		{"a reset starts again from 0", series([2]float64{1, 10}, [2]float64{2, 12}, [2]float64{3, 1}, [2]float64{4, 4}), 1.5, 4, 2 + 1 + 3},
+		{"a reset at the first sample inside the window", series([2]float64{1, 10}, [2]float64{2, 3}), 1, 2, 3},
 		{"nothing in the window", series([2]float64{1, 10}), 2, 3, 0},
 		{"samples after the window are ignored", series([2]float64{1, 1}, [2]float64{5, 9}), 0, 2, 1},
 	}
@@ -43,12 +50,46 @@ func TestIncreasesAndPeaksGroupByLabel(t *testing.T) {
 	}}}
 	from, to := time.Unix(10, 0), time.Unix(12, 0)
 	inc := r.Increases("cpu", "component", from, to)
-	if inc["a"] != 2+4 || inc["b"] != 7 {
-		t.Errorf("Increases = %v, want a 6 (born in the window), b 7", inc)
+	if inc["a"] != 1+4 || inc["b"] != 0 {
+		t.Errorf("Increases = %v, want a 5 (1 grown, 4 born in the window), b 0", inc)
 	}
 	peaks := r.Peaks("cpu", "component", from, to)
 	if peaks["a"] != 5 || peaks["b"] != 7 {
 		t.Errorf("Peaks = %v, want a 5 (2+3 at t=11), b 7", peaks)
+	}
+}
+
+// The reason counters are captured per process: when a replica exits, the
+// sum over replicas drops, and a sum taken before the increase reads that
+// as a reset. Summed per series, the exit loses nothing and adds nothing.
+func TestIncreasesSumEachSeriesOwnIncrease(t *testing.T) {
+	a := results.Series{Labels: map[string]string{"component": "tagger", "instance": "a"}, Points: [][2]float64{{0, 40}, {1, 45}, {2, 49}, {3, 49}, {4, 49}}}
+	// b exits after t=2: the sum of a and b drops from 77 to 49.
+	b := results.Series{Labels: map[string]string{"component": "tagger", "instance": "b"}, Points: [][2]float64{{0, 18}, {1, 23}, {2, 28}}}
+	r := results.Run{Series: map[string][]results.Series{"events": {a, b}}}
+	from, to := time.Unix(0, 0), time.Unix(4, 0)
+	if got := r.Increases("events", "component", from, to)["tagger"]; got != 9+10 {
+		t.Errorf("per-series increase = %v, want 19 (a 40->49, b 18->28)", got)
+	}
+	// The same data summed first, as the capture used to: the drop reads
+	// as a reset and the whole sum is counted again.
+	summed := results.Series{Points: [][2]float64{{0, 58}, {1, 68}, {2, 77}, {3, 49}, {4, 49}}}
+	if got := summed.Increase(from, to); got != 19+49 {
+		t.Errorf("summed first: %v, want 68 (the exit read as a reset)", got)
+	}
+}
+
+// IncreasesBy groups by any function of the labels and leaves out the
+// series it rejects.
+func TestIncreasesBy(t *testing.T) {
+	r := results.Run{Series: map[string][]results.Series{"ev": {
+		{Labels: map[string]string{"component": "catalog", "outcome": "ok"}, Points: [][2]float64{{0, 1}, {1, 5}}},
+		{Labels: map[string]string{"component": "catalog", "outcome": "dead_lettered"}, Points: [][2]float64{{0, 0}, {1, 2}}},
+		{Labels: map[string]string{"component": "tagger", "outcome": "ok"}, Points: [][2]float64{{0, 0}, {1, 3}}},
+	}}}
+	got := r.IncreasesBy("ev", func(l map[string]string) (string, bool) { return l["component"], l["outcome"] == "ok" }, time.Unix(0, 0), time.Unix(1, 0))
+	if len(got) != 2 || got["catalog"] != 4 || got["tagger"] != 3 {
+		t.Errorf("IncreasesBy = %v, want catalog 4, tagger 3", got)
 	}
 }
 
@@ -86,6 +127,32 @@ func TestQueriesSelectTheirArchitecture(t *testing.T) {
 	for _, q := range results.Queries(results.MonolithAsync) {
 		if q.Name == results.QJobs && q.Expr != `sum by (state) (photobench_monolith_jobs{architecture="monolith-async"})` {
 			t.Errorf("jobs: %s", q.Expr)
+		}
+	}
+}
+
+// Every counter is captured per process (its query keeps instance), so
+// that no two processes' series are summed before each one's increase is
+// taken; the HTTP work queries leave scrapes and health checks out.
+func TestCountersAreCapturedPerProcess(t *testing.T) {
+	counter := regexp.MustCompile(`\(([a-z_]+(_total|_count|_sum|_bucket))\{`)
+	by := regexp.MustCompile(`^sum by \(([^)]*)\)`)
+	for _, arch := range results.Archs {
+		for _, q := range results.Queries(arch) {
+			m := counter.FindStringSubmatch(q.Expr)
+			if m == nil || strings.Contains(q.Expr, "rate(") {
+				continue
+			}
+			if g := by.FindStringSubmatch(q.Expr); g == nil || !strings.Contains(g[1], "instance") {
+				t.Errorf("%s %s: counter %s summed over processes: %s", arch, q.Name, m[1], q.Expr)
+			}
+		}
+	}
+	for _, q := range results.Queries(results.EventDriven) {
+		if q.Name == results.QHTTPRequests || q.Name == results.QHTTPSeconds {
+			if !strings.Contains(q.Expr, `route!~"/metrics|/healthz"`) {
+				t.Errorf("%s counts scrapes or health checks: %s", q.Name, q.Expr)
+			}
 		}
 	}
 }

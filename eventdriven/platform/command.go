@@ -219,7 +219,9 @@ func registerReplicas(ctx context.Context, rt *Runtime, dir string, log *slog.Lo
 				if !r.Ready || r.Addr == "" {
 					continue
 				}
-				name := fmt.Sprintf("replica-%s-%d", f.Name(), r.ID)
+				// The runtime's pid keeps two runtimes sharing the
+				// discovery directory (the stack's and a bench's) apart.
+				name := fmt.Sprintf("replica-%d-%s-%d", os.Getpid(), f.Name(), r.ID)
 				live[name] = true
 				if registered[name] != nil {
 					continue

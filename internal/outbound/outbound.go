@@ -5,14 +5,22 @@
 // refreshes its request metrics about every 10 s).
 //
 // Targets are the services (TargetMinIO, TargetPostgreSQL, TargetVision,
-// TargetKafka); op is the HTTP method, OpQuery (a PostgreSQL statement),
-// OpProduce (a Kafka message written) or OpHealth (an HTTP request made
-// for a health check, marked with Health). A nil *Counter counts nothing.
+// TargetKafka); op is the HTTP method, OpList (a listing sent to MinIO),
+// OpQuery (a PostgreSQL statement), OpProduce (a Kafka message written)
+// or OpHealth (an HTTP request made for a health check, marked with
+// Health). A nil *Counter counts nothing.
+//
+// MinIO's requests are S3 requests, and S3 prices them by class: a LIST
+// is priced as a PUT, though it is an HTTP GET. So a GET sent to
+// TargetMinIO that lists (ListBuckets, ListObjects, ListObjectVersions,
+// ListMultipartUploads, ListParts) is counted as OpList, not GET: the cost
+// model reads the price class from op alone.
 package outbound
 
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +43,11 @@ const (
 	OpProduce = "produce"
 	// OpHealth is an HTTP request of a health check, whatever its method.
 	OpHealth = "health"
+	// OpList is an S3 listing sent to MinIO: a GET of the service (the
+	// buckets), of a bucket with no object key and no subresource but the
+	// listing's parameters, or with list-type, versions, uploads (a
+	// bucket's) or uploadId (an object's parts).
+	OpList = "LIST"
 )
 
 type healthKey struct{}
@@ -83,7 +96,12 @@ func (c *Counter) Transport(target string, base http.RoundTripper) http.RoundTri
 	for _, op := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete, opOther, OpHealth} {
 		ops[op] = c.vec.WithLabelValues(target, op)
 	}
-	return roundTripper{ops: ops, base: base}
+	rt := roundTripper{ops: ops, base: base}
+	if target == TargetMinIO {
+		ops[OpList] = c.vec.WithLabelValues(target, OpList)
+		rt.s3 = true
+	}
+	return rt
 }
 
 // opOther is the op of any method other than GET, HEAD, PUT, POST and
@@ -93,12 +111,16 @@ const opOther = "other"
 type roundTripper struct {
 	ops  map[string]prometheus.Counter
 	base http.RoundTripper
+	s3   bool // the target speaks S3: listings are OpList
 }
 
 func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	op := r.Method
-	if r.Context().Value(healthKey{}) != nil {
+	switch {
+	case r.Context().Value(healthKey{}) != nil:
 		op = OpHealth
+	case t.s3 && s3List(r):
+		op = OpList
 	}
 	c, ok := t.ops[op]
 	if !ok {
@@ -106,6 +128,43 @@ func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.Inc()
 	return t.base.RoundTrip(r)
+}
+
+// listParams are the query parameters of S3's listings (ListObjects and
+// ListObjectsV2, ListObjectVersions, ListMultipartUploads), MinIO's
+// metadata extension included. A GET of a bucket with these alone lists
+// it; any other parameter names a subresource (location, policy, ...),
+// which is a GET.
+var listParams = map[string]bool{
+	"list-type": true, "prefix": true, "delimiter": true, "max-keys": true, "marker": true,
+	"continuation-token": true, "start-after": true, "encoding-type": true, "fetch-owner": true,
+	"versions": true, "key-marker": true, "version-id-marker": true, "uploads": true,
+	"upload-id-marker": true, "max-uploads": true, "metadata": true,
+}
+
+// s3List says whether r, an S3 request in path style (/bucket/key, as
+// internal/minio's clients send them), is a listing.
+func s3List(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	q := r.URL.Query()
+	if q.Has("list-type") {
+		return true
+	}
+	path := strings.Trim(r.URL.Path, "/")
+	if path == "" {
+		return true // the service: ListBuckets
+	}
+	if strings.Contains(path, "/") { // an object: its parts are a listing
+		return q.Has("uploadId")
+	}
+	for k := range q {
+		if !listParams[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // Tracer is a pgx tracer counting round trips to PostgreSQL: each
