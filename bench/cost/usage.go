@@ -2,8 +2,10 @@ package cost
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -306,7 +308,8 @@ func objectRequests(run results.Run, from, to time.Time) map[string]float64 {
 // objectClasses sums object requests by S3 price class; with f, it also
 // records each op's count.
 func objectClasses(byOp map[string]float64, f figs) (put, get, free float64) {
-	for op, n := range byOp {
+	for _, op := range slices.Sorted(maps.Keys(byOp)) { // one order: the same bits every time
+		n := byOp[op]
 		if f != nil {
 			f["obj/"+op] = val(n)
 		}
@@ -536,8 +539,8 @@ func (m *functionMeter) gbs(busy map[string]float64) float64 { return gbSeconds(
 // sizes mb (MB) by function.
 func gbSeconds(busy, mb map[string]float64) float64 {
 	total := 0.0
-	for fn, s := range busy {
-		total += s * mb[fn] / 1024
+	for _, fn := range slices.Sorted(maps.Keys(busy)) {
+		total += busy[fn] * mb[fn] / 1024
 	}
 	return total
 }
@@ -643,8 +646,8 @@ func (m *functionMeter) measureIdle(f figs, iw results.Window, haveUsage, haveEv
 
 func sum(m map[string]float64) float64 {
 	t := 0.0
-	for _, v := range m {
-		t += v
+	for _, k := range slices.Sorted(maps.Keys(m)) { // one order: the same bits every time
+		t += m[k]
 	}
 	return t
 }

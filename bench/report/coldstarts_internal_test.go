@@ -2,6 +2,7 @@ package report
 
 import (
 	"testing"
+	"time"
 
 	"github.com/photobench/photobench/bench/results"
 )
@@ -14,7 +15,7 @@ func TestColdStartsLeaveTimerRunsOutOfTheMerge(t *testing.T) {
 		return results.Series{Labels: map[string]string{"function": fn, "phase": "first_request", "le": le},
 			Points: [][2]float64{{0, from}, {60, to}}}
 	}
-	run := &results.Run{Series: map[string][]results.Series{results.QColdStarts: {
+	run := &results.Run{Start: time.Unix(5, 0), Drain: time.Unix(55, 0), Series: map[string][]results.Series{results.QColdStarts: {
 		bucket("ingest", "1", 0, 2), bucket("ingest", "+Inf", 0, 2),
 		bucket("reconciler", "1", 0, 3), bucket("reconciler", "+Inf", 0, 3),
 	}}}

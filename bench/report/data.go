@@ -115,19 +115,13 @@ func toPts(run *results.Run, s []tv) []svg.Point {
 	return out
 }
 
-// growth is how much a counter grew over all its samples: last minus
-// first, a drop (a restart) counting from 0.
-func growth(s results.Series) float64 {
-	total := 0.0
-	for i := 1; i < len(s.Points); i++ {
-		d := s.Points[i][1] - s.Points[i-1][1]
-		if d < 0 {
-			total += s.Points[i][1]
-		} else {
-			total += d
-		}
-	}
-	return total
+// growth is how much a counter grew over the run's captured window (from
+// CaptureMargin before its start to CaptureMargin after its drain): a
+// series sampled at the window's first instant counts from that sample, one
+// born later (a replica started inside the run) from 0, and a drop (a
+// restart) from 0 (results.Series.Increase).
+func growth(run *results.Run, s results.Series) float64 {
+	return s.Increase(run.Start.Add(-results.CaptureMargin), run.Drain.Add(results.CaptureMargin))
 }
 
 // timeline returns a run's per-second points of op, sorted by time.
@@ -326,7 +320,7 @@ func coldStarts(run *results.Run, byFunction bool) []coldBuckets {
 		if byKey[k] == nil {
 			byKey[k] = map[float64]float64{}
 		}
-		byKey[k][le] += growth(s)
+		byKey[k][le] += growth(run, s)
 	}
 	var out []coldBuckets
 	for k, m := range byKey {
@@ -414,17 +408,17 @@ func lostOf(run *results.Run) lostCounts {
 	ss, ok := run.Series[results.QDLQ]
 	l.dlqCaptured = ok
 	for _, s := range ss {
-		l.dlq[s.Labels["component"]] += growth(s)
+		l.dlq[s.Labels["component"]] += growth(run, s)
 		l.dlqHasAnything = true
 	}
 	ss, l.reconciledCaptured = run.Series[results.QReconciled]
 	for _, s := range ss {
-		l.reconciled += growth(s)
+		l.reconciled += growth(run, s)
 	}
 	for _, s := range run.Series[results.QScheduledRuns] {
-		l.runs += growth(s)
+		l.runs += growth(run, s)
 		if s.Labels["outcome"] != "ok" {
-			l.failedRuns += growth(s)
+			l.failedRuns += growth(run, s)
 		}
 	}
 	return l

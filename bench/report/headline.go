@@ -45,9 +45,8 @@ type hrun struct {
 
 // workOf is a run's work accounting (results.Run.Work: uploads accepted,
 // events handled per function, duplicates, missing, lost, ingest
-// invocations), written into headline.json as it marshals. Nil until it is
-// wired: each run's "work" is then null.
-var workOf func(results.Run) any
+// invocations), written into headline.json as it marshals.
+var workOf = func(r results.Run) any { return r.Work() }
 
 // headline computes every headline figure, in display order: by figure,
 // then by variant in results.Archs order.
@@ -151,9 +150,10 @@ func (v *view) cpuPerPhoto(run results.Run) (float64, bool) {
 		return 0, false
 	}
 	cpu := 0.0
-	for comp, x := range run.Increases(results.QProcessCPU, "component", w.Start, w.End) {
+	byComp := run.Increases(results.QProcessCPU, "component", w.Start, w.End)
+	for _, comp := range sortedKeys(byComp) { // one order: the same bits every time
 		if comp != "vision" {
-			cpu += x
+			cpu += byComp[comp]
 		}
 	}
 	servers := run.Increases(results.QComponentCPU, "component", w.Start, w.End)

@@ -874,7 +874,7 @@ func TestHeadlineJSON(t *testing.T) {
 	}
 	again, _ := os.ReadFile(filepath.Join(dirs[1], report.HeadlineFile))
 	if !bytes.Equal(data, again) {
-		t.Error("two writes of headline.json differ")
+		t.Errorf("two writes of headline.json differ:\n%s\n----\n%s", data, again)
 	}
 	var h struct {
 		Schema     string `json:"schema"`

@@ -525,9 +525,10 @@ func idleOf(run *results.Run, phase string, servers []string) idleStats {
 		return s
 	}
 	s.ok, s.seconds = true, dur(w)
-	for comp, v := range run.Increases(results.QProcessCPU, "component", w.Start, w.End) {
+	byComp := run.Increases(results.QProcessCPU, "component", w.Start, w.End)
+	for _, comp := range sortedKeys(byComp) { // one order: the same bits every time
 		if comp != "vision" {
-			s.cpu += v
+			s.cpu += byComp[comp]
 		}
 	}
 	comp := run.Increases(results.QComponentCPU, "component", w.Start, w.End)
@@ -563,8 +564,9 @@ func idleOf(run *results.Run, phase string, servers []string) idleStats {
 	}
 	if ss := run.Series[results.QReplicaSeconds]; len(ss) > 0 {
 		s.haveReplicaSeconds = true
-		for _, v := range run.Increases(results.QReplicaSeconds, "", w.Start, w.End) {
-			s.replicaSeconds += v
+		rs := run.Increases(results.QReplicaSeconds, "", w.Start, w.End)
+		for _, k := range sortedKeys(rs) {
+			s.replicaSeconds += rs[k]
 		}
 	}
 	return s
