@@ -72,6 +72,13 @@ type Config struct {
 	// every second (a terminal), else progress goes to Log every 15 s.
 	Log  io.Writer
 	Live io.Writer
+	// EmptyShared empties the event-driven app's catalog table and buckets
+	// before each of its runs (after its consumer groups caught up), so
+	// that it starts from the same empty state as the monoliths, which get
+	// resources of the run's own. Only for a stack nothing else uses: the
+	// command sets it (it stops the stack's own apps first); tests that
+	// share the stack with other packages leave it off.
+	EmptyShared bool
 }
 
 // appsOf lists the apps each architecture runs on.

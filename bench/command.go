@@ -180,7 +180,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sc.AppBinary = exe
 	secret := []byte(sc.AuthSecret)
 	cfg := Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
-		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr}
+		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr, EmptyShared: true}
 	if command.IsTerminal(stderr) {
 		cfg.Live = stderr
 	}

@@ -26,13 +26,20 @@ import (
 //     and consumer groups are the deployment's fixed names, and a fresh
 //     catalog database would make the reconciler publish every original
 //     already in the shared bucket again), so the bench waits until every
-//     consumer group has handled its topics (lag 0) and records the rows
-//     and objects already there;
+//     consumer group has handled its topics (lag 0), then, with
+//     Config.EmptyShared (the command), empties the catalog's table and the
+//     buckets together, and records the rows and objects there;
 //   - the vision service restarts with the same seed before every run;
 //   - the scenario's warm-up phase (excluded from every figure) warms the
 //     caches and connection pools.
 //
 // What each run started from is in results.RunStart.
+
+// The event-driven catalog's database and tables (eventdriven/catalog's
+// migrations), emptied before each run with Config.EmptyShared.
+const catalogDatabase = "catalog"
+
+var catalogTables = []string{"photos"}
 
 // settleTimeout bounds the wait for the consumer groups to reach the end
 // of their topics before a run.
@@ -92,7 +99,15 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 		if err != nil {
 			problem(err)
 		}
-		if n, err := stack.CountRows(ctx, c, "catalog", "photos"); err != nil {
+		if b.cfg.EmptyShared && err == nil {
+			if err := stack.Empty(ctx, c, catalogDatabase, catalogTables, deploy.Buckets); err != nil {
+				problem(err)
+			} else {
+				st.Fresh = fmt.Sprintf("emptied before the run: %s.%s, buckets %s", catalogDatabase, strings.Join(catalogTables, ", "),
+					strings.Join(deploy.Buckets, ", "))
+			}
+		}
+		if n, err := stack.CountRows(ctx, c, catalogDatabase, "photos"); err != nil {
 			problem(err)
 		} else {
 			st.Rows["catalog.photos"] = n

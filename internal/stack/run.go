@@ -214,3 +214,57 @@ func CountObjects(ctx context.Context, c Config, bucket string) (int64, error) {
 	}
 	return n, nil
 }
+
+// Empty removes every row of the tables of the stack's database db and
+// every object of the buckets, keeping the tables, the buckets and their
+// notification settings. It is how a bench gives the event-driven app,
+// whose database, buckets and topics have fixed names, the same empty
+// start before each run: only for a stack nothing else is using (the bench
+// stops the stack's own apps first), never for the shared stack of tests.
+func Empty(ctx context.Context, c Config, db string, tables, buckets []string) error {
+	var errs []error
+	if len(tables) > 0 {
+		conn, err := pgx.Connect(ctx, c.pgDSN(db))
+		if err != nil {
+			return fmt.Errorf("empty %s: %w", db, err)
+		}
+		ids := make([]string, len(tables))
+		for i, t := range tables {
+			ids[i] = pgx.Identifier{t}.Sanitize()
+		}
+		if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
+			errs = append(errs, fmt.Errorf("empty %s: %w", db, err))
+		}
+		conn.Close(context.Background())
+	}
+	if len(buckets) == 0 {
+		return errors.Join(errs...)
+	}
+	client, err := c.minioClient()
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, b := range buckets {
+		objects := make(chan miniogo.ObjectInfo)
+		var listErr error
+		go func() {
+			defer close(objects)
+			for oi := range client.ListObjects(ctx, b, miniogo.ListObjectsOptions{Recursive: true}) {
+				if oi.Err != nil {
+					listErr = oi.Err
+					return
+				}
+				objects <- oi
+			}
+		}()
+		for re := range client.RemoveObjects(ctx, b, objects, miniogo.RemoveObjectsOptions{}) {
+			if re.Err != nil {
+				errs = append(errs, fmt.Errorf("empty bucket %s: %s: %w", b, re.ObjectName, re.Err))
+			}
+		}
+		if listErr != nil {
+			errs = append(errs, fmt.Errorf("empty bucket %s: %w", b, listErr))
+		}
+	}
+	return errors.Join(errs...)
+}

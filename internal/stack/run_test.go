@@ -20,15 +20,7 @@ import (
 // DropRun removes them and nothing else (another run's, the stack's own
 // monolith database).
 func TestDropRunRemovesOnlyTheRunsResources(t *testing.T) {
-	env := stacktest.Load(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	t.Setenv("PHOTOBENCH_STACK_DIR", env.StackDir)
-	base, err := stack.LoadConfig(os.Getenv, env.StackDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base.MonolithStorage = "s3"
+	ctx, base := s3Stack(t)
 	runs := map[string]stack.Config{}
 	for _, name := range []string{"dropped", "kept"} {
 		c := base
@@ -101,6 +93,22 @@ func TestDropRunRemovesOnlyTheRunsResources(t *testing.T) {
 	}
 }
 
+// s3Stack is the shared stack's configuration with the monoliths' photos
+// in MinIO, and a context that ends with the test (at most a minute).
+func s3Stack(t *testing.T) (context.Context, stack.Config) {
+	t.Helper()
+	env := stacktest.Load(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	t.Setenv("PHOTOBENCH_STACK_DIR", env.StackDir)
+	base, err := stack.LoadConfig(os.Getenv, env.StackDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.MonolithStorage = "s3"
+	return ctx, base
+}
+
 // fill puts into each of c's run resources what a run would: a row, a file
 // and an object.
 func fill(ctx context.Context, t *testing.T, c stack.Config) {
@@ -145,5 +153,51 @@ func fill(ctx context.Context, t *testing.T, c stack.Config) {
 		if _, err := client.PutObject(ctx, r.Buckets[i], "photo.jpg", strings.NewReader("x"), 1, miniogo.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Empty removes the rows of the tables and the objects of the buckets it is
+// given, keeps the tables and the buckets, and touches nothing else.
+func TestEmptyKeepsTablesAndBuckets(t *testing.T) {
+	ctx, base := s3Stack(t)
+	c := base
+	c.RunID = "t" + strings.ToLower(randomSuffix(t))
+	fill(ctx, t, c)
+	t.Cleanup(func() { stack.DropRun(context.Background(), c) })
+	r := c.RunResources()
+	emptied, kept := r.Databases[0], r.Databases[1]
+	for i := range 2 { // a second object, so that a list of several is removed
+		client, err := miniogo.New(strings.TrimPrefix(c.S3Endpoint(), "http://"), &miniogo.Options{
+			Creds: credentials.NewStaticV4(c.S3AccessKey, c.S3SecretKey, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.PutObject(ctx, r.Buckets[i], "more/photo.jpg", strings.NewReader("y"), 1, miniogo.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := stack.Empty(ctx, base, emptied, []string{"photos"}, r.Buckets[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := stack.CountRows(ctx, base, emptied, "photos"); err != nil || n != 0 {
+		t.Errorf("%s.photos: %d rows, %v; want the table, empty", emptied, n, err)
+	}
+	if n, err := stack.CountRows(ctx, base, kept, "photos"); err != nil || n != 1 {
+		t.Errorf("%s.photos: %d rows, %v; want its row kept", kept, n, err)
+	}
+	if n, err := stack.CountObjects(ctx, base, r.Buckets[0]); err != nil || n != 0 {
+		t.Errorf("bucket %s: %d objects, %v; want it there, empty", r.Buckets[0], n, err)
+	}
+	client, _ := miniogo.New(strings.TrimPrefix(c.S3Endpoint(), "http://"), &miniogo.Options{
+		Creds: credentials.NewStaticV4(c.S3AccessKey, c.S3SecretKey, "")})
+	if ok, err := client.BucketExists(ctx, r.Buckets[0]); err != nil || !ok {
+		t.Errorf("bucket %s removed (%v): want it kept", r.Buckets[0], err)
+	}
+	if n, err := stack.CountObjects(ctx, base, r.Buckets[1]); err != nil || n != 2 {
+		t.Errorf("bucket %s: %d objects, %v; want its 2 kept", r.Buckets[1], n, err)
+	}
+	if err := stack.Empty(ctx, base, emptied, []string{"no_such_table"}, nil); err == nil {
+		t.Error("emptying a table that does not exist: no error")
 	}
 }
