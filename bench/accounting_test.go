@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"path/filepath"
+
 	"github.com/photobench/photobench/bench"
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/loadgen"
 )
 
@@ -19,8 +22,15 @@ import (
 // health checks running all along are not invocations); the object store
 // got one original per upload from ingest, as the functions count their
 // own requests.
+//
+// The run is on a scratch stack of its own, which the bench starts and
+// stops: on the shared stack, the stack's own event-driven app would take
+// a share of the consumer groups' partitions (and handle some of the
+// run's events), and the bench could not empty the catalog and buckets
+// under other tests. Here it does, as `photobench bench` does.
 func TestWorkAccountingOfARealRun(t *testing.T) {
-	cfg, _ := benchStack(t)
+	cfg := stacktest.Scratch(t, nil)
+	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
 	// The tiny profile without its fault: a few seconds of uploads (and
 	// lists, served by another function), the warm-up included.
 	p, err := bench.ParseProfile([]byte(tinyProfile))
@@ -32,7 +42,7 @@ func TestWorkAccountingOfARealRun(t *testing.T) {
 	ex.Scenario.Phases = ex.Scenario.Phases[:2]
 	var log strings.Builder
 	res, err := bench.RunProfile(context.Background(), bench.Config{Profile: p, Out: t.TempDir(), Stack: cfg,
-		Archs: []string{results.EventDriven}, Secret: []byte(cfg.AuthSecret), Cache: t.TempDir(), Log: &log})
+		Archs: []string{results.EventDriven}, Secret: []byte(cfg.AuthSecret), Cache: t.TempDir(), Log: &log, EmptyShared: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -40,6 +50,10 @@ func TestWorkAccountingOfARealRun(t *testing.T) {
 		t.Fatalf("runs %+v\n%s", res.Runs, log.String())
 	}
 	run := res.Runs[0]
+	if len(res.Order) != 1 || !strings.Contains(res.Order[0].Fresh, "emptied before the run") || res.Order[0].Rows["catalog.photos"] != 0 ||
+		len(res.Order[0].Problems) > 0 {
+		t.Errorf("start state %+v: want the catalog and buckets emptied, 0 rows", res.Order)
+	}
 	w := run.Work()
 	t.Logf("work: %+v", w)
 	if len(w.Unmeasured) > 0 {

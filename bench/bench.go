@@ -210,7 +210,7 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	res.Ended = time.Now().UTC()
 	res.Partial = ctx.Err() != nil
 	for _, a := range cfg.Archs {
-		res.Queries = append(res.Queries, results.Queries(a)...)
+		res.Queries = append(res.Queries, results.QueriesFor(a, cfg.Stack.AppSet())...)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(cfg.Out, "queries.json"), res.Queries); err != nil {
 		return res, fmt.Errorf("bench: %w", err)

@@ -277,7 +277,7 @@ func (b *bencher) capture(arch string, run *results.Run, dir string, partial boo
 	_ = promsd.WaitScraped(cctx, b.cfg.Stack.PrometheusURL(), b.metrics, end)
 	run.Series = map[string][]results.Series{}
 	var problems []string
-	for _, q := range results.Queries(arch) {
+	for _, q := range results.QueriesFor(arch, b.cfg.Stack.AppSet()) {
 		raw, series, err := queryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
 		if err != nil {
 			problems = append(problems, q.Name+": "+err.Error())

@@ -89,13 +89,24 @@ var ProbeRoutes = []string{"/metrics", "/healthz"}
 // monolith say, captures no series). The stack's servers' and the vision
 // service's series are the same for all architectures (they are shared);
 // each run captures them over its own window.
-func Queries(arch string) []Query {
-	a := `architecture="` + arch + `"`
+func Queries(arch string) []Query { return QueriesFor(arch, "") }
+
+// QueriesFor is Queries for the apps of one set (their scrape label
+// app_set, promsd.AppSetLabel): a bench's own apps, not another set of the
+// same architecture running beside them (the stack's own, in tests).
+// An empty set selects every set.
+func QueriesFor(arch, set string) []Query {
+	sel := ""
+	if set != "" {
+		sel = `,app_set="` + set + `"`
+	}
+	a := `architecture="` + arch + `"` + sel
 	// The bench's own load generator only: its scrape target carries
 	// source="bench" (a photobench load or demo running meanwhile does not).
-	lg := a + `,source="bench"`
-	app := `architecture=~"` + arch + `|shared"`
+	lg := `architecture="` + arch + `",source="bench"`
+	app := `architecture=~"` + arch + `|shared"` + sel
 	work := app + `,route!~"` + strings.Join(ProbeRoutes, "|") + `"`
+	vis := strings.TrimPrefix(sel, ",")
 	qs := []Query{
 		{QRequestRate, `sum by (operation, outcome) (rate(photobench_loadgen_requests_total{` + lg + `}[5s]))`, "requests/s", "load generator: answers per second by operation and outcome (dropped and errors included)"},
 		{QInFlight, `sum(photobench_loadgen_in_flight{` + lg + `})`, "requests", "load generator: requests in flight"},
@@ -117,12 +128,12 @@ func Queries(arch string) []Query {
 		{QHTTPSeconds, `sum by (component, instance) (photobench_http_request_duration_seconds_sum{` + work + `})`, "seconds", "time spent serving HTTP requests per component, scrapes and health checks left out (counter, per process)"},
 		{QObjectRequestsSent, `sum by (component, instance, op) (photobench_requests_sent_total{target="minio",` + app + `})`, "requests", "object-store requests the apps sent to MinIO, by op: HTTP method, LIST, health (counter, per process)"},
 		{QObjectRequests, `sum by (instance, api) (minio_s3_requests_total)`, "requests", "MinIO: S3 requests by API as MinIO counts them, refreshed about every 10 s; for reference, not the cost (counter)"},
-		{QVisionRequests, `sum by (instance, code) (photobench_vision_requests_total)`, "requests", "vision service: analyze requests by HTTP status (counter, per process)"},
+		{QVisionRequests, `sum by (instance, code) (photobench_vision_requests_total{` + vis + `})`, "requests", "vision service: analyze requests by HTTP status (counter, per process)"},
 		{QProcessCPU, `sum by (component, instance) (process_cpu_seconds_total{job="photobench",` + app + `})`, "seconds", "CPU seconds per app process (counter; a replica's series starts with it)"},
 		{QProcessMemory, `sum by (component, instance) (process_resident_memory_bytes{job="photobench",` + app + `})`, "bytes", "resident memory per app process"},
 		{QComponentCPU, `sum by (component, instance) (photobench_component_cpu_seconds_total)`, "seconds", "CPU seconds of the stack's servers, process trees read from /proc by the bench (counter)"},
 		{QComponentMemory, `sum by (component) (photobench_component_resident_memory_bytes)`, "bytes", "resident memory of the stack's servers (process trees)"},
-		{QVisionOutage, `max(photobench_vision_profile_outage)`, "bool", "vision service: 1 while its outage switch is on"},
+		{QVisionOutage, `max(photobench_vision_profile_outage{` + vis + `})`, "bool", "vision service: 1 while its outage switch is on"},
 	}
 	if arch == MonolithAsync { // the only one with a job queue
 		qs = append(qs,

@@ -156,3 +156,27 @@ func TestCountersAreCapturedPerProcess(t *testing.T) {
 		}
 	}
 }
+
+// The queries of one set of apps select that set's series only (the
+// stack's own apps of the same architecture may run beside a bench's).
+func TestQueriesForASetSelectIt(t *testing.T) {
+	for _, q := range results.QueriesFor(results.EventDriven, "benchtest-1") {
+		switch q.Name {
+		case results.QComponentCPU, results.QComponentMemory, results.QObjectRequests,
+			results.QRequestRate, results.QInFlight, results.QFollowing, results.QRequests, results.QReady:
+			// the stack's servers (one of each) and the bench's own load generator
+			if strings.Contains(q.Expr, "app_set") {
+				t.Errorf("%s selects a set: %s", q.Name, q.Expr)
+			}
+		default:
+			if !strings.Contains(q.Expr, `app_set="benchtest-1"`) {
+				t.Errorf("%s does not select the set: %s", q.Name, q.Expr)
+			}
+		}
+	}
+	for _, q := range results.Queries(results.EventDriven) {
+		if strings.Contains(q.Expr, "app_set") {
+			t.Errorf("%s selects a set without one asked: %s", q.Name, q.Expr)
+		}
+	}
+}

@@ -227,7 +227,7 @@ func registerReplicas(ctx context.Context, rt *Runtime, dir string, log *slog.Lo
 					continue
 				}
 				unregister, err := promsd.Register(dir, promsd.Target{Name: name, Addr: r.Addr,
-					Labels: map[string]string{"component": f.Name(), "architecture": "eventdriven"}})
+					Labels: map[string]string{"component": f.Name(), "architecture": "eventdriven", promsd.AppSetLabel: promsd.AppSet()}})
 				if err != nil {
 					log.Warn("register replica for scraping", "replica", name, "err", err)
 					continue

@@ -19,6 +19,24 @@ import (
 	"github.com/photobench/photobench/internal/atomicfile"
 )
 
+// AppSetLabel is the scrape label that tells sets of apps apart: "stack"
+// for the stack's own (make up's, and a bench's, which stops those first),
+// the stack's AppInstance for a second set run beside them (a bench in a
+// test). The bench's captured queries select their set's series only.
+const AppSetLabel = "app_set"
+
+// AppSetEnv passes an app its set, so that the runtime labels its
+// replicas' scrape targets with it too ("stack" when unset).
+const AppSetEnv = "PHOTOBENCH_APP_SET"
+
+// AppSet is this process's set of apps: $PHOTOBENCH_APP_SET, or "stack".
+func AppSet() string {
+	if s := os.Getenv(AppSetEnv); s != "" {
+		return s
+	}
+	return "stack"
+}
+
 // Target is one scrape target: an address and the labels its series get.
 type Target struct {
 	// Name identifies the registration; it names the file (<Name>.json), so

@@ -111,6 +111,15 @@ func (c Config) appPorts() []PortUse {
 	return ps
 }
 
+// AppSet is c's set of apps, the value of their scrape label
+// promsd.AppSetLabel: AppInstance, or "stack".
+func (c Config) AppSet() string {
+	if c.AppInstance != "" {
+		return c.AppInstance
+	}
+	return "stack"
+}
+
 // AppEnv is the apps' part of the environment contract.
 func (c Config) AppEnv() [][2]string {
 	return [][2]string{
@@ -152,6 +161,8 @@ func (a app) command(c Config) (*exec.Cmd, error) {
 	for _, kv := range append(c.Env(), c.AppEnv()...) {
 		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
 	}
+	// The runtime labels its replicas' scrape targets with the set too.
+	cmd.Env = append(cmd.Env, promsd.AppSetEnv+"="+c.AppSet())
 	return cmd, nil
 }
 
@@ -163,7 +174,7 @@ func (a app) setup(ctx context.Context, c Config) error {
 	u, _ := url.Parse(a.endpoint(c))
 	_, err := promsd.Register(c.SDDir(), promsd.Target{
 		Name: c.instanceName(a.svc), Addr: u.Host,
-		Labels: map[string]string{"component": a.svc, "architecture": a.arch},
+		Labels: map[string]string{"component": a.svc, "architecture": a.arch, promsd.AppSetLabel: c.AppSet()},
 	})
 	return err
 }

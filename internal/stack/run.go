@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	miniogo "github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -181,6 +182,9 @@ func (c Config) MonolithState(svc string) (database, dataDir, bucket string) {
 // CountRows is the number of rows of table in the stack's database db.
 func CountRows(ctx context.Context, c Config, db, table string) (int64, error) {
 	conn, err := pgx.Connect(ctx, c.pgDSN(db))
+	if noDatabase(err) { // an app creates its database when it first starts
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("count rows of %s.%s: %w", db, table, err)
 	}
@@ -225,17 +229,22 @@ func Empty(ctx context.Context, c Config, db string, tables, buckets []string) e
 	var errs []error
 	if len(tables) > 0 {
 		conn, err := pgx.Connect(ctx, c.pgDSN(db))
-		if err != nil {
+		switch {
+		case noDatabase(err): // not created yet: nothing to empty
+			tables = nil
+		case err != nil:
 			return fmt.Errorf("empty %s: %w", db, err)
 		}
 		ids := make([]string, len(tables))
 		for i, t := range tables {
 			ids[i] = pgx.Identifier{t}.Sanitize()
 		}
-		if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
-			errs = append(errs, fmt.Errorf("empty %s: %w", db, err))
+		if len(tables) > 0 {
+			if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(ids, ", ")); err != nil {
+				errs = append(errs, fmt.Errorf("empty %s: %w", db, err))
+			}
+			conn.Close(context.Background())
 		}
-		conn.Close(context.Background())
 	}
 	if len(buckets) == 0 {
 		return errors.Join(errs...)
@@ -267,4 +276,10 @@ func Empty(ctx context.Context, c Config, db string, tables, buckets []string) e
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// noDatabase reports whether err says that the database does not exist.
+func noDatabase(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "3D000" // invalid_catalog_name
 }
