@@ -44,7 +44,8 @@ seed and the order are printed first and kept in results.json. Every run
 starts from the same state: the monoliths get a database and a data directory
 (or bucket) of the run's own, dropped after it; the event-driven app's shared
 catalog, buckets and topics cannot be, so the bench waits until its consumer
-groups have handled their topics and records the rows and objects there.
+groups have handled their topics, empties the catalog's table and the buckets,
+and records what each run started with.
 A sweep runs its rates in increasing order and stops an architecture's sweep
 once its SLO (p99 ack, p99 ready, errors, backlog not growing) failed at two
 rates.
