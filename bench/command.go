@@ -24,6 +24,7 @@ import (
 const Usage = `Usage:
   photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST] [--order-seed N]
   photobench bench --report-only DIR
+  photobench bench --compare DIR_A DIR_B
 
 Runs a profile's experiments against each architecture on the native
 stack (starting the servers that do not run; stopping the apps that do, so
@@ -88,6 +89,10 @@ Flags:
   --order-seed N     seed of the runs' order (default: the profile's
                      order_seed, else 20261207)
   --report-only DIR  write the report again from DIR/results.json, run nothing
+  --compare A B      compare the headline ratios of two reports (run directories,
+                     e.g. two back-to-back runs of quick): a Markdown table on
+                     stdout, each ratio stable when its medians differ by at
+                     most 10%, else unstable with the reason; run nothing
 
 Environment: the stack's (see photobench help stack); PHOTOBENCH_AUTH_SECRET
 signs the tokens (default: the stack's development secret).
@@ -96,6 +101,7 @@ signs the tokens (default: the stack's development secret).
 // commandConfig is photobench bench's command line.
 type commandConfig struct {
 	profile, out, reportOnly string
+	compare                  []string // two run directories
 	archs                    []string
 	orderSeed                *int64 // nil: the profile's
 }
@@ -111,6 +117,7 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	fs.StringVar(&c.out, "out", "", "")
 	fs.StringVar(&archs, "arch", strings.Join(results.Archs, ","), "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
+	compare := fs.Bool("compare", false, "")
 	fs.Func("order-seed", "", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -122,7 +129,12 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	if err := command.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case *compare && fs.NArg() != 2:
+		return c, fmt.Errorf("%w: bench: --compare wants two run directories, got %d", command.ErrUsage, fs.NArg())
+	case *compare:
+		c.compare = fs.Args()
+	case fs.NArg() > 0:
 		return c, fmt.Errorf("%w: bench: unexpected arguments %q", command.ErrUsage, fs.Args())
 	}
 	seen := map[string]bool{}
@@ -154,6 +166,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		return err
+	}
+	if len(c.compare) == 2 {
+		var out strings.Builder
+		n, err := report.Compare(c.compare[0], c.compare[1], &out)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		fmt.Fprint(stdout, out.String())
+		fmt.Fprintf(stderr, "bench: %d headline ratio(s) unstable between the two reports\n", n)
+		return nil
 	}
 	if c.reportOnly != "" {
 		res, err := results.Load(c.reportOnly)

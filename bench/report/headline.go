@@ -343,9 +343,9 @@ func (v *view) headlineSection(d *doc, figs []hfig) {
 			if r.num.quantile != "" && r.num.quantile != r.num.want {
 				what += " (at " + r.num.quantile + ")"
 			}
-			rr = append(rr, []string{what, r.num.label() + " ÷ " + r.den.label(), ratioText(r.est, len(r.num.runs), len(r.den.runs))})
+			rr = append(rr, []string{what, r.num.label() + " ÷ " + r.den.label(), ratioText(r.est, len(r.num.runs), len(r.den.runs)), stability(r.est)})
 		}
-		d.add(table{caption: "Ratios between variants", header: []string{"figure", "ratio", "median ratio [95% CI] (runs of each)"}, rows: rr,
+		d.add(table{caption: "Ratios between variants", header: []string{"figure", "ratio", "median ratio [95% CI] (runs of each)", "stable?"}, rows: rr,
 			notes: []string{fmt.Sprintf("A ratio is the later variant's median over the earlier one's; its interval resamples each side's run values independently "+
 				"(%d resamples, seed %d) and reads the 2.5th and 97.5th percentiles of the resampled ratios. Below 1× the later variant's figure is smaller.",
 				BootstrapResamples, BootstrapSeed)}})
@@ -441,6 +441,9 @@ type (
 		NNumerator        int    `json:"n_numerator"`
 		NDenominator      int    `json:"n_denominator"`
 		headlineEst
+		// Stability is "stable: ...", "unstable: ..." (its interval wider
+		// than ±StableWithin) or "not judged: ..." (no interval).
+		Stability string `json:"stability"`
 	}
 	headlineCapacity struct {
 		Sweep              string            `json:"sweep"`
@@ -453,8 +456,8 @@ type (
 		FirstFailedOffered *float64          `json:"first_failed_offered_photos_per_second"`
 		Estimate           headlineEst       `json:"photos_per_second"`
 		Failing            []headlineFailure `json:"failing_rates"`
-		// CostPerMillionAtCapacity is empty until the cost model can price
-		// a load (cost.OptionsOf and (*cost.Analysis).PerMillionAt).
+		// CostPerMillionAtCapacity prices each of the variant's options at
+		// its capacity (cost.OptionsOf, (*cost.Analysis).PerMillionAt).
 		CostPerMillionAtCapacity []headlineCost `json:"cost_per_million_photos_at_capacity"`
 	}
 	headlineFailure struct {
@@ -504,7 +507,7 @@ func (v *view) headlineJSON(figs []hfig) ([]byte, error) {
 	for _, r := range ratios(figs) {
 		doc.Ratios = append(doc.Ratios, headlineRatio{Key: r.num.key, Unit: "ratio", Numerator: r.num.variant, NumeratorOption: r.num.option,
 			Denominator: r.den.variant, DenominatorOption: r.den.option, NNumerator: len(r.num.runs), NDenominator: len(r.den.runs),
-			headlineEst: headlineEstimate(r.est)})
+			headlineEst: headlineEstimate(r.est), Stability: stability(r.est)})
 	}
 	for _, run := range v.r.Runs {
 		w := headlineWork{Variant: run.Arch, Scenario: run.Scenario, Repeat: run.Repeat, Status: run.Status}
