@@ -5,8 +5,12 @@
 package results
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -178,17 +182,45 @@ func Save(dir string, r *Results) error {
 	return nil
 }
 
-// Load reads dir/results.json.
+// Load reads dir/results.json, or dir/results.json.gz (File + ".gz") when
+// there is no results.json: how a sample run is committed to the
+// repository, compressed.
 func Load(dir string) (*Results, error) {
-	data, err := os.ReadFile(filepath.Join(dir, File))
+	path := filepath.Join(dir, File)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		var gzErr error
+		if data, gzErr = readGzip(path + ".gz"); gzErr == nil {
+			err, path = nil, path+".gz"
+		} else if !errors.Is(gzErr, fs.ErrNotExist) {
+			err = gzErr
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load results: %w", err)
 	}
 	var r Results
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("load results %s: %w", filepath.Join(dir, File), err)
+		return nil, fmt.Errorf("load results %s: %w", path, err)
 	}
 	return &r, nil
+}
+
+func readGzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // RunsOf returns the runs of arch for the named scenario, in order.

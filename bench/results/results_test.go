@@ -1,6 +1,10 @@
 package results_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -178,5 +182,37 @@ func TestQueriesForASetSelectIt(t *testing.T) {
 		if strings.Contains(q.Expr, "app_set") {
 			t.Errorf("%s selects a set without one asked: %s", q.Name, q.Expr)
 		}
+	}
+}
+
+// A run committed compressed loads as results.json.gz; a broken one says so.
+func TestLoadCompressed(t *testing.T) {
+	dir := t.TempDir()
+	want := &results.Results{Profile: "full", Runs: []results.Run{{Arch: results.EventDriven, Scenario: "steady", Repeat: 5}}}
+	if err := results.Save(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, results.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, results.File+".gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, results.File))
+	got, err := results.Load(dir)
+	if err != nil || got.Profile != "full" || len(got.Runs) != 1 || got.Runs[0].Repeat != 5 {
+		t.Fatalf("Load = %+v, %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, results.File+".gz"), []byte("not gzip"), 0o644)
+	if _, err := results.Load(dir); err == nil || !strings.Contains(err.Error(), ".gz") {
+		t.Errorf("a broken results.json.gz: %v, want an error naming it", err)
+	}
+	if _, err := results.Load(t.TempDir()); err == nil {
+		t.Error("no results at all: no error")
 	}
 }

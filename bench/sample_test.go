@@ -1,0 +1,59 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/bench/report"
+	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/internal/stacktest"
+)
+
+// Every sample run committed under results/ with a headline.json (the
+// report's current layout) is reproduced byte for byte by
+// `photobench bench --report-only` from its results.json(.gz): the report,
+// its headline figures and its charts.
+func TestCommittedSamplesReproduce(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(stacktest.RepoRoot(t), "results", "*", report.HeadlineFile))
+	if len(dirs) == 0 {
+		t.Skip("no committed sample with a headline.json")
+	}
+	for _, h := range dirs {
+		sample := filepath.Dir(h)
+		t.Run(filepath.Base(sample), func(t *testing.T) {
+			tmp := t.TempDir()
+			for _, name := range []string{results.File, results.File + ".gz"} {
+				if data, err := os.ReadFile(filepath.Join(sample, name)); err == nil {
+					if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := bench.Run(context.Background(), []string{"--report-only", tmp}, os.Getenv, io.Discard, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := filepath.Glob(filepath.Join(sample, "charts", "*.svg"))
+			want = append(want, filepath.Join(sample, "report.md"), filepath.Join(sample, "report.html"), h)
+			for _, w := range want {
+				rel, _ := filepath.Rel(sample, w)
+				a, err := os.ReadFile(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(filepath.Join(tmp, rel))
+				if err != nil {
+					t.Errorf("%s not written again: %v", rel, err)
+					continue
+				}
+				if !bytes.Equal(a, b) {
+					t.Errorf("%s differs from the committed one (write it again with photobench bench --report-only %s)", rel, sample)
+				}
+			}
+		})
+	}
+}
