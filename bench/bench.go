@@ -286,7 +286,7 @@ func (b *bencher) settings() map[string]string {
 		"order_seed":              fmt.Sprint(p.OrderSeed),
 		"slo_p99_ready":           p.SLOReady.String(),
 		"sweep_stop":              fmt.Sprintf("a variant's sweep stops once its SLO (p99 ack, p99 ready, errors under %.0f%%, backlog not growing) failed at %d rates", 100*results.DefaultMaxErrors, sweepFailLimit),
-		"start_state":             "monoliths: a database and a data directory (or bucket) of the run's own, created empty at start and dropped after; event-driven: shared catalog database, buckets and topics (fixed names), every consumer group at the end of its topics before the run (results.json order: rows, objects and lag at start); vision restarted with the same seed",
+		"start_state":             startState(b.cfg.EmptyShared),
 		"host_load_window":        loadWindow.String(),
 		"minio_notify_target":     fmt.Sprintf("Kafka target %s (%s): bucket %s, events s3:ObjectCreated:* and s3:ObjectRemoved:*, to topic %s", stack.MinIONotifyTarget, stack.NotifyARN(), deploy.BucketOriginals, deploy.TopicObjects),
 		"kafka_topics":            fmt.Sprintf("%s: %d partitions each; a .dlq twin of each with 1", strings.Join(deploy.Topics, ", "), b.cfg.Stack.KafkaPartitions),
@@ -296,6 +296,17 @@ func (b *bencher) settings() map[string]string {
 		"monolith_tuning":         "defaults of photobench monolith (see monolith/BENCHMARKS.md)",
 		"monolith_storage":        monolithStorage(b.cfg.Stack.MonolithStorage),
 		"loadgen_follow_interval": "ready polls back off from the scenario's ready.min_poll to ready.max_poll",
+	}
+	// The mean photo uploaded (the first scenario with uploads; the same
+	// photo set in every experiment of the built-in profiles): the cost
+	// model's storage per photo.
+	for _, e := range p.Experiments {
+		if sc := e.Scenario; sc.Uploads() {
+			if ps, err := loadgen.LoadPhotos(sc.Photos, sc.Seed, b.cfg.Cache); err == nil && ps.Len() > 0 {
+				set["photo_bytes"] = fmt.Sprint(ps.Bytes() / int64(ps.Len()))
+			}
+			break
+		}
 	}
 	if slices.Contains(b.cfg.Archs, results.MonolithAsync) {
 		maps.Copy(set, asyncSettings(monolith.DefaultAsyncOptions, 4*runtime.NumCPU()))
@@ -308,6 +319,16 @@ func (b *bencher) settings() map[string]string {
 		}
 	}
 	return set
+}
+
+// startState says what every run starts from.
+func startState(emptyShared bool) string {
+	ed := "event-driven: shared catalog database, buckets and topics (fixed names), every consumer group at the end of its topics before the run"
+	if emptyShared {
+		ed += ", then the catalog's photos table and the buckets emptied"
+	}
+	return "monoliths: a database and a data directory (or bucket) of the run's own, created empty at start and dropped after; " + ed +
+		" (results.json order: rows, objects and lag at start); vision restarted with the same seed"
 }
 
 // seeds lists every seed of the bench: the order's, the vision service's
