@@ -274,7 +274,23 @@ func (v *view) title() string {
 			names = append(names, archName(a))
 		}
 	}
-	return fmt.Sprintf("photobench: %s — profile %s, %s", strings.Join(names, " vs "), v.r.Profile, v.r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	t := fmt.Sprintf("photobench: %s — profile %s, %s", strings.Join(names, " vs "), v.r.Profile, v.r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	if n := v.fewestRuns(); n > 0 && n < MinRunsForInterval {
+		t += fmt.Sprintf(" — a first look: %d run(s) per variant, no intervals", n)
+	}
+	return t
+}
+
+// fewestRuns is the fewest usable runs any variant has of the report's
+// scenario (0 when there is none).
+func (v *view) fewestRuns() int {
+	fewest := 0
+	for i, a := range v.archs {
+		if n := len(v.runs[a]); i == 0 || n < fewest {
+			fewest = n
+		}
+	}
+	return fewest
 }
 
 // window returns the x range of the time charts: the capture window of

@@ -486,6 +486,7 @@ func TestWrite(t *testing.T) {
 			a:      analysis(),
 			charts: []string{"upload-ack", "upload-ready", "throughput", "errors", "replicas", "cold-starts", "cpu", "memory", "coupling", "break-even"},
 			want: []string{
+				"— a first look: 1 run(s) per variant, no intervals",
 				"Event-driven acks uploads 9.2x faster at p90 (9.60 ms vs 88.0 ms)",
 				"but photos are ready 2.30 s later on event-driven at p50",
 				"75 of 75 uploads failed (100%; 5xx 75) in outage",
