@@ -270,12 +270,20 @@ type hratio struct {
 
 // ratios pairs the headline figures of each key between variants: each
 // later variant (in results.Archs order) over each earlier one; for cost,
-// each option of the later over each of the earlier.
+// each option of the later over the earlier one's reference option (its
+// single VM). A percentile that fell back to the median (too few samples
+// for the one wanted) gives no ratio: the median's is already there.
 func ratios(figs []hfig) []hratio {
 	var out []hratio
 	for i, den := range figs {
 		for _, num := range figs[i+1:] {
 			if num.key != den.key || num.variant == den.variant || archRank(num.variant) < archRank(den.variant) {
+				continue
+			}
+			if num.quantile != num.want && (num.quantile == "p50" || den.quantile == "p50") {
+				continue
+			}
+			if den.option != "" && den.option != referenceOption(den.variant) {
 				continue
 			}
 			if len(num.runs) == 0 || len(den.runs) == 0 {
@@ -285,6 +293,15 @@ func ratios(figs []hfig) []hratio {
 		}
 	}
 	return out
+}
+
+// referenceOption is the display name of arch's first pricing option (the
+// single VM for a monolith), "" when it has none.
+func referenceOption(arch string) string {
+	if os := cost.OptionsOf(arch); len(os) > 0 {
+		return cost.OptionName(os[0])
+	}
+	return ""
 }
 
 // label names a headline figure's variant: "event-driven" or

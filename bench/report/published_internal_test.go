@@ -20,12 +20,16 @@ func TestPublishedSection(t *testing.T) {
 	got := render(ours{coldStartP50: 0.1, coldStartMax: 0.5, coldStarts: 12, triggerHop: 0.03, triggerHopText: "estimated",
 		costRatio: 4.2, lambdaRatio: 3.1, load: 10})
 	for _, want := range []string{"arxiv.org/abs/2311.09745", "doi:10.1007/s11761-017-0208-y", "Prime Video", "tecracer.com",
-		"at most 100 ms at the median (n=12", "30.0 ms (estimated)", "costs 4.20× the monolith", "costs 3.10× the monolith", "We differ"} {
+		"at most 100 ms at the median (n=12", "in the published range", "30.0 ms (estimated)", "costs 4.20× the monolith", "costs 3.10× the monolith", "We differ"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("section lacks %q:\n%s", want, got)
 		}
 	}
 	cheap := render(ours{coldStartP50: math.NaN(), coldStartMax: math.NaN(), triggerHop: math.NaN(), costRatio: 0.5, lambdaRatio: 0.2, load: 0.1})
+	fast := render(ours{coldStartP50: 0.025, coldStartMax: 0.25, coldStarts: 12, triggerHop: math.NaN(), costRatio: math.NaN(), lambdaRatio: math.NaN()})
+	if !strings.Contains(fast, "faster than the published range") || !strings.Contains(fast, "lower bound") {
+		t.Errorf("a 25 ms cold start is not called faster than the published range:\n%s", fast)
+	}
 	for _, want := range []string{"no cold start measured", "no event hop measured", "is the cheaper one at this load", "We agree"} {
 		if !strings.Contains(cheap, want) {
 			t.Errorf("section lacks %q:\n%s", want, cheap)

@@ -22,7 +22,7 @@ func stability(e estimate) string {
 	case !finite(e.med) || e.med == 0:
 		return "not judged: no ratio"
 	case !e.ci:
-		return fmt.Sprintf("not judged: fewer than %d runs per variant, no interval (compare two reports: photobench bench --compare A B)", MinRunsForInterval)
+		return fmt.Sprintf("not judged: fewer than %d runs, no interval (see bench --compare)", MinRunsForInterval)
 	}
 	half := math.Max(e.med-e.lo, e.hi-e.med) / e.med
 	if half <= StableWithin {
