@@ -14,6 +14,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -40,6 +41,12 @@ import (
 const catalogDatabase = "catalog"
 
 var catalogTables = []string{"photos"}
+
+// deletesSettled is how long the bench waits, once the delete events of
+// emptying the buckets are handled, before the run starts: the capture
+// window opens CaptureMargin before the run, and a replica that handled
+// them must be discovered (file SD refresh 5 s) and scraped (1 s) by then.
+const deletesSettled = results.CaptureMargin + 7*time.Second
 
 // settleTimeout bounds the wait for the consumer groups to reach the end
 // of their topics before a run.
@@ -100,11 +107,28 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 			problem(err)
 		}
 		if b.cfg.EmptyShared && err == nil {
+			before := int64(0)
+			for _, bk := range deploy.Buckets {
+				n, _ := stack.CountObjects(ctx, c, bk)
+				before += n
+			}
 			if err := stack.Empty(ctx, c, catalogDatabase, catalogTables, deploy.Buckets); err != nil {
 				problem(err)
 			} else {
 				st.Fresh = fmt.Sprintf("emptied before the run: %s.%s, buckets %s", catalogDatabase, strings.Join(catalogTables, ", "),
 					strings.Join(deploy.Buckets, ", "))
+			}
+			if before > 0 {
+				// Every object removed is an object-removed event the
+				// functions handle: let them, and let Prometheus see their
+				// counters, before the run's window opens, so that the run
+				// neither pays for nor counts the previous run's deletes.
+				if lag, err := b.settle(ctx, c); err != nil {
+					st.Lag = lag
+					problem(fmt.Errorf("after emptying: %w", err))
+				}
+				sleep.For(ctx, deletesSettled)
+				st.Fresh += fmt.Sprintf(" (%d objects; their delete events handled before the run)", before)
 			}
 		}
 		if n, err := stack.CountRows(ctx, c, catalogDatabase, "photos"); err != nil {

@@ -77,7 +77,10 @@ func Compare(a, b string, out *strings.Builder) (int, error) {
 	for _, k := range keys {
 		ra, rb := byKey[k], ratB[k]
 		x, y := *ra.Median, *rb.Median
-		diff := math.Abs(x-y) / ((math.Abs(x) + math.Abs(y)) / 2)
+		diff := 0.0
+		if x != y {
+			diff = math.Abs(x-y) / ((math.Abs(x) + math.Abs(y)) / 2)
+		}
 		verdict := "stable"
 		if diff > StableWithin {
 			unstable++

@@ -40,6 +40,7 @@ func TestCompare(t *testing.T) {
 			Ratios: []headlineRatio{
 				{Key: "ready_p50_seconds", Numerator: archEvent, Denominator: archMonolith, headlineEst: headlineEst{N: 1, Median: f(readyED / readyMono)}},
 				{Key: "photos_per_second", Numerator: archEvent, Denominator: archMonolith, headlineEst: headlineEst{N: 1, Median: f(1)}},
+				{Key: "outage_upload_failed_share", Numerator: archEvent, Denominator: archMonolith, headlineEst: headlineEst{N: 1, Median: f(0)}},
 			}}
 		data, err := json.Marshal(d)
 		if err != nil {
@@ -60,7 +61,7 @@ func TestCompare(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("the monolith's ready p50 20%% lower: %d unstable, %v; want 1\n%s", n, err, out.String())
 	}
-	for _, want := range []string{"**unstable**: the event-driven moved +0%, n=1 run; the monolith moved -20%, n=1 run", "| photos accepted per second | event-driven ÷ monolith | 1× | 1× | 0.0% | stable |"} {
+	for _, want := range []string{"**unstable**: the event-driven moved +0%, n=1 run; the monolith moved -20%, n=1 run", "| photos accepted per second | event-driven ÷ monolith | 1× | 1× | 0.0% | stable |", "| 0× | 0× | 0.0% | stable |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("comparison lacks %q:\n%s", want, out.String())
 		}
