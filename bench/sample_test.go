@@ -10,7 +10,6 @@ import (
 
 	"github.com/photobench/photobench/bench"
 	"github.com/photobench/photobench/bench/report"
-	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/stacktest"
 )
 
@@ -26,12 +25,24 @@ func TestCommittedSamplesReproduce(t *testing.T) {
 	for _, h := range dirs {
 		sample := filepath.Dir(h)
 		t.Run(filepath.Base(sample), func(t *testing.T) {
+			// Everything but what the report writes (the report lists which
+			// raw files are there).
 			tmp := t.TempDir()
-			for _, name := range []string{results.File, results.File + ".gz"} {
-				if data, err := os.ReadFile(filepath.Join(sample, name)); err == nil {
-					if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {
-						t.Fatal(err)
-					}
+			entries, err := os.ReadDir(sample)
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := map[string]bool{"report.md": true, "report.html": true, report.HeadlineFile: true}
+			for _, e := range entries {
+				if !e.Type().IsRegular() || written[e.Name()] {
+					continue
+				}
+				data, err := os.ReadFile(filepath.Join(sample, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(tmp, e.Name()), data, 0o644); err != nil {
+					t.Fatal(err)
 				}
 			}
 			if err := bench.Run(context.Background(), []string{"--report-only", tmp}, os.Getenv, io.Discard, io.Discard); err != nil {
