@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -89,6 +90,12 @@ experiments:
 // ready by this run's healthy vision).
 func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 	cfg := stacktest.Scratch(t, nil)
+	// Its servers are started here, so that the bench (which stops the
+	// servers it started) leaves them up for the checks after it.
+	if _, err := stack.Up(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
 	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
 	p, err := bench.ParseProfile([]byte(tinyProfile))
 	if err != nil {
