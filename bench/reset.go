@@ -107,12 +107,8 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 			problem(err)
 		}
 		if b.cfg.EmptyShared && err == nil {
-			before := int64(0)
-			for _, bk := range deploy.Buckets {
-				n, _ := stack.CountObjects(ctx, c, bk)
-				before += n
-			}
-			if err := stack.Empty(ctx, c, catalogDatabase, catalogTables, deploy.Buckets); err != nil {
+			before, err := stack.Empty(ctx, c, catalogDatabase, catalogTables, deploy.Buckets)
+			if err != nil {
 				problem(err)
 			} else {
 				st.Fresh = fmt.Sprintf("emptied before the run: %s.%s, buckets %s", catalogDatabase, strings.Join(catalogTables, ", "),

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -111,7 +112,7 @@ func why(r headlineRatio, figA, figB map[string]headlineFigure) string {
 		move := (*fb.Median - *fa.Median) / *fa.Median
 		p := fmt.Sprintf("the %s moved %+.0f%%", sideName(side[0], side[1]), 100*move)
 		if fa.Support != "" || fb.Support != "" {
-			p += " (" + firstNonEmpty(fa.Support, fb.Support) + ")"
+			p += " (" + cmp.Or(fa.Support, fb.Support) + ")"
 		}
 		if fa.N < MinRunsForInterval {
 			p += fmt.Sprintf(", n=%d run", fa.N)
@@ -150,13 +151,4 @@ func sideName(variant, option string) string {
 		return option
 	}
 	return archName(variant)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -225,15 +225,17 @@ func CountObjects(ctx context.Context, c Config, bucket string) (int64, error) {
 // whose database, buckets and topics have fixed names, the same empty
 // start before each run: only for a stack nothing else is using (the bench
 // stops the stack's own apps first), never for the shared stack of tests.
-func Empty(ctx context.Context, c Config, db string, tables, buckets []string) error {
+// It returns how many objects it removed.
+func Empty(ctx context.Context, c Config, db string, tables, buckets []string) (int64, error) {
 	var errs []error
+	var removed int64
 	if len(tables) > 0 {
 		conn, err := pgx.Connect(ctx, c.pgDSN(db))
 		switch {
 		case noDatabase(err): // not created yet: nothing to empty
 			tables = nil
 		case err != nil:
-			return fmt.Errorf("empty %s: %w", db, err)
+			return 0, fmt.Errorf("empty %s: %w", db, err)
 		}
 		ids := make([]string, len(tables))
 		for i, t := range tables {
@@ -247,11 +249,11 @@ func Empty(ctx context.Context, c Config, db string, tables, buckets []string) e
 		}
 	}
 	if len(buckets) == 0 {
-		return errors.Join(errs...)
+		return 0, errors.Join(errs...)
 	}
 	client, err := c.minioClient()
 	if err != nil {
-		return errors.Join(append(errs, err)...)
+		return 0, errors.Join(append(errs, err)...)
 	}
 	for _, b := range buckets {
 		objects := make(chan miniogo.ObjectInfo)
@@ -263,6 +265,7 @@ func Empty(ctx context.Context, c Config, db string, tables, buckets []string) e
 					listErr = oi.Err
 					return
 				}
+				removed++
 				objects <- oi
 			}
 		}()
@@ -275,7 +278,7 @@ func Empty(ctx context.Context, c Config, db string, tables, buckets []string) e
 			errs = append(errs, fmt.Errorf("empty bucket %s: %w", b, listErr))
 		}
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 // noDatabase reports whether err says that the database does not exist.

@@ -177,8 +177,8 @@ func TestEmptyKeepsTablesAndBuckets(t *testing.T) {
 		}
 	}
 
-	if err := stack.Empty(ctx, base, emptied, []string{"photos"}, r.Buckets[:1]); err != nil {
-		t.Fatal(err)
+	if n, err := stack.Empty(ctx, base, emptied, []string{"photos"}, r.Buckets[:1]); err != nil || n != 2 {
+		t.Fatalf("Empty removed %d objects, %v; want the bucket's 2", n, err)
 	}
 	if n, err := stack.CountRows(ctx, base, emptied, "photos"); err != nil || n != 0 {
 		t.Errorf("%s.photos: %d rows, %v; want the table, empty", emptied, n, err)
@@ -198,13 +198,13 @@ func TestEmptyKeepsTablesAndBuckets(t *testing.T) {
 		t.Errorf("bucket %s: %d objects, %v; want its 2 kept", r.Buckets[1], n, err)
 	}
 	// A database its app has not created yet: nothing to empty, no rows.
-	if err := stack.Empty(ctx, base, "no_such_db_"+c.RunID, []string{"photos"}, nil); err != nil {
+	if _, err := stack.Empty(ctx, base, "no_such_db_"+c.RunID, []string{"photos"}, nil); err != nil {
 		t.Errorf("emptying a database not created yet: %v", err)
 	}
 	if n, err := stack.CountRows(ctx, base, "no_such_db_"+c.RunID, "photos"); err != nil || n != 0 {
 		t.Errorf("rows of a database not created yet: %d, %v; want 0", n, err)
 	}
-	if err := stack.Empty(ctx, base, emptied, []string{"no_such_table"}, nil); err == nil {
+	if _, err := stack.Empty(ctx, base, emptied, []string{"no_such_table"}, nil); err == nil {
 		t.Error("emptying a table that does not exist: no error")
 	}
 }
