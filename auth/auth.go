@@ -6,7 +6,10 @@
 // load generator, the conformance suite, `photobench token`). Its claims are
 // sub (the user id), iat, exp and iss ("photobench"). Verification accepts
 // HS256 only: "none" and every other algorithm are refused, as are tokens
-// without exp, iat or the right issuer, and subjects that are not user ids.
+// without exp, iat or the right issuer, subjects that are not user ids,
+// tokens issued (iat) or valid from (nbf) later than now beyond the
+// verifier's clock-skew leeway, and tokens that live longer than
+// MaxLifetime (exp - iat): a token that leaks is good for a day at most.
 package auth
 
 import (
@@ -27,6 +30,12 @@ const IssuerName = "photobench"
 
 // MinSecretLen is the shortest accepted signing secret, in bytes.
 const MinSecretLen = 16
+
+// MaxLifetime is the longest a token may be valid (exp - iat). Issuers
+// refuse longer ttls and Verify refuses longer-lived tokens. The longest
+// client run (the full bench, about 80 minutes, each run minting its own
+// tokens) stays far below it.
+const MaxLifetime = 24 * time.Hour
 
 // MaxTokenLen bounds the length of a token Verify looks at; longer ones are
 // malformed without being parsed. Minted tokens are about 200 bytes.
@@ -70,7 +79,8 @@ func NewIssuer(secret []byte) (*Issuer, error) {
 	return &Issuer{secret: append([]byte(nil), secret...)}, nil
 }
 
-// Mint returns a token naming user, valid from now for ttl (> 0).
+// Mint returns a token naming user, valid from now for ttl (> 0, at most
+// MaxLifetime).
 // A malformed user id is an Invalid error.
 func (i *Issuer) Mint(user string, ttl time.Duration) (string, error) {
 	return i.MintAt(user, time.Now(), ttl)
@@ -82,8 +92,8 @@ func (i *Issuer) MintAt(user string, now time.Time, ttl time.Duration) (string, 
 	if err := CheckUser(user); err != nil {
 		return "", fmt.Errorf("mint token: %w", err)
 	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("mint token: ttl %v is not positive", ttl)
+	if ttl <= 0 || ttl > MaxLifetime {
+		return "", fmt.Errorf("mint token: ttl %v is not in (0, %v]", ttl, MaxLifetime)
 	}
 	claims := jwt.RegisteredClaims{
 		Issuer:    IssuerName,
@@ -106,7 +116,7 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier for tokens signed with secret (at least
 // MinSecretLen bytes; the slice is copied). leeway (>= 0) tolerates clock
-// skew between the minting and the verifying machine, on exp and iat.
+// skew between the minting and the verifying machine, on exp, iat and nbf.
 func NewVerifier(secret []byte, leeway time.Duration) (*Verifier, error) {
 	if err := checkSecret(secret); err != nil {
 		return nil, fmt.Errorf("new verifier: %w", err)
@@ -134,6 +144,8 @@ const (
 	msgAlg       = "unsupported token algorithm (want HS256)"
 	msgSignature = "invalid token signature"
 	msgExpired   = "token expired"
+	msgLifetime  = "token lifetime over the maximum"
+	msgNotYet    = "token not valid yet (issued in the future)"
 	msgClaims    = "invalid token claims"
 	msgSubject   = "token subject is not a valid user id"
 )
@@ -141,7 +153,7 @@ const (
 // Verify checks token (the part after "Bearer ") and returns the user it
 // names. Every failure is an Unauthorized *photo.Error whose message says
 // briefly what is wrong (missing, malformed, algorithm, signature, expired,
-// claims, subject) and whose Err holds the details for logs.
+// lifetime, not yet valid, claims, subject) and whose Err holds the details for logs.
 func (v *Verifier) Verify(token string) (string, error) {
 	if token == "" {
 		return "", unauthorized(msgMissing, nil)
@@ -156,6 +168,10 @@ func (v *Verifier) Verify(token string) (string, error) {
 	}
 	if claims.IssuedAt == nil {
 		return "", unauthorized(msgClaims, errors.New("token has no iat claim"))
+	}
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > MaxLifetime {
+		return "", unauthorized(msgLifetime, fmt.Errorf("token lives %v (iat %v, exp %v), over %v",
+			life, claims.IssuedAt.Time, claims.ExpiresAt.Time, MaxLifetime))
 	}
 	if !ValidUser(claims.Subject) {
 		return "", unauthorized(msgSubject, fmt.Errorf("subject %q", brief.Clip(claims.Subject, 80)))
@@ -184,6 +200,8 @@ func classify(tok *jwt.Token, err error) string {
 		return msgSignature
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return msgExpired
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
+		return msgNotYet
 	}
 	return msgClaims
 }

@@ -1,8 +1,10 @@
 package auth_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +136,7 @@ func TestMintRefuses(t *testing.T) {
 		{"user with unicode", "zoë", time.Hour},
 		{"zero ttl", "ann", 0},
 		{"negative ttl", "ann", -time.Minute},
+		{"ttl over the maximum", "ann", auth.MaxLifetime + time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +178,10 @@ func TestVerifyRefuses(t *testing.T) {
 	noExp.ExpiresAt = nil
 	noIat := ok
 	noIat.IssuedAt = nil
+	tooLong := claims("ann", now, now.Add(auth.MaxLifetime+time.Second))
+	oldAndLong := claims("ann", now.Add(-30*24*time.Hour), now.Add(time.Hour))
+	notBefore := ok
+	notBefore.NotBefore = jwt.NewNumericDate(now.Add(time.Hour))
 
 	tests := []struct {
 		name, token, wantMsg string
@@ -186,7 +193,10 @@ func TestVerifyRefuses(t *testing.T) {
 		{"bad base64", "!!!." + parts[1] + "." + parts[2], "malformed"},
 		{"huge", strings.Repeat("a", auth.MaxTokenLen+1), "malformed"},
 		{"expired", expired, "expired"},
-		{"issued in the future", future, "claims"},
+		{"issued in the future", future, "not valid yet"},
+		{"not valid before an hour from now", sign(t, jwt.SigningMethodHS256, notBefore, testSecret), "not valid yet"},
+		{"lifetime over the maximum", sign(t, jwt.SigningMethodHS256, tooLong, testSecret), "lifetime"},
+		{"issued a month ago, valid an hour more", sign(t, jwt.SigningMethodHS256, oldAndLong, testSecret), "lifetime"},
 		{"other secret", otherSecret, "signature"},
 		{"tampered payload", parts[0] + "." + forgedPayload + "." + parts[2], "signature"},
 		{"no signature", parts[0] + "." + parts[1] + ".", "signature"},
@@ -270,6 +280,35 @@ func TestVerifyLeeway(t *testing.T) {
 	}
 }
 
+// TestVerifyClockSkew: a token minted by a clock a little ahead is
+// accepted within the leeway, and refused beyond it; a token living
+// exactly MaxLifetime is accepted.
+func TestVerifyClockSkew(t *testing.T) {
+	iss := mustIssuer(t, testSecret)
+	v := mustVerifier(t, testSecret, 5*time.Second)
+	tests := []struct {
+		name   string
+		ahead  time.Duration // how far ahead the minting clock is
+		ttl    time.Duration
+		wantOK bool
+	}{
+		{"clock 2 s ahead", 2 * time.Second, time.Hour, true},
+		{"clock 30 s ahead", 30 * time.Second, time.Hour, false},
+		{"the maximum lifetime", 0, auth.MaxLifetime, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := iss.MintAt("ann", time.Now().Add(tt.ahead), tt.ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(tok); (err == nil) != tt.wantOK {
+				t.Errorf("Verify: %v, want accepted %v", err, tt.wantOK)
+			}
+		})
+	}
+}
+
 func TestErrorsAreClientSafe(t *testing.T) {
 	v := mustVerifier(t, testSecret, 0)
 	_, err := v.Verify(sign(t, jwt.SigningMethodHS256, claims("ann", time.Now(), time.Now().Add(-time.Minute)), testSecret))
@@ -315,5 +354,49 @@ func TestSecretFromEnv(t *testing.T) {
 	}
 	if _, err := auth.NewIssuer(auth.SecretFromEnv(func(string) string { return "" })); err != nil {
 		t.Errorf("the development secret is too short: %v", err)
+	}
+}
+
+func TestServerSecret(t *testing.T) {
+	dev := func(string) string { return "" }
+	devSet := func(k string) string { return map[string]string{auth.EnvSecret: auth.DevelopmentSecret}[k] }
+	own := func(k string) string { return map[string]string{auth.EnvSecret: "a-random-secret-0123456789"}[k] }
+	tests := []struct {
+		name     string
+		getenv   func(string) string
+		addrs    []string
+		wantErr  bool
+		wantWarn bool
+	}{
+		{"development secret on loopback", dev, []string{"127.0.0.1:8080", "[::1]:8080", "localhost:8080"}, false, true},
+		{"development secret on every address", dev, []string{":8080"}, true, false},
+		{"development secret on 0.0.0.0", dev, []string{"127.0.0.1:1", "0.0.0.0:8080"}, true, false},
+		{"development secret on ::", dev, []string{"[::]:8080"}, true, false},
+		{"development secret on a LAN address", dev, []string{"192.168.1.10:8080"}, true, false},
+		{"development secret on a host name", dev, []string{"photos.example:8080"}, true, false},
+		{"development secret set explicitly, off loopback", devSet, []string{"0.0.0.0:8080"}, true, false},
+		{"own secret off loopback", own, []string{"0.0.0.0:8080"}, false, false},
+		{"own secret on loopback", own, []string{"127.0.0.1:8080"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			secret, err := auth.ServerSecret(slog.New(slog.NewTextHandler(&logs, nil)), tt.getenv, tt.addrs...)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ServerSecret: %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, auth.EnvSecret) || !strings.Contains(msg, "loopback") {
+					t.Errorf("error %q: want one line naming %s and loopback", msg, auth.EnvSecret)
+				}
+				return
+			}
+			if want := string(auth.SecretFromEnv(tt.getenv)); string(secret) != want {
+				t.Errorf("secret %q, want %q", secret, want)
+			}
+			if warned := strings.Contains(logs.String(), "level=WARN"); warned != tt.wantWarn {
+				t.Errorf("logged %q, want a warning %v", logs.String(), tt.wantWarn)
+			}
+		})
 	}
 }

@@ -251,7 +251,7 @@ func newLoadTarget(ctx context.Context, cfg loadConfig, sc *Scenario, stderr io.
 	}
 	tgt, err := NewAPITarget(APIConfig{
 		BaseURL: cfg.target, Secret: cfg.secret, Users: sc.Users, Seed: sc.Seed,
-		TokenTTL: sc.Duration() + sc.Ready.Timeout + 24*time.Hour, Photos: photos,
+		TokenTTL: min(sc.Duration()+sc.Ready.Timeout+time.Hour, auth.MaxLifetime), Photos: photos,
 	})
 	if err != nil {
 		return nil, err

@@ -81,7 +81,8 @@ Async mode's job queue (River; River's own default in brackets):
   Finished jobs are kept 24 h (River's default), removed by River's cleaner.
 
 Environment: PHOTOBENCH_AUTH_SECRET signs and verifies bearer tokens
-(default: a development secret; see photobench token). With --storage s3:
+(default: the public development secret, refused unless --addr is loopback).
+With --storage s3:
 PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY and PHOTOBENCH_S3_SECRET_KEY,
 as the event-driven functions read them (make up writes them to .stack/env).
 
@@ -104,7 +105,6 @@ type config struct {
 	visionRetries                   int
 	limits                          imaging.Limits
 	syncWrites                      bool
-	secret                          []byte
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -211,7 +211,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.limits.MaxBytes < 1 || c.limits.MaxPixels < 1 {
 		problems.Addf("--max-bytes and --max-pixels must be positive")
 	}
-	c.secret = auth.SecretFromEnv(getenv)
 	return c, problems.Err("monolith")
 }
 
@@ -248,6 +247,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := command.Logger(stderr, "monolith")
+	secret, err := auth.ServerSecret(log, getenv, c.addr)
+	if err != nil {
+		return fmt.Errorf("monolith: %w", err)
+	}
 
 	reg := command.Registry()
 	m := NewMetrics(reg)
@@ -266,7 +269,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("monolith: %w", err)
 	}
 	m.Info.WithLabelValues(c.storage).Set(1)
-	verifier, err := auth.NewVerifier(c.secret, 5*time.Second)
+	verifier, err := auth.NewVerifier(secret, 5*time.Second)
 	if err != nil {
 		return fmt.Errorf("monolith: %w", err)
 	}

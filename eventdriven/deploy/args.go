@@ -48,7 +48,8 @@ Flags:
 Environment: PHOTOBENCH_KAFKA_BROKERS, PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY,
 PHOTOBENCH_S3_SECRET_KEY, PHOTOBENCH_CATALOG_PG_DSN (default: PHOTOBENCH_PG_DSN with the
 database "catalog"), PHOTOBENCH_VISION_URL, PHOTOBENCH_AUTH_SECRET (make up writes all
-of them to .stack/env).
+of them to .stack/env). Ingest, query and the front refuse the public development
+secret (PHOTOBENCH_AUTH_SECRET unset) unless --addr is a loopback address.
 `, strings.Join(ports, ", "), Ports["ingest"], Ports["query"], imaging.DefaultLimits.MaxBytes, imaging.DefaultLimits.MaxPixels)
 	return b.String()
 }()
@@ -162,8 +163,13 @@ func (a *Args) CatalogDSN() string {
 	return u.String()
 }
 
-// Secret is the bearer tokens' signing secret (PHOTOBENCH_AUTH_SECRET).
-func (a *Args) Secret() []byte { return auth.SecretFromEnv(a.getenv) }
+// Secret is the bearer tokens' signing secret (PHOTOBENCH_AUTH_SECRET) of
+// a function that verifies or forwards them on a.Addr: an error if it is
+// the public development secret and a.Addr is not loopback, a warning on
+// log if it is on loopback (auth.ServerSecret).
+func (a *Args) Secret(log *slog.Logger) ([]byte, error) {
+	return auth.ServerSecret(log, a.getenv, a.Addr)
+}
 
 // Err reports every problem found so far in one line, wrapping
 // command.ErrUsage; nil if there is none.

@@ -24,7 +24,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return nil, nil, err
 		}
-		verifier, err := auth.NewVerifier(a.Secret(), 5*time.Second)
+		secret, err := a.Secret(d.Log)
+		if err != nil {
+			return nil, nil, err
+		}
+		verifier, err := auth.NewVerifier(secret, 5*time.Second)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
@@ -39,7 +40,9 @@ Flags:
                   file's addr (repeatable)
   --addr ADDR     the runtime's own /healthz and /metrics (default 127.0.0.1:18096)
 
-Environment: PHOTOBENCH_KAFKA_BROKERS (lag), PHOTOBENCH_PROMETHEUS_SD_DIR (when
+Environment: PHOTOBENCH_AUTH_SECRET (the public development secret, the
+default, is refused unless every activator listens on loopback),
+PHOTOBENCH_KAFKA_BROKERS (lag), PHOTOBENCH_PROMETHEUS_SD_DIR (when
 set, every replica is registered for scraping), and whatever the functions
 need (photobench fn -h), passed on to the replicas.
 `
@@ -131,6 +134,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := command.Logger(stderr, "runtime")
+	// The activators forward bearer tokens to the HTTP functions: the
+	// public secret only if they all listen on loopback.
+	var apiAddrs []string
+	for _, f := range c.cfg.Functions {
+		if f.Kind == KindHTTP {
+			apiAddrs = append(apiAddrs, f.Addr)
+		}
+	}
+	if _, err := auth.ServerSecret(log, getenv, apiAddrs...); err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
 	reg := command.Registry()
 	m := NewMetrics(reg)
 	rt, err := New(c.cfg, Options{

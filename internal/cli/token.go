@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/command"
@@ -20,7 +19,8 @@ Prints a bearer token naming USER (1-64 of A-Z a-z 0-9 _ -), for
 (A USER starting with '-' goes after --: photobench token -- -bob)
 
 Flags:
-  --ttl DURATION   how long the token is valid (default 24h), e.g. 90m, 7h
+  --ttl DURATION   how long the token is valid (default and maximum 24h), e.g. 90m, 7h;
+                   the servers refuse tokens that live longer
 
 Environment:
   PHOTOBENCH_AUTH_SECRET   the signing secret the servers share (at least 16 bytes);
@@ -28,8 +28,9 @@ Environment:
                            benchmarking only
 `
 
-// defaultTokenTTL is how long `photobench token` tokens last by default.
-const defaultTokenTTL = 24 * time.Hour
+// defaultTokenTTL is how long `photobench token` tokens last by default:
+// as long as the servers accept.
+const defaultTokenTTL = auth.MaxLifetime
 
 // runToken implements `photobench token [--ttl 24h] USER`: one token on
 // one line of stdout.
@@ -60,8 +61,8 @@ func runToken(_ context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("%w: token: no user given", command.ErrUsage)
 	case len(users) > 1:
 		return fmt.Errorf("%w: token: one user at a time, got %d: %q", command.ErrUsage, len(users), users)
-	case *ttl <= 0:
-		return fmt.Errorf("%w: token: --ttl %v is not positive", command.ErrUsage, *ttl)
+	case *ttl <= 0 || *ttl > auth.MaxLifetime:
+		return fmt.Errorf("%w: token: --ttl %v is not in (0, %v]: the servers refuse tokens that live longer", command.ErrUsage, *ttl, auth.MaxLifetime)
 	case !auth.ValidUser(users[0]):
 		return fmt.Errorf("%w: token: user %q is not a valid user id (want 1-64 of A-Z a-z 0-9 _ -)", command.ErrUsage, users[0])
 	}

@@ -30,6 +30,7 @@ func TestTokenVerifies(t *testing.T) {
 		{"default ttl", []string{"alice"}, map[string]string{auth.EnvSecret: secret}, secret, "alice", defaultTokenTTL, false},
 		{"ttl before user", []string{"--ttl", "90m", "bob_2"}, map[string]string{auth.EnvSecret: secret}, secret, "bob_2", 90 * time.Minute, false},
 		{"ttl after user", []string{"carol", "-ttl=1h"}, map[string]string{auth.EnvSecret: secret}, secret, "carol", time.Hour, false},
+		{"the longest ttl", []string{"--ttl", "24h", "erin"}, map[string]string{auth.EnvSecret: secret}, secret, "erin", auth.MaxLifetime, false},
 		{"user after --", []string{"--", "-dash"}, map[string]string{auth.EnvSecret: secret}, secret, "-dash", defaultTokenTTL, false},
 		{"development secret", []string{"dave"}, nil, auth.DevelopmentSecret, "dave", defaultTokenTTL, true},
 	}
@@ -93,8 +94,9 @@ func TestTokenErrors(t *testing.T) {
 		{"bad user", []string{"al/ice"}, nil, `user "al/ice" is not a valid user id`, true},
 		{"user too long", []string{strings.Repeat("a", 65)}, nil, "not a valid user id", true},
 		{"bad ttl", []string{"--ttl", "soon", "alice"}, nil, "invalid value", true},
-		{"zero ttl", []string{"--ttl", "0s", "alice"}, nil, "not positive", true},
-		{"negative ttl", []string{"--ttl=-1h", "alice"}, nil, "not positive", true},
+		{"zero ttl", []string{"--ttl", "0s", "alice"}, nil, "is not in (0, 24h0m0s]", true},
+		{"negative ttl", []string{"--ttl=-1h", "alice"}, nil, "is not in (0, 24h0m0s]", true},
+		{"ttl over the maximum", []string{"--ttl=24h1s", "alice"}, nil, "is not in (0, 24h0m0s]", true},
 		{"unknown flag", []string{"--colour", "alice"}, nil, "flag provided but not defined", true},
 		{"short secret", []string{"alice"}, map[string]string{auth.EnvSecret: "short"}, "PHOTOBENCH_AUTH_SECRET", false},
 	}
