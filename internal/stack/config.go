@@ -360,7 +360,10 @@ func (c Config) Env() [][2]string {
 }
 
 // writeEnvFile writes the env contract as `export NAME='value'` lines,
-// atomically, so a reader never sources half a file.
+// atomically, so a reader never sources half a file. It holds the auth
+// secret and MinIO's keys, so it is readable by its owner only (0600): the
+// rename replaces a file of another mode, such as the 0644 of older
+// versions.
 func (c Config) writeEnvFile(withApps bool) error {
 	var b strings.Builder
 	b.WriteString("# Written by `photobench stack up`; source it: . " + c.EnvFile() + "\n")
@@ -371,7 +374,7 @@ func (c Config) writeEnvFile(withApps bool) error {
 	for _, kv := range env {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
-	return atomicfile.Write(c.EnvFile(), []byte(b.String()), 0o644)
+	return atomicfile.Write(c.EnvFile(), []byte(b.String()), 0o600)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

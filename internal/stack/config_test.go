@@ -168,3 +168,46 @@ func TestLoadConfigPGDataDir(t *testing.T) {
 		t.Errorf("PGDataDir = %q, want the PHOTOBENCH_PG_DATA_DIR override /srv/pg", cfg.PGDataDir)
 	}
 }
+
+// TestEnvFileIsPrivate: the env file holds the auth secret and MinIO's keys,
+// so it is written 0600, and a file left 0644 by an older version is made
+// 0600 when it is written again.
+func TestEnvFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := stack.LoadConfig(func(k string) string {
+		return map[string]string{"PHOTOBENCH_AUTH_SECRET": "a-secret-of-the-test-0123456789"}[k]
+	}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		old  bool
+	}{{"new file", false}, {"old 0644 file", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(cfg.EnvFile())
+			if tt.old {
+				if err := os.WriteFile(cfg.EnvFile(), []byte("export OLD=1\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := cfg.WriteEnvFile(true); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(cfg.EnvFile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("env file mode %o, want 600", mode)
+			}
+			b, err := os.ReadFile(cfg.EnvFile())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "PHOTOBENCH_AUTH_SECRET='a-secret-of-the-test-0123456789'") {
+				t.Errorf("env file lacks the secret:\n%s", b)
+			}
+		})
+	}
+}
