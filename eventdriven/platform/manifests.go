@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/photobench/photobench/auth"
 )
 
 // Kubernetes manifests: the same functions, scaled by KEDA (event
@@ -24,6 +26,9 @@ const (
 	KafkaBootstrap = "kafka:9092"
 	// ContainerPort is the port every function listens on in its pod.
 	ContainerPort = 8080
+	// S3Endpoint is the ConfigMap's MinIO endpoint: a URL, as the
+	// functions' store requires.
+	S3Endpoint = "http://minio:9000"
 	// KnativeConfigFile is the file of Manifests' answer holding Knative's
 	// cluster-wide config-autoscaler settings.
 	KnativeConfigFile = "knative-config-autoscaler.yaml"
@@ -70,7 +75,8 @@ func Manifests(cfg Config, image, namespace string) (map[string][]byte, error) {
 	}
 	b, err := marshalDocs("# Placeholder: the non-secret environment of every function. Put\n"+
 		"# PHOTOBENCH_S3_ACCESS_KEY, PHOTOBENCH_S3_SECRET_KEY, PHOTOBENCH_CATALOG_PG_DSN and\n"+
-		"# PHOTOBENCH_AUTH_SECRET in a Secret named "+EnvName+" in the same namespace.\n",
+		"# PHOTOBENCH_AUTH_SECRET in a Secret named "+EnvName+" in the same namespace (the HTTP\n"+
+		"# functions need PHOTOBENCH_AUTH_SECRET: a random value of at least 16 bytes).\n",
 		envConfigMap(namespace))
 	if err != nil {
 		return nil, fmt.Errorf("manifests env: %w", err)
@@ -123,6 +129,7 @@ type container struct {
 	Command        []string  `yaml:"command"`
 	Args           []string  `yaml:"args"`
 	EnvFrom        []envFrom `yaml:"envFrom"`
+	Env            []envVar  `yaml:"env,omitempty"`
 	Ports          []port    `yaml:"ports"`
 	ReadinessProbe probe     `yaml:"readinessProbe"`
 }
@@ -134,6 +141,22 @@ type envFrom struct {
 
 type nameRef struct {
 	Name string `yaml:"name"`
+}
+
+// envVar is a container variable from a Secret's key (no optional field:
+// the key is required).
+type envVar struct {
+	Name      string    `yaml:"name"`
+	ValueFrom envSource `yaml:"valueFrom"`
+}
+
+type envSource struct {
+	SecretKeyRef keyRef `yaml:"secretKeyRef"`
+}
+
+type keyRef struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
 }
 
 type port struct {
@@ -233,7 +256,13 @@ func labels(f FunctionConfig) map[string]string {
 }
 
 // functionContainer runs `photobench fn NAME` on ContainerPort with the
-// environment of EnvName.
+// environment of EnvName. It listens on every interface, as a pod must for
+// the kubelet's probes and the Service to reach it; so an HTTP function (a
+// Knative Service, reachable through the cluster's ingress; ingest and
+// query verify bearer tokens) takes PHOTOBENCH_AUTH_SECRET from the Secret
+// by key, without optional: a Secret lacking the key keeps the pod from
+// starting rather than leave the variable unset (and ingest and query
+// refuse the public development secret off loopback anyway).
 func functionContainer(f FunctionConfig, image, namespace string) container {
 	args := []string{"fn", f.Name, "--addr", fmt.Sprintf("0.0.0.0:%d", ContainerPort)}
 	if f.Kind == KindEvent {
@@ -256,6 +285,9 @@ func functionContainer(f FunctionConfig, image, namespace string) container {
 		},
 		Ports:          []port{{ContainerPort: ContainerPort}},
 		ReadinessProbe: probe{HTTPGet: httpGet{Path: "/healthz"}},
+	}
+	if f.Kind == KindHTTP {
+		c.Env = []envVar{{Name: auth.EnvSecret, ValueFrom: envSource{SecretKeyRef: keyRef{Name: EnvName, Key: auth.EnvSecret}}}}
 	}
 	if f.Kind == KindEvent {
 		// Knative probes the container port itself and names it; a
@@ -404,7 +436,7 @@ func envConfigMap(namespace string) configMapDoc {
 		Metadata:   objectMeta{Name: EnvName, Namespace: namespace},
 		Data: map[string]string{
 			"PHOTOBENCH_KAFKA_BROKERS": KafkaBootstrap,
-			"PHOTOBENCH_S3_ENDPOINT":   "minio:9000",
+			"PHOTOBENCH_S3_ENDPOINT":   S3Endpoint,
 			"PHOTOBENCH_VISION_URL":    "http://vision:18081",
 		},
 	}

@@ -16,7 +16,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/platform"
+	"github.com/photobench/photobench/eventdriven/s3store"
 )
 
 var updateManifests = flag.Bool("update", false, "rewrite the manifests under deploy/k8s from eventdriven/deploy/functions.yaml")
@@ -60,6 +62,16 @@ type k8sDoc struct {
 					Image   string   `yaml:"image"`
 					Command []string `yaml:"command"`
 					Args    []string `yaml:"args"`
+					Env     []struct {
+						Name      string `yaml:"name"`
+						ValueFrom struct {
+							SecretKeyRef *struct {
+								Name     string `yaml:"name"`
+								Key      string `yaml:"key"`
+								Optional *bool  `yaml:"optional"`
+							} `yaml:"secretKeyRef"`
+						} `yaml:"valueFrom"`
+					} `yaml:"env"`
 				} `yaml:"containers"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
@@ -157,6 +169,19 @@ func TestManifestsMatchConfig(t *testing.T) {
 			if got := autoscalerCM[0].Data["scale-to-zero-grace-period"]; got != maxGrace.String() {
 				t.Errorf("scale-to-zero-grace-period = %q, want %q", got, maxGrace)
 			}
+		}
+	})
+
+	// The ConfigMap's MinIO endpoint is one the functions' store accepts
+	// (its own check, s3store.New).
+	t.Run("the ConfigMap's S3 endpoint passes the store's check", func(t *testing.T) {
+		docs := parseDocs(t, platform.EnvFile, files[platform.EnvFile])
+		if len(docs) != 1 || docs[0].Kind != "ConfigMap" {
+			t.Fatalf("%s: %+v, want one ConfigMap", platform.EnvFile, docs)
+		}
+		endpoint := docs[0].Data["PHOTOBENCH_S3_ENDPOINT"]
+		if _, err := s3store.New(endpoint, "access", "secret", nil); err != nil {
+			t.Errorf("PHOTOBENCH_S3_ENDPOINT %q: %v", endpoint, err)
 		}
 	})
 
@@ -271,6 +296,24 @@ func checkContainer(t *testing.T, f platform.FunctionConfig, d k8sDoc) {
 	if c.Image != k8sImage || len(cmd) < 3 || cmd[0] != "photobench" || cmd[1] != "fn" || cmd[2] != f.Name {
 		t.Errorf("%s %s: image %q runs %q, want %s running photobench fn %s", d.Kind, f.Name, c.Image, cmd, k8sImage, f.Name)
 	}
+	if i := slices.Index(c.Args, "--addr"); i < 0 || i+1 == len(c.Args) || c.Args[i+1] != "0.0.0.0:"+strconv.Itoa(platform.ContainerPort) {
+		t.Errorf("%s %s: args %q, want an explicit --addr 0.0.0.0:%d", d.Kind, f.Name, c.Args, platform.ContainerPort)
+	}
+	if f.Kind != platform.KindHTTP {
+		return
+	}
+	// The HTTP functions verify tokens on every interface: the secret is a
+	// required key of the Secret, never the public default.
+	for _, e := range c.Env {
+		if e.Name != auth.EnvSecret {
+			continue
+		}
+		if r := e.ValueFrom.SecretKeyRef; r == nil || r.Name != platform.EnvName || r.Key != auth.EnvSecret || (r.Optional != nil && *r.Optional) {
+			t.Errorf("%s %s: %s from %+v, want the required key %s of Secret %s", d.Kind, f.Name, auth.EnvSecret, r, auth.EnvSecret, platform.EnvName)
+		}
+		return
+	}
+	t.Errorf("%s %s: no %s from the Secret by key", d.Kind, f.Name, auth.EnvSecret)
 }
 
 // writeManifests replaces the YAML files under deploy/k8s with files.
