@@ -80,8 +80,7 @@ func NewIssuer(secret []byte) (*Issuer, error) {
 }
 
 // Mint returns a token naming user, valid from now for ttl (> 0, at most
-// MaxLifetime).
-// A malformed user id is an Invalid error.
+// MaxLifetime). A malformed user id is an Invalid error.
 func (i *Issuer) Mint(user string, ttl time.Duration) (string, error) {
 	return i.MintAt(user, time.Now(), ttl)
 }
@@ -145,7 +144,7 @@ const (
 	msgSignature = "invalid token signature"
 	msgExpired   = "token expired"
 	msgLifetime  = "token lifetime over the maximum"
-	msgNotYet    = "token not valid yet (issued in the future)"
+	msgNotYet    = "token not valid yet"
 	msgClaims    = "invalid token claims"
 	msgSubject   = "token subject is not a valid user id"
 )
@@ -153,7 +152,8 @@ const (
 // Verify checks token (the part after "Bearer ") and returns the user it
 // names. Every failure is an Unauthorized *photo.Error whose message says
 // briefly what is wrong (missing, malformed, algorithm, signature, expired,
-// lifetime, not yet valid, claims, subject) and whose Err holds the details for logs.
+// lifetime, not yet valid, claims, subject) and whose Err holds the details
+// for logs.
 func (v *Verifier) Verify(token string) (string, error) {
 	if token == "" {
 		return "", unauthorized(msgMissing, nil)
