@@ -197,6 +197,18 @@ func TestRuntimeDrainsActivatorsOnStop(t *testing.T) {
 	_, _, body := activatorGet(t, base+"/warm")
 	replica := strings.TrimSpace(strings.TrimPrefix(body, "replica "))
 
+	// The runtime's /status shows the function and its replica.
+	own := regexp.MustCompile(`runtime listening on (http://\S+)`).FindStringSubmatch(stdout.String())
+	if own == nil {
+		t.Fatalf("no runtime listening line in %q", stdout.String())
+	}
+	_, _, status := activatorGet(t, own[1]+"/status")
+	var st struct{ Functions []platform.Status }
+	if err := json.Unmarshal([]byte(status), &st); err != nil || len(st.Functions) != 1 || st.Functions[0].Name != "echo" ||
+		len(st.Functions[0].Replicas) != 1 || st.Functions[0].Replicas[0].Addr != replica || st.Functions[0].CrashLoop {
+		t.Errorf("/status %s (%v); want echo with its one replica at %s, no crash loop", status, err, replica)
+	}
+
 	slow := make(chan answer, 1)
 	go func() {
 		a, err := getAnswer(base + "/work?sleep=2s")

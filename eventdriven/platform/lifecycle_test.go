@@ -78,8 +78,8 @@ func TestStopWithinGrace(t *testing.T) {
 
 	t.Run("a handler that finishes within the budget is committed", func(t *testing.T) {
 		fx := newScaleFixture(t)
-		// Grace 3 s: the handler may take 2.1 s after SIGTERM; it needs 1.5 s.
-		rt := fx.fnRuntime(t, fnSlow, 1500*time.Millisecond, func(o *platform.Options) { o.StopGrace = 3 * time.Second })
+		// Grace 4 s: the handler may take 2.8 s after SIGTERM; it needs 2 s.
+		rt := fx.fnRuntime(t, fnSlow, 2*time.Second, func(o *platform.Options) { o.StopGrace = 4 * time.Second })
 		r := startRuntime(t, rt)
 		fx.produce(t, 1)
 		pollUntil(t, "the handler started", func() bool { return len(fx.records(t).begun) == 1 })
@@ -98,8 +98,8 @@ func TestStopWithinGrace(t *testing.T) {
 
 	t.Run("a handler over the budget is left uncommitted and redelivered", func(t *testing.T) {
 		fx := newScaleFixture(t)
-		// Grace 2 s: the handler's ctx is cancelled 1.4 s after SIGTERM.
-		rt := fx.fnRuntime(t, fnUntilStop, 0, func(o *platform.Options) { o.StopGrace = 2 * time.Second })
+		// Grace 4 s: the handler's ctx is cancelled 2.8 s after SIGTERM.
+		rt := fx.fnRuntime(t, fnUntilStop, 0, func(o *platform.Options) { o.StopGrace = 4 * time.Second })
 		r := startRuntime(t, rt)
 		fx.produce(t, 1)
 		pollUntil(t, "the handler started", func() bool { return len(fx.records(t).begun) == 1 })
