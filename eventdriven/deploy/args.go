@@ -48,9 +48,11 @@ Flags:
 Environment: PHOTOBENCH_KAFKA_BROKERS, PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY,
 PHOTOBENCH_S3_SECRET_KEY, PHOTOBENCH_CATALOG_PG_DSN (default: PHOTOBENCH_PG_DSN with the
 database "catalog"), PHOTOBENCH_VISION_URL, PHOTOBENCH_AUTH_SECRET (make up writes all
-of them to .stack/env). Ingest, query and the front refuse the public development
-secret (PHOTOBENCH_AUTH_SECRET unset) unless --addr is a loopback address.
-`, strings.Join(ports, ", "), Ports["ingest"], Ports["query"], imaging.DefaultLimits.MaxBytes, imaging.DefaultLimits.MaxPixels)
+of them to .stack/env); PHOTOBENCH_STOP_GRACE, the SIGTERM-to-SIGKILL grace the process
+fits its stop into (default %s; the runtime sets it). Ingest, query and the front refuse
+the public development secret (PHOTOBENCH_AUTH_SECRET unset) unless --addr is a loopback
+address.
+`, strings.Join(ports, ", "), Ports["ingest"], Ports["query"], imaging.DefaultLimits.MaxBytes, imaging.DefaultLimits.MaxPixels, StopGrace)
 	return b.String()
 }()
 
@@ -210,9 +212,10 @@ func Build[H any](ctx context.Context, a *Args, stderr io.Writer,
 
 // ServeHTTP is the body of an HTTP function's Run, after the function has
 // read its own environment from a: Build, then serve the handler on a.Addr
-// until ctx ends.
+// until ctx ends, finishing in-flight requests within its Shutdown budget.
 func (a *Args) ServeHTTP(ctx context.Context, stdout, stderr io.Writer,
 	build func(ctx context.Context, d Deps) (h http.Handler, done func(), err error)) error {
+	stop := a.Shutdown()
 	h, d, closeFn, err := Build(ctx, a, stderr, build)
 	if err != nil {
 		return err
@@ -220,5 +223,5 @@ func (a *Args) ServeHTTP(ctx context.Context, stdout, stderr io.Writer,
 	if closeFn != nil {
 		defer closeFn()
 	}
-	return command.ServeHTTP(ctx, d.Log, a.Function.Name, a.Addr, h, stdout)
+	return command.ServeHTTPWithin(ctx, d.Log, a.Function.Name, a.Addr, h, stdout, stop.Drain)
 }

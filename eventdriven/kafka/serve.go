@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/platform/liveness"
 	"github.com/photobench/photobench/internal/command"
 )
 
@@ -29,7 +29,13 @@ type process struct {
 	MaxAttempts int
 	// Addr is where /healthz and /metrics are served.
 	Addr string
-	Deps deploy.Deps
+	// Shutdown bounds the in-flight event and the HTTP server after
+	// SIGTERM, so that the process exits within its grace.
+	Shutdown deploy.Shutdown
+	// HandlerDeadline: a handler call running longer fails /healthz (the
+	// runtime's liveness probe).
+	HandlerDeadline time.Duration
+	Deps            deploy.Deps
 	// Stdout receives the listening line and, once, "<name> first event
 	// handled", which the scale-to-zero runtime reads to time a cold start
 	// up to the first event handled.
@@ -41,19 +47,23 @@ type process struct {
 // and /healthz and /metrics on p.Addr. A consumer that ends stops the
 // process.
 func serve(ctx context.Context, p process, h eventdriven.Handler) error {
+	live := liveness.New(p.HandlerDeadline)
 	producer := NewProducer(p.Brokers, ProducerOptions{Sent: p.Deps.Sent})
 	defer producer.Close()
 	consumer, err := NewConsumer(ConsumerConfig{
 		Brokers: p.Brokers, Group: p.Group, Topics: p.Topics, Function: p.Name,
-		MaxAttempts: p.MaxAttempts, Log: p.Deps.Log, Metrics: NewMetrics(p.Deps.Registry),
-		Middleware: []Middleware{OnFirstSuccess(func() { fmt.Fprintf(p.Stdout, "%s first event handled\n", p.Name) })},
+		MaxAttempts: p.MaxAttempts, StopTimeout: p.Shutdown.Handler, Log: p.Deps.Log, Metrics: NewMetrics(p.Deps.Registry),
+		Middleware: []Middleware{OnFirstSuccess(func() { fmt.Fprintf(p.Stdout, "%s first event handled\n", p.Name) }),
+			func(next Handler) Handler {
+				return func(ctx context.Context, m *Message) error { defer live.Begin()(); return next(ctx, m) }
+			}},
 	}, Function(h, p.Route, producer))
 	if err != nil {
 		return fmt.Errorf("fn %s: %w", p.Name, err)
 	}
 	r := chi.NewRouter()
 	r.Use(p.Deps.HTTP.Middleware)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	r.Get("/healthz", live.ServeHTTP)
 	r.Handle("/metrics", promhttp.HandlerFor(p.Deps.Registry, promhttp.HandlerOpts{}))
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -64,7 +74,7 @@ func serve(ctx context.Context, p process, h eventdriven.Handler) error {
 		consumed <- consumer.Run(runCtx)
 		stop()
 	}()
-	serveErr := command.ServeHTTP(runCtx, p.Deps.Log, p.Name, p.Addr, r, p.Stdout)
+	serveErr := command.ServeHTTPWithin(runCtx, p.Deps.Log, p.Name, p.Addr, r, p.Stdout, p.Shutdown.Drain)
 	stop()
 	if err := <-consumed; err != nil {
 		return fmt.Errorf("fn %s: consumer: %w", p.Name, err)
@@ -79,6 +89,7 @@ func serve(ctx context.Context, p process, h eventdriven.Handler) error {
 func RunFunction(ctx context.Context, a *deploy.Args, stdout, stderr io.Writer,
 	build func(ctx context.Context, d deploy.Deps) (h eventdriven.Handler, done func(), err error)) error {
 	brokers := a.Brokers()
+	stop, deadline := a.Shutdown(), a.HandlerDeadline()
 	h, d, closeFn, err := deploy.Build(ctx, a, stderr, build)
 	if err != nil {
 		return err
@@ -90,6 +101,6 @@ func RunFunction(ctx context.Context, a *deploy.Args, stdout, stderr io.Writer,
 	return serve(ctx, process{
 		Name: f.Name, Brokers: brokers, Group: a.Group, Topics: f.In,
 		Route:       Route{Originals: deploy.BucketOriginals, Out: f.Out},
-		MaxAttempts: a.MaxAttempts, Addr: a.Addr, Deps: d, Stdout: stdout,
+		MaxAttempts: a.MaxAttempts, Addr: a.Addr, Shutdown: stop, HandlerDeadline: deadline, Deps: d, Stdout: stdout,
 	}, h)
 }

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -43,8 +44,9 @@ func init() {
 
 // httpReplicaMain is a small but real HTTP replica speaking the replica
 // protocol: it prints its listening line and answers every request with
-// 200 "replica ADDR" after ?sleep= (a Go duration); on SIGTERM it finishes
-// the requests in flight and exits. In mode "never" it starts but never
+// 200 "replica ADDR" after reading the body and waiting ?sleep= (a Go
+// duration), GET /in-flight with the requests in flight and GET
+// /most-in-flight with the most it had in flight at once; on SIGTERM it finishes the requests in flight and exits. In mode "never" it starts but never
 // gets ready.
 func httpReplicaMain(mode string) error {
 	name := "replica"
@@ -62,7 +64,21 @@ func httpReplicaMain(mode string) error {
 		return err
 	}
 	addr := ln.Addr().String()
+	var inFlight, most atomic.Int64 // requests in flight, and the most seen
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/most-in-flight":
+			fmt.Fprintf(w, "%d\n", most.Load())
+			return
+		case "/in-flight":
+			fmt.Fprintf(w, "%d\n", inFlight.Load())
+			return
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		io.Copy(io.Discard, r.Body)
 		if d, err := time.ParseDuration(r.URL.Query().Get("sleep")); err == nil {
 			time.Sleep(d)
 		}

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -38,7 +40,9 @@ Flags:
   --listen NAME=ADDR
                   where an HTTP function's activator listens, overriding the
                   file's addr (repeatable)
-  --addr ADDR     the runtime's own /healthz and /metrics (default 127.0.0.1:18096)
+  --addr ADDR     the runtime's own /healthz, /metrics and /status (default
+                  127.0.0.1:18096; /status is every function's replicas,
+                  restarts and crash-loop state, as JSON)
 
 Environment: PHOTOBENCH_AUTH_SECRET (the public development secret, the
 default, is refused unless every activator listens on loopback),
@@ -174,23 +178,60 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	r.Get("/status", func(w http.ResponseWriter, _ *http.Request) {
+		var st []Status
+		for _, f := range rt.Functions() {
+			st = append(st, f.Status())
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"functions": st})
+	})
+	// On SIGTERM the activators stop taking requests at once, while Run
+	// stops the replicas.
+	drained := make(chan struct{})
+	go func() {
+		<-runCtx.Done()
+		drainActivators(servers, rt.opts.StopGrace)
+		close(drained)
+	}()
 	serveErr := command.ServeHTTP(runCtx, log, "runtime", c.addr, r, stdout)
 	stop()
-	for _, s := range servers {
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		s.Shutdown(sctx)
-		cancel()
-	}
+	<-drained
 	if err := <-done; err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	return serveErr
 }
 
+// activatorServer is an activator and its listener's server.
+type activatorServer struct {
+	act *Activator
+	srv *http.Server
+}
+
+// drainActivators stops the activators while the replicas drain (the
+// runtime's Run stops them at the same time): each refuses new and queued
+// requests with 503 and closes its listener, and the requests already
+// proxied get until grace to finish (a replica's own stop ends within it).
+func drainActivators(servers []activatorServer, grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		s.act.Drain()
+		wg.Go(func() {
+			if err := s.srv.Shutdown(ctx); err != nil {
+				s.srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // serveActivators starts one activator per HTTP function, where the front
 // sends its traffic, each scaling its function until ctx ends.
-func serveActivators(ctx context.Context, rt *Runtime, m *Metrics, log *slog.Logger, stdout io.Writer) ([]*http.Server, error) {
-	var servers []*http.Server
+func serveActivators(ctx context.Context, rt *Runtime, m *Metrics, log *slog.Logger, stdout io.Writer) ([]activatorServer, error) {
+	var servers []activatorServer
 	for _, f := range rt.Functions() {
 		if f.Config().Kind != KindHTTP {
 			continue
@@ -199,12 +240,12 @@ func serveActivators(ctx context.Context, rt *Runtime, m *Metrics, log *slog.Log
 		ln, err := net.Listen("tcp", f.Config().Addr)
 		if err != nil {
 			for _, s := range servers {
-				s.Close()
+				s.srv.Close()
 			}
 			return nil, fmt.Errorf("runtime: activator of %s: %w", f.Name(), err)
 		}
-		srv := &http.Server{Handler: act, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-		servers = append(servers, srv)
+		srv := NewActivatorServer(act)
+		servers = append(servers, activatorServer{act, srv})
 		go srv.Serve(ln)
 		go act.Autoscale(ctx)
 		fmt.Fprintf(stdout, "runtime: %s activator on http://%s\n", f.Name(), ln.Addr())

@@ -27,29 +27,74 @@ type Function struct {
 	lastAcct  time.Time // replica-seconds accounted up to here
 	backoff   time.Duration
 	notBefore time.Time // no start before (crash backoff)
+	crashes   int       // in a row, since a replica last ran for the reset period
+	restarts  int
 	seq       int
 }
 
 // Replica describes one replica process of a function.
 type Replica struct {
 	// ID numbers the function's replicas in start order, from 1.
-	ID int
+	ID int `json:"id"`
 	// PID is the process id (also its process group id).
-	PID int
+	PID int `json:"pid"`
 	// Addr is the host:port from its listening line; empty until ready.
-	Addr string
+	Addr string `json:"addr,omitempty"`
 	// Started is when the process was started.
-	Started time.Time
+	Started time.Time `json:"started"`
 	// Ready: the replica printed its listening line.
-	Ready bool
+	Ready bool `json:"ready"`
 	// Stopping: the replica was asked to stop (SIGTERM) and has not exited.
-	Stopping bool
+	Stopping bool `json:"stopping"`
+}
+
+// Status is a function's state, as the runtime's /status shows it.
+type Status struct {
+	Name     string    `json:"name"`
+	Kind     Kind      `json:"kind"`
+	Desired  int       `json:"desired"`
+	Replicas []Replica `json:"replicas"`
+	// Restarts counts replicas that crashed or failed their liveness
+	// probe.
+	Restarts int `json:"restarts"`
+	// CrashesInARow counts crashes since a replica last ran for the
+	// restart backoff's reset period.
+	CrashesInARow int `json:"crashes_in_a_row"`
+	// CrashLoop: CrashesInARow reached RestartBackoff.LoopAfter.
+	CrashLoop bool `json:"crash_loop"`
+	// RestartBackoff is the wait before the last crashed replica is
+	// replaced, as a Go duration; empty without crashes.
+	RestartBackoff string `json:"restart_backoff,omitempty"`
+	// NextStart is the earliest a replacement may start, while that is
+	// in the future.
+	NextStart *time.Time `json:"next_start,omitempty"`
+}
+
+// Status returns the function's state.
+func (f *Function) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := Status{
+		Name: f.cfg.Name, Kind: f.cfg.Kind, Desired: f.desired, Replicas: []Replica{},
+		Restarts: f.restarts, CrashesInARow: f.crashes, CrashLoop: f.crashes >= f.rt.opts.Restart.LoopAfter,
+	}
+	for _, r := range f.replicas {
+		st.Replicas = append(st.Replicas, r.Replica)
+	}
+	if f.backoff > 0 {
+		st.RestartBackoff = f.backoff.String()
+	}
+	if next := f.notBefore; time.Now().Before(next) {
+		st.NextStart = &next
+	}
+	return st
 }
 
 type replica struct {
 	Replica
 	cmd        *exec.Cmd
 	firstEvent bool
+	unhealthy  bool          // stopped because its liveness probe failed: counts as a crash
 	done       chan struct{} // closed once the process was reaped
 }
 
@@ -172,6 +217,13 @@ func (f *Function) WaitReady(ctx context.Context) (string, error) {
 	}
 }
 
+// readyChan is closed when a replica next gets ready.
+func (f *Function) readyChan() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.readyCh
+}
+
 // ObserveFirstRequest records a cold start's first_request phase: d from
 // the replica's process start to the first request it answered.
 func (f *Function) ObserveFirstRequest(d time.Duration) {
@@ -199,6 +251,8 @@ func (f *Function) accountLocked(now time.Time) {
 
 func (f *Function) account() {
 	f.mu.Lock()
-	f.accountLocked(time.Now())
+	now := time.Now()
+	f.accountLocked(now)
+	f.endCrashLoopLocked(now)
 	f.mu.Unlock()
 }

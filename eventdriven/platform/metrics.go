@@ -33,6 +33,11 @@ type Metrics struct {
 	// ActivatorHold is photobench_runtime_activator_hold_seconds{function}:
 	// how long the activator held a request until a replica was ready.
 	ActivatorHold *prometheus.HistogramVec
+	// ActivatorRejected is
+	// photobench_runtime_activator_rejected_total{function,reason}: requests
+	// an activator answered 503 itself (reason timeout, queue_full or
+	// draining).
+	ActivatorRejected *prometheus.CounterVec
 	// ScalingDecisions is
 	// photobench_runtime_scaling_decisions_total{function,direction}:
 	// changes of the desired replica count.
@@ -46,6 +51,24 @@ type Metrics struct {
 	// Restarts is photobench_runtime_restarts_total{function}: replicas
 	// that exited without being asked to (crashed) and were replaced.
 	Restarts *prometheus.CounterVec
+	// CrashLoop is photobench_runtime_crash_loop{function}: 1 while the
+	// function's replicas have crashed RestartBackoff.LoopAfter times in a
+	// row (Kubernetes' CrashLoopBackOff), until one runs for the reset
+	// period.
+	CrashLoop *prometheus.GaugeVec
+	// RestartBackoff is photobench_runtime_restart_backoff_seconds{function}:
+	// the wait before the last crashed replica is replaced (0 once a replica
+	// ran for the reset period).
+	RestartBackoff *prometheus.GaugeVec
+	// StopKills is photobench_runtime_stop_kills_total{function}: replicas
+	// SIGKILLed because they had not exited within the stop grace (a
+	// replica fits its stop into the grace, so any is a bug or a wedge).
+	StopKills *prometheus.CounterVec
+	// LivenessFailures is
+	// photobench_runtime_liveness_failures_total{function}: replicas
+	// restarted because their liveness probe failed (counted in Restarts
+	// too, as Kubernetes counts them in restartCount).
+	LivenessFailures *prometheus.CounterVec
 	// InFlightRequests is photobench_runtime_in_flight_requests{function}:
 	// requests an HTTP function's activator is proxying or holding.
 	InFlightRequests *prometheus.GaugeVec
@@ -87,6 +110,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "photobench_runtime_activator_hold_seconds", Help: "Time the activator held a request waiting for a ready replica.",
 			Buckets: coldStartBuckets,
 		}, fn),
+		ActivatorRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_activator_rejected_total", Help: "Requests an activator answered 503 itself, by reason (timeout, queue_full, draining).",
+		}, []string{"function", "reason"}),
 		ScalingDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "photobench_runtime_scaling_decisions_total", Help: "Changes of the desired replica count, by direction.",
 		}, []string{"function", "direction"}),
@@ -98,6 +124,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, fn),
 		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "photobench_runtime_restarts_total", Help: "Replicas that crashed and were replaced.",
+		}, fn),
+		CrashLoop: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_crash_loop", Help: "1 while the function's replicas keep crashing (CrashLoopBackOff).",
+		}, fn),
+		RestartBackoff: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_runtime_restart_backoff_seconds", Help: "Wait before the last crashed replica is replaced.",
+		}, fn),
+		StopKills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_stop_kills_total", Help: "Replicas SIGKILLed because they did not exit within the stop grace.",
+		}, fn),
+		LivenessFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "photobench_runtime_liveness_failures_total", Help: "Replicas restarted because their liveness probe failed.",
 		}, fn),
 		InFlightRequests: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "photobench_runtime_in_flight_requests", Help: "Requests an HTTP function's activator is proxying or holding.",
@@ -111,8 +149,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Sent: outbound.New(reg),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Replicas, m.DesiredReplicas, m.ColdStart, m.ActivatorHold, m.ScalingDecisions,
-			m.ReplicaSeconds, m.Lag, m.Restarts, m.InFlightRequests, m.ScheduledRuns, m.Reconciled)
+		reg.MustRegister(m.Replicas, m.DesiredReplicas, m.ColdStart, m.ActivatorHold, m.ActivatorRejected, m.ScalingDecisions,
+			m.ReplicaSeconds, m.Lag, m.Restarts, m.CrashLoop, m.RestartBackoff, m.StopKills, m.LivenessFailures, m.InFlightRequests, m.ScheduledRuns, m.Reconciled)
 	}
 	return m
 }
@@ -125,6 +163,10 @@ func (m *Metrics) init(cfg FunctionConfig) {
 	m.DesiredReplicas.WithLabelValues(n)
 	m.ReplicaSeconds.WithLabelValues(n)
 	m.Restarts.WithLabelValues(n)
+	m.CrashLoop.WithLabelValues(n)
+	m.RestartBackoff.WithLabelValues(n)
+	m.StopKills.WithLabelValues(n)
+	m.LivenessFailures.WithLabelValues(n)
 	m.ScalingDecisions.WithLabelValues(n, DirectionUp)
 	m.ScalingDecisions.WithLabelValues(n, DirectionDown)
 	switch cfg.Kind {
@@ -132,6 +174,9 @@ func (m *Metrics) init(cfg FunctionConfig) {
 		m.Lag.WithLabelValues(n)
 	case KindHTTP:
 		m.InFlightRequests.WithLabelValues(n)
+		for _, reason := range []string{RejectTimeout, RejectQueueFull, RejectDraining} {
+			m.ActivatorRejected.WithLabelValues(n, reason)
+		}
 		if cfg.Schedule.Duration > 0 {
 			m.ScheduledRuns.WithLabelValues(n, "ok")
 			m.ScheduledRuns.WithLabelValues(n, "error")

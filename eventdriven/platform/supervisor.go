@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,25 +15,43 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/photobench/photobench/eventdriven/deploy"
 )
 
-// Supervisor timings.
-const (
-	// DefaultStopGrace is how long a replica has between SIGTERM and
-	// SIGKILL (Kubernetes' terminationGracePeriodSeconds is 30 s; a
-	// replica finishes one in-flight event, which takes well under 10 s).
-	DefaultStopGrace = 10 * time.Second
-	// restartBackoffMin and restartBackoffMax bound the wait before a
-	// crashed replica is replaced; it doubles on each crash (Kubernetes'
-	// CrashLoopBackOff is 10 s doubling to 5 min: too slow for a benchmark).
-	restartBackoffMin = 100 * time.Millisecond
-	restartBackoffMax = 5 * time.Second
-	// restartBackoffReset: a replica that ran this long before crashing
-	// resets the backoff.
-	restartBackoffReset = 30 * time.Second
-	// accountEvery is how often replica-seconds are brought up to date.
-	accountEvery = 250 * time.Millisecond
-)
+// DefaultStopGrace is how long a replica has between SIGTERM and SIGKILL:
+// deploy.StopGrace, 10 s (Kubernetes' terminationGracePeriodSeconds
+// defaults to 30 s). The runtime tells each replica its grace
+// (deploy.EnvStopGrace), and the replica fits its stop into it
+// (deploy.ShutdownWithin: the in-flight event gets 7/10 of it, the whole
+// stop 8/10), so a scale-in never needs the SIGKILL.
+const DefaultStopGrace = deploy.StopGrace
+
+// accountEvery is how often replica-seconds are brought up to date (and
+// crash loops that ended noticed).
+const accountEvery = 250 * time.Millisecond
+
+// RestartBackoff is how the supervisor waits before replacing a replica
+// that crashed (exited without being asked to, failed to start, or was
+// killed by its liveness probe), as Kubernetes' CrashLoopBackOff does: the
+// first wait is Initial, each further crash doubles it up to Max, and a
+// replica that has run for Reset ends the loop (the next crash waits
+// Initial again). LoopAfter crashes in a row put the function in the
+// crash-loop state (photobench_runtime_crash_loop, Status, a log line).
+type RestartBackoff struct {
+	Initial, Max, Reset time.Duration
+	LoopAfter           int
+}
+
+// DefaultRestartBackoff is Kubernetes' CrashLoopBackOff (10 s doubling to
+// 5 min, reset after 10 min of running) scaled to benchmark runs of
+// minutes: 500 ms doubling to 30 s, reset after 60 s (twice the cap, as
+// Kubernetes' 10 min is twice its 5 min). One crash in a run (a chaos
+// kill) costs half a second; a replica that crashes at once is retried
+// 0.5, 1, 2, 4, 8, 16 s, then every 30 s, so about 8 starts in its first
+// two minutes instead of one every 100 ms; three crashes in a row are a
+// crash loop.
+var DefaultRestartBackoff = RestartBackoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Reset: 60 * time.Second, LoopAfter: 3}
 
 // Options configures a Runtime.
 type Options struct {
@@ -54,7 +73,14 @@ type Options struct {
 	// always-on baseline).
 	Pinned bool
 	// StopGrace is the SIGTERM-to-SIGKILL grace; default DefaultStopGrace.
+	// Replicas get it in their environment (deploy.EnvStopGrace).
 	StopGrace time.Duration
+	// Restart is the crash restart backoff; zero fields take
+	// DefaultRestartBackoff's.
+	Restart RestartBackoff
+	// Liveness is the event replicas' liveness probe; zero fields take
+	// DefaultLivenessProbe's.
+	Liveness LivenessProbe
 	// Stderr receives the replicas' stderr (their logs); default os.Stderr.
 	Stderr io.Writer
 }
@@ -99,6 +125,12 @@ func New(cfg Config, opts Options) (*Runtime, error) {
 	if opts.StopGrace < 0 {
 		errs = append(errs, fmt.Errorf("negative stop grace %v", opts.StopGrace))
 	}
+	if b := opts.Restart; b.Initial < 0 || b.Max < 0 || b.Reset < 0 || b.LoopAfter < 0 {
+		errs = append(errs, fmt.Errorf("negative restart backoff %+v", b))
+	}
+	if p := opts.Liveness; p.Period < 0 || p.Timeout < 0 || p.FailureThreshold < 0 {
+		errs = append(errs, fmt.Errorf("negative liveness probe %+v", p))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new runtime: %w", err)
 	}
@@ -114,6 +146,13 @@ func New(cfg Config, opts Options) (*Runtime, error) {
 	if opts.StopGrace == 0 {
 		opts.StopGrace = DefaultStopGrace
 	}
+	opts.Restart.Initial = cmp.Or(opts.Restart.Initial, DefaultRestartBackoff.Initial)
+	opts.Restart.Max = max(cmp.Or(opts.Restart.Max, DefaultRestartBackoff.Max), opts.Restart.Initial)
+	opts.Restart.Reset = cmp.Or(opts.Restart.Reset, DefaultRestartBackoff.Reset)
+	opts.Restart.LoopAfter = cmp.Or(opts.Restart.LoopAfter, DefaultRestartBackoff.LoopAfter)
+	opts.Liveness.Period = cmp.Or(opts.Liveness.Period, DefaultLivenessProbe.Period)
+	opts.Liveness.Timeout = cmp.Or(opts.Liveness.Timeout, DefaultLivenessProbe.Timeout)
+	opts.Liveness.FailureThreshold = cmp.Or(opts.Liveness.FailureThreshold, DefaultLivenessProbe.FailureThreshold)
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
@@ -164,6 +203,9 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		wg.Go(func() { f.supervise(ctx) })
 		if f.cfg.Kind == KindEvent && !rt.opts.Pinned {
 			wg.Go(func() { f.scale(ctx) })
+		}
+		if f.cfg.Kind == KindEvent {
+			wg.Go(func() { f.probe(ctx) })
 		}
 	}
 	acctCtx, stopAcct := context.WithCancel(context.Background())
@@ -253,23 +295,51 @@ func (f *Function) reconcile() time.Duration {
 	return 0
 }
 
-// crashBackoffLocked sets the wait before the next start after a replica
-// that ran for ran crashed (or failed to start).
+// crashBackoffLocked counts a crash (or failed start) of a replica that
+// ran for ran and sets the wait before the next start.
 func (f *Function) crashBackoffLocked(now time.Time, ran time.Duration) {
-	switch {
-	case ran >= restartBackoffReset || f.backoff == 0:
-		f.backoff = restartBackoffMin
-	default:
-		f.backoff = min(2*f.backoff, restartBackoffMax)
+	b := f.rt.opts.Restart
+	if ran >= b.Reset {
+		f.crashes, f.backoff = 0, 0
+	}
+	f.crashes++
+	if f.crashes == 1 {
+		f.backoff = b.Initial
+	} else {
+		f.backoff = min(2*f.backoff, b.Max)
 	}
 	f.notBefore = now.Add(f.backoff)
+	f.rt.m.RestartBackoff.WithLabelValues(f.cfg.Name).Set(f.backoff.Seconds())
+	if f.crashes == b.LoopAfter {
+		f.rt.m.CrashLoop.WithLabelValues(f.cfg.Name).Set(1)
+		f.log.Error("crash loop: replicas keep crashing; restarts back off", "crashes_in_a_row", f.crashes, "restart_in", f.backoff.String(), "backoff_max", b.Max.String())
+	}
+}
+
+// endCrashLoopLocked ends the crash backoff once a replica has run for the
+// reset period, as Kubernetes does after 10 min of running.
+func (f *Function) endCrashLoopLocked(now time.Time) {
+	if f.crashes == 0 {
+		return
+	}
+	for _, r := range f.replicas {
+		if !r.Stopping && now.Sub(r.Started) >= f.rt.opts.Restart.Reset {
+			if f.crashes >= f.rt.opts.Restart.LoopAfter {
+				f.log.Info("crash loop over: a replica has run for the reset period", "replica", r.ID, "reset", f.rt.opts.Restart.Reset.String())
+			}
+			f.crashes, f.backoff = 0, 0
+			f.rt.m.RestartBackoff.WithLabelValues(f.cfg.Name).Set(0)
+			f.rt.m.CrashLoop.WithLabelValues(f.cfg.Name).Set(0)
+			return
+		}
+	}
 }
 
 // startLocked starts one replica process.
 func (f *Function) startLocked() error {
 	o := f.rt.opts
 	cmd := exec.Command(o.Binary, o.Args(f.cfg.Name)...)
-	cmd.Env = append(os.Environ(), o.Env...)
+	cmd.Env = append(append(os.Environ(), o.Env...), deploy.EnvStopGrace+"="+o.StopGrace.String())
 	cmd.Stderr = o.Stderr
 	// Own process group, so a stop reaches whatever the replica started;
 	// SIGKILL if the runtime dies, so a killed runtime leaves no orphans.
@@ -357,6 +427,7 @@ func (f *Function) exited(r *replica, err error) {
 	}
 	crashed := !r.Stopping
 	if crashed {
+		f.restarts++
 		f.crashBackoffLocked(now, now.Sub(r.Started))
 	}
 	backoff := f.backoff
@@ -394,6 +465,7 @@ func (f *Function) stopLocked(r *replica) {
 		case <-r.done:
 		case <-t.C:
 			f.log.Warn("replica did not stop within the grace; killing it", "replica", r.ID, "pid", r.PID, "grace", grace.String())
+			f.rt.m.StopKills.WithLabelValues(f.cfg.Name).Inc()
 			_ = syscall.Kill(-r.PID, syscall.SIGKILL)
 		}
 	}()

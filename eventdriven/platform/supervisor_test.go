@@ -115,20 +115,7 @@ func (fx *scaleFixture) produce(t *testing.T, n int) {
 func (fx *scaleFixture) handled(t *testing.T) (offsets map[[2]int64]bool, pids map[int]bool) {
 	t.Helper()
 	offsets, pids = map[[2]int64]bool{}, map[int]bool{}
-	f, err := os.Open(fx.out)
-	if errors.Is(err, os.ErrNotExist) {
-		return offsets, pids
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) != 3 {
-			continue // a line being written
-		}
+	for _, fs := range outLines(t, fx.out) {
 		p, _ := strconv.ParseInt(fs[0], 10, 64)
 		o, _ := strconv.ParseInt(fs[1], 10, 64)
 		pid, _ := strconv.Atoi(fs[2])
@@ -136,6 +123,28 @@ func (fx *scaleFixture) handled(t *testing.T) (offsets map[[2]int64]bool, pids m
 		pids[pid] = true
 	}
 	return offsets, pids
+}
+
+// outLines returns the fields of each complete line (three fields) the
+// test replicas wrote to path; none if it does not exist yet.
+func outLines(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out [][]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) == 3 {
+			out = append(out, fs) // else a line being written
+		}
+	}
+	return out
 }
 
 // running is a Runtime under test, sampled every 50 ms.

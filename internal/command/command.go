@@ -53,6 +53,12 @@ func Registry() *prometheus.Registry {
 // stdout once the socket is bound, so that callers (the stack, tests) know
 // where it is even with port 0.
 func ServeHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, stdout io.Writer) error {
+	return ServeHTTPWithin(ctx, log, name, addr, h, stdout, 30*time.Second)
+}
+
+// ServeHTTPWithin is ServeHTTP with in-flight requests given up to drain
+// at shutdown, for a process whose launcher kills it after a grace.
+func ServeHTTPWithin(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler, stdout io.Writer, drain time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", name, err)
@@ -75,7 +81,7 @@ func ServeHTTP(ctx context.Context, log *slog.Logger, name, addr string, h http.
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("%s: shutdown: %w", name, err)
