@@ -35,6 +35,9 @@ func Markdown(rep *Report) string {
 	}
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	commit := rep.Machine.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
 	if commit == "" {
 		commit = "unknown"
 	}
