@@ -57,7 +57,7 @@ PROFILE ?= quick
 bench: deps build ## the side-by-side benchmark of the three variants and its report (PROFILE=quick, a first look, about 9.5 min; PROFILE=full, about 1 h 20 min at most) into results/<date>-<profile>/
 	@$(BIN) bench --profile $(PROFILE)
 
-chaos: deps build ## the fault matrix on a scratch stack of its own (about 15 min): SIGKILL each process under load, count lost and duplicated uploads; results/chaos.md
+chaos: deps build ## the fault matrix on a scratch stack of its own (about 8.5 min): SIGKILL each process under load, count lost and duplicated uploads; results/chaos.md
 	@$(BIN) chaos
 
 demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, the three apps side by side

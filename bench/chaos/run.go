@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/imaging"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/internal/stack"
@@ -306,6 +307,7 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		row.Error = "read the stores after the drain: " + brief.OneLine(err.Error())
 		return row
 	}
+	made := map[[32]byte][]imaging.Thumb{}
 	for id, u := range accepted {
 		r, ok := rows[id]
 		switch {
@@ -317,7 +319,7 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 			row.Failed++
 			row.FailedReasons[brief.OneLine(r.reason)]++
 		default:
-			missing, differ, err := checkObjects(ctx, st, u.owner, id)
+			missing, differ, err := checkObjects(ctx, st, made, u.owner, id)
 			if err != nil {
 				row.Error = "read the objects: " + brief.OneLine(err.Error())
 				return row

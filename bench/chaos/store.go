@@ -3,6 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"time"
 
@@ -152,8 +153,9 @@ func (s *eventStore) close() { s.pool.Close() }
 // stored thumbnail is not the one the original makes (two writes of
 // different content, or a torn one). Thumbnails are deterministic (same
 // pixels, same encoder and quality), so a correct store matches byte for
-// byte.
-func checkObjects(ctx context.Context, s store, owner, id string) (missing []string, differ bool, err error) {
+// byte. made caches the thumbnails by the original's digest: the load's
+// photos repeat.
+func checkObjects(ctx context.Context, s store, made map[[32]byte][]imaging.Thumb, owner, id string) (missing []string, differ bool, err error) {
 	orig, err := s.original(ctx, owner, id)
 	if photo.KindOf(err) == photo.NotFound {
 		return []string{"original missing"}, false, nil
@@ -161,7 +163,17 @@ func checkObjects(ctx context.Context, s store, owner, id string) (missing []str
 	if err != nil {
 		return nil, false, err
 	}
-	want, perr := imaging.Process(orig, imaging.DefaultLimits)
+	sum := sha256.Sum256(orig)
+	want, ok := made[sum]
+	var perr error
+	if !ok {
+		var res imaging.Result
+		res, perr = imaging.Process(orig, imaging.DefaultLimits)
+		if perr == nil {
+			want = res.Thumbs
+			made[sum] = want
+		}
+	}
 	for _, size := range photo.Sizes {
 		got, err := s.thumbnail(ctx, owner, id, size)
 		if photo.KindOf(err) == photo.NotFound {
@@ -174,7 +186,7 @@ func checkObjects(ctx context.Context, s store, owner, id string) (missing []str
 		if perr != nil {
 			continue // an original the pipeline accepted and we cannot redo: not ours to judge
 		}
-		for _, t := range want.Thumbs {
+		for _, t := range want {
 			if t.Size == size && !bytes.Equal(t.JPEG, got) {
 				differ = true
 			}
