@@ -28,7 +28,7 @@ func TestShortMatrix(t *testing.T) {
 		t.Fatalf("%v: run make build (make test does)", err)
 	}
 	out := filepath.Join(t.TempDir(), "chaos.md")
-	o := chaos.Options{Short: true, Rate: 5, Duration: 20 * time.Second, Down: 5 * time.Second, Drain: 90 * time.Second,
+	o := chaos.Options{Short: true, Rate: 5, Duration: 20 * time.Second, Down: 5 * time.Second, Drain: 120 * time.Second,
 		Out: out, AppBinary: bin}
 	// The stack's installed binaries (make deps) are in the clone's
 	// .stack, whichever stack the test's environment names.

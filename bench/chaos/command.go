@@ -69,7 +69,7 @@ Flags:
   --duration D       load per row (default 30s; --short 20s; 10s to 10m)
   --down D           how long a killed service stays down (default 5s)
   --drain D          the longest wait after the load for every accepted photo
-                     to be final (default 90s: longer than the reconciler's
+                     to be final (default 120s: twice the reconciler's
                      period, 1 min, which finds originals whose event was lost)
   --keep-logs        copy the scratch stack's logs to a directory of their own
                      (printed) before it is removed
@@ -105,7 +105,7 @@ func parseOptions(args []string) (Options, error) {
 	fs.Float64Var(&o.Rate, "rate", 5, "")
 	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "")
 	fs.DurationVar(&o.Down, "down", 5*time.Second, "")
-	fs.DurationVar(&o.Drain, "drain", 90*time.Second, "")
+	fs.DurationVar(&o.Drain, "drain", 120*time.Second, "")
 	fs.StringVar(&o.Out, "out", "results/chaos.md", "")
 	if err := command.ParseFlags(fs, args); err != nil {
 		return o, err
