@@ -10,7 +10,7 @@ GOFILES  := $(shell find . -name '*.go' -not -path './.stack/*' 2>/dev/null) go.
 # Integration tests start real servers; allow for a slow first compile too.
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: help deps build up down status clean-stack test bench vet loadgen-calibrate demo-vision-outage demo-slow-vision
+.PHONY: help deps build up down status clean-stack test bench chaos vet loadgen-calibrate demo-vision-outage demo-slow-vision
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ loadgen-calibrate: build ## the load generator against vegeta and wrk on a trivi
 PROFILE ?= quick
 bench: deps build ## the side-by-side benchmark of the three variants and its report (PROFILE=quick, a first look, about 9.5 min; PROFILE=full, about 1 h 20 min at most) into results/<date>-<profile>/
 	@$(BIN) bench --profile $(PROFILE)
+
+chaos: deps build ## the fault matrix on a scratch stack of its own (about 8.5 min): SIGKILL each process under load, count lost and duplicated uploads; results/chaos.md
+	@$(BIN) chaos
 
 demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, the three apps side by side
 	@$(BIN) demo vision-outage

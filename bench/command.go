@@ -201,6 +201,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("bench: run it as the photobench binary (make bench builds bin/photobench)")
 	}
 	sc.AppBinary = exe
+	release, err := stack.LockBench(sc, "photobench bench")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer release()
 	secret := []byte(sc.AuthSecret)
 	cfg := Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
 		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr, EmptyShared: true}

@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/bench/chaos"
 	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/platform"
@@ -38,6 +39,7 @@ Commands:
   calibrate measure the load generator against vegeta and wrk on a trivial server
   bench     the side-by-side benchmark of a profile, and its trade-off report
   demo      a two-minute coupling demonstration against make up (workshops)
+  chaos     the fault matrix: SIGKILL each process under load, count what is lost
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   help      show this help, or a command's: photobench help monolith
@@ -58,6 +60,7 @@ var usages = map[string]string{
 	"calibrate": calibrate.Usage,
 	"bench":     bench.Usage,
 	"demo":      demo.Usage,
+	"chaos":     chaos.Usage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -96,6 +99,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench.Run(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return demo.Run(ctx, rest, getenv, stdout, stderr)
+	case "chaos":
+		return chaos.Run(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", command.ErrUsage, cmd)
