@@ -150,8 +150,8 @@ func handleUpload(log *slog.Logger, up photo.Uploader, lim imaging.Limits) http.
 
 func handleGet(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
@@ -171,8 +171,8 @@ func handleThumbnail(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 			Error(w, r, log, err)
 			return
 		}
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
@@ -218,8 +218,8 @@ func handleList(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 
 func handleDelete(log *slog.Logger, del photo.Deleter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}

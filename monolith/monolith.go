@@ -274,9 +274,11 @@ func uploadOutcome(err error) string {
 }
 
 // Get returns one of owner's photos (photo.NotFound for a missing one or
-// another user's, photo.Invalid for a malformed id).
+// another user's, photo.Invalid for a malformed id). An id in upper case
+// names the same photo (photo.ParseID).
 func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error) {
-	if err := photo.CheckID(id); err != nil {
+	id, err := photo.ParseID(id)
+	if err != nil {
 		return photo.Photo{}, err
 	}
 	return s.db.Get(ctx, owner, id)
@@ -293,7 +295,7 @@ func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Si
 		// are the photo's only once it is ready.
 		return photo.Rendition{}, photo.Errorf(photo.NotFound, "photo %s has no thumbnails: it is %s", id, p.Status)
 	}
-	path, err := s.files.ThumbnailPath(owner, id, size)
+	path, err := s.files.ThumbnailPath(owner, p.ID, size)
 	if err != nil {
 		return photo.Rendition{}, err
 	}
@@ -307,9 +309,11 @@ func (s *Service) List(ctx context.Context, q photo.ListQuery) (photo.Page, erro
 }
 
 // Delete removes one of owner's photos: its rows, then its files; nothing
-// is left when it returns.
+// is left when it returns. The files are named from the canonical id
+// (photo.ParseID), whatever case the caller's id is in.
 func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion, error) {
-	if err := photo.CheckID(id); err != nil {
+	id, err := photo.ParseID(id)
+	if err != nil {
 		return photo.Deleted, err
 	}
 	if err := s.db.Delete(ctx, owner, id); err != nil {
