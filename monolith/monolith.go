@@ -38,6 +38,7 @@
 package monolith
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -348,9 +349,13 @@ type HandlerOptions struct {
 	// MaxUploads bounds the uploads processed at once; others queue for a
 	// slot (photobench_monolith_upload_slot_wait_seconds) until their
 	// request ends. Decoding a 12-megapixel JPEG takes ~25 MB, so this also
-	// bounds memory.
+	// bounds memory. An upload takes its slot only once its body has been
+	// read, so slow senders cannot hold the slots.
 	MaxUploads int
-	Limits     imaging.Limits
+	// BodyTimeout bounds the time an upload's body may take to arrive
+	// (DefaultBodyTimeout when zero).
+	BodyTimeout time.Duration
+	Limits      imaging.Limits
 	// Uploader, when set, takes the uploads instead of the service: the
 	// asynchronous monolith's *Async.
 	Uploader photo.Uploader
@@ -358,6 +363,11 @@ type HandlerOptions struct {
 	// with --storage s3).
 	Health []httpapi.Check
 }
+
+// DefaultBodyTimeout is how long an upload's body may take to arrive: the
+// same bound as the server's ReadTimeout (internal/command), at least
+// 0.35 MB/s for a body at the 20 MiB limit.
+const DefaultBodyTimeout = 60 * time.Second
 
 // NewHandler returns the monolith's whole HTTP API: package httpapi's
 // routes over the service, with uploads admitted opts.MaxUploads at a time.
@@ -369,24 +379,24 @@ func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg pro
 	}
 	return httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: append([]httpapi.Check{{Name: "database", Ping: svc.db.Ping}}, opts.Health...)},
-		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
+		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits,
+			AdmitUpload: uploadSlots(slots, m), BodyTimeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout)},
 	)
 }
 
-// uploadSlots admits at most cap(slots) uploads at once; the rest wait
-// until a slot frees or their request ends.
-func uploadSlots(slots chan struct{}, m *Metrics) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			select {
-			case slots <- struct{}{}:
-			case <-r.Context().Done():
-				return
-			}
-			m.UploadSlotWait.Observe(time.Since(start).Seconds())
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		})
+// uploadSlots admits at most cap(slots) uploads at once, each once its
+// body has been read; the rest wait until a slot frees or their request
+// ends.
+func uploadSlots(slots chan struct{}, m *Metrics) func(context.Context) (func(), error) {
+	release := func() { <-slots }
+	return func(ctx context.Context) (func(), error) {
+		start := time.Now()
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, &photo.Error{Kind: photo.Unavailable, Message: "the request ended while waiting for an upload slot", Err: ctx.Err()}
+		}
+		m.UploadSlotWait.Observe(time.Since(start).Seconds())
+		return release, nil
 	}
 }

@@ -49,6 +49,9 @@ type app struct {
 	DB *stacktest.Relay
 }
 
+// maxUploads is the test apps' HandlerOptions.MaxUploads.
+const maxUploads = 4
+
 // storages are the values of --storage: each test of the app's behaviour
 // runs with both.
 var storages = []string{monolith.StorageDisk, monolith.StorageS3}
@@ -62,6 +65,8 @@ type appOptions struct {
 	async *monolith.AsyncOptions
 	// analyzer, if set, stands in for the vision client.
 	analyzer monolith.Analyzer
+	// bodyTimeout is HandlerOptions.BodyTimeout.
+	bodyTimeout time.Duration
 	// dbRelay connects the app to PostgreSQL through a relay (app.DB),
 	// which a test can cut.
 	dbRelay bool
@@ -118,7 +123,7 @@ func newApp(t testing.TB, o appOptions) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hopts := monolith.HandlerOptions{MaxUploads: 4, Limits: o.limits}
+	hopts := monolith.HandlerOptions{MaxUploads: maxUploads, Limits: o.limits, BodyTimeout: o.bodyTimeout}
 	if o.async != nil {
 		async, err := monolith.NewAsync(ctx, svc, monolith.NewJobMetrics(reg), *o.async)
 		if err != nil {
