@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
 )
@@ -148,5 +150,45 @@ func TestSlowBodyTimesOut(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("a body slower than the body timeout: no answer after 30 s")
+	}
+}
+
+// A vision service that refuses the rendition (a 4xx) is a dependency
+// failing: the upload answers 503 with Retry-After, as for a vision
+// outage, never the service's own 4xx, which would blame the client's
+// image; and leaves nothing behind.
+func TestVisionRefusalIs503(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status int
+		code   string
+	}{
+		{"400 invalid", http.StatusBadRequest, "invalid"},
+		{"413 too large", http.StatusRequestEntityTooLarge, "too_large"},
+		{"404 wrong URL", http.StatusNotFound, "not_found"},
+		{"401 bad key", http.StatusUnauthorized, "unauthorized"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				httpapi.WriteError(w, tt.status, tt.code, "refused by the vision service", 0)
+			}))
+			t.Cleanup(refusing.Close)
+			a := newApp(t, appOptions{visionURL: refusing.URL})
+			tok := token(t, "refused")
+			resp, body := do(t, "POST", a.URL+"/v1/photos", tok, synth.JPEG(synth.Options{Seed: 45, Width: 320, Height: 240}))
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("upload with vision answering %d: %d (Retry-After %q) %s, want 503 with Retry-After",
+					tt.status, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != string(photo.Unavailable) {
+				t.Errorf("body %s, want code unavailable", body)
+			}
+			if left := a.Stored(t); len(left) > 0 {
+				t.Errorf("files left behind: %v", left)
+			}
+		})
 	}
 }

@@ -35,11 +35,24 @@
 //	                   full jitter
 //	max attempts       10,000            25
 //	soft stop timeout  10 s              none (waits)
+//
+// A photo never stays pending for good: the last attempt marks it failed
+// with the reason, and a check every minute fails, with a reason, a
+// pending photo whose job ended without an outcome (River discarded it
+// after a panic, or with the database away) or that has been pending
+// longer than 24 h (AsyncOptions.PendingLimit; its job is cancelled).
+//
+// Crash safety (both modes): an upload writes its files before its row,
+// so a process killed in between leaves files no row points to; the
+// orphan sweep (SweepOrphans, at start and every hour) removes such files
+// once they are older than a grace period (10 min) that no upload in
+// flight can reach.
 package monolith
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,8 +109,8 @@ func (s *Service) stage(name string, start time.Time) {
 // Upload runs the whole pipeline for one photo inside the caller's request
 // and returns it ready. On any error nothing of the photo remains: no file,
 // no row. Errors are *photo.Error kinds Invalid, Unsupported, TooLarge,
-// TooManyPixels (bad input), Unavailable (vision failed or timed out), or
-// others (internal).
+// TooManyPixels (bad input), Unavailable (vision failed, timed out or
+// refused the image; the database unreachable), or others (internal).
 func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p photo.Photo, err error) {
 	defer func() { s.metrics.Uploads.WithLabelValues(uploadOutcome(err)).Inc() }()
 
@@ -120,7 +133,7 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 	paths, err := s.derive(ctx, &p, data, info)
 	written = append(written, paths...)
 	if err != nil {
-		return photo.Photo{}, err
+		return photo.Photo{}, dependencyFailed(err)
 	}
 
 	now := postgres.Now()
@@ -255,11 +268,32 @@ func (s *Service) analyze(ctx context.Context, id string, thumbs []imaging.Thumb
 		if photo.KindOf(err) == photo.Unavailable {
 			return a, err
 		}
-		// The vision service refused an image we accepted: a disagreement
-		// about validity is our problem, not the client's.
-		return a, fmt.Errorf("vision refused photo %s: %w", id, err)
+		return a, &visionRefusal{fmt.Errorf("vision refused photo %s: %w", id, err)}
 	}
 	return a, nil
+}
+
+// visionRefusal is the vision service refusing a rendition of an image
+// the monolith accepted (a 4xx but 429, or an answer it cannot read). The
+// kind of the error it wraps is the service's, about the rendition, not
+// the client's upload: the synchronous upload answers it as a dependency
+// failure (dependencyFailed); an asynchronous job fails the photo with the
+// service's reason, as another attempt would be refused the same way.
+type visionRefusal struct{ err error }
+
+func (e *visionRefusal) Error() string { return e.err.Error() }
+func (e *visionRefusal) Unwrap() error { return e.err }
+
+// dependencyFailed makes a vision refusal in err the API's dependency
+// failure: 503 with Retry-After, as the README's error contract says of a
+// dependency, never the service's own 4xx, which would tell the client its
+// upload was at fault. Other errors pass unchanged.
+func dependencyFailed(err error) error {
+	var r *visionRefusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	return &photo.Error{Kind: photo.Unavailable, Message: "the vision service could not analyse the image", RetryAfter: time.Second, Err: err}
 }
 
 func uploadOutcome(err error) string {
@@ -320,7 +354,19 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 	if err := s.db.Delete(ctx, owner, id); err != nil {
 		return photo.Deleted, err
 	}
-	paths := make([]string, 0, 3)
+	if err := s.files.Remove(s.paths(owner, id)...); err != nil {
+		// The rows are gone, so the photo is gone for every reader; the
+		// files are orphans. Log them rather than fail the delete.
+		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
+		s.metrics.OrphanFiles.Add(1)
+	}
+	return photo.Deleted, nil
+}
+
+// paths are every file photo id of owner may have: its original and its
+// thumbnails.
+func (s *Service) paths(owner, id string) []string {
+	paths := make([]string, 0, 1+len(photo.Sizes))
 	if p, err := s.files.OriginalPath(owner, id); err == nil {
 		paths = append(paths, p)
 	}
@@ -329,13 +375,7 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 			paths = append(paths, p)
 		}
 	}
-	if err := s.files.Remove(paths...); err != nil {
-		// The rows are gone, so the photo is gone for every reader; the
-		// files are orphans. Log them rather than fail the delete.
-		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
-		s.metrics.OrphanFiles.Add(1)
-	}
-	return photo.Deleted, nil
+	return paths
 }
 
 var (

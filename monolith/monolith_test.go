@@ -2,6 +2,7 @@ package monolith_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -44,6 +45,9 @@ type app struct {
 	Metrics *prometheus.Registry
 	// Stored lists what the app's storage holds (files or objects).
 	Stored func(t testing.TB) []string
+	// Service and Files are the app's, for tests that reach past the API.
+	Service *monolith.Service
+	Files   monolith.Files
 	// DB is the app's path to PostgreSQL when appOptions.dbRelay is set:
 	// Cut makes the database unreachable.
 	DB *stacktest.Relay
@@ -65,6 +69,9 @@ type appOptions struct {
 	async *monolith.AsyncOptions
 	// analyzer, if set, stands in for the vision client.
 	analyzer monolith.Analyzer
+	// visionURL, if set, is where the vision client sends its requests
+	// instead of the app's own vision service.
+	visionURL string
 	// bodyTimeout is HandlerOptions.BodyTimeout.
 	bodyTimeout time.Duration
 	// dbRelay connects the app to PostgreSQL through a relay (app.DB),
@@ -112,7 +119,8 @@ func newApp(t testing.TB, o appOptions) *app {
 	if o.visionTimeout == 0 {
 		o.visionTimeout = 5 * time.Second
 	}
-	var vc monolith.Analyzer = vision.NewClient(vsrv.URL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	visionURL := cmp.Or(o.visionURL, vsrv.URL)
+	var vc monolith.Analyzer = vision.NewClient(visionURL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if o.analyzer != nil {
 		vc = o.analyzer
 	}
@@ -144,7 +152,7 @@ func newApp(t testing.TB, o appOptions) *app {
 	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, hopts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &app{URL: srv.URL, DSN: dsn, Vision: remote, Metrics: reg, Stored: stored, DB: relay}
+	return &app{URL: srv.URL, DSN: dsn, Vision: remote, Metrics: reg, Stored: stored, Service: svc, Files: files, DB: relay}
 }
 
 // newFiles opens fresh storage of the kind named, and a lister of what it
