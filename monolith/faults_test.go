@@ -17,6 +17,7 @@ import (
 	"github.com/photobench/photobench/httpapi"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
+	"github.com/photobench/photobench/vision"
 )
 
 // With PostgreSQL unreachable (the path to the real server cut: pooled
@@ -190,5 +191,17 @@ func TestVisionRefusalIs503(t *testing.T) {
 				t.Errorf("files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// The body timeout bounds the body's arrival, not the upload's processing:
+// an upload whose body came in time but whose processing outlasts the
+// timeout (a slow vision service) is answered, not cut off.
+func TestBodyTimeoutSparesProcessing(t *testing.T) {
+	a := newApp(t, appOptions{bodyTimeout: 500 * time.Millisecond})
+	setProfile(t, a.Vision, vision.Profile{Latency: vision.Latency{Distribution: vision.LatencyFixed, FixedMS: 1500}})
+	resp, body := do(t, "POST", a.URL+"/v1/photos", token(t, "patient"), synth.JPEG(synth.Options{Seed: 46, Width: 320, Height: 240}))
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("an upload processed for longer than the body timeout: %d %s, want 201", resp.StatusCode, body)
 	}
 }
