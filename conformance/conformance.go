@@ -44,6 +44,13 @@ type Target struct {
 	// Limits are the server's upload limits, to craft bodies just over
 	// them (default imaging.DefaultLimits).
 	Limits imaging.Limits
+	// UpperCaseIDs also checks that a thumbnail and a delete take a
+	// photo's id with its hex digits in upper case (GET always is
+	// checked): the id names the same photo, and a delete by it leaves
+	// nothing behind. The event-driven app that the stack runs from main
+	// before issue 15 deletes nothing for such an id (404), hence the
+	// switch; httpapi now normalises ids for every server built on it.
+	UpperCaseIDs bool
 	// Client makes the requests (default: a client with a two-minute
 	// timeout). The suite follows thumbnail redirects itself, without the
 	// Authorization header, whatever the client's redirect policy.
@@ -69,6 +76,8 @@ const settle = 2 * time.Second
 //	list_tag_filter  ?tag= returns exactly the photos with the tag
 //	delete           a deleted photo is gone from GET, thumbnail and list
 //	isolation        another user's photos are 404 and never listed
+//	upper_case_id    a photo's id in upper case names the same photo
+//	                 (thumbnail and delete too, with Target.UpperCaseIDs)
 //	bad_input        every refused request gets its status and JSON error,
 //	                 and leaves the user's photos unchanged
 func Run(t *testing.T, tgt Target) {
@@ -81,6 +90,7 @@ func Run(t *testing.T, tgt Target) {
 	t.Run("list_tag_filter", s.testTagFilter)
 	t.Run("delete", s.testDelete)
 	t.Run("isolation", s.testIsolation)
+	t.Run("upper_case_id", s.testUpperCaseID)
 	t.Run("bad_input", s.testBadInput)
 }
 

@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,6 +297,46 @@ func (s *suite) testDelete(t *testing.T) {
 	if !s.tgt.Eventual {
 		wantError(t, s.do(t, request{method: http.MethodDelete, path: "/v1/photos/" + doomed.ID, authz: u.authz()}), http.StatusNotFound, photo.NotFound)
 	}
+}
+
+// testUpperCaseID: UUIDs compare without regard to case, so a photo's id
+// with its hex digits in upper case names the same photo; the answer
+// gives the id in its canonical lower-case form. With Target.UpperCaseIDs
+// a thumbnail and a delete by that id work too, and after the delete the
+// photo is gone under either form.
+func (s *suite) testUpperCaseID(t *testing.T) {
+	u := s.newUser(t)
+	_, p := s.upload(t, u, synth.JPEG(synth.Options{Seed: 651, Width: 400, Height: 300}))
+	upper := strings.ToUpper(p.ID)
+	r := s.do(t, request{method: http.MethodGet, path: "/v1/photos/" + upper, authz: u.authz()})
+	wantStatus(t, r, http.StatusOK)
+	var got photo.Photo
+	if err := json.Unmarshal(r.body, &got); err != nil || got.ID != p.ID {
+		t.Fatalf("%v\nwant photo %s", r, p.ID)
+	}
+	if !s.tgt.UpperCaseIDs {
+		return
+	}
+	if r := s.fetchThumbnail(t, u, upper, string(photo.SizeSmall)); r.status != http.StatusOK {
+		t.Errorf("%v\nwant the small thumbnail", r)
+	}
+	r = s.do(t, request{method: http.MethodDelete, path: "/v1/photos/" + upper, authz: u.authz()})
+	if s.tgt.Eventual {
+		wantStatus(t, r, http.StatusNoContent, http.StatusAccepted)
+	} else {
+		wantStatus(t, r, http.StatusNoContent)
+	}
+	s.poll(t, "photo "+p.ID+" gone after a delete by "+upper, func() (bool, string) {
+		for _, id := range []string{p.ID, upper} {
+			if r := s.do(t, request{method: http.MethodGet, path: "/v1/photos/" + id, authz: u.authz()}); r.status != http.StatusNotFound {
+				return false, r.String()
+			}
+			if r := s.fetchThumbnail(t, u, id, string(photo.SizeSmall)); r.status != http.StatusNotFound {
+				return false, r.String()
+			}
+		}
+		return true, ""
+	})
 }
 
 // testIsolation: user B cannot see, fetch or delete user A's photo, and

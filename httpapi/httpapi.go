@@ -65,9 +65,19 @@ type Photos struct {
 	Deleter  photo.Deleter
 	// Limits bound an upload's body (imaging.DefaultLimits when zero).
 	Limits imaging.Limits
-	// AdmitUpload, when set, wraps the upload route: the monolith admits a
-	// bounded number of uploads at once, before their bodies are read.
-	AdmitUpload func(http.Handler) http.Handler
+	// AdmitUpload, when set, is called once an upload's body has been read
+	// whole, before the Uploader gets it: it waits for the server to take
+	// the upload (the monolith admits a bounded number at once) and
+	// returns the function that gives the slot back, or an error (the
+	// request ended first). Reading the body first means a client that
+	// sends it slowly holds a connection and at most Limits.MaxBytes of
+	// memory, never a slot that a complete upload could use.
+	AdmitUpload func(ctx context.Context) (release func(), err error)
+	// BodyTimeout, when positive, bounds the time an upload's body may
+	// take to arrive, from the start of the handler: a read deadline on the
+	// connection, whatever the server's own ReadTimeout. A body cut off by
+	// it is refused (400).
+	BodyTimeout time.Duration
 }
 
 // NewServer returns the photo API over the ports in p:
@@ -95,11 +105,7 @@ func NewServer(cfg Config, p Photos) *chi.Mux {
 	r.Route("/v1/photos", func(r chi.Router) {
 		r.Use(Authenticate(cfg.Verifier))
 		if p.Uploader != nil {
-			admit := p.AdmitUpload
-			if admit == nil {
-				admit = func(h http.Handler) http.Handler { return h }
-			}
-			r.With(admit).Post("/", handleUpload(cfg.Log, p.Uploader, p.Limits))
+			r.Post("/", handleUpload(cfg.Log, p))
 		}
 		if p.Reader != nil {
 			r.Get("/", handleList(cfg.Log, p.Reader))
@@ -127,14 +133,28 @@ func handleHealth(cfg Config) http.HandlerFunc {
 	}
 }
 
-func handleUpload(log *slog.Logger, up photo.Uploader, lim imaging.Limits) http.HandlerFunc {
+func handleUpload(log *slog.Logger, ports Photos) http.HandlerFunc {
+	lim := ports.Limits
 	return func(w http.ResponseWriter, r *http.Request) {
+		if ports.BodyTimeout > 0 {
+			// Not every ResponseWriter can (a test's recorder): the
+			// server's ReadTimeout is the bound then.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(ports.BodyTimeout))
+		}
 		data, err := imaging.ReadBody(http.MaxBytesReader(w, r.Body, lim.MaxBytes+1), lim)
 		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
-		p, err := up.Upload(r.Context(), owner(r), data)
+		if ports.AdmitUpload != nil {
+			release, err := ports.AdmitUpload(r.Context())
+			if err != nil {
+				Error(w, r, log, err)
+				return
+			}
+			defer release()
+		}
+		p, err := ports.Uploader.Upload(r.Context(), owner(r), data)
 		if err != nil {
 			Error(w, r, log, err)
 			return
@@ -150,8 +170,8 @@ func handleUpload(log *slog.Logger, up photo.Uploader, lim imaging.Limits) http.
 
 func handleGet(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
@@ -171,8 +191,8 @@ func handleThumbnail(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 			Error(w, r, log, err)
 			return
 		}
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
@@ -218,8 +238,8 @@ func handleList(log *slog.Logger, rd photo.Reader) http.HandlerFunc {
 
 func handleDelete(log *slog.Logger, del photo.Deleter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := chi.URLParam(r, "id")
-		if err := photo.CheckID(id); err != nil {
+		id, err := photo.ParseID(chi.URLParam(r, "id"))
+		if err != nil {
 			Error(w, r, log, err)
 			return
 		}

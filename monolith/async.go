@@ -68,6 +68,17 @@ type AsyncOptions struct {
 	// before it cancels them (River's SoftStopTimeout: forever); a
 	// cancelled job runs again after the restart: 10 s.
 	StopTimeout time.Duration
+	// PendingLimit is the longest a photo may stay pending: past it, the
+	// stranded-photo check cancels its job and marks it failed with the
+	// reason. MaxAttempts at the backoff cap already ends a job after 13 h
+	// or more (every attempt timing out: 3.8 days); the limit is the
+	// documented bound whatever the attempts do: 24 h.
+	PendingLimit time.Duration
+	// CheckInterval is how often the stranded-photo check runs (and once
+	// at Start): it also fails a pending photo whose job has ended without
+	// recording an outcome (River discards a job whose last attempt
+	// panicked or could not reach the database): 1 min.
+	CheckInterval time.Duration
 }
 
 // DefaultAsyncOptions are the asynchronous monolith's defaults but
@@ -81,6 +92,8 @@ var DefaultAsyncOptions = AsyncOptions{
 	RetryMaxBackoff:   5 * time.Second,
 	MaxAttempts:       10_000,
 	StopTimeout:       10 * time.Second,
+	PendingLimit:      24 * time.Hour,
+	CheckInterval:     time.Minute,
 }
 
 // withDefaults fills o's zero fields from DefaultAsyncOptions.
@@ -99,6 +112,8 @@ func (o AsyncOptions) withDefaults(workers int) AsyncOptions {
 	set(&o.RetryBackoff, d.RetryBackoff)
 	set(&o.RetryMaxBackoff, d.RetryMaxBackoff)
 	set(&o.StopTimeout, d.StopTimeout)
+	set(&o.PendingLimit, d.PendingLimit)
+	set(&o.CheckInterval, d.CheckInterval)
 	if o.Workers <= 0 {
 		o.Workers = d.Workers
 	}
@@ -118,6 +133,11 @@ type Async struct {
 	*Service
 	jobs *river.Client[pgx.Tx]
 	m    *JobMetrics
+	// queue is the job queue's options, defaults filled in.
+	queue AsyncOptions
+	// stopCheck ends the stranded-photo check that Start started.
+	stopCheck context.CancelFunc
+	checkDone chan struct{}
 }
 
 // NewAsync applies River's migrations to svc's database (after the
@@ -136,7 +156,7 @@ func NewAsync(ctx context.Context, svc *Service, jm *JobMetrics, opts AsyncOptio
 	if err := migrateRiver(ctx, pool, svc.log); err != nil {
 		return nil, err
 	}
-	a := &Async{Service: svc, m: jm}
+	a := &Async{Service: svc, m: jm, queue: opts}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deriveWorker{a: a}); err != nil {
 		return nil, fmt.Errorf("async monolith: %w", err)
@@ -176,14 +196,30 @@ func migrateRiver(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) err
 	})
 }
 
-// Start starts the workers; they run until Stop. Jobs left by an earlier
-// process (queued, retrying, or running when it died) are picked up.
-func (a *Async) Start(ctx context.Context) error { return a.jobs.Start(ctx) }
+// Start starts the workers, and the stranded-photo check (FailStranded,
+// now and every AsyncOptions.CheckInterval); they run until Stop. Jobs
+// left by an earlier process (queued, retrying, or running when it died)
+// are picked up.
+func (a *Async) Start(ctx context.Context) error {
+	if err := a.jobs.Start(ctx); err != nil {
+		return err
+	}
+	ctx, a.stopCheck = context.WithCancel(ctx)
+	a.checkDone = make(chan struct{})
+	go a.checkStranded(ctx)
+	return nil
+}
 
 // Stop stops fetching jobs and waits for the running ones, at most
 // AsyncOptions.StopTimeout before it cancels them (they run again after a
 // restart), or until ctx ends.
-func (a *Async) Stop(ctx context.Context) error { return a.jobs.Stop(ctx) }
+func (a *Async) Stop(ctx context.Context) error {
+	if a.stopCheck != nil {
+		a.stopCheck()
+		<-a.checkDone
+	}
+	return a.jobs.Stop(ctx)
+}
 
 // Upload validates data (its header, and its last bytes for a truncated
 // image: nothing is decoded) and keeps the original, as the synchronous
@@ -301,10 +337,15 @@ func failed(p photo.Photo, err error) photo.Photo {
 }
 
 // retry hands err back to River for another attempt, or, on the job's
-// last attempt, marks the photo failed.
+// last attempt, marks the photo failed. The last attempt's outcome is
+// recorded even when the attempt's own context has ended (the job
+// timeout): a job River discards with its photo still pending is left to
+// the stranded-photo check.
 func (a *Async) retry(ctx context.Context, job *river.Job[deriveArgs], p photo.Photo, err error, written []string) error {
 	if job.Attempt >= job.MaxAttempts {
 		a.log.ErrorContext(ctx, "photo failed after its last attempt", "photo", p.ID, "attempt", job.Attempt, "err", err)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
 		a.remove(ctx, p.ID, "failed photo", written...)
 		orig, _ := a.files.OriginalPath(p.Owner, p.ID)
 		return a.finish(ctx, job, failed(p, err), nil, orig)
@@ -351,6 +392,100 @@ func (a *Async) finish(ctx context.Context, job *river.Job[deriveArgs], p photo.
 		a.remove(ctx, p.ID, "failed photo", drop...)
 	}
 	return nil
+}
+
+// recordTimeout bounds the recording of a last attempt's outcome, which
+// outlives the attempt's own context.
+const recordTimeout = 10 * time.Second
+
+// Reasons of the photos FailStranded fails, as clients read them.
+const (
+	reasonJobEnded = "the photo could not be processed: its job ended without a result"
+	reasonOverdue  = "the photo was pending longer than the limit of %v"
+)
+
+// FailStranded marks failed, with a reason, every pending photo that no
+// job will finish: one whose job has ended without recording an outcome
+// (River discards a job whose last attempt panicked, or whose outcome
+// could not be written), and one pending longer than
+// AsyncOptions.PendingLimit, whose job it cancels in the same
+// transaction. The failed photos' files are removed. It returns how many
+// photos it failed.
+func (a *Async) FailStranded(ctx context.Context) (int, error) {
+	type stranded struct {
+		p     photo.Photo
+		jobID *int64
+	}
+	var found []stranded
+	t := time.Now()
+	err := a.db.InTx(ctx, "fail stranded photos", func(tx pgx.Tx) error {
+		found = found[:0]
+		rows, err := tx.Query(ctx, `SELECT p.id::text, p.owner, j.id
+			FROM photos p
+			LEFT JOIN LATERAL (
+				SELECT id FROM river_job
+				WHERE kind = $1 AND args @> jsonb_build_object('id', p.id::text)
+					AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+				ORDER BY id DESC LIMIT 1
+			) j ON true
+			WHERE p.status = 'pending' AND (j.id IS NULL OR p.created_at < $2)
+			ORDER BY p.created_at
+			LIMIT 1000
+			FOR UPDATE OF p SKIP LOCKED`,
+			deriveArgs{}.Kind(), t.Add(-a.queue.PendingLimit))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var s stranded
+			if err := rows.Scan(&s.p.ID, &s.p.Owner, &s.jobID); err != nil {
+				return err
+			}
+			found = append(found, s)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, s := range found {
+			reason := reasonJobEnded
+			if s.jobID != nil {
+				reason = fmt.Sprintf(reasonOverdue, a.queue.PendingLimit)
+				if _, err := a.jobs.JobCancelTx(ctx, tx, *s.jobID); err != nil {
+					return fmt.Errorf("cancel job %d: %w", *s.jobID, err)
+				}
+			}
+			found[i].p = failed(s.p, photo.Errorf(photo.Internal, "%s", reason))
+			if _, _, err := postgres.FinishTx(ctx, tx, found[i].p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range found {
+		a.m.Attempts.WithLabelValues("failed").Inc()
+		a.log.WarnContext(ctx, "stranded photo failed", "photo", s.p.ID, "reason", s.p.FailureReason)
+		a.remove(ctx, s.p.ID, "stranded photo", a.paths(s.p.Owner, s.p.ID)...)
+	}
+	return len(found), nil
+}
+
+// checkStranded runs FailStranded now and every CheckInterval until ctx
+// ends; a failed check is logged and tried again at the next.
+func (a *Async) checkStranded(ctx context.Context) {
+	defer close(a.checkDone)
+	for {
+		if _, err := a.FailStranded(ctx); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "stranded-photo check failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(a.queue.CheckInterval):
+		}
+	}
 }
 
 // backoffPolicy is the jobs' retry policy: exponential backoff from base,

@@ -30,10 +30,11 @@ func asyncOptions() *monolith.AsyncOptions {
 func TestAsyncMonolithConformance(t *testing.T) {
 	a := newApp(t, appOptions{async: asyncOptions()})
 	conformance.Run(t, conformance.Target{
-		BaseURL:  a.URL,
-		Secret:   secret,
-		Limits:   imaging.DefaultLimits,
-		Eventual: true,
+		BaseURL:      a.URL,
+		Secret:       secret,
+		Limits:       imaging.DefaultLimits,
+		Eventual:     true,
+		UpperCaseIDs: true,
 	})
 }
 

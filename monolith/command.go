@@ -60,8 +60,16 @@ Flags (each also read from the environment variable shown; flags win):
   --max-uploads N         uploads processed at once; others queue (default 4 x cores)
   --max-bytes N           upload byte limit (default 20971520)
   --max-pixels N          upload pixel limit (default 40000000)
-  --sync-writes           fsync each original before acknowledging (default true); with s3,
-                          MinIO syncs every PUT before its 200 whatever this says
+  --sync-writes           fsync each original, and the directory it is renamed in, before
+                          acknowledging (default true); with s3, MinIO syncs every PUT
+                          before its 200 whatever this says
+  --body-timeout D        an upload's body must arrive within this (default 60s); the
+                          upload takes one of --max-uploads only once it has
+  --orphan-grace D        the orphan sweep removes files that no photo row points to once
+                          they are this old (default 10m): files an upload wrote before a
+                          crash kept it from writing its row; younger ones may belong to
+                          an upload still running
+  --sweep-every D         sweep orphans at start and then this often (default 1h)
 
 Async mode's job queue (River; River's own default in brackets):
   --workers N             jobs run at once (default 4 x cores, as --max-uploads) [none: required]
@@ -78,6 +86,10 @@ Async mode's job queue (River; River's own default in brackets):
                           more than 13 h of vision outage) [25]
   --stop-timeout D        on SIGTERM, running jobs get this long before they are
                           cancelled, to run again after a restart (default 10s) [forever]
+  --pending-limit D        a photo pending longer than this is marked failed with the reason,
+                          its job cancelled (default 24h); checked every minute, when a
+                          photo whose job ended without an outcome (discarded after a
+                          panic, or with the database away) is marked failed too
   Finished jobs are kept 24 h (River's default), removed by River's cleaner.
 
 Environment: PHOTOBENCH_AUTH_SECRET signs and verifies bearer tokens
@@ -103,6 +115,8 @@ type config struct {
 	pgMaxConns, maxUploads          int
 	visionTimeout, visionBackoff    time.Duration
 	visionRetries                   int
+	bodyTimeout                     time.Duration
+	orphanGrace, sweepEvery         time.Duration
 	limits                          imaging.Limits
 	syncWrites                      bool
 }
@@ -133,6 +147,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.limits.MaxBytes, "max-bytes", imaging.DefaultLimits.MaxBytes, "")
 	fs.Int64Var(&c.limits.MaxPixels, "max-pixels", imaging.DefaultLimits.MaxPixels, "")
 	fs.BoolVar(&c.syncWrites, "sync-writes", true, "")
+	fs.DurationVar(&c.bodyTimeout, "body-timeout", DefaultBodyTimeout, "")
+	fs.DurationVar(&c.orphanGrace, "orphan-grace", DefaultOrphanGrace, "")
+	fs.DurationVar(&c.sweepEvery, "sweep-every", DefaultSweepInterval, "")
 	d := DefaultAsyncOptions
 	fs.IntVar(&c.async.Workers, "workers", 4*runtime.NumCPU(), "")
 	fs.DurationVar(&c.async.FetchCooldown, "fetch-cooldown", d.FetchCooldown, "")
@@ -143,6 +160,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.async.RetryMaxBackoff, "retry-max-backoff", d.RetryMaxBackoff, "")
 	fs.IntVar(&c.async.MaxAttempts, "max-attempts", d.MaxAttempts, "")
 	fs.DurationVar(&c.async.StopTimeout, "stop-timeout", d.StopTimeout, "")
+	fs.DurationVar(&c.async.PendingLimit, "pending-limit", d.PendingLimit, "")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -197,13 +215,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			problems.Addf("%s must be at least 1", name)
 		}
 	}
+	if c.bodyTimeout <= 0 || c.orphanGrace <= 0 || c.sweepEvery <= 0 {
+		problems.Addf("--body-timeout, --orphan-grace and --sweep-every must be positive")
+	}
 	if c.visionRetries < 0 || c.visionTimeout <= 0 || c.visionBackoff <= 0 {
 		problems.Addf("--vision-timeout and --vision-backoff must be positive, --vision-retries not negative")
 	}
 	a := c.async
 	if a.FetchCooldown < time.Millisecond || a.FetchPollInterval < time.Millisecond || a.JobTimeout <= 0 ||
-		a.RetryBackoff <= 0 || a.RetryMaxBackoff < a.RetryBackoff || a.StopTimeout <= 0 {
-		problems.Addf("--fetch-cooldown and --fetch-poll must be at least 1ms, --job-timeout, --retry-backoff and --stop-timeout positive, --retry-max-backoff at least --retry-backoff")
+		a.RetryBackoff <= 0 || a.RetryMaxBackoff < a.RetryBackoff || a.StopTimeout <= 0 || a.PendingLimit <= 0 {
+		problems.Addf("--fetch-cooldown and --fetch-poll must be at least 1ms, --job-timeout, --retry-backoff, --stop-timeout and --pending-limit positive, --retry-max-backoff at least --retry-backoff")
 	}
 	if a.RescueAfter <= a.JobTimeout {
 		problems.Addf("--rescue-after (%v) must exceed --job-timeout (%v): River would rescue jobs still running", a.RescueAfter, a.JobTimeout)
@@ -281,7 +302,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Timeout: c.visionTimeout, Retries: retries, Backoff: c.visionBackoff, Sent: sent,
 	})
 	svc := NewService(log, db, files, vc, m, Options{Limits: c.limits, SyncWrites: c.syncWrites})
-	hopts := HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits, Health: checks}
+	hopts := HandlerOptions{MaxUploads: c.maxUploads, Limits: c.limits, BodyTimeout: c.bodyTimeout, Health: checks}
+	go svc.sweepOrphans(ctx, c.orphanGrace, c.sweepEvery)
 	if c.mode == "sync" {
 		return command.ServeHTTP(ctx, log, "monolith", c.addr, NewHandler(log, svc, verifier, reg, httpm, m, hopts), stdout)
 	}

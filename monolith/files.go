@@ -1,6 +1,9 @@
 package monolith
 
 import (
+	"context"
+	"time"
+
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/monolith/s3"
 	"github.com/photobench/photobench/photo"
@@ -25,6 +28,10 @@ type Files interface {
 	Read(path string) ([]byte, error)
 	// Remove deletes paths; missing ones are not an error.
 	Remove(paths ...string) error
+	// Walk calls fn for every photo file stored (path, owner, photo id,
+	// when it was written), until fn returns an error, which Walk
+	// returns; the orphan sweep (SweepOrphans) walks the store with it.
+	Walk(ctx context.Context, fn func(path, owner, id string, modTime time.Time) error) error
 }
 
 var (

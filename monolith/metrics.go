@@ -30,6 +30,9 @@ type Metrics struct {
 	// OrphanFiles is photobench_monolith_orphan_files_total: deletes whose
 	// rows went but whose files could not be removed.
 	OrphanFiles prometheus.Counter
+	// OrphansRemoved is photobench_monolith_orphans_removed_total: files
+	// that no photo row pointed to, removed by the orphan sweep.
+	OrphansRemoved prometheus.Counter
 	// Info is photobench_monolith_info{storage} = 1: how this process is
 	// set up (storage disk or s3), for reports to record what they
 	// measured.
@@ -57,6 +60,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "photobench_monolith_orphan_files_total",
 			Help: "Deleted photos whose files could not be removed.",
 		}),
+		OrphansRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "photobench_monolith_orphans_removed_total",
+			Help: "Files no photo row pointed to (left by a crash between the write and the insert), removed by the orphan sweep.",
+		}),
 		Info: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "photobench_monolith_info",
 			Help: "Always 1; its labels say how the monolith is set up: storage (disk or s3).",
@@ -68,7 +75,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"ok", "rejected", "unavailable", "error"} {
 		m.Uploads.WithLabelValues(o)
 	}
-	reg.MustRegister(m.StageDuration, m.Uploads, m.UploadSlotWait, m.OrphanFiles, m.Info)
+	reg.MustRegister(m.StageDuration, m.Uploads, m.UploadSlotWait, m.OrphanFiles, m.OrphansRemoved, m.Info)
 	return m
 }
 

@@ -35,10 +35,24 @@
 //	                   full jitter
 //	max attempts       10,000            25
 //	soft stop timeout  10 s              none (waits)
+//
+// A photo never stays pending for good: the last attempt marks it failed
+// with the reason, and a check every minute fails, with a reason, a
+// pending photo whose job ended without an outcome (River discarded it
+// after a panic, or with the database away) or that has been pending
+// longer than 24 h (AsyncOptions.PendingLimit; its job is cancelled).
+//
+// Crash safety (both modes): an upload writes its files before its row,
+// so a process killed in between leaves files no row points to; the
+// orphan sweep (SweepOrphans, at start and every hour) removes such files
+// once they are older than a grace period (10 min) that no upload in
+// flight can reach.
 package monolith
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -95,8 +109,8 @@ func (s *Service) stage(name string, start time.Time) {
 // Upload runs the whole pipeline for one photo inside the caller's request
 // and returns it ready. On any error nothing of the photo remains: no file,
 // no row. Errors are *photo.Error kinds Invalid, Unsupported, TooLarge,
-// TooManyPixels (bad input), Unavailable (vision failed or timed out), or
-// others (internal).
+// TooManyPixels (bad input), Unavailable (vision failed, timed out or
+// refused the image; the database unreachable), or others (internal).
 func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p photo.Photo, err error) {
 	defer func() { s.metrics.Uploads.WithLabelValues(uploadOutcome(err)).Inc() }()
 
@@ -119,7 +133,7 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 	paths, err := s.derive(ctx, &p, data, info)
 	written = append(written, paths...)
 	if err != nil {
-		return photo.Photo{}, err
+		return photo.Photo{}, dependencyFailed(err)
 	}
 
 	now := postgres.Now()
@@ -254,11 +268,32 @@ func (s *Service) analyze(ctx context.Context, id string, thumbs []imaging.Thumb
 		if photo.KindOf(err) == photo.Unavailable {
 			return a, err
 		}
-		// The vision service refused an image we accepted: a disagreement
-		// about validity is our problem, not the client's.
-		return a, fmt.Errorf("vision refused photo %s: %w", id, err)
+		return a, &visionRefusal{fmt.Errorf("vision refused photo %s: %w", id, err)}
 	}
 	return a, nil
+}
+
+// visionRefusal is the vision service refusing a rendition of an image
+// the monolith accepted (a 4xx but 429, or an answer it cannot read). The
+// kind of the error it wraps is the service's, about the rendition, not
+// the client's upload: the synchronous upload answers it as a dependency
+// failure (dependencyFailed); an asynchronous job fails the photo with the
+// service's reason, as another attempt would be refused the same way.
+type visionRefusal struct{ err error }
+
+func (e *visionRefusal) Error() string { return e.err.Error() }
+func (e *visionRefusal) Unwrap() error { return e.err }
+
+// dependencyFailed makes a vision refusal in err the API's dependency
+// failure: 503 with Retry-After, as the README's error contract says of a
+// dependency, never the service's own 4xx, which would tell the client its
+// upload was at fault. Other errors pass unchanged.
+func dependencyFailed(err error) error {
+	var r *visionRefusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	return &photo.Error{Kind: photo.Unavailable, Message: "the vision service could not analyse the image", RetryAfter: time.Second, Err: err}
 }
 
 func uploadOutcome(err error) string {
@@ -274,9 +309,11 @@ func uploadOutcome(err error) string {
 }
 
 // Get returns one of owner's photos (photo.NotFound for a missing one or
-// another user's, photo.Invalid for a malformed id).
+// another user's, photo.Invalid for a malformed id). An id in upper case
+// names the same photo (photo.ParseID).
 func (s *Service) Get(ctx context.Context, owner, id string) (photo.Photo, error) {
-	if err := photo.CheckID(id); err != nil {
+	id, err := photo.ParseID(id)
+	if err != nil {
 		return photo.Photo{}, err
 	}
 	return s.db.Get(ctx, owner, id)
@@ -293,7 +330,7 @@ func (s *Service) Thumbnail(ctx context.Context, owner, id string, size photo.Si
 		// are the photo's only once it is ready.
 		return photo.Rendition{}, photo.Errorf(photo.NotFound, "photo %s has no thumbnails: it is %s", id, p.Status)
 	}
-	path, err := s.files.ThumbnailPath(owner, id, size)
+	path, err := s.files.ThumbnailPath(owner, p.ID, size)
 	if err != nil {
 		return photo.Rendition{}, err
 	}
@@ -307,15 +344,29 @@ func (s *Service) List(ctx context.Context, q photo.ListQuery) (photo.Page, erro
 }
 
 // Delete removes one of owner's photos: its rows, then its files; nothing
-// is left when it returns.
+// is left when it returns. The files are named from the canonical id
+// (photo.ParseID), whatever case the caller's id is in.
 func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion, error) {
-	if err := photo.CheckID(id); err != nil {
+	id, err := photo.ParseID(id)
+	if err != nil {
 		return photo.Deleted, err
 	}
 	if err := s.db.Delete(ctx, owner, id); err != nil {
 		return photo.Deleted, err
 	}
-	paths := make([]string, 0, 3)
+	if err := s.files.Remove(s.paths(owner, id)...); err != nil {
+		// The rows are gone, so the photo is gone for every reader; the
+		// files are orphans. Log them rather than fail the delete.
+		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
+		s.metrics.OrphanFiles.Add(1)
+	}
+	return photo.Deleted, nil
+}
+
+// paths are every file photo id of owner may have: its original and its
+// thumbnails.
+func (s *Service) paths(owner, id string) []string {
+	paths := make([]string, 0, 1+len(photo.Sizes))
 	if p, err := s.files.OriginalPath(owner, id); err == nil {
 		paths = append(paths, p)
 	}
@@ -324,13 +375,7 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 			paths = append(paths, p)
 		}
 	}
-	if err := s.files.Remove(paths...); err != nil {
-		// The rows are gone, so the photo is gone for every reader; the
-		// files are orphans. Log them rather than fail the delete.
-		s.log.ErrorContext(ctx, "remove files of deleted photo", "photo", id, "err", err)
-		s.metrics.OrphanFiles.Add(1)
-	}
-	return photo.Deleted, nil
+	return paths
 }
 
 var (
@@ -344,9 +389,13 @@ type HandlerOptions struct {
 	// MaxUploads bounds the uploads processed at once; others queue for a
 	// slot (photobench_monolith_upload_slot_wait_seconds) until their
 	// request ends. Decoding a 12-megapixel JPEG takes ~25 MB, so this also
-	// bounds memory.
+	// bounds memory. An upload takes its slot only once its body has been
+	// read, so slow senders cannot hold the slots.
 	MaxUploads int
-	Limits     imaging.Limits
+	// BodyTimeout bounds the time an upload's body may take to arrive
+	// (DefaultBodyTimeout when zero).
+	BodyTimeout time.Duration
+	Limits      imaging.Limits
 	// Uploader, when set, takes the uploads instead of the service: the
 	// asynchronous monolith's *Async.
 	Uploader photo.Uploader
@@ -354,6 +403,11 @@ type HandlerOptions struct {
 	// with --storage s3).
 	Health []httpapi.Check
 }
+
+// DefaultBodyTimeout is how long an upload's body may take to arrive: the
+// same bound as the server's ReadTimeout (internal/command), at least
+// 0.35 MB/s for a body at the 20 MiB limit.
+const DefaultBodyTimeout = 60 * time.Second
 
 // NewHandler returns the monolith's whole HTTP API: package httpapi's
 // routes over the service, with uploads admitted opts.MaxUploads at a time.
@@ -365,24 +419,24 @@ func NewHandler(log *slog.Logger, svc *Service, verifier *auth.Verifier, reg pro
 	}
 	return httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: append([]httpapi.Check{{Name: "database", Ping: svc.db.Ping}}, opts.Health...)},
-		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: uploadSlots(slots, m)},
+		httpapi.Photos{Uploader: up, Reader: svc, Deleter: svc, Limits: opts.Limits,
+			AdmitUpload: uploadSlots(slots, m), BodyTimeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout)},
 	)
 }
 
-// uploadSlots admits at most cap(slots) uploads at once; the rest wait
-// until a slot frees or their request ends.
-func uploadSlots(slots chan struct{}, m *Metrics) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			select {
-			case slots <- struct{}{}:
-			case <-r.Context().Done():
-				return
-			}
-			m.UploadSlotWait.Observe(time.Since(start).Seconds())
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		})
+// uploadSlots admits at most cap(slots) uploads at once, each once its
+// body has been read; the rest wait until a slot frees or their request
+// ends.
+func uploadSlots(slots chan struct{}, m *Metrics) func(context.Context) (func(), error) {
+	release := func() { <-slots }
+	return func(ctx context.Context) (func(), error) {
+		start := time.Now()
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, &photo.Error{Kind: photo.Unavailable, Message: "the request ended while waiting for an upload slot", Err: ctx.Err()}
+		}
+		m.UploadSlotWait.Observe(time.Since(start).Seconds())
+		return release, nil
 	}
 }

@@ -2,6 +2,7 @@ package monolith_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +45,16 @@ type app struct {
 	Metrics *prometheus.Registry
 	// Stored lists what the app's storage holds (files or objects).
 	Stored func(t testing.TB) []string
+	// Service and Files are the app's, for tests that reach past the API.
+	Service *monolith.Service
+	Files   monolith.Files
+	// DB is the app's path to PostgreSQL when appOptions.dbRelay is set:
+	// Cut makes the database unreachable.
+	DB *stacktest.Relay
 }
+
+// maxUploads is the test apps' HandlerOptions.MaxUploads.
+const maxUploads = 4
 
 // storages are the values of --storage: each test of the app's behaviour
 // runs with both.
@@ -58,6 +69,14 @@ type appOptions struct {
 	async *monolith.AsyncOptions
 	// analyzer, if set, stands in for the vision client.
 	analyzer monolith.Analyzer
+	// visionURL, if set, is where the vision client sends its requests
+	// instead of the app's own vision service.
+	visionURL string
+	// bodyTimeout is HandlerOptions.BodyTimeout.
+	bodyTimeout time.Duration
+	// dbRelay connects the app to PostgreSQL through a relay (app.DB),
+	// which a test can cut.
+	dbRelay bool
 }
 
 func newApp(t testing.TB, o appOptions) *app {
@@ -76,8 +95,19 @@ func newApp(t testing.TB, o appOptions) *app {
 	t.Cleanup(vsrv.Close)
 
 	dsn := storetest.FreshDatabase(t, env.PGDSN, "pbtest_monolith_")
+	appDSN := dsn
+	var relay *stacktest.Relay
+	if o.dbRelay {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relay = stacktest.NewRelay(t, u.Host, 0)
+		u.Host = relay.Addr
+		appDSN = u.String()
+	}
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 8})
+	db, err := postgres.Open(ctx, appDSN, postgres.Options{MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +119,8 @@ func newApp(t testing.TB, o appOptions) *app {
 	if o.visionTimeout == 0 {
 		o.visionTimeout = 5 * time.Second
 	}
-	var vc monolith.Analyzer = vision.NewClient(vsrv.URL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	visionURL := cmp.Or(o.visionURL, vsrv.URL)
+	var vc monolith.Analyzer = vision.NewClient(visionURL, vision.ClientOptions{Timeout: o.visionTimeout, Retries: o.retries, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	if o.analyzer != nil {
 		vc = o.analyzer
 	}
@@ -100,7 +131,7 @@ func newApp(t testing.TB, o appOptions) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hopts := monolith.HandlerOptions{MaxUploads: 4, Limits: o.limits}
+	hopts := monolith.HandlerOptions{MaxUploads: maxUploads, Limits: o.limits, BodyTimeout: o.bodyTimeout}
 	if o.async != nil {
 		async, err := monolith.NewAsync(ctx, svc, monolith.NewJobMetrics(reg), *o.async)
 		if err != nil {
@@ -110,7 +141,9 @@ func newApp(t testing.TB, o appOptions) *app {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			if err := async.Stop(context.Background()); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := async.Stop(ctx); err != nil {
 				t.Errorf("stop workers: %v", err)
 			}
 		})
@@ -119,7 +152,7 @@ func newApp(t testing.TB, o appOptions) *app {
 	h := monolith.NewHandler(log, svc, verifier, reg, httpmetrics.NewMetrics(reg), m, hopts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &app{URL: srv.URL, DSN: dsn, Vision: remote, Metrics: reg, Stored: stored}
+	return &app{URL: srv.URL, DSN: dsn, Vision: remote, Metrics: reg, Stored: stored, Service: svc, Files: files, DB: relay}
 }
 
 // newFiles opens fresh storage of the kind named, and a lister of what it
@@ -151,9 +184,10 @@ func TestMonolithConformance(t *testing.T) {
 		t.Run(storage, func(t *testing.T) {
 			a := newApp(t, appOptions{storage: storage})
 			conformance.Run(t, conformance.Target{
-				BaseURL: a.URL,
-				Secret:  secret,
-				Limits:  imaging.DefaultLimits,
+				BaseURL:      a.URL,
+				Secret:       secret,
+				Limits:       imaging.DefaultLimits,
+				UpperCaseIDs: true,
 			})
 		})
 	}
@@ -270,13 +304,21 @@ func testUploadFailsCleanly(t *testing.T, storage string) {
 	}
 }
 
+// A delete removes the photo's files, also when the client names the photo
+// by its id in upper case (which names the same row): the files are named
+// from the canonical id, not from the raw string.
 func TestDeleteRemovesFiles(t *testing.T) {
 	for _, storage := range storages {
-		t.Run(storage, func(t *testing.T) { testDeleteRemovesFiles(t, storage) })
+		for _, form := range []struct {
+			name string
+			of   func(string) string
+		}{{"lower-case id", strings.ToLower}, {"upper-case id", strings.ToUpper}} {
+			t.Run(storage+"/"+form.name, func(t *testing.T) { testDeleteRemovesFiles(t, storage, form.of) })
+		}
 	}
 }
 
-func testDeleteRemovesFiles(t *testing.T, storage string) {
+func testDeleteRemovesFiles(t *testing.T, storage string, idForm func(string) string) {
 	a := newApp(t, appOptions{storage: storage})
 	tok := token(t, "deleter")
 	resp, body := do(t, "POST", a.URL+"/v1/photos", tok, synth.PNG(synth.Options{Seed: 3, Width: 400, Height: 300}))
@@ -288,12 +330,17 @@ func testDeleteRemovesFiles(t *testing.T, storage string) {
 	if stored := a.Stored(t); len(stored) != 3 {
 		t.Fatalf("%v stored after upload, want 3 (original, two thumbnails)", stored)
 	}
-	resp, body = do(t, "DELETE", a.URL+"/v1/photos/"+p.ID, tok, nil)
+	id := idForm(p.ID)
+	resp, body = do(t, "GET", a.URL+"/v1/photos/"+id+"/thumbnail?size=small", tok, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("thumbnail by id %s: %d %s", id, resp.StatusCode, body)
+	}
+	resp, body = do(t, "DELETE", a.URL+"/v1/photos/"+id, tok, nil)
 	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("delete: %d %s", resp.StatusCode, body)
+		t.Fatalf("delete %s: %d %s", id, resp.StatusCode, body)
 	}
 	if left := a.Stored(t); len(left) > 0 {
-		t.Errorf("left after delete: %v", left)
+		t.Errorf("left after delete of %s: %v", id, left)
 	}
 }
 

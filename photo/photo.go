@@ -112,17 +112,31 @@ type Photo struct {
 // NewID returns a new photo id: a UUIDv7, so ids sort by creation time.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// ValidID reports whether s is a well-formed photo id (a UUID in its
-// canonical 36-character form).
-func ValidID(s string) bool {
-	if len(s) != 36 {
-		return false
+// ParseID returns the canonical form of a photo id: a UUID in its
+// 36-character form, in lower case. A client may send the hex digits in
+// upper case (UUIDs compare without regard to case), so every id that comes
+// in goes through ParseID at the edge, and everything past it (queries,
+// file paths, object keys) sees the canonical form only: a path made from
+// the raw string would name a file that does not exist. An id of any other
+// form is an Invalid error.
+func ParseID(s string) (string, error) {
+	if len(s) == 36 {
+		if u, err := uuid.Parse(s); err == nil {
+			return u.String(), nil
+		}
 	}
-	_, err := uuid.Parse(s)
-	return err == nil
+	return "", Errorf(Invalid, "malformed photo id %q", brief.Clip(s, 64))
 }
 
-// CheckID returns an Invalid error for a malformed id.
+// ValidID reports whether s is a photo id in its canonical form (ParseID
+// returns it unchanged): the form ids are stored, named and keyed in.
+func ValidID(s string) bool {
+	c, err := ParseID(s)
+	return err == nil && c == s
+}
+
+// CheckID returns an Invalid error for an id not in its canonical form.
+// Ids from clients go through ParseID instead, which accepts upper case.
 func CheckID(s string) error {
 	if !ValidID(s) {
 		return Errorf(Invalid, "malformed photo id %q", brief.Clip(s, 64))

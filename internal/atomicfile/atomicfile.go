@@ -34,13 +34,20 @@ func Sync(on bool) Option { return func(o *options) { o.noSync = !on } }
 // otherwise), flushes it (unless Sync(false)) and renames it over path,
 // creating path's directory if needed; the file gets mode perm. On failure
 // the temporary file is removed and path is left as it was.
+//
+// Unless Sync(false), the rename is flushed too: path's directory is
+// synced after it, and so is the parent of each directory Write created,
+// so that once Write returns the name survives a power cut as well as the
+// bytes (a rename lives in the directory, which the file's own fsync does
+// not flush).
 func Write(path string, data []byte, perm os.FileMode, opts ...Option) error {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	created, err := mkdirAll(dir)
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if o.tempDir == "" {
@@ -66,6 +73,59 @@ func Write(path string, data []byte, perm os.FileMode, opts ...Option) error {
 	if err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if o.noSync {
+		return nil
+	}
+	// path's directory holds the new name; the parent of each directory
+	// made for it holds that directory's name.
+	for _, d := range append([]string{dir}, parents(created)...) {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// mkdirAll makes dir and its missing parents (mode 0755), and returns the
+// directories it made, innermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
+}
+
+// parents returns the parent of each directory in dirs.
+func parents(dirs []string) []string {
+	out := make([]string, 0, len(dirs))
+	for _, d := range dirs {
+		out = append(out, filepath.Dir(d))
+	}
+	return out
+}
+
+// syncDir flushes directory dir's entries to stable storage. A variable so
+// that a test can see which directories a write flushes: what a power cut
+// would show is beyond a test's reach.
+var syncDir = func(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

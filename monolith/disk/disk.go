@@ -5,11 +5,14 @@
 package disk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/atomicfile"
@@ -74,6 +77,79 @@ func (s *Store) Read(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// Walk calls fn for every photo file in the store (originals and
+// thumbnails, by the layout's names; anything else is not the store's and
+// is skipped) with its path, owner, photo id and modification time, until
+// fn returns an error, which Walk returns. Files may come and go while it
+// walks.
+func (s *Store) Walk(ctx context.Context, fn func(path, owner, id string, modTime time.Time) error) error {
+	for _, top := range []string{"originals", "thumbnails"} {
+		root := filepath.Join(s.dir, top)
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil // removed while we walked
+				}
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			rel, err := filepath.Rel(s.dir, path)
+			if err != nil {
+				return err
+			}
+			owner, id, ok := ParseName(filepath.ToSlash(rel))
+			if !ok {
+				return nil
+			}
+			info, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return fn(path, owner, id, info.ModTime())
+		})
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", root, err)
+		}
+	}
+	return nil
+}
+
+// ParseName reads the owner and photo id from a name of the store's
+// layout, relative to its directory and slash-separated
+// ("originals/<owner>/<id>", "thumbnails/<owner>/<id>-<size>.jpg"); ok is
+// false for any other name. The s3 store's keys have the same layout.
+func ParseName(name string) (owner, id string, ok bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 3 || !auth.ValidUser(parts[1]) {
+		return "", "", false
+	}
+	switch parts[0] {
+	case "originals":
+		id = parts[2]
+	case "thumbnails":
+		base, found := strings.CutSuffix(parts[2], ".jpg")
+		i := strings.LastIndexByte(base, '-')
+		if !found || i < 0 || photo.Size(base[i+1:]).Bound() == 0 {
+			return "", "", false
+		}
+		id = base[:i]
+	default:
+		return "", "", false
+	}
+	if !photo.ValidID(id) {
+		return "", "", false
+	}
+	return parts[1], id, true
 }
 
 // Remove deletes files; missing files are not an error.

@@ -225,6 +225,24 @@ func (s *Store) Delete(ctx context.Context, owner, id string) error {
 	return nil
 }
 
+// Existing returns which of ids have a photo row, whoever owns it: the
+// orphan sweep's question about files that no row may point to.
+func (s *Store) Existing(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM photos WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, pgdb.Err("find photos", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, pgdb.Err("find photos", err)
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
 // Now is the database's notion of a timestamp for new rows: the local clock
 // at microsecond precision, which is what timestamptz keeps, so a photo
 // read back equals the photo written.

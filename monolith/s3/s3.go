@@ -30,6 +30,7 @@ import (
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/internal/minio"
 	"github.com/photobench/photobench/internal/outbound"
+	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -107,8 +108,8 @@ func (s *Store) ThumbnailPath(owner, id string, size photo.Size) (string, error)
 // storage, as with the disk store's fsync of an original. The rename that
 // puts an object in place is synced too only with drive sync on
 // (MINIO_FS_OSYNC; "Drive Sync" in minio's docs/config/README.md), which
-// the native stack leaves off; the disk store does not fsync its
-// directory after its rename either, so the two promise the same.
+// the native stack leaves off; the disk store, which syncs its directory
+// after the rename, promises a little more there.
 func (s *Store) Write(key string, data []byte, sync bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -147,6 +148,28 @@ func (s *Store) Remove(keys ...string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Walk calls fn for every photo object in the bucket (originals and
+// thumbnails, by the layout's keys; anything else is skipped) with its
+// key, owner, photo id and last-modified time, until fn returns an error,
+// which Walk returns. It lists the bucket (1000 keys a request).
+func (s *Store) Walk(ctx context.Context, fn func(key, owner, id string, modTime time.Time) error) error {
+	for _, prefix := range []string{"originals/", "thumbnails/"} {
+		for obj := range s.client.ListObjects(ctx, s.bucket, miniogo.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+			if obj.Err != nil {
+				return fmt.Errorf("list %s: %w", prefix, minio.Err(obj.Err, "bucket"))
+			}
+			owner, id, ok := disk.ParseName(obj.Key)
+			if !ok {
+				continue
+			}
+			if err := fn(obj.Key, owner, id, obj.LastModified); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Ping checks that MinIO answers and the bucket exists, for /healthz.
