@@ -80,6 +80,13 @@ const settle = 2 * time.Second
 //	                 (thumbnail and delete too, with Target.UpperCaseIDs)
 //	bad_input        every refused request gets its status and JSON error,
 //	                 and leaves the user's photos unchanged
+//	hostile          what attackers and broken clients send: made-up HTTP
+//	                 methods (405 JSON, never a metric label), upper-case
+//	                 ids (the same photo; a delete removes it all), tokens
+//	                 from the future, for ten years or without expiry
+//	                 (401), and many slow-body uploads that must not keep
+//	                 an ordinary upload from being served; the server is
+//	                 healthy afterwards
 func Run(t *testing.T, tgt Target) {
 	t.Helper()
 	s := newSuite(t, tgt)
@@ -92,6 +99,7 @@ func Run(t *testing.T, tgt Target) {
 	t.Run("isolation", s.testIsolation)
 	t.Run("upper_case_id", s.testUpperCaseID)
 	t.Run("bad_input", s.testBadInput)
+	t.Run("hostile", s.testHostile)
 }
 
 // suite is one run's configuration.
