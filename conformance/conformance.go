@@ -44,13 +44,6 @@ type Target struct {
 	// Limits are the server's upload limits, to craft bodies just over
 	// them (default imaging.DefaultLimits).
 	Limits imaging.Limits
-	// UpperCaseIDs also checks that a thumbnail and a delete take a
-	// photo's id with its hex digits in upper case (GET always is
-	// checked): the id names the same photo, and a delete by it leaves
-	// nothing behind. The event-driven app that the stack runs from main
-	// before issue 15 deletes nothing for such an id (404), hence the
-	// switch; httpapi now normalises ids for every server built on it.
-	UpperCaseIDs bool
 	// Client makes the requests (default: a client with a two-minute
 	// timeout). The suite follows thumbnail redirects itself, without the
 	// Authorization header, whatever the client's redirect policy.
@@ -77,12 +70,11 @@ const settle = 2 * time.Second
 //	delete           a deleted photo is gone from GET, thumbnail and list
 //	isolation        another user's photos are 404 and never listed
 //	upper_case_id    a photo's id in upper case names the same photo
-//	                 (thumbnail and delete too, with Target.UpperCaseIDs)
+//	                 for GET, thumbnail and delete
 //	bad_input        every refused request gets its status and JSON error,
 //	                 and leaves the user's photos unchanged
 //	hostile          what attackers and broken clients send: made-up HTTP
-//	                 methods (405 JSON, never a metric label), upper-case
-//	                 ids (the same photo; a delete removes it all), tokens
+//	                 methods (405 JSON, never a metric label), tokens
 //	                 from the future, for ten years or without expiry
 //	                 (401), and many slow-body uploads that must not keep
 //	                 an ordinary upload from being served; the server is

@@ -33,7 +33,6 @@ const healthyUploadTimeout = 30 * time.Second
 func (s *suite) testHostile(t *testing.T) {
 	t.Run("cases", func(t *testing.T) {
 		t.Run("random_methods", s.hostileMethods)
-		t.Run("upper_case_id", s.hostileUpperCaseID)
 		t.Run("tokens", s.hostileTokens)
 		t.Run("slow_bodies", s.hostileSlowBodies)
 	})
@@ -79,43 +78,6 @@ func (s *suite) hostileMethods(t *testing.T) {
 			}
 		}
 	}
-}
-
-// hostileUpperCaseID: photo ids are UUIDs, which are case-insensitive; an
-// upper-case id names the same photo for every call, and deleting through
-// it removes the photo entirely.
-func (s *suite) hostileUpperCaseID(t *testing.T) {
-	t.Parallel()
-	u := s.newUser(t)
-	_, p := s.upload(t, u, synth.JPEG(synth.Options{Seed: 731, Width: 320, Height: 240}))
-	upper := strings.ToUpper(p.ID)
-	if upper == p.ID {
-		t.Fatalf("photo id %q has no letters to change", p.ID)
-	}
-	r := s.do(t, request{method: http.MethodGet, path: "/v1/photos/" + upper, authz: u.authz()})
-	wantStatus(t, r, http.StatusOK)
-	var got photo.Photo
-	decodeJSON(t, r, &got)
-	if got.ID != p.ID {
-		t.Errorf("GET by the upper-case id answered id %q, want %q", got.ID, p.ID)
-	}
-	thumb := s.fetchThumbnail(t, u, upper, "small")
-	wantStatus(t, thumb, http.StatusOK)
-
-	del := s.do(t, request{method: http.MethodDelete, path: "/v1/photos/" + upper, authz: u.authz()})
-	if s.tgt.Eventual {
-		wantStatus(t, del, http.StatusNoContent, http.StatusAccepted)
-	} else {
-		wantStatus(t, del, http.StatusNoContent)
-	}
-	s.poll(t, "the photo deleted by its upper-case id to be gone", func() (bool, string) {
-		r := s.do(t, request{method: http.MethodGet, path: "/v1/photos/" + p.ID, authz: u.authz()})
-		if r.status != http.StatusNotFound {
-			return false, r.String()
-		}
-		th := s.fetchThumbnail(t, u, p.ID, "small")
-		return th.status == http.StatusNotFound, th.String()
-	})
 }
 
 // hostileTokens: tokens signed with the server's own secret that the

@@ -30,11 +30,10 @@ func asyncOptions() *monolith.AsyncOptions {
 func TestAsyncMonolithConformance(t *testing.T) {
 	a := newApp(t, appOptions{async: asyncOptions()})
 	conformance.Run(t, conformance.Target{
-		BaseURL:      a.URL,
-		Secret:       secret,
-		Limits:       imaging.DefaultLimits,
-		Eventual:     true,
-		UpperCaseIDs: true,
+		BaseURL:  a.URL,
+		Secret:   secret,
+		Limits:   imaging.DefaultLimits,
+		Eventual: true,
 	})
 }
 

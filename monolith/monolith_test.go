@@ -184,10 +184,9 @@ func TestMonolithConformance(t *testing.T) {
 		t.Run(storage, func(t *testing.T) {
 			a := newApp(t, appOptions{storage: storage})
 			conformance.Run(t, conformance.Target{
-				BaseURL:      a.URL,
-				Secret:       secret,
-				Limits:       imaging.DefaultLimits,
-				UpperCaseIDs: true,
+				BaseURL: a.URL,
+				Secret:  secret,
+				Limits:  imaging.DefaultLimits,
 			})
 		})
 	}
