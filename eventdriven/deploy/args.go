@@ -44,6 +44,8 @@ Flags:
   --min-age D         reconciler: how long an original may go without a catalog row
                       before its event is published again (default 10s)
   --max-bytes N, --max-pixels N   upload limits (default %d, %d)
+  --max-uploads N     ingest: uploads read and stored at once; one more waits up to
+                      1s for a slot, then gets 503 + Retry-After (default 8 x cores)
 
 Environment: PHOTOBENCH_KAFKA_BROKERS, PHOTOBENCH_S3_ENDPOINT, PHOTOBENCH_S3_ACCESS_KEY,
 PHOTOBENCH_S3_SECRET_KEY, PHOTOBENCH_CATALOG_PG_DSN (default: PHOTOBENCH_PG_DSN with the
@@ -77,6 +79,8 @@ type Args struct {
 	MinAge time.Duration
 	// Limits are the upload limits.
 	Limits imaging.Limits
+	// MaxUploads bounds ingest's uploads in flight (0: its default).
+	MaxUploads int
 
 	getenv   func(string) string
 	problems command.Problems
@@ -112,6 +116,7 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (*Ar
 	fs.DurationVar(&a.MinAge, "min-age", 10*time.Second, "")
 	fs.Int64Var(&a.Limits.MaxBytes, "max-bytes", imaging.DefaultLimits.MaxBytes, "")
 	fs.Int64Var(&a.Limits.MaxPixels, "max-pixels", imaging.DefaultLimits.MaxPixels, "")
+	fs.IntVar(&a.MaxUploads, "max-uploads", 0, "")
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
 	}
@@ -125,6 +130,9 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (*Ar
 		if u, err := url.Parse(v); err != nil || u.Host == "" {
 			a.problem("%s %q is not an http URL", name, v)
 		}
+	}
+	if a.MaxUploads < 0 {
+		a.problem("--max-uploads must not be negative")
 	}
 	if a.MaxAttempts < 1 || a.VisionTimeout <= 0 || a.MinAge <= 0 || a.Limits.MaxBytes < 1 || a.Limits.MaxPixels < 1 {
 		a.problem("--max-attempts, --vision-timeout, --min-age, --max-bytes and --max-pixels must be positive")

@@ -32,6 +32,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return nil, nil, err
 		}
-		return NewHandler(d.Log, store, verifier, d.Registry, d.HTTP, Options{Limits: a.Limits}), nil, nil
+		return NewHandler(d.Log, store, verifier, d.Registry, d.HTTP, Options{Limits: a.Limits, MaxUploads: a.MaxUploads}), nil, nil
 	})
 }

@@ -9,10 +9,19 @@
 // choreography: the thumbnailer decodes and makes thumbnails (a corrupt
 // but complete image ends "failed" there), the tagger asks the vision
 // service, the catalog records it all. Clients may instead ask for a
-// presigned PUT URL (POST /v1/uploads) and send the bytes to MinIO
+// presigned POST form (POST /v1/uploads) and send the bytes to MinIO
 // directly; that object flows through the same pipeline, unchecked until
-// the thumbnailer sees it. A deletion removes the original, and the
-// s3:ObjectRemoved notification drives the rest.
+// the thumbnailer sees it, except for its size: the form's signed policy
+// caps it at the same byte limit as POST /v1/photos, and MinIO refuses a
+// larger file (400 EntityTooLarge) before storing anything. A deletion
+// removes the original, and the s3:ObjectRemoved notification drives the
+// rest.
+//
+// Uploads are admitted Options.MaxUploads at a time (`--max-uploads`):
+// each holds up to the byte limit in memory while its body is read and
+// stored, so the bound is what keeps a flood from exhausting the process.
+// An upload that finds every slot taken waits up to Options.MaxWait for
+// one, then is answered 503 with Retry-After, its body unread.
 //
 // Ingest never calls another function and keeps no state: it needs only
 // MinIO.
@@ -22,6 +31,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +48,16 @@ import (
 // Options.PresignExpiry is zero.
 const DefaultPresignExpiry = 15 * time.Minute
 
+// DefaultMaxWait is how long an upload waits for a slot when
+// Options.MaxWait is zero.
+const DefaultMaxWait = time.Second
+
+// DefaultMaxUploads is the number of uploads admitted at once when
+// Options.MaxUploads is zero: 8 per core. Ingest decodes nothing, so an
+// upload's slot is mostly waiting on the network; at the 20 MiB limit
+// that is at most 160 MiB of bodies per core.
+func DefaultMaxUploads() int { return 8 * runtime.GOMAXPROCS(0) }
+
 // Options tune the handler.
 type Options struct {
 	// Limits bound uploads (imaging.DefaultLimits when zero).
@@ -45,6 +65,12 @@ type Options struct {
 	// PresignExpiry is how long a presigned upload URL stays valid
 	// (DefaultPresignExpiry when zero).
 	PresignExpiry time.Duration
+	// MaxUploads bounds the uploads read and stored at once
+	// (DefaultMaxUploads when zero).
+	MaxUploads int
+	// MaxWait is how long an upload waits for a slot before it is
+	// answered 503 (DefaultMaxWait when zero).
+	MaxWait time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -57,16 +83,26 @@ func (o Options) withDefaults() Options {
 	if o.PresignExpiry <= 0 {
 		o.PresignExpiry = DefaultPresignExpiry
 	}
+	if o.MaxUploads <= 0 {
+		o.MaxUploads = DefaultMaxUploads()
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
 	return o
 }
 
-// Upload is the answer to POST /v1/uploads: PUT the image bytes to
-// UploadURL before ExpiresAt, and the photo appears as ID.
+// Upload is the answer to POST /v1/uploads: POST a multipart form to
+// UploadURL with Fields and then the image as its "file" (of 1 to MaxBytes
+// bytes) before ExpiresAt, and the photo appears as ID.
+// s3store.PostForm builds that request.
 type Upload struct {
-	ID        string    `json:"id"`
-	UploadURL string    `json:"upload_url"`
-	Method    string    `json:"method"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID        string            `json:"id"`
+	UploadURL string            `json:"upload_url"`
+	Method    string            `json:"method"`
+	Fields    map[string]string `json:"fields"`
+	MaxBytes  int64             `json:"max_bytes"`
+	ExpiresAt time.Time         `json:"expires_at"`
 }
 
 // Service is ingest's logic: a photo.Uploader and photo.Deleter over the
@@ -126,31 +162,61 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 }
 
 // NewHandler returns ingest's HTTP API: the write half of package httpapi's
-// routes (POST and DELETE /v1/photos) over a Service, and POST /v1/uploads
-// for presigned uploads. reg is served on /metrics; httpm measures every
-// request.
+// routes (POST and DELETE /v1/photos) over a Service, uploads admitted
+// opts.MaxUploads at a time, and POST /v1/uploads for presigned uploads.
+// reg is served on /metrics; httpm measures every request.
 func NewHandler(log *slog.Logger, store *s3store.Store, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	svc := &Service{store: store, limits: opts.Limits}
 	r := httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "object store", Ping: store.Ping}}},
-		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits},
+		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: admitUploads(opts.MaxUploads, opts.MaxWait)},
 	)
-	r.With(httpapi.Authenticate(verifier)).Post("/v1/uploads", handlePresign(log, store, opts.PresignExpiry))
+	r.With(httpapi.Authenticate(verifier)).Post("/v1/uploads", handlePresign(log, store, opts.Limits.MaxBytes, opts.PresignExpiry))
 	return r
 }
 
-func handlePresign(log *slog.Logger, store *s3store.Store, expiry time.Duration) http.HandlerFunc {
+// admitUploads lets at most n uploads in at once. One that finds them all
+// taken waits up to wait for a slot (its body unread, so waiting costs no
+// memory), then is answered 503 with Retry-After. Refusals are not logged:
+// in a flood that would be a line per request; httpmetrics counts them.
+func admitUploads(n int, wait time.Duration) func(http.Handler) http.Handler {
+	slots := make(chan struct{}, n)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case slots <- struct{}{}:
+			default:
+				t := time.NewTimer(wait)
+				defer t.Stop()
+				select {
+				case slots <- struct{}{}:
+				case <-t.C:
+					httpapi.WriteError(w, http.StatusServiceUnavailable, string(photo.Unavailable), "too many uploads at once; try again", time.Second)
+					return
+				case <-r.Context().Done():
+					return
+				}
+			}
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func handlePresign(log *slog.Logger, store *s3store.Store, maxBytes int64, expiry time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		user, _ := httpapi.UserFrom(r.Context())
 		id := photo.NewID()
 		expires := time.Now().UTC().Add(expiry).Truncate(time.Second)
-		u, err := store.PresignPut(r.Context(), user, id, expiry)
+		p, err := store.PresignPost(r.Context(), user, id, maxBytes, expiry)
 		if err != nil {
 			httpapi.Error(w, r, log, err)
 			return
 		}
 		w.Header().Set("Location", "/v1/photos/"+id)
-		httpapi.Encode(w, http.StatusCreated, Upload{ID: id, UploadURL: u.String(), Method: http.MethodPut, ExpiresAt: expires})
+		httpapi.Encode(w, http.StatusCreated, Upload{
+			ID: id, UploadURL: p.URL.String(), Method: http.MethodPost, Fields: p.Fields, MaxBytes: maxBytes, ExpiresAt: expires,
+		})
 	}
 }

@@ -49,6 +49,12 @@ type fixture struct {
 // the test ends.
 func newFixture(t *testing.T, store *s3store.Store) *fixture {
 	t.Helper()
+	return newFixtureWith(t, store, ingest.Options{Limits: testLimits})
+}
+
+// newFixtureWith is newFixture with the handler's options.
+func newFixtureWith(t *testing.T, store *s3store.Store, opts ingest.Options) *fixture {
+	t.Helper()
 	var live *s3store.Store
 	if store == nil {
 		env := stacktest.Load(t)
@@ -65,7 +71,7 @@ func newFixture(t *testing.T, store *s3store.Store) *fixture {
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := ingest.NewHandler(log, store, verifier, reg, httpmetrics.NewMetrics(reg), ingest.Options{Limits: testLimits})
+	h := ingest.NewHandler(log, store, verifier, reg, httpmetrics.NewMetrics(reg), opts)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -114,6 +120,12 @@ func do(t *testing.T, method, url, token string, body []byte) (*http.Response, [
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -246,37 +258,134 @@ func TestUploadRefused(t *testing.T) {
 	}
 }
 
+// grant asks for a presigned upload and checks the answer's shape.
+func (f *fixture) grant(t *testing.T, maxBytes int64) ingest.Upload {
+	t.Helper()
+	resp, b := do(t, http.MethodPost, f.URL+"/v1/uploads", f.Token, nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var u ingest.Upload
+	if err := json.Unmarshal(b, &u); err != nil {
+		t.Fatal(err)
+	}
+	f.track(u.ID)
+	if !photo.ValidID(u.ID) || u.Method != http.MethodPost || u.Fields["key"] != "users/"+f.Owner+"/"+u.ID || u.Fields["policy"] == "" || u.MaxBytes != maxBytes {
+		t.Fatalf("upload %+v, want a POST form for users/%s/<id> of at most %d bytes", u, f.Owner, maxBytes)
+	}
+	if d := time.Until(u.ExpiresAt); d < 14*time.Minute || d > 15*time.Minute {
+		t.Errorf("expires_at %v is %v away, want about 15m", u.ExpiresAt, d)
+	}
+	return u
+}
+
+// send uploads data with the grant's form, as a client would.
+func send(t *testing.T, u ingest.Upload, data []byte) (int, string) {
+	t.Helper()
+	req, err := s3store.PostForm(context.Background(), u.UploadURL, u.Fields, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, b := roundTrip(t, req)
+	return resp.StatusCode, string(b)
+}
+
 func TestPresignedUpload(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, body := range [][]byte{nil, []byte(`{"content_type":"image/jpeg"}`)} {
-		resp, b := do(t, http.MethodPost, f.URL+"/v1/uploads", f.Token, body)
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("status %d: %s", resp.StatusCode, b)
-		}
-		var u ingest.Upload
-		if err := json.Unmarshal(b, &u); err != nil {
-			t.Fatal(err)
-		}
-		f.track(u.ID)
-		if !photo.ValidID(u.ID) || u.Method != http.MethodPut || !strings.Contains(u.UploadURL, "/users/"+f.Owner+"/"+u.ID) {
-			t.Fatalf("upload %+v", u)
-		}
-		if d := time.Until(u.ExpiresAt); d < 14*time.Minute || d > 15*time.Minute {
-			t.Errorf("expires_at %v is %v away, want about 15m", u.ExpiresAt, d)
-		}
-
-		data := synth.JPEG(synth.Options{Seed: 7, Width: 30, Height: 20})
-		put, pb := do(t, u.Method, u.UploadURL, "", data)
-		if put.StatusCode != http.StatusOK {
-			t.Fatalf("PUT: %d %s", put.StatusCode, pb)
-		}
-		info, err := f.Store.StatOriginal(context.Background(), f.Owner, u.ID)
-		if err != nil || info.Size != int64(len(data)) {
-			t.Errorf("after PUT: %+v, %v", info, err)
-		}
+	u := f.grant(t, testLimits.MaxBytes)
+	data := synth.JPEG(synth.Options{Seed: 7, Width: 30, Height: 20})
+	if code, body := send(t, u, data); code/100 != 2 {
+		t.Fatalf("POST form: %d %s", code, body)
+	}
+	info, err := f.Store.StatOriginal(context.Background(), f.Owner, u.ID)
+	if err != nil || info.Size != int64(len(data)) {
+		t.Errorf("after the upload: %+v, %v", info, err)
 	}
 	resp, b := do(t, http.MethodPost, f.URL+"/v1/uploads", "", nil)
 	wantError(t, resp, b, 401, photo.Unauthorized)
+}
+
+// A presigned upload is held to the API's own byte limit by MinIO: one
+// byte over is refused and nothing is stored.
+func TestPresignedUploadOverTheLimit(t *testing.T) {
+	f := newFixtureWith(t, nil, ingest.Options{})
+	limit := imaging.DefaultLimits.MaxBytes
+	u := f.grant(t, limit)
+	code, body := send(t, u, bytes.Repeat([]byte{0xFF}, int(limit)+1))
+	if code != http.StatusBadRequest || !strings.Contains(body, "EntityTooLarge") {
+		t.Errorf("POST form of %d bytes: %d %s, want 400 EntityTooLarge", limit+1, code, body)
+	}
+	if _, err := f.Store.StatOriginal(context.Background(), f.Owner, u.ID); photo.KindOf(err) != photo.NotFound {
+		t.Errorf("after the refused upload: %v, want NotFound", err)
+	}
+}
+
+// Uploads beyond MaxUploads wait up to MaxWait for a slot, then get 503
+// with Retry-After, their bodies unread; a freed slot admits again.
+func TestUploadsAreAdmittedAtMostMaxUploads(t *testing.T) {
+	f := newFixtureWith(t, nil, ingest.Options{Limits: testLimits, MaxUploads: 1, MaxWait: 100 * time.Millisecond})
+	jpeg := synth.JPEG(synth.Options{Seed: 10, Width: 40, Height: 30})
+
+	// A slow upload holds the one slot: its body stops half way.
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) }) // before the server closes
+	req, err := http.NewRequest(http.MethodPost, f.URL+"/v1/photos", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.Token)
+	slow := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			close(slow)
+			return
+		}
+		slow <- resp
+	}()
+	if _, err := pw.Write(jpeg[:len(jpeg)/2]); err != nil {
+		t.Fatal(err)
+	}
+
+	// Until the slow one is in, a probe may still get the slot and pass.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := do(t, http.MethodPost, f.URL+"/v1/photos", f.Token, jpeg)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			wantError(t, resp, body, 503, photo.Unavailable)
+			if ra := resp.Header.Get("Retry-After"); ra != "1" {
+				t.Errorf("Retry-After %q, want 1", ra)
+			}
+			break
+		}
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("probe: %d %s", resp.StatusCode, body)
+		}
+		var p photo.Photo
+		json.Unmarshal(body, &p)
+		f.track(p.ID)
+		if time.Now().After(deadline) {
+			t.Fatal("no upload was refused while the slow one held the only slot")
+		}
+	}
+
+	// The slow upload completes, and its slot admits the next.
+	pw.Write(jpeg[len(jpeg)/2:])
+	pw.Close()
+	resp := <-slow
+	if resp == nil {
+		t.FailNow()
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("slow upload: %d %s", resp.StatusCode, body)
+	}
+	var p photo.Photo
+	json.Unmarshal(body, &p)
+	f.track(p.ID)
+	f.upload(t, jpeg)
 }
 
 func TestDelete(t *testing.T) {

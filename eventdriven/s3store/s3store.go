@@ -3,23 +3,35 @@
 // layout (eventdriven.ObjectKey, eventdriven.ThumbnailKey).
 //
 // In the choreography the store is where work starts and ends: ingest puts
-// an original (or hands the client a presigned PUT URL), and MinIO's
+// an original (or hands the client a presigned POST form, PresignPost), and MinIO's
 // s3:ObjectCreated notification on Kafka is what sets the thumbnailer, the
 // tagger and the catalog going; the thumbnailer writes the thumbnails back
 // here and query serves them (as bytes, or as presigned GET URLs). Deleting
 // is the same in reverse: ingest removes the original, and the
 // s3:ObjectRemoved notification drives the rest.
 //
+// Nothing is read whole without a bound: an original is read only up to
+// the caller's byte limit and a thumbnail up to MaxThumbnailBytes, and an
+// object MinIO reports as larger is refused from the answer's headers,
+// before its body is read. A presigned upload cannot exceed the limit
+// either: its POST policy carries a content-length-range that MinIO
+// enforces.
+//
 // Errors are *photo.Error where a kind applies: NotFound for a missing
-// object, Invalid for a malformed owner or photo id, Unavailable (with a
-// RetryAfter) when MinIO cannot be reached or answers 5xx, so HTTP
-// functions answer 503 and event functions retry without limit.
+// object, Invalid for a malformed owner or photo id, TooLarge for an
+// object over its bound, Unavailable (with a RetryAfter) when MinIO cannot
+// be reached or answers 5xx, so HTTP functions answer 503. Event functions
+// classify them with EventError.
 package s3store
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -100,18 +112,61 @@ func (s *Store) PutOriginal(ctx context.Context, owner, id string, data []byte, 
 	return nil
 }
 
-// GetOriginal returns a photo's original bytes; NotFound when there is
-// none.
-func (s *Store) GetOriginal(ctx context.Context, owner, id string) ([]byte, error) {
+// GetOriginal returns a photo's original bytes: NotFound when there is
+// none, TooLarge when it has more than maxBytes. The size is taken from
+// MinIO's answer before the body is read, and the body is read through a
+// limit anyway, so an object of any size costs at most maxBytes of memory.
+func (s *Store) GetOriginal(ctx context.Context, owner, id string, maxBytes int64) ([]byte, error) {
 	key, err := originalKey(owner, id)
 	if err != nil {
 		return nil, fmt.Errorf("get original: %w", err)
 	}
-	b, err := minio.Get(ctx, s.client, s.originals, key)
+	b, err := s.get(ctx, s.originals, key, maxBytes, "photo")
 	if err != nil {
-		return nil, fmt.Errorf("get original %s: %w", key, minio.Err(err, "photo"))
+		return nil, fmt.Errorf("get original %s: %w", key, err)
 	}
 	return b, nil
+}
+
+// MaxThumbnailBytes bounds what GetThumbnail reads. The thumbnailer's
+// largest rendition (1024 px JPEG) is far below it; a larger object under
+// a thumbnail key was not written by the app.
+const MaxThumbnailBytes = 8 << 20
+
+// get reads bucket/key, of at most maxBytes bytes, in one GET. An object
+// larger than that is TooLarge, decided from the answer's Content-Length
+// before any of the body is read (closing it ends the transfer), and
+// checked again while reading, in case the length was not given.
+func (s *Store) get(ctx context.Context, bucket, key string, maxBytes int64, what string) ([]byte, error) {
+	body, info, _, err := miniogo.Core{Client: s.client}.GetObject(ctx, bucket, key, miniogo.GetObjectOptions{})
+	if err != nil {
+		return nil, minio.Err(err, what)
+	}
+	defer body.Close()
+	if info.Size > maxBytes {
+		return nil, tooLarge(what, info.Size, maxBytes)
+	}
+	var buf bytes.Buffer
+	if info.Size > 0 {
+		buf.Grow(int(info.Size))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, maxBytes+1))
+	if err != nil {
+		return nil, minio.Err(err, what)
+	}
+	if n > maxBytes {
+		return nil, tooLarge(what, -1, maxBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// tooLarge is the error about an object of size bytes (-1: unknown, more
+// than maxBytes).
+func tooLarge(what string, size, maxBytes int64) error {
+	if size >= 0 {
+		return photo.Errorf(photo.TooLarge, "%s of %d bytes is larger than the limit of %d bytes", what, size, maxBytes)
+	}
+	return photo.Errorf(photo.TooLarge, "%s is larger than the limit of %d bytes", what, maxBytes)
 }
 
 // StatOriginal describes a photo's original without reading it; NotFound
@@ -203,15 +258,15 @@ func (s *Store) PutThumbnail(ctx context.Context, owner, id string, size photo.S
 }
 
 // GetThumbnail returns one of a photo's thumbnails; NotFound when there is
-// none.
+// none, TooLarge when it has more than MaxThumbnailBytes.
 func (s *Store) GetThumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {
 	key, err := thumbnailKey(owner, id, size)
 	if err != nil {
 		return nil, fmt.Errorf("get thumbnail: %w", err)
 	}
-	b, err := minio.Get(ctx, s.client, s.thumbnails, key)
+	b, err := s.get(ctx, s.thumbnails, key, MaxThumbnailBytes, "thumbnail")
 	if err != nil {
-		return nil, fmt.Errorf("get thumbnail %s: %w", key, minio.Err(err, "thumbnail"))
+		return nil, fmt.Errorf("get thumbnail %s: %w", key, err)
 	}
 	return b, nil
 }
@@ -231,20 +286,70 @@ func (s *Store) RemoveThumbnails(ctx context.Context, owner, id string) error {
 	return nil
 }
 
-// PresignPut returns a URL that lets whoever holds it PUT a photo's
-// original (any bytes, any Content-Type) until expiry passes. No metadata
-// is attached: the pipeline takes the owner from the key and the creation
-// time from the event. Presigning is local; MinIO is not contacted.
-func (s *Store) PresignPut(ctx context.Context, owner, id string, expiry time.Duration) (*url.URL, error) {
+// PresignedPost is a browser-style upload grant: POST a multipart form to
+// URL with Fields, then the file (PostForm builds that request).
+type PresignedPost struct {
+	URL    *url.URL
+	Fields map[string]string
+}
+
+// PresignPost returns a form that lets whoever holds it upload a photo's
+// original, of 1 to maxBytes bytes, until expiry passes. The limit is part
+// of the signed POST policy (content-length-range), so MinIO refuses a
+// larger file itself (400 EntityTooLarge) and stores nothing; a presigned
+// PUT URL, by contrast, admits any length. No metadata is attached: the
+// pipeline takes the owner from the key and the creation time from the
+// event. Presigning is local; MinIO is not contacted.
+func (s *Store) PresignPost(ctx context.Context, owner, id string, maxBytes int64, expiry time.Duration) (PresignedPost, error) {
 	key, err := originalKey(owner, id)
 	if err != nil {
-		return nil, fmt.Errorf("presign put: %w", err)
+		return PresignedPost{}, fmt.Errorf("presign post: %w", err)
 	}
-	u, err := s.client.PresignedPutObject(ctx, s.originals, key, expiry)
+	p := miniogo.NewPostPolicy()
+	for _, err := range []error{
+		p.SetBucket(s.originals),
+		p.SetKey(key),
+		p.SetExpires(time.Now().UTC().Add(expiry)),
+		p.SetContentLengthRange(1, maxBytes),
+	} {
+		if err != nil {
+			return PresignedPost{}, fmt.Errorf("presign post %s: %w", key, err)
+		}
+	}
+	u, fields, err := s.client.PresignedPostPolicy(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("presign put %s: %w", key, err)
+		return PresignedPost{}, fmt.Errorf("presign post %s: %w", key, err)
 	}
-	return u, nil
+	return PresignedPost{URL: u, Fields: fields}, nil
+}
+
+// PostForm builds the request that uploads data with a presigned POST
+// form: multipart/form-data with the fields first and the file last, as S3
+// requires.
+func PostForm(ctx context.Context, rawURL string, fields map[string]string, data []byte) (*http.Request, error) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			return nil, fmt.Errorf("post form: %w", err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", "upload")
+	if err != nil {
+		return nil, fmt.Errorf("post form: %w", err)
+	}
+	if _, err := fw.Write(data); err != nil {
+		return nil, fmt.Errorf("post form: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("post form: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, &body)
+	if err != nil {
+		return nil, fmt.Errorf("post form: %w", err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return req, nil
 }
 
 // PresignGetThumbnail returns a URL to GET one of a photo's thumbnails
@@ -259,6 +364,29 @@ func (s *Store) PresignGetThumbnail(ctx context.Context, owner, id string, size 
 		return nil, fmt.Errorf("presign get thumbnail %s: %w", key, err)
 	}
 	return u, nil
+}
+
+// EventError says what an event function should do about an error from a
+// Store that is not NotFound (a missing object is for the caller to judge:
+// usually removed since, nothing to do): Unavailable (MinIO unreachable or
+// answering 5xx, or a 408/429 that asks to come back) and a context that
+// ended are eventdriven.Transient, retried until MinIO answers; anything
+// else is eventdriven.Permanent and dead-lettered at once. That is every
+// other 4xx (AccessDenied, InvalidArgument, NoSuchBucket: the same request
+// gets the same answer), a malformed key and an object over its limit
+// (TooLarge).
+func EventError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if photo.KindOf(err) == photo.Unavailable || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return eventdriven.Transient(err)
+	}
+	var resp miniogo.ErrorResponse
+	if errors.As(err, &resp) && (resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests) {
+		return eventdriven.Transient(err)
+	}
+	return eventdriven.Permanent(err)
 }
 
 // Ping checks that MinIO answers and both buckets exist: Unavailable when

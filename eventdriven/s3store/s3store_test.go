@@ -8,10 +8,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	miniogo "github.com/minio/minio-go/v7"
+
+	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/eventdriven/s3store"
+	"github.com/photobench/photobench/internal/minio"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
@@ -83,7 +88,7 @@ func TestOriginalRoundTrip(t *testing.T) {
 	if err := s.PutOriginal(ctx, owner, id, data, "image/jpeg", created); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.GetOriginal(ctx, owner, id)
+	got, err := s.GetOriginal(ctx, owner, id, int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +111,7 @@ func TestOriginalRoundTrip(t *testing.T) {
 	}
 	_, err = s.StatOriginal(ctx, owner, id)
 	wantKind(t, err, photo.NotFound)
-	_, err = s.GetOriginal(ctx, owner, id)
+	_, err = s.GetOriginal(ctx, owner, id, 1<<20)
 	wantKind(t, err, photo.NotFound)
 	if err := s.RemoveOriginal(ctx, owner, id); err != nil {
 		t.Errorf("removing a missing original: %v", err)
@@ -133,7 +138,7 @@ func TestMissing(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"GetOriginal", func() error { _, err := s.GetOriginal(ctx, owner, id); return err }},
+		{"GetOriginal", func() error { _, err := s.GetOriginal(ctx, owner, id, 1<<20); return err }},
 		{"StatOriginal", func() error { _, err := s.StatOriginal(ctx, owner, id); return err }},
 		{"GetThumbnail", func() error { _, err := s.GetThumbnail(ctx, owner, id, photo.SizeSmall); return err }},
 	}
@@ -186,33 +191,157 @@ func TestThumbnails(t *testing.T) {
 	}
 }
 
-func TestPresignPut(t *testing.T) {
-	s, owner, track := newStore(t)
-	ctx := context.Background()
-	id := photo.NewID()
-	track(id)
-	u, err := s.PresignPut(ctx, owner, id, time.Minute)
+// scratchStore returns a Store whose originals and thumbnails are in a
+// bucket of the test's own, without notifications: what is put there sets
+// no function of the stack going.
+func scratchStore(t *testing.T) *s3store.Store {
+	t.Helper()
+	env := stacktest.Load(t)
+	bucket := stacktest.FreshBucket(t, env, "pbtest-s3store-")
+	mc, err := minio.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := synth.JPEG(synth.Options{Seed: 5, Width: 40, Height: 30})
-	req, _ := http.NewRequest(http.MethodPut, u.String(), bytes.NewReader(data))
-	req.Header.Set("Content-Type", "image/jpeg")
+	if err := mc.MakeBucket(context.Background(), bucket, miniogo.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := s3store.New(env.S3Endpoint, env.S3AccessKey, env.S3SecretKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.WithBuckets(bucket, bucket)
+}
+
+// postForm uploads data with a presigned POST form and returns MinIO's
+// status and body.
+func postForm(t *testing.T, p s3store.PresignedPost, data []byte) (int, string) {
+	t.Helper()
+	req, err := s3store.PostForm(context.Background(), p.URL.String(), p.Fields, data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT to presigned URL: %s %s", resp.Status, body)
+	return resp.StatusCode, string(body)
+}
+
+func TestPresignPost(t *testing.T) {
+	s := scratchStore(t)
+	ctx := context.Background()
+	const limit = 4096
+	owner := randomOwner(t)
+
+	t.Run("within the limit", func(t *testing.T) {
+		id := photo.NewID()
+		p, err := s.PresignPost(ctx, owner, id, limit, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Repeat([]byte{7}, limit)
+		if code, body := postForm(t, p, data); code/100 != 2 {
+			t.Fatalf("POST form: %d %s", code, body)
+		}
+		info, err := s.StatOriginal(ctx, owner, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size != limit || info.Owner != "" || !info.CreatedAt.IsZero() || info.LastModified.IsZero() {
+			t.Errorf("StatOriginal after presigned POST = %+v, want size %d, no owner or created-at metadata, a LastModified", info, limit)
+		}
+	})
+	t.Run("one byte over is refused by MinIO", func(t *testing.T) {
+		id := photo.NewID()
+		p, err := s.PresignPost(ctx, owner, id, limit, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := postForm(t, p, bytes.Repeat([]byte{7}, limit+1))
+		if code != http.StatusBadRequest || !strings.Contains(body, "EntityTooLarge") {
+			t.Errorf("POST form of limit+1 bytes: %d %s, want 400 EntityTooLarge", code, body)
+		}
+		_, err = s.StatOriginal(ctx, owner, id)
+		wantKind(t, err, photo.NotFound)
+	})
+	t.Run("the form is for its key only", func(t *testing.T) {
+		id, other := photo.NewID(), photo.NewID()
+		p, err := s.PresignPost(ctx, owner, id, limit, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := map[string]string{}
+		for k, v := range p.Fields {
+			fields[k] = v
+		}
+		fields["key"] = "users/" + owner + "/" + other
+		if code, body := postForm(t, s3store.PresignedPost{URL: p.URL, Fields: fields}, []byte("x")); code/100 == 2 {
+			t.Errorf("POST form with another key: %d %s, want refused", code, body)
+		}
+		_, err = s.StatOriginal(ctx, owner, other)
+		wantKind(t, err, photo.NotFound)
+	})
+}
+
+func TestGetOriginalOverTheLimit(t *testing.T) {
+	s := scratchStore(t)
+	ctx := context.Background()
+	owner, id := randomOwner(t), photo.NewID()
+	data := bytes.Repeat([]byte{1}, 1000)
+	if err := s.PutOriginal(ctx, owner, id, data, "image/jpeg", time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	info, err := s.StatOriginal(ctx, owner, id)
+	if got, err := s.GetOriginal(ctx, owner, id, 1000); err != nil || len(got) != 1000 {
+		t.Errorf("at the limit: %d bytes, %v", len(got), err)
+	}
+	_, err := s.GetOriginal(ctx, owner, id, 999)
+	wantKind(t, err, photo.TooLarge)
+	if !strings.Contains(err.Error(), "1000 bytes") {
+		t.Errorf("error %q does not give the size", err)
+	}
+}
+
+func TestEventError(t *testing.T) {
+	s := scratchStore(t)
+	ctx := context.Background()
+	env := stacktest.Load(t)
+	denied, err := s3store.New(env.S3Endpoint, env.S3AccessKey, "wrong-secret", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Size != int64(len(data)) || info.Owner != "" || !info.CreatedAt.IsZero() || info.LastModified.IsZero() {
-		t.Errorf("StatOriginal after presigned PUT = %+v, want size %d, no owner or created-at metadata, a LastModified", info, len(data))
+	owner, id := randomOwner(t), photo.NewID()
+	if err := s.PutOriginal(ctx, owner, id, []byte("0123456789"), "image/jpeg", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	tests := []struct {
+		name      string
+		err       error
+		transient bool
+	}{
+		{"unreachable", func() error { _, err := deadStore(t).GetOriginal(ctx, owner, id, 100); return err }(), true},
+		{"context ended", func() error { _, err := s.GetOriginal(cancelled, owner, id, 100); return err }(), true},
+		{"access denied (403)", func() error { _, err := denied.GetOriginal(ctx, owner, id, 100); return err }(), false},
+		{"no such bucket (404)", func() error {
+			_, err := s.WithBuckets("pbtest-no-such-bucket", "pbtest-no-such-bucket").GetOriginal(ctx, owner, id, 100)
+			return err
+		}(), false},
+		{"over the limit", func() error { _, err := s.GetOriginal(ctx, owner, id, 5); return err }(), false},
+		{"malformed id", func() error { _, err := s.GetOriginal(ctx, owner, "../x", 100); return err }(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("no error")
+			}
+			got := s3store.EventError(tt.err)
+			if eventdriven.IsTransient(got) != tt.transient || eventdriven.IsPermanent(got) == tt.transient {
+				t.Errorf("EventError(%v): transient %v, permanent %v; want transient %v", tt.err, eventdriven.IsTransient(got), eventdriven.IsPermanent(got), tt.transient)
+			}
+		})
 	}
 }
 
@@ -250,9 +379,9 @@ func TestInvalidKeys(t *testing.T) {
 	}{
 		{"owner with slash", func() error { _, err := s.StatOriginal(ctx, "a/b", id); return err }},
 		{"empty owner", func() error { return s.PutOriginal(ctx, "", id, []byte("x"), "image/jpeg", time.Now()) }},
-		{"malformed id", func() error { _, err := s.GetOriginal(ctx, owner, "../x"); return err }},
+		{"malformed id", func() error { _, err := s.GetOriginal(ctx, owner, "../x", 1<<20); return err }},
 		{"unknown size", func() error { _, err := s.GetThumbnail(ctx, owner, id, photo.Size("medium")); return err }},
-		{"presign malformed id", func() error { _, err := s.PresignPut(ctx, owner, "nope", time.Minute); return err }},
+		{"presign malformed id", func() error { _, err := s.PresignPost(ctx, owner, "nope", 1<<20, time.Minute); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,11 +12,21 @@
 // being accepted meanwhile; the backlog shows as consumer lag and drains
 // when the service recovers. That is the coupling the monolith cannot
 // absorb.
+//
+// Errors are classified by what they are. The vision service unavailable
+// (5xx, 429, timeouts: after the client's own retries) is Transient; a
+// 4xx other than 429 (it refuses the image, or the tagger is
+// misconfigured) is Permanent and dead-lettered with the refusal as its
+// reason, since sending the same bytes again gets the same answer. MinIO
+// errors are classified by s3store.EventError; a thumbnail is read only up
+// to s3store.MaxThumbnailBytes, and a missing one means the photo was
+// deleted since, so the event is done.
 package tagger
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -68,14 +78,14 @@ func (h *Handler) tag(ctx context.Context, t eventdriven.Thumbnailed, inputID st
 		return nil, nil // removed since
 	}
 	if err != nil {
-		return nil, eventdriven.Transient(err)
+		return nil, s3store.EventError(err)
 	}
 	a, err := h.Vision.Analyze(ctx, small)
 	if err != nil {
-		if photo.KindOf(err) == photo.Unavailable {
+		if photo.KindOf(err) == photo.Unavailable || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, eventdriven.Transient(err)
 		}
-		return nil, fmt.Errorf("vision refused photo %s: %w", t.ID, err)
+		return nil, eventdriven.Permanent(fmt.Errorf("vision refused photo %s: %w", t.ID, err))
 	}
 	tags := append([]string(nil), a.Tags...)
 	sort.Strings(tags)

@@ -6,6 +6,19 @@
 // gets photo.failed with the reason, and its bytes are removed. When an
 // original is removed (s3:ObjectRemoved), it removes the thumbnails.
 //
+// An original is read only up to the byte limit (Limits.MaxBytes): MinIO's
+// answer gives its size before the body is read, and a larger one (put
+// into the bucket by anyone with its keys: ingest and presigned uploads
+// cannot exceed the limit) is failed like any invalid original, its body
+// never read. So an object of any size costs at most the limit in memory.
+//
+// Storage errors are classified by s3store.EventError: MinIO unreachable
+// or 5xx is Transient (retried until it is back), a 4xx (AccessDenied,
+// NoSuchBucket, InvalidArgument) is Permanent (dead-lettered with the
+// error as its reason). NoSuchKey is not an error: the user deleted the
+// photo before its turn came, a normal race, and the s3:ObjectRemoved
+// event that follows cleans up, so the event is acknowledged as done.
+//
 // Every step is idempotent: replaying an event rewrites the same keys and
 // produces an event with the same id and content. The handler is plain
 // logic: the transport (eventdriven/kafka) decodes its input, publishes
@@ -38,8 +51,8 @@ type Handler struct {
 // Handle is the thumbnailer's eventdriven.Handler: for each original
 // created, the thumbnails written and a photo.thumbnailed event (or
 // photo.failed, with the original's removal to follow it); for each one
-// removed, its thumbnails removed. Storage errors are
-// eventdriven.Transient.
+// removed, its thumbnails removed. Storage errors are classified by
+// s3store.EventError.
 func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriven.Result, error) {
 	var (
 		res    eventdriven.Result
@@ -60,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriv
 			}
 		case o.Record.Removed():
 			if err := h.Store.RemoveThumbnails(ctx, o.Owner, o.ID); err != nil {
-				return eventdriven.Result{}, eventdriven.Transient(err)
+				return eventdriven.Result{}, s3store.EventError(err)
 			}
 		}
 	}
@@ -83,14 +96,19 @@ func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriv
 // that if the removal fails the replay publishes the same event again
 // (same id) and retries the removal.
 func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriven.Event, func(context.Context) error, error) {
-	data, err := h.Store.GetOriginal(ctx, o.Owner, o.ID)
-	if photo.KindOf(err) == photo.NotFound {
+	data, err := h.Store.GetOriginal(ctx, o.Owner, o.ID, h.Limits.MaxBytes)
+	switch k := photo.KindOf(err); {
+	case k == photo.NotFound:
 		return nil, nil, nil // removed since: the removal event follows
+	case err != nil && k != photo.TooLarge:
+		return nil, nil, s3store.EventError(err)
 	}
-	if err != nil {
-		return nil, nil, eventdriven.Transient(err)
+	// An original over the limit was refused from its size, unread; it
+	// is failed below like any invalid one.
+	var res imaging.Result
+	if err == nil {
+		res, err = imaging.Process(data, h.Limits)
 	}
-	res, err := imaging.Process(data, h.Limits)
 	if err != nil {
 		if k := photo.KindOf(err); k == photo.Internal {
 			return nil, nil, err // a bug or resource problem: retry, then dead-letter
@@ -100,7 +118,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriv
 		ev, err := event(eventdriven.TypeFailed, o, eventdriven.Failed{ID: o.ID, Owner: o.Owner, Reason: reason})
 		remove := func(ctx context.Context) error {
 			if err := h.Store.RemoveOriginal(ctx, o.Owner, o.ID); err != nil && photo.KindOf(err) != photo.NotFound {
-				return eventdriven.Transient(err)
+				return s3store.EventError(err)
 			}
 			return nil
 		}
@@ -113,7 +131,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriv
 	}
 	for _, th := range res.Thumbs {
 		if err := h.Store.PutThumbnail(ctx, o.Owner, o.ID, th.Size, th.JPEG); err != nil {
-			return nil, nil, eventdriven.Transient(err)
+			return nil, nil, s3store.EventError(err)
 		}
 		t.Thumbnails[th.Size] = photo.Thumbnail{Width: th.Width, Height: th.Height, Bytes: int64(len(th.JPEG))}
 	}
