@@ -138,7 +138,7 @@ func (s *eventStore) rows(ctx context.Context, owners []string) (map[string]stor
 }
 
 func (s *eventStore) original(ctx context.Context, owner, id string) ([]byte, error) {
-	return s.objects.GetOriginal(ctx, owner, id)
+	return s.objects.GetOriginal(ctx, owner, id, imaging.DefaultLimits.MaxBytes)
 }
 
 func (s *eventStore) thumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {

@@ -17,11 +17,12 @@
 // removes the original, and the s3:ObjectRemoved notification drives the
 // rest.
 //
-// Uploads are admitted Options.MaxUploads at a time (`--max-uploads`):
-// each holds up to the byte limit in memory while its body is read and
-// stored, so the bound is what keeps a flood from exhausting the process.
-// An upload that finds every slot taken waits up to Options.MaxWait for
-// one, then is answered 503 with Retry-After, its body unread.
+// Uploads are admitted Options.MaxUploads at a time (`--max-uploads`)
+// once their bodies have been read, as in the monolith: a client that
+// sends its body slowly holds a connection (for at most
+// Options.BodyTimeout), never a slot. An upload that finds every slot
+// taken waits up to Options.MaxWait for one, then is answered 503 with
+// Retry-After.
 //
 // Ingest never calls another function and keeps no state: it needs only
 // MinIO.
@@ -52,6 +53,10 @@ const DefaultPresignExpiry = 15 * time.Minute
 // Options.MaxWait is zero.
 const DefaultMaxWait = time.Second
 
+// DefaultBodyTimeout is how long an upload's body may take to arrive when
+// Options.BodyTimeout is zero: the monolith's default.
+const DefaultBodyTimeout = 60 * time.Second
+
 // DefaultMaxUploads is the number of uploads admitted at once when
 // Options.MaxUploads is zero: 8 per core. Ingest decodes nothing, so an
 // upload's slot is mostly waiting on the network; at the 20 MiB limit
@@ -71,6 +76,9 @@ type Options struct {
 	// MaxWait is how long an upload waits for a slot before it is
 	// answered 503 (DefaultMaxWait when zero).
 	MaxWait time.Duration
+	// BodyTimeout bounds the time an upload's body may take to arrive
+	// (DefaultBodyTimeout when zero); a body cut off by it is refused.
+	BodyTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -88,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = DefaultMaxWait
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
 	}
 	return o
 }
@@ -170,37 +181,37 @@ func NewHandler(log *slog.Logger, store *s3store.Store, verifier *auth.Verifier,
 	svc := &Service{store: store, limits: opts.Limits}
 	r := httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "object store", Ping: store.Ping}}},
-		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: admitUploads(opts.MaxUploads, opts.MaxWait)},
+		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: admitUploads(opts.MaxUploads, opts.MaxWait), BodyTimeout: opts.BodyTimeout},
 	)
 	r.With(httpapi.Authenticate(verifier)).Post("/v1/uploads", handlePresign(log, store, opts.Limits.MaxBytes, opts.PresignExpiry))
 	return r
 }
 
-// admitUploads lets at most n uploads in at once. One that finds them all
-// taken waits up to wait for a slot (its body unread, so waiting costs no
-// memory), then is answered 503 with Retry-After. Refusals are not logged:
-// in a flood that would be a line per request; httpmetrics counts them.
-func admitUploads(n int, wait time.Duration) func(http.Handler) http.Handler {
+// admitUploads lets at most n uploads in at once, once their bodies have
+// been read (httpapi calls it then: a slow sender holds a connection, not a
+// slot). One that finds them all taken waits up to wait for a slot, then
+// is answered 503 with Retry-After. Refusals are not logged: in a flood
+// that would be a line per request; httpmetrics counts them.
+func admitUploads(n int, wait time.Duration) func(context.Context) (func(), error) {
 	slots := make(chan struct{}, n)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case slots <- struct{}{}:
-			default:
-				t := time.NewTimer(wait)
-				defer t.Stop()
-				select {
-				case slots <- struct{}{}:
-				case <-t.C:
-					httpapi.WriteError(w, http.StatusServiceUnavailable, string(photo.Unavailable), "too many uploads at once; try again", time.Second)
-					return
-				case <-r.Context().Done():
-					return
-				}
-			}
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		})
+	release := func() { <-slots }
+	full := &photo.Error{Kind: photo.Unavailable, Message: "too many uploads at once; try again", RetryAfter: time.Second}
+	return func(ctx context.Context) (func(), error) {
+		select {
+		case slots <- struct{}{}:
+			return release, nil
+		default:
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case slots <- struct{}{}:
+			return release, nil
+		case <-t.C:
+			return nil, full
+		case <-ctx.Done():
+			return nil, &photo.Error{Kind: photo.Unavailable, Message: "the request ended while waiting for an upload slot", Err: ctx.Err()}
+		}
 	}
 }
 
