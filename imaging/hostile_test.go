@@ -1,0 +1,139 @@
+package imaging_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+)
+
+// The hostile image corpus: the inputs that cost the most memory to decode
+// while passing every limit (20 MiB, 40 megapixels). Each is a flat image,
+// so the file is tiny (a few hundred KB) while the decoder allocates for
+// every pixel. They are built here, in memory, rather than checked in.
+
+// The corpus's dimensions: exactly the default pixel limit.
+const nastyW, nastyH = 8000, 5000
+
+// nastyInput is one crafted worst case.
+type nastyInput struct {
+	name string
+	make func() []byte
+}
+
+// nastyInputs are the crafted worst cases, worst first by family.
+var nastyInputs = []nastyInput{
+	{"png-rgba16", func() []byte { return flatPNG(nastyW, nastyH, 16, pngRGBA, false) }},
+	{"png-rgba16-adam7", func() []byte { return flatPNG(nastyW, nastyH, 16, pngRGBA, true) }},
+	{"png-rgb16", func() []byte { return flatPNG(nastyW, nastyH, 16, pngRGB, false) }},
+	{"png-gray16", func() []byte { return flatPNG(nastyW, nastyH, 16, pngGray, false) }},
+	{"png-rgba8", func() []byte { return flatPNG(nastyW, nastyH, 8, pngRGBA, false) }},
+	{"png-paletted8", func() []byte { return flatPNG(nastyW, nastyH, 8, pngPaletted, false) }},
+	{"jpeg-progressive-444", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg444) }},
+	{"jpeg-progressive-420", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg420) }},
+	{"jpeg-progressive-cmyk", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpegCMYK) }},
+}
+
+// PNG colour types.
+const (
+	pngGray     = 0
+	pngRGB      = 2
+	pngPaletted = 3
+	pngRGBA     = 6
+)
+
+// adam7 is the interlace pattern: each pass's x and y offsets and steps.
+var adam7 = [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
+
+// flatPNG is a w x h PNG of one colour (all samples zero, palette of one
+// entry), streamed into zlib row by row so that building it costs no pixel
+// memory.
+func flatPNG(w, h, depth, colorType int, interlaced bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = byte(depth), byte(colorType)
+	if interlaced {
+		ihdr[12] = 1
+	}
+	writeChunk(&b, "IHDR", ihdr)
+	if colorType == pngPaletted {
+		writeChunk(&b, "PLTE", []byte{0x20, 0x40, 0x60})
+	}
+	channels := map[int]int{pngGray: 1, pngRGB: 3, pngPaletted: 1, pngRGBA: 4}[colorType]
+	rowBytes := func(pw int) int { return 1 + pw*channels*depth/8 } // filter byte first
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zeros := make([]byte, rowBytes(w))
+	writeRows := func(pw, ph int) {
+		if pw == 0 || ph == 0 {
+			return
+		}
+		for range ph {
+			_, _ = zw.Write(zeros[:rowBytes(pw)])
+		}
+	}
+	if interlaced {
+		for _, p := range adam7 {
+			writeRows((w-p[0]+p[2]-1)/p[2], (h-p[1]+p[3]-1)/p[3])
+		}
+	} else {
+		writeRows(w, h)
+	}
+	_ = zw.Close()
+	writeChunk(&b, "IDAT", z.Bytes())
+	writeChunk(&b, "IEND", nil)
+	return b.Bytes()
+}
+
+// JPEG component layouts: sampling factors (h<<4 | v) per component.
+var (
+	jpeg444  = []byte{0x11, 0x11, 0x11}
+	jpeg420  = []byte{0x22, 0x11, 0x11}
+	jpegCMYK = []byte{0x11, 0x11, 0x11, 0x11}
+)
+
+// flatProgressiveJPEG is a w x h progressive JPEG (SOF2) of one colour with
+// the given components (four make an Adobe CMYK image): a single DC scan
+// of all components in which every block's DC difference is zero (one bit
+// each), and no AC scan. A decoder keeps every coefficient of a
+// progressive image until the end, so this costs what a real progressive
+// photo of that size does.
+func flatProgressiveJPEG(w, h int, sampling []byte) []byte {
+	var b bytes.Buffer
+	seg := func(marker byte, data []byte) {
+		b.Write([]byte{0xFF, marker})
+		_ = binary.Write(&b, binary.BigEndian, uint16(len(data)+2))
+		b.Write(data)
+	}
+	b.Write([]byte{0xFF, 0xD8})
+	if len(sampling) == 4 {
+		// APP14 "Adobe", version 100, no flags, transform 0 (CMYK).
+		seg(0xEE, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0})
+	}
+	seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...)) // quantisation table 0, all ones
+	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), byte(len(sampling))}
+	hmax, vmax, blocksPerMCU := 1, 1, 0
+	for i, s := range sampling {
+		sof = append(sof, byte(i+1), s, 0)
+		hmax, vmax = max(hmax, int(s>>4)), max(vmax, int(s&15))
+		blocksPerMCU += int(s>>4) * int(s&15)
+	}
+	seg(0xC2, sof)
+	// DC table 0: one code, "0", for category 0 (a difference of zero).
+	seg(0xC4, append([]byte{0x00, 1}, append(make([]byte, 15), 0)...))
+	sos := []byte{byte(len(sampling))}
+	for i := range sampling {
+		sos = append(sos, byte(i+1), 0x00)
+	}
+	seg(0xDA, append(sos, 0, 0, 0)) // spectral selection 0..0, no approximation
+	mcus := ((w + 8*hmax - 1) / (8 * hmax)) * ((h + 8*vmax - 1) / (8 * vmax))
+	bits := mcus * blocksPerMCU
+	b.Write(make([]byte, bits/8))
+	if r := bits % 8; r != 0 {
+		b.WriteByte(byte(1<<(8-r) - 1)) // pad the last byte with ones
+	}
+	b.Write([]byte{0xFF, 0xD9})
+	return b.Bytes()
+}
