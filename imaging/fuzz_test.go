@@ -1,6 +1,7 @@
 package imaging_test
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,13 +47,14 @@ func FuzzInspect(f *testing.F) {
 		if info.Bytes != int64(len(data)) {
 			t.Fatalf("bytes %d, want %d", info.Bytes, len(data))
 		}
-		img, err := imaging.Decode(data, info)
+		img, release, err := imaging.Decode(context.Background(), data, info)
 		if err != nil {
 			if k := photo.KindOf(err); k != photo.Invalid {
 				t.Fatalf("Decode error kind %s: %v", k, err)
 			}
 			return
 		}
+		defer release()
 		w, h := info.Width, info.Height
 		if info.Orientation >= 5 {
 			w, h = h, w // Decode returns the image as stored

@@ -12,7 +12,10 @@ import (
 // every pixel. They are built here, in memory, rather than checked in.
 
 // The corpus's dimensions: exactly the default pixel limit.
-const nastyW, nastyH = 8000, 5000
+const (
+	nastyW, nastyH = 8000, 5000
+	nastyPixels    = nastyW * nastyH
+)
 
 // nastyInput is one crafted worst case.
 type nastyInput struct {
@@ -28,9 +31,17 @@ var nastyInputs = []nastyInput{
 	{"png-gray16", func() []byte { return flatPNG(nastyW, nastyH, 16, pngGray, false) }},
 	{"png-rgba8", func() []byte { return flatPNG(nastyW, nastyH, 8, pngRGBA, false) }},
 	{"png-paletted8", func() []byte { return flatPNG(nastyW, nastyH, 8, pngPaletted, false) }},
-	{"jpeg-progressive-444", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg444) }},
-	{"jpeg-progressive-420", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg420) }},
-	{"jpeg-progressive-cmyk", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpegCMYK) }},
+	// One row or one column: the decoder's raw rows and the resampler's
+	// tap tables grow with a side, not with the area.
+	{"png-rgba16-wide", func() []byte { return flatPNG(nastyPixels, 1, 16, pngRGBA, false) }},
+	{"png-rgba16-tall", func() []byte { return flatPNG(1, nastyPixels, 16, pngRGBA, false) }},
+	{"jpeg-progressive-444", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg444, false) }},
+	{"jpeg-progressive-420", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg420, false) }},
+	// Adobe "transform 0" with three components is RGB: converted to RGBA.
+	{"jpeg-progressive-rgb", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpeg444, true) }},
+	{"jpeg-progressive-cmyk", func() []byte { return flatProgressiveJPEG(nastyW, nastyH, jpegCMYK, true) }},
+	// The widest JPEG under the pixel limit (a JPEG side is at most 65535).
+	{"jpeg-progressive-cmyk-wide", func() []byte { return flatProgressiveJPEG(65535, nastyPixels/65535, jpegCMYK, true) }},
 }
 
 // PNG colour types.
@@ -65,13 +76,15 @@ func flatPNG(w, h, depth, colorType int, interlaced bool) []byte {
 	rowBytes := func(pw int) int { return 1 + pw*channels*depth/8 } // filter byte first
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
-	zeros := make([]byte, rowBytes(w))
+	zeros := make([]byte, 1<<20)
 	writeRows := func(pw, ph int) {
 		if pw == 0 || ph == 0 {
 			return
 		}
 		for range ph {
-			_, _ = zw.Write(zeros[:rowBytes(pw)])
+			for n := rowBytes(pw); n > 0; n -= min(n, len(zeros)) {
+				_, _ = zw.Write(zeros[:min(n, len(zeros))])
+			}
 		}
 	}
 	if interlaced {
@@ -95,12 +108,13 @@ var (
 )
 
 // flatProgressiveJPEG is a w x h progressive JPEG (SOF2) of one colour with
-// the given components (four make an Adobe CMYK image): a single DC scan
+// the given components, and with adobe an APP14 segment saying
+// "transform 0" (three components are then RGB, four CMYK): a single DC scan
 // of all components in which every block's DC difference is zero (one bit
 // each), and no AC scan. A decoder keeps every coefficient of a
 // progressive image until the end, so this costs what a real progressive
 // photo of that size does.
-func flatProgressiveJPEG(w, h int, sampling []byte) []byte {
+func flatProgressiveJPEG(w, h int, sampling []byte, adobe bool) []byte {
 	var b bytes.Buffer
 	seg := func(marker byte, data []byte) {
 		b.Write([]byte{0xFF, marker})
@@ -108,7 +122,7 @@ func flatProgressiveJPEG(w, h int, sampling []byte) []byte {
 		b.Write(data)
 	}
 	b.Write([]byte{0xFF, 0xD8})
-	if len(sampling) == 4 {
+	if adobe {
 		// APP14 "Adobe", version 100, no flags, transform 0 (CMYK).
 		seg(0xEE, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0})
 	}

@@ -3,6 +3,7 @@ package imaging_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -30,12 +31,14 @@ type peak struct {
 	Bytes  int64 // file size
 	Pixels int64
 	RSS    int64 // peak resident set above the baseline
+	// Estimate is Inspect's DecodeBytes.
+	Estimate int64
 }
 
 // pipeline is what the monolith and the thumbnailer run on an upload:
 // validate, decode, both thumbnails.
 func pipeline(data []byte) error {
-	_, err := imaging.Process(data, imaging.DefaultLimits)
+	_, err := imaging.Process(context.Background(), data, imaging.DefaultLimits)
 	return err
 }
 
@@ -115,7 +118,7 @@ func childPeak(t *testing.T, name string) {
 		if perr != nil {
 			t.Fatalf("%s: %v", name, perr)
 		}
-		j, _ := json.Marshal(peak{Name: name, Bytes: int64(len(data)), Pixels: int64(info.Width) * int64(info.Height), RSS: rss})
+		j, _ := json.Marshal(peak{Name: name, Bytes: int64(len(data)), Pixels: int64(info.Width) * int64(info.Height), RSS: rss, Estimate: info.DecodeBytes})
 		fmt.Printf("PEAK %s\n", j)
 		return
 	}
@@ -123,7 +126,8 @@ func childPeak(t *testing.T, name string) {
 }
 
 // TestDecodePeak decodes and thumbnails every corpus input, each in a
-// process of its own, and logs its peak resident set.
+// process of its own: the decode memory estimate must cover the peak
+// resident set it measures, and the default budget must admit it.
 func TestDecodePeak(t *testing.T) {
 	if name := os.Getenv(peakEnv); name != "" {
 		childPeak(t, name)
@@ -134,7 +138,13 @@ func TestDecodePeak(t *testing.T) {
 	}
 	for _, in := range nastyInputs {
 		p := measureInChild(t, in.name)
-		t.Logf("%-24s %8d bytes %d px: peak RSS %4d MB (%.1f B/px)", p.Name, p.Bytes, p.Pixels, p.RSS>>20, float64(p.RSS)/float64(p.Pixels))
+		t.Logf("%-26s %8d bytes %d px: peak RSS %4d MB (%.1f B/px), estimate %4d MB", p.Name, p.Bytes, p.Pixels, p.RSS>>20, float64(p.RSS)/float64(p.Pixels), p.Estimate>>20)
+		if p.Estimate < p.RSS {
+			t.Errorf("%s: estimate %d MB is under the measured peak of %d MB", p.Name, p.Estimate>>20, p.RSS>>20)
+		}
+		if p.Estimate > imaging.DefaultDecodeBudget {
+			t.Errorf("%s: estimate %d MB is over the default budget of %d MB: an image under the limits would be refused", p.Name, p.Estimate>>20, imaging.DefaultDecodeBudget>>20)
+		}
 	}
 }
 

@@ -90,7 +90,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriv
 	if err != nil {
 		return nil, nil, eventdriven.Transient(err)
 	}
-	res, err := imaging.Process(data, h.Limits)
+	res, err := imaging.Process(ctx, data, h.Limits)
 	if err != nil {
 		if k := photo.KindOf(err); k == photo.Internal {
 			return nil, nil, err // a bug or resource problem: retry, then dead-letter
