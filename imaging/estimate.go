@@ -56,11 +56,12 @@ func scanPNG(data []byte) pngHeader {
 	return h
 }
 
-// pngCost is the estimate for a stored w x h PNG: the decoded image (the
-// standard decoder's type for that colour type and depth), for an
-// interlaced one its seven pass images too (garbage after the merge,
-// but not yet collected), the decoder's two raw rows, and the
-// resampler's row of RGBA for any image type it does not filter in place.
+// pngCost is the estimate for a stored w x h PNG: the decoded image (for
+// 16 bits, decodePNG16's Gray or RGBA; otherwise the standard decoder's
+// type for that colour type and depth, for an interlaced file with its
+// seven pass images, garbage after the merge but not yet collected), the
+// decoder's two raw rows, and the resampler's row of RGBA for any image
+// type it does not filter in place.
 func pngCost(h pngHeader, w, ht int64) int64 {
 	var bpp, channels int64 // decoded bytes a pixel; raw channels
 	switch h.colorType {
@@ -78,14 +79,17 @@ func pngCost(h pngHeader, w, ht int64) int64 {
 	default: // RGBA: NRGBA(64)
 		bpp, channels = 4, 4
 	}
-	if h.depth == 16 {
-		bpp *= 2
+	rawRow := (channels*int64(max(h.depth, 8))/8)*w + 1
+	if h.depth == 16 { // decodePNG16: to Gray or RGBA, row by row
+		if h.colorType != 0 || h.transparent {
+			bpp = 4
+		}
+		return bpp*w*ht + 2*rawRow + resampleCost(w, ht, false)
 	}
 	decoded := bpp * w * ht
 	if h.interlaced {
 		decoded *= 2
 	}
-	rawRow := (channels*int64(max(h.depth, 8))/8)*w + 1
 	return decoded + 2*rawRow + 4*w + resampleCost(w, ht, false)
 }
 

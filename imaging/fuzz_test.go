@@ -133,6 +133,8 @@ func TestWriteSeeds(t *testing.T) {
 		"empty":               {},
 		"jpeg-soi-only":       {0xFF, 0xD8, 0xFF},
 		"jpeg-zero-width-sof": jpegHeader(0, 16),
+		"png16-rgba-adam7":    noisyPNG16(3, 9, 7, 6, true, nil),
+		"png16-gray-trns":     noisyPNG16(4, 5, 3, 0, false, []byte{0x12, 0x34}),
 	}
 	exif := map[string][]byte{
 		"II-1":             tiffOrientation("II", 0x0112, 3, 1, 1),

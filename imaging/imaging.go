@@ -206,6 +206,9 @@ func Decode(ctx context.Context, data []byte, info Info) (img image.Image, relea
 		dec = jpeg.Decode
 	case photo.FormatPNG:
 		dec = png.Decode
+		if scanPNG(data).depth == 16 {
+			dec = func(io.Reader) (image.Image, error) { return decodePNG16(data) }
+		}
 	default:
 		return nil, nil, photo.Errorf(photo.Unsupported, "format %q is not supported", info.Format)
 	}
