@@ -69,15 +69,7 @@ func BenchmarkProcessParallel(b *testing.B) {
 func BenchmarkStage(b *testing.B) {
 	for _, c := range processCases {
 		data := c.data()
-		info, err := imaging.Inspect(data, imaging.DefaultLimits)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img, release, err := imaging.Decode(context.Background(), data, info)
-		if err != nil {
-			b.Fatal(err)
-		}
-		release()
+		info, img := inspectDecode(b, data)
 		b.Run(fmt.Sprintf("%s/inspect", c.name), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

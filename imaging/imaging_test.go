@@ -527,15 +527,7 @@ func TestProcessErrors(t *testing.T) {
 func TestSmallThumbnailMatchesThumbnails(t *testing.T) {
 	for _, o := range []int{1, 6} {
 		data := synth.JPEG(synth.Options{Seed: 11, Width: 1500, Height: 1000})
-		info, err := imaging.Inspect(data, imaging.DefaultLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, release, err := imaging.Decode(context.Background(), data, info)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer release()
+		img := decode(t, data)
 		all, err := imaging.Thumbnails(img, o)
 		if err != nil {
 			t.Fatal(err)

@@ -180,18 +180,25 @@ func toGray16(img image.Image) image.Image {
 }
 
 // decode runs Inspect and Decode on data, which must succeed.
-func decode(t *testing.T, data []byte) image.Image {
-	t.Helper()
+func decode(tb testing.TB, data []byte) image.Image {
+	_, img := inspectDecode(tb, data)
+	return img
+}
+
+// inspectDecode runs Inspect and Decode on data, which must succeed (its
+// decode budget released at once).
+func inspectDecode(tb testing.TB, data []byte) (imaging.Info, image.Image) {
+	tb.Helper()
 	info, err := imaging.Inspect(data, imaging.DefaultLimits)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	img, release, err := imaging.Decode(context.Background(), data, info)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	release()
-	return img
+	return info, img
 }
 
 // TestDecodePNG16Damaged: a damaged 16-bit PNG is Invalid, never a panic
