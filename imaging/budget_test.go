@@ -90,20 +90,19 @@ func TestBudgetFirstComeFirstServed(t *testing.T) {
 
 func TestBudgetCancel(t *testing.T) {
 	b := imaging.NewBudget(100)
-	mustAcquire(t, b, 100)
+	mustAcquire(t, b, 50)
 	ctx, cancel := context.WithCancel(context.Background())
-	waiting := acquired(ctx, b, 70)
-	behind := acquired(context.Background(), b, 30)
-	pending(t, waiting, "70 of a full budget")
+	big := acquired(ctx, b, 80)
+	pending(t, big, "80 beside 50")
+	small := acquired(context.Background(), b, 30)
+	pending(t, small, "30 queued behind 80")
 	cancel()
-	done(t, waiting, context.Canceled, "a cancelled wait")
-	// The cancelled waiter reserved nothing and no longer holds the queue.
-	pending(t, behind, "30 of a full budget")
-	b.Release(100)
-	done(t, behind, nil, "30 after the release")
-	if err := b.Acquire(context.Background(), 70); err != nil {
-		t.Fatalf("70 beside 30 of 100: %v", err)
-	}
+	done(t, big, context.Canceled, "a cancelled wait")
+	// The cancelled waiter no longer holds the queue: 30 fits beside 50.
+	done(t, small, nil, "30 once the wait before it is cancelled")
+	b.Release(30)
+	b.Release(50)
+	mustAcquire(t, b, 100) // and it reserved nothing
 }
 
 func TestBudgetRefusesMoreThanItHolds(t *testing.T) {
