@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/imaging/imagingtest"
 	"github.com/photobench/photobench/internal/synth"
 	"github.com/photobench/photobench/photo"
 )
@@ -202,15 +203,15 @@ func TestDefaultDecodeBudgetAdmitsTheLimits(t *testing.T) {
 	for range 40 {
 		w := 1 + rng.Int64N(p)
 		h := max(1, p/w)
-		for _, ct := range []int{pngGray, pngRGB, pngPaletted, 4, pngRGBA} {
+		for _, ct := range []int{imagingtest.PNGGray, imagingtest.PNGRGB, imagingtest.PNGPaletted, 4, imagingtest.PNGRGBA} {
 			for _, interlaced := range []bool{false, true} {
 				check(fmt.Sprintf("png %dx%d type %d interlaced %v", w, h, ct, interlaced), pngHeaderOf(uint32(w), uint32(h), 16, byte(ct), interlaced))
 			}
 		}
 		jw := 1 + rng.Int64N(65535)
 		jh := min(65535, p/jw)
-		for name, sampling := range map[string][]byte{"444": jpeg444, "420": jpeg420, "cmyk": jpegCMYK, "cmyk 2112": {0x22, 0x11, 0x11, 0x22}} {
-			check(fmt.Sprintf("jpeg %dx%d %s", jw, jh, name), flatProgressiveJPEG(int(jw), int(jh), sampling, true))
+		for name, sampling := range map[string][]byte{"444": imagingtest.JPEG444, "420": imagingtest.JPEG420, "cmyk": imagingtest.JPEGCMYK, "cmyk 2112": {0x22, 0x11, 0x11, 0x22}} {
+			check(fmt.Sprintf("jpeg %dx%d %s", jw, jh, name), imagingtest.FlatProgressiveJPEG(int(jw), int(jh), sampling, true))
 		}
 	}
 	t.Logf("default decode budget %d MB", imaging.DefaultDecodeBudget>>20)
@@ -225,16 +226,16 @@ func pngHeaderOf(w, h uint32, depth, colorType byte, interlaced bool) []byte {
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
 	ihdr[8], ihdr[9] = depth, colorType
-	if colorType == pngPaletted {
+	if colorType == imagingtest.PNGPaletted {
 		ihdr[8] = 8
 	}
 	if interlaced {
 		ihdr[12] = 1
 	}
-	writeChunk(&b, "IHDR", ihdr)
-	if colorType == pngPaletted {
-		writeChunk(&b, "PLTE", make([]byte, 3))
+	imagingtest.WriteChunk(&b, "IHDR", ihdr)
+	if colorType == imagingtest.PNGPaletted {
+		imagingtest.WriteChunk(&b, "PLTE", make([]byte, 3))
 	}
-	writeChunk(&b, "tRNS", make([]byte, 6))
+	imagingtest.WriteChunk(&b, "tRNS", make([]byte, 6))
 	return b.Bytes()
 }

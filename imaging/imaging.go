@@ -9,6 +9,12 @@
 // image) is refused before any pixel memory is allocated, even when nothing
 // follows its header.
 //
+// Decoding is bounded in memory as well as in pixels: Inspect estimates
+// from the header what decoding and thumbnailing will take (Info.DecodeBytes;
+// estimate.go), and Decode reserves that in the process's decode budget
+// (budget.go) until the caller releases it. 16-bit PNGs are decoded
+// straight to 8 bits (png16.go).
+//
 // Thumbnails are resampled by the package's own separable fixed-point
 // Catmull-Rom filter, run on the decoded image's planes (JPEG chroma at its
 // subsampled resolution); the small thumbnail is made from the large one.

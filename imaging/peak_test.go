@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/imaging/imagingtest"
 )
 
 // Peak memory of decoding: measured as the process's peak resident set
@@ -79,10 +81,11 @@ func procStatus(tb testing.TB, field string) int64 {
 	return 0
 }
 
-// measureInChild measures one corpus input's peak in a fresh process.
-func measureInChild(t *testing.T, name string) peak {
+// measureInChild measures one corpus input's peak in a fresh process of
+// the test binary bin.
+func measureInChild(t *testing.T, bin, name string) peak {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDecodePeak$", "-test.v")
+	cmd := exec.Command(bin, "-test.run=^TestDecodePeak$", "-test.v")
 	cmd.Env = append(os.Environ(), peakEnv+"="+name)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -104,25 +107,18 @@ func measureInChild(t *testing.T, name string) peak {
 // childPeak is the child's side: build the input, measure the pipeline on
 // it, print the result.
 func childPeak(t *testing.T, name string) {
-	for _, in := range nastyInputs {
-		if in.name != name {
-			continue
-		}
-		data := in.make()
-		info, err := imaging.Inspect(data, imaging.DefaultLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var perr error
-		rss := measurePeak(t, func() { perr = pipeline(data) })
-		if perr != nil {
-			t.Fatalf("%s: %v", name, perr)
-		}
-		j, _ := json.Marshal(peak{Name: name, Bytes: int64(len(data)), Pixels: int64(info.Width) * int64(info.Height), RSS: rss, Estimate: info.DecodeBytes})
-		fmt.Printf("PEAK %s\n", j)
-		return
+	data := imagingtest.Find(name).Make()
+	info, err := imaging.Inspect(data, imaging.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no corpus input %q", name)
+	var perr error
+	rss := measurePeak(t, func() { perr = pipeline(data) })
+	if perr != nil {
+		t.Fatalf("%s: %v", name, perr)
+	}
+	j, _ := json.Marshal(peak{Name: name, Bytes: int64(len(data)), Pixels: int64(info.Width) * int64(info.Height), RSS: rss, Estimate: info.DecodeBytes})
+	fmt.Printf("PEAK %s\n", j)
 }
 
 // TestDecodePeak decodes and thumbnails every corpus input, each in a
@@ -136,8 +132,15 @@ func TestDecodePeak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes nine 40-megapixel images")
 	}
-	for _, in := range nastyInputs {
-		p := measureInChild(t, in.name)
+	bin := os.Args[0]
+	if raceEnabled { // measure without the race detector's shadow memory
+		bin = filepath.Join(t.TempDir(), "imaging.test")
+		if out, err := exec.Command("go", "test", "-c", "-o", bin, ".").CombinedOutput(); err != nil {
+			t.Fatalf("build the test binary without -race: %v\n%s", err, out)
+		}
+	}
+	for _, in := range imagingtest.Corpus {
+		p := measureInChild(t, bin, in.Name)
 		t.Logf("%-26s %8d bytes %d px: peak RSS %4d MB (%.1f B/px), estimate %4d MB", p.Name, p.Bytes, p.Pixels, p.RSS>>20, float64(p.RSS)/float64(p.Pixels), p.Estimate>>20)
 		if p.Estimate < p.RSS {
 			t.Errorf("%s: estimate %d MB is under the measured peak of %d MB", p.Name, p.Estimate>>20, p.RSS>>20)
@@ -154,9 +157,9 @@ func TestDecodePeak(t *testing.T) {
 //
 //	go test -run='^$' -bench=BenchmarkDecodePeak -benchtime=1x ./imaging
 func BenchmarkDecodePeak(b *testing.B) {
-	for _, in := range nastyInputs {
-		data := in.make()
-		b.Run(in.name, func(b *testing.B) {
+	for _, in := range imagingtest.Corpus {
+		data := in.Make()
+		b.Run(in.Name, func(b *testing.B) {
 			var worst int64
 			for b.Loop() {
 				worst = max(worst, measurePeak(b, func() {
@@ -168,13 +171,8 @@ func BenchmarkDecodePeak(b *testing.B) {
 			b.ReportMetric(float64(worst)/(1<<20), "peak-RSS-MB")
 		})
 	}
-	for _, name := range []string{"png-rgba16", "jpeg-progressive-444"} {
-		var data []byte
-		for _, in := range nastyInputs {
-			if in.name == name {
-				data = in.make()
-			}
-		}
+	for _, name := range []string{"png-rgba16", "jpeg-progressive-444", "jpeg-progressive-cmyk"} {
+		data := imagingtest.Find(name).Make()
 		n := 4 * runtime.GOMAXPROCS(0)
 		b.Run(fmt.Sprintf("%dx%s", n, name), func(b *testing.B) {
 			var worst int64

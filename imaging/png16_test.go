@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/imaging/imagingtest"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -32,15 +33,15 @@ func noisyPNG16(seed uint64, w, h int, ct byte, interlaced bool, trns []byte) []
 	if interlaced {
 		ihdr[12] = 1
 	}
-	writeChunk(&b, "IHDR", ihdr)
+	imagingtest.WriteChunk(&b, "IHDR", ihdr)
 	if trns != nil {
-		writeChunk(&b, "tRNS", trns)
+		imagingtest.WriteChunk(&b, "tRNS", trns)
 	}
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
 	passes := [][4]int{{0, 0, 1, 1}}
 	if interlaced {
-		passes = adam7[:]
+		passes = imagingtest.Adam7[:]
 	}
 	row := 0
 	for _, p := range passes {
@@ -64,8 +65,8 @@ func noisyPNG16(seed uint64, w, h int, ct byte, interlaced bool, trns []byte) []
 		}
 	}
 	_ = zw.Close()
-	writeChunk(&b, "IDAT", z.Bytes())
-	writeChunk(&b, "IEND", nil)
+	imagingtest.WriteChunk(&b, "IDAT", z.Bytes())
+	imagingtest.WriteChunk(&b, "IEND", nil)
 	return b.Bytes()
 }
 
@@ -231,7 +232,7 @@ func TestDecodePNG16Damaged(t *testing.T) {
 	_ = zw.Close()
 	var b bytes.Buffer
 	b.Write(pngHeaderOf(1, 1, 16, 6, false)[:33])
-	writeChunk(&b, "IDAT", z.Bytes())
-	writeChunk(&b, "IEND", nil)
+	imagingtest.WriteChunk(&b, "IDAT", z.Bytes())
+	imagingtest.WriteChunk(&b, "IEND", nil)
 	try("filter type 5", b.Bytes())
 }
