@@ -8,6 +8,7 @@ package conformance
 
 import (
 	"bytes"
+	"context"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -84,7 +85,7 @@ func TestRefusedInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := imaging.Process(tt.data, lim)
+			_, err := imaging.Process(context.Background(), tt.data, lim)
 			if k := photo.KindOf(err); k != tt.want {
 				t.Errorf("imaging.Process: %v, want kind %s", err, tt.want)
 			}

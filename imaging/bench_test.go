@@ -1,6 +1,7 @@
 package imaging_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -34,7 +35,7 @@ func BenchmarkProcess(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, err := imaging.Process(data, imaging.DefaultLimits); err != nil {
+				if _, err := imaging.Process(context.Background(), data, imaging.DefaultLimits); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -53,7 +54,7 @@ func BenchmarkProcessParallel(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if _, err := imaging.Process(data, imaging.DefaultLimits); err != nil {
+					if _, err := imaging.Process(context.Background(), data, imaging.DefaultLimits); err != nil {
 						b.Error(err)
 						return
 					}
@@ -68,14 +69,7 @@ func BenchmarkProcessParallel(b *testing.B) {
 func BenchmarkStage(b *testing.B) {
 	for _, c := range processCases {
 		data := c.data()
-		info, err := imaging.Inspect(data, imaging.DefaultLimits)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img, err := imaging.Decode(data, info)
-		if err != nil {
-			b.Fatal(err)
-		}
+		info, img := inspectDecode(b, data)
 		b.Run(fmt.Sprintf("%s/inspect", c.name), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -87,9 +81,11 @@ func BenchmarkStage(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/decode", c.name), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := imaging.Decode(data, info); err != nil {
+				_, release, err := imaging.Decode(context.Background(), data, info)
+				if err != nil {
 					b.Fatal(err)
 				}
+				release()
 			}
 		})
 		b.Run(fmt.Sprintf("%s/thumbnails", c.name), func(b *testing.B) {

@@ -10,6 +10,14 @@ type jpegHeader struct {
 	// orientation is the EXIF orientation, 1..8 (1 when absent or
 	// malformed).
 	orientation int
+	// What the decode will cost depends on these (estimate.go): whether
+	// the frame is progressive (SOF2, SOF6, SOF10, SOF14), its components'
+	// identifiers and sampling factors (h<<4 | v), and whether an Adobe
+	// APP14 segment says "transform 0" (RGB or CMYK, not YCbCr).
+	progressive bool
+	ids         []byte
+	sampling    []byte
+	adobeRaw    bool
 }
 
 // scanJPEG walks a JPEG's marker segments up to the first scan. It reads
@@ -49,6 +57,16 @@ func scanJPEG(data []byte) jpegHeader {
 			// when the rest of the file is missing.
 			h.height = int(binary.BigEndian.Uint16(seg[1:]))
 			h.width = int(binary.BigEndian.Uint16(seg[3:]))
+			h.progressive = marker&3 == 2
+			if len(seg) >= 6 {
+				comps := seg[6:]
+				for c := 0; c < int(seg[5]) && 3*c+1 < len(comps); c++ {
+					h.ids = append(h.ids, comps[3*c])
+					h.sampling = append(h.sampling, comps[3*c+1])
+				}
+			}
+		case marker == 0xEE && len(seg) >= 12 && string(seg[:5]) == "Adobe":
+			h.adobeRaw = seg[11] == 0
 		case marker == 0xE1 && !oriented && end == i+2+n && len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00":
 			if o := tiffOrientation(seg[6:]); o != 0 {
 				h.orientation = o

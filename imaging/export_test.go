@@ -15,3 +15,13 @@ func ResampleFilter(dst *image.RGBA, src image.Image, f filter) { resampleFilter
 
 // Filter is a resampling kernel.
 type Filter = filter
+
+// SetMaxTapBytes sets the largest tap table kept, until the test ends.
+func SetMaxTapBytes(t interface{ Cleanup(func()) }, n int64) {
+	old := maxTapBytes
+	maxTapBytes = n
+	t.Cleanup(func() { maxTapBytes = old })
+}
+
+// WorstDecodeBytes is the largest estimate of any image under lim.
+var WorstDecodeBytes = worstDecodeBytes

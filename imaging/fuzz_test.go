@@ -1,6 +1,7 @@
 package imaging_test
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,13 +47,14 @@ func FuzzInspect(f *testing.F) {
 		if info.Bytes != int64(len(data)) {
 			t.Fatalf("bytes %d, want %d", info.Bytes, len(data))
 		}
-		img, err := imaging.Decode(data, info)
+		img, release, err := imaging.Decode(context.Background(), data, info)
 		if err != nil {
 			if k := photo.KindOf(err); k != photo.Invalid {
 				t.Fatalf("Decode error kind %s: %v", k, err)
 			}
 			return
 		}
+		defer release()
 		w, h := info.Width, info.Height
 		if info.Orientation >= 5 {
 			w, h = h, w // Decode returns the image as stored
@@ -115,22 +117,24 @@ func TestWriteSeeds(t *testing.T) {
 	png := synth.PNG(synth.Options{Seed: 16, Width: 16, Height: 12})
 	gray := synth.JPEG(synth.Options{Seed: 17, Width: 8, Height: 8, Gray: true})
 	inspect := map[string][]byte{
-		"jpeg-16x16":          jpg,
-		"png-16x12":           png,
-		"jpeg-gray-8x8":       gray,
-		"jpeg-exif-6":         afterSOI(jpg, exifSegment("MM", 6)),
-		"jpeg-exif-8-II":      afterSOI(jpg, exifSegment("II", 8)),
-		"jpeg-truncated":      jpg[:len(jpg)/2],
-		"png-truncated":       png[:len(png)-20],
-		"png-bomb-header":     pngHeader(100000, 100000),
-		"png-header-only":     pngHeader(16, 16),
-		"jpeg-bomb-header":    jpegHeader(65535, 65535),
-		"jpeg-header-only":    jpegHeader(16, 16),
-		"gif-header":          []byte("GIF89a\x10\x00\x10\x00\x80\x00\x00"),
-		"text":                []byte("this is not an image\n"),
-		"empty":               {},
-		"jpeg-soi-only":       {0xFF, 0xD8, 0xFF},
-		"jpeg-zero-width-sof": jpegHeader(0, 16),
+		"jpeg-16x16":                   jpg,
+		"png-16x12":                    png,
+		"jpeg-gray-8x8":                gray,
+		"jpeg-exif-6":                  afterSOI(jpg, exifSegment("MM", 6)),
+		"jpeg-exif-8-II":               afterSOI(jpg, exifSegment("II", 8)),
+		"jpeg-truncated":               jpg[:len(jpg)/2],
+		"png-truncated":                png[:len(png)-20],
+		"png-bomb-header":              pngHeader(100000, 100000),
+		"png-header-only":              pngHeader(16, 16),
+		"jpeg-bomb-header":             jpegHeader(65535, 65535),
+		"jpeg-header-only":             jpegHeader(16, 16),
+		"gif-header":                   []byte("GIF89a\x10\x00\x10\x00\x80\x00\x00"),
+		"text":                         []byte("this is not an image\n"),
+		"empty":                        {},
+		"jpeg-soi-only":                {0xFF, 0xD8, 0xFF},
+		"jpeg-zero-width-sof":          jpegHeader(0, 16),
+		"png16-rgba-imagingtest.Adam7": noisyPNG16(3, 9, 7, 6, true, nil),
+		"png16-gray-trns":              noisyPNG16(4, 5, 3, 0, false, []byte{0x12, 0x34}),
 	}
 	exif := map[string][]byte{
 		"II-1":             tiffOrientation("II", 0x0112, 3, 1, 1),

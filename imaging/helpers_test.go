@@ -3,11 +3,12 @@ package imaging_test
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"testing"
+
+	"github.com/photobench/photobench/imaging/imagingtest"
 )
 
 // Crafted inputs. Each builds the few bytes a test needs, so no binary
@@ -23,18 +24,8 @@ func pngHeader(w, h uint32) []byte {
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
 	ihdr[8], ihdr[9] = 8, 2 // bit depth, colour type RGB
-	writeChunk(&b, "IHDR", ihdr)
+	imagingtest.WriteChunk(&b, "IHDR", ihdr)
 	return b.Bytes()
-}
-
-func writeChunk(b *bytes.Buffer, typ string, data []byte) {
-	_ = binary.Write(b, binary.BigEndian, uint32(len(data)))
-	crc := crc32.NewIEEE()
-	crc.Write([]byte(typ))
-	crc.Write(data)
-	b.WriteString(typ)
-	b.Write(data)
-	_ = binary.Write(b, binary.BigEndian, crc.Sum32())
 }
 
 // jpegHeader is an SOI marker and a baseline SOF0 segment (three

@@ -9,6 +9,12 @@
 // image) is refused before any pixel memory is allocated, even when nothing
 // follows its header.
 //
+// Decoding is bounded in memory as well as in pixels: Inspect estimates
+// from the header what decoding and thumbnailing will take (Info.DecodeBytes;
+// estimate.go), and Decode reserves that in the process's decode budget
+// (budget.go) until the caller releases it. 16-bit PNGs are decoded
+// straight to 8 bits (png16.go).
+//
 // Thumbnails are resampled by the package's own separable fixed-point
 // Catmull-Rom filter, run on the decoded image's planes (JPEG chroma at its
 // subsampled resolution); the small thumbnail is made from the large one.
@@ -28,6 +34,7 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,6 +43,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/photobench/photobench/photo"
 )
@@ -61,6 +69,10 @@ type Info struct {
 	Orientation int
 	// Bytes is the encoded size.
 	Bytes int64
+	// DecodeBytes is the estimated peak memory of decoding the image and
+	// making its thumbnails, from its header (estimate.go): what Decode
+	// reserves in the process's decode budget.
+	DecodeBytes int64
 }
 
 // ReadBody reads an upload of at most lim.MaxBytes bytes. A longer body is
@@ -141,6 +153,9 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 		}
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
 		info.Orientation = h.orientation
+		if err == nil {
+			info.DecodeBytes = withSlack(jpegCost(h, int64(cfg.Width), int64(cfg.Height)))
+		}
 	case bytes.HasPrefix(data, magicPNG):
 		info.Format = photo.FormatPNG
 		if len(data) >= 24 && string(data[12:16]) == "IHDR" {
@@ -150,6 +165,9 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 			}
 		}
 		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+		if err == nil {
+			info.DecodeBytes = withSlack(pngCost(scanPNG(data), int64(cfg.Width), int64(cfg.Height)))
+		}
 	case bytes.HasPrefix(data, magicGIF):
 		return Info{}, photo.Errorf(photo.Unsupported, "GIF is not supported: send JPEG or PNG")
 	default:
@@ -180,24 +198,40 @@ func checkPixels(w, h int64, lim Limits) error {
 	return nil
 }
 
-// Decode decodes an image that Inspect accepted. A truncated or corrupt
-// image is an Invalid error. The returned image is as stored; apply
-// info.Orientation with Orient (Thumbnails does).
-func Decode(data []byte, info Info) (image.Image, error) {
-	var (
-		img image.Image
-		err error
-	)
+// Decode decodes an image that Inspect accepted, within the process's
+// decode budget: it first reserves info.DecodeBytes, waiting while other
+// decodes hold the budget, and the caller calls release once done with the
+// image (and its thumbnails). Errors: TooManyPixels when the estimate
+// alone is over the budget; Invalid for a truncated or corrupt image;
+// ctx's error when ctx ends while waiting. The returned image is as
+// stored; apply info.Orientation with Orient (Thumbnails does).
+func Decode(ctx context.Context, data []byte, info Info) (img image.Image, release func(), err error) {
+	var dec func(io.Reader) (image.Image, error)
 	switch info.Format {
 	case photo.FormatJPEG:
-		img, err = jpeg.Decode(bytes.NewReader(data))
+		dec = jpeg.Decode
 	case photo.FormatPNG:
-		img, err = png.Decode(bytes.NewReader(data))
+		dec = png.Decode
+		if scanPNG(data).depth == 16 {
+			dec = func(io.Reader) (image.Image, error) { return decodePNG16(data) }
+		}
 	default:
-		return nil, photo.Errorf(photo.Unsupported, "format %q is not supported", info.Format)
+		return nil, nil, photo.Errorf(photo.Unsupported, "format %q is not supported", info.Format)
 	}
+	b, err := processBudget()
 	if err != nil {
-		return nil, &photo.Error{Kind: photo.Invalid, Message: fmt.Sprintf("the %s data is truncated or corrupt", info.Format), Err: err}
+		return nil, nil, err
 	}
-	return img, nil
+	n := info.DecodeBytes
+	if err := b.Acquire(ctx, n); err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { b.Release(n) }) }
+	img, err = dec(bytes.NewReader(data))
+	if err != nil {
+		release()
+		return nil, nil, &photo.Error{Kind: photo.Invalid, Message: fmt.Sprintf("the %s data is truncated or corrupt", info.Format), Err: err}
+	}
+	return img, release, nil
 }

@@ -2,6 +2,7 @@ package imaging_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image"
 	"io"
@@ -99,6 +100,10 @@ func TestInspect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Inspect: %v", err)
 			}
+			if info.DecodeBytes <= 0 {
+				t.Errorf("DecodeBytes = %d, want an estimate", info.DecodeBytes)
+			}
+			info.DecodeBytes = 0 // TestDecodeEstimate checks it
 			if info != tt.want {
 				t.Errorf("info = %+v, want %+v", info, tt.want)
 			}
@@ -202,7 +207,7 @@ func TestDecode(t *testing.T) {
 			if (err == nil) != tt.inspct {
 				t.Fatalf("Inspect: %v, want accepted = %v", err, tt.inspct)
 			}
-			img, err := imaging.Decode(tt.data, info)
+			img, release, err := imaging.Decode(context.Background(), tt.data, info)
 			if tt.kind != "" {
 				checkError(t, err, tt.kind, "the "+string(info.Format)+" data is truncated or corrupt")
 				return
@@ -210,13 +215,14 @@ func TestDecode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer release()
 			if b := img.Bounds(); b.Dx() != tt.w || b.Dy() != tt.h {
 				t.Errorf("bounds %v, want %dx%d", b, tt.w, tt.h)
 			}
 		})
 	}
 	t.Run("unknown format", func(t *testing.T) {
-		_, err := imaging.Decode(jpg, imaging.Info{Format: "gif"})
+		_, _, err := imaging.Decode(context.Background(), jpg, imaging.Info{Format: "gif"})
 		checkError(t, err, photo.Unsupported, `format "gif" is not supported`)
 	})
 }
@@ -366,7 +372,7 @@ func TestThumbnails(t *testing.T) {
 			if tt.png {
 				data = synth.PNG(o)
 			}
-			res, err := imaging.Process(data, imaging.DefaultLimits)
+			res, err := imaging.Process(context.Background(), data, imaging.DefaultLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -418,7 +424,7 @@ func TestThumbnailsOrientation(t *testing.T) {
 	for _, order := range []string{"II", "MM"} {
 		for o := 1; o <= 8; o++ {
 			t.Run(order+"/"+string(rune('0'+o)), func(t *testing.T) {
-				res, err := imaging.Process(afterSOI(stored, exifSegment(order, uint16(o))), imaging.DefaultLimits)
+				res, err := imaging.Process(context.Background(), afterSOI(stored, exifSegment(order, uint16(o))), imaging.DefaultLimits)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -507,7 +513,7 @@ func TestProcessErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := imaging.Process(tt.data, imaging.DefaultLimits)
+			res, err := imaging.Process(context.Background(), tt.data, imaging.DefaultLimits)
 			if k := photo.KindOf(err); k != tt.kind {
 				t.Errorf("kind %q (%v), want %q", k, err, tt.kind)
 			}
@@ -521,14 +527,7 @@ func TestProcessErrors(t *testing.T) {
 func TestSmallThumbnailMatchesThumbnails(t *testing.T) {
 	for _, o := range []int{1, 6} {
 		data := synth.JPEG(synth.Options{Seed: 11, Width: 1500, Height: 1000})
-		info, err := imaging.Inspect(data, imaging.DefaultLimits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := imaging.Decode(data, info)
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := decode(t, data)
 		all, err := imaging.Thumbnails(img, o)
 		if err != nil {
 			t.Fatal(err)

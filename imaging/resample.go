@@ -56,10 +56,28 @@ const weightBits = 14
 
 // taps holds, for each destination sample d, the n consecutive source
 // samples start[d].. that it is made of and their weights w[d*n:(d+1)*n].
+// A table larger than maxTapBytes (a source side of millions of samples:
+// about 4 taps per source sample, whatever the destination) is not kept:
+// gen computes destination d's taps on demand instead, into a buffer of
+// n, and start and w are nil.
 type taps struct {
-	n     int
+	dn, n int
 	start []int
 	w     []int32
+	gen   func(d int, w []int32) (start int)
+}
+
+// maxTapBytes bounds a kept tap table. Only a source side of more than
+// about half a million samples (never a photo's) goes over it.
+var maxTapBytes int64 = 8 << 20
+
+// at returns destination d's first source sample and weights; buf (n
+// long) holds computed ones.
+func (t *taps) at(d int, buf []int32) (int, []int32) {
+	if t.gen == nil {
+		return t.start[d], t.w[d*t.n : (d+1)*t.n]
+	}
+	return t.gen(d, buf), buf
 }
 
 // makeTaps computes the taps of dn destination samples over sn source
@@ -77,22 +95,20 @@ func makeTapsOffset(f filter, dn, sn int, scale, off float64) taps {
 	s := max(scale, 1) // kernel scale: at least one source sample
 	radius := f.support * s
 	n := min(int(math.Ceil(2*radius))+1, sn)
-	t := taps{n: n, start: make([]int, dn), w: make([]int32, dn*n)}
 	fw := make([]float64, n)
-	for d := 0; d < dn; d++ {
+	gen := func(d int, w []int32) int {
 		c := (float64(d)+0.5)*scale + off // centre, in source coordinates
 		start := int(math.Floor(c - radius))
 		start = max(0, min(start, sn-n))
-		t.start[d] = start
 		var sum float64
 		for j := range fw {
 			fw[j] = f.weight(float64(start+j)+0.5-c, s)
 			sum += fw[j]
 		}
-		w := t.w[d*n : (d+1)*n]
 		if sum == 0 { // cannot happen for the filters above; be safe
+			clear(w)
 			w[min(max(int(c)-start, 0), n-1)] = 1 << weightBits
-			continue
+			return start
 		}
 		var isum int32
 		big := 0
@@ -104,16 +120,29 @@ func makeTapsOffset(f filter, dn, sn int, scale, off float64) taps {
 			}
 		}
 		w[big] += 1<<weightBits - isum // exact unit sum
+		return start
+	}
+	if int64(dn)*int64(n)*4 > maxTapBytes {
+		return taps{dn: dn, n: n, gen: gen}
+	}
+	t := taps{dn: dn, n: n, start: make([]int, dn), w: make([]int32, dn*n)}
+	for d := 0; d < dn; d++ {
+		t.start[d] = gen(d, t.w[d*n:(d+1)*n])
 	}
 	return t
 }
 
 // plane is an 8-bit image of nc interleaved channels (1, or 4 for RGBA):
-// channel c of sample (x, y) is pix[y*stride+x*nc+c].
+// channel c of sample (x, y) is pix[y*stride+x*nc+c], or, when row is
+// set, row(y)[x*nc+c].
 type plane struct {
 	pix        []uint8
 	stride, nc int
 	w, h       int
+	// row, when set, makes source row y (asked for once each, in order)
+	// into a buffer valid until the next call: an image of another type
+	// is converted a row at a time rather than copied whole.
+	row func(y int) []uint8
 }
 
 // resamplePlane filters src into a dense dw x dh plane (stride dw*nc) with
@@ -121,21 +150,37 @@ type plane struct {
 // keeping only the rows the vertical taps still need in a ring of tv.n
 // rows, so the scratch memory is a few destination rows.
 func resamplePlane(src plane, th, tv taps) []uint8 {
-	dw, dh, nc := len(th.start), len(tv.start), src.nc
+	dw, dh, nc := th.dn, tv.dn, src.nc
 	rw := dw * nc // values in a destination row
 	out := make([]uint8, rw*dh)
 	ring := make([]int32, tv.n*rw)
 	acc := make([]int64, rw)
+	var vbuf, hbuf []int32 // weights computed on demand
+	if tv.gen != nil {
+		vbuf = make([]int32, tv.n)
+	}
+	if th.gen != nil {
+		hbuf = make([]int32, th.n)
+	}
 	next := 0 // next source row to filter horizontally
 	for dy := 0; dy < dh; dy++ {
-		y0 := tv.start[dy]
+		y0, wv := tv.at(dy, vbuf)
 		for ; next < y0+tv.n; next++ {
-			row := src.pix[next*src.stride : next*src.stride+src.w*nc]
+			var row []uint8
+			if src.row != nil {
+				row = src.row(next)
+			} else {
+				row = src.pix[next*src.stride : next*src.stride+src.w*nc]
+			}
 			r := ring[(next%tv.n)*rw : (next%tv.n+1)*rw]
-			horizontal(r, row, th, nc)
+			if th.gen != nil {
+				horizontalOnDemand(r, row, th, hbuf, nc)
+			} else {
+				horizontal(r, row, th, nc)
+			}
 		}
 		clear(acc)
-		for j, wt := range tv.w[dy*tv.n : (dy+1)*tv.n] {
+		for j, wt := range wv {
 			if wt == 0 {
 				continue
 			}
@@ -189,6 +234,22 @@ func horizontal(r []int32, row []uint8, th taps, nc int) {
 	}
 }
 
+// horizontalOnDemand is horizontal with taps computed for each
+// destination sample as it goes: slower, for a row too long to keep its
+// taps.
+func horizontalOnDemand(r []int32, row []uint8, th taps, buf []int32, nc int) {
+	for dx := 0; dx < len(r)/nc; dx++ {
+		start, w := th.at(dx, buf)
+		for c := 0; c < nc; c++ {
+			var a int32
+			for j, wt := range w {
+				a += wt * int32(row[(start+j)*nc+c])
+			}
+			r[dx*nc+c] = a
+		}
+	}
+}
+
 func clamp8(v int64) uint8 {
 	if v < 0 {
 		return 0
@@ -214,10 +275,10 @@ func resampleFilter(dst *image.RGBA, src image.Image, f filter) {
 			cw, ch := chromaSize(sb, hs, vs)
 			chromaH := makeChromaTaps(f, dw, cw, sx, sb.Min.X, hs)
 			chromaV := makeChromaTaps(f, dh, ch, sy, sb.Min.Y, vs)
-			y := resamplePlane(plane{s.Y[s.YOffset(sb.Min.X, sb.Min.Y):], s.YStride, 1, sw, sh}, lumaH, lumaV)
+			y := resamplePlane(plane{pix: s.Y[s.YOffset(sb.Min.X, sb.Min.Y):], stride: s.YStride, nc: 1, w: sw, h: sh}, lumaH, lumaV)
 			co := s.COffset(sb.Min.X, sb.Min.Y)
-			cb := resamplePlane(plane{s.Cb[co:], s.CStride, 1, cw, ch}, chromaH, chromaV)
-			cr := resamplePlane(plane{s.Cr[co:], s.CStride, 1, cw, ch}, chromaH, chromaV)
+			cb := resamplePlane(plane{pix: s.Cb[co:], stride: s.CStride, nc: 1, w: cw, h: ch}, chromaH, chromaV)
+			cr := resamplePlane(plane{pix: s.Cr[co:], stride: s.CStride, nc: 1, w: cw, h: ch}, chromaH, chromaV)
 			for j := 0; j < dh; j++ {
 				p := dst.Pix[dst.PixOffset(db.Min.X, db.Min.Y+j):]
 				p = p[:4*dw]
@@ -230,7 +291,7 @@ func resampleFilter(dst *image.RGBA, src image.Image, f filter) {
 			return
 		}
 	case *image.Gray:
-		g := resamplePlane(plane{s.Pix[s.PixOffset(sb.Min.X, sb.Min.Y):], s.Stride, 1, sw, sh}, lumaH, lumaV)
+		g := resamplePlane(plane{pix: s.Pix[s.PixOffset(sb.Min.X, sb.Min.Y):], stride: s.Stride, nc: 1, w: sw, h: sh}, lumaH, lumaV)
 		for j := 0; j < dh; j++ {
 			p := dst.Pix[dst.PixOffset(db.Min.X, db.Min.Y+j):]
 			p = p[:4*dw]
@@ -240,12 +301,20 @@ func resampleFilter(dst *image.RGBA, src image.Image, f filter) {
 		}
 		return
 	}
-	rgba, ok := src.(*image.RGBA)
-	if !ok { // anything else: convert once, then filter premultiplied RGBA
-		rgba = image.NewRGBA(image.Rect(0, 0, sw, sh))
-		draw.Draw(rgba, rgba.Rect, src, sb.Min, draw.Src)
+	var p plane
+	if rgba, ok := src.(*image.RGBA); ok {
+		p = plane{pix: rgba.Pix[rgba.PixOffset(sb.Min.X, sb.Min.Y):], stride: rgba.Stride, nc: 4, w: sw, h: sh}
+	} else {
+		// Anything else (16-bit, paletted, CMYK, NRGBA): filter
+		// premultiplied RGBA, converted a row at a time, so that the
+		// conversion costs one row and not another 4 bytes per pixel.
+		buf := image.NewRGBA(image.Rect(0, 0, sw, 1))
+		p = plane{nc: 4, w: sw, h: sh, row: func(y int) []uint8 {
+			draw.Draw(buf, buf.Rect, src, image.Pt(sb.Min.X, sb.Min.Y+y), draw.Src)
+			return buf.Pix
+		}}
 	}
-	out := resamplePlane(plane{rgba.Pix[rgba.PixOffset(rgba.Rect.Min.X, rgba.Rect.Min.Y):], rgba.Stride, 4, sw, sh}, lumaH, lumaV)
+	out := resamplePlane(p, lumaH, lumaV)
 	for j := 0; j < dh; j++ {
 		copy(dst.Pix[dst.PixOffset(db.Min.X, db.Min.Y+j):], out[j*4*dw:(j+1)*4*dw])
 	}

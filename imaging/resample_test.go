@@ -1,6 +1,7 @@
 package imaging_test
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -135,5 +136,30 @@ func TestResampleYCbCrPlanes(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestResampleTapsOnDemand: taps computed as the resampler goes (for a
+// side too long to keep its table) give the very pixels the kept table
+// gives, for every plane layout.
+func TestResampleTapsOnDemand(t *testing.T) {
+	src := synth.Image(synth.Options{Seed: 4, Width: 700, Height: 333})
+	b := src.Bounds()
+	for name, img := range map[string]image.Image{
+		"RGBA":     src,
+		"NRGBA64":  convert(src, image.NewNRGBA64(b)),
+		"Gray":     convert(src, image.NewGray(b)),
+		"YCbCr420": toYCbCr(src, image.YCbCrSubsampleRatio420),
+	} {
+		t.Run(name, func(t *testing.T) {
+			kept := image.NewRGBA(image.Rect(0, 0, 97, 61))
+			imaging.ResampleFilter(kept, img, imaging.CatmullRom)
+			imaging.SetMaxTapBytes(t, 0)
+			computed := image.NewRGBA(kept.Rect)
+			imaging.ResampleFilter(computed, img, imaging.CatmullRom)
+			if !bytes.Equal(kept.Pix, computed.Pix) {
+				t.Error("taps computed on demand give other pixels than the kept table")
+			}
+		})
 	}
 }

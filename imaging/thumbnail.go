@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/draw"
@@ -145,17 +146,18 @@ type Result struct {
 	Thumbs []Thumb
 }
 
-// Process runs the whole pipeline on an upload: Inspect, Decode,
-// Thumbnails.
-func Process(data []byte, lim Limits) (Result, error) {
+// Process runs the whole pipeline on an upload: Inspect, Decode (within
+// the process's decode budget, so it may wait; see Decode), Thumbnails.
+func Process(ctx context.Context, data []byte, lim Limits) (Result, error) {
 	info, err := Inspect(data, lim)
 	if err != nil {
 		return Result{}, err
 	}
-	img, err := Decode(data, info)
+	img, release, err := Decode(ctx, data, info)
 	if err != nil {
 		return Result{}, err
 	}
+	defer release()
 	thumbs, err := Thumbnails(img, info.Orientation)
 	if err != nil {
 		return Result{}, err

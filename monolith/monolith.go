@@ -190,13 +190,14 @@ func (s *Service) storeOriginal(p photo.Photo, data []byte) (string, error) {
 // returns the paths it wrote, also on error, for the caller to remove.
 func (s *Service) derive(ctx context.Context, p *photo.Photo, data []byte, info imaging.Info) (written []string, err error) {
 	t := time.Now()
-	img, err := imaging.Decode(data, info)
+	img, release, err := imaging.Decode(ctx, data, info)
 	s.stage("decode", t)
 	if err != nil {
 		return nil, err
 	}
 	t = time.Now()
 	thumbs, err := imaging.Thumbnails(img, info.Orientation)
+	release() // the image is not used after this: its budget serves the next decode
 	s.stage("thumbnail", t)
 	if err != nil {
 		return nil, fmt.Errorf("thumbnails of %s: %w", p.ID, err)

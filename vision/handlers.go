@@ -77,10 +77,11 @@ func (s *server) analyze(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return s.writeError(w, r, err)
 	}
-	img, err := imaging.Decode(data, info)
+	img, release, err := imaging.Decode(ctx, data, info)
 	if err != nil {
 		return s.writeError(w, r, err)
 	}
+	defer release()
 	httpapi.Encode(w, http.StatusOK, AnalyzeOriented(img, info.Orientation))
 	return http.StatusOK
 }

@@ -168,7 +168,7 @@ func checkObjects(ctx context.Context, s store, made map[[32]byte][]imaging.Thum
 	var perr error
 	if !ok {
 		var res imaging.Result
-		res, perr = imaging.Process(orig, imaging.DefaultLimits)
+		res, perr = imaging.Process(ctx, orig, imaging.DefaultLimits)
 		if perr == nil {
 			want = res.Thumbs
 			made[sum] = want

@@ -107,7 +107,7 @@ func (h *Handler) created(ctx context.Context, o eventdriven.Object) (*eventdriv
 	// is failed below like any invalid one.
 	var res imaging.Result
 	if err == nil {
-		res, err = imaging.Process(data, h.Limits)
+		res, err = imaging.Process(ctx, data, h.Limits)
 	}
 	if err != nil {
 		if k := photo.KindOf(err); k == photo.Internal {
