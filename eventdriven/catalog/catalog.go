@@ -24,7 +24,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/httpmetrics"
@@ -538,12 +537,10 @@ func (h *Handler) domainEvent(ctx context.Context, ev eventdriven.Event) (*Ready
 // UUID), a valid owner, and, when the event has a subject (the Kafka key
 // publishers set), the same id as its data.
 func checkSubject(ev eventdriven.Event, id, owner string, bad func(error) error) error {
-	switch {
-	case !photo.ValidID(id):
-		return bad(fmt.Errorf("photo id %q is not a UUID", brief.Clip(id, 64)))
-	case !auth.ValidUser(owner):
-		return bad(fmt.Errorf("owner %q is not a user id", brief.Clip(owner, 80)))
-	case ev.Subject != "" && !strings.EqualFold(ev.Subject, id):
+	if err := eventdriven.CheckPhoto(id, owner); err != nil {
+		return bad(err)
+	}
+	if ev.Subject != "" && !strings.EqualFold(ev.Subject, id) {
 		return bad(fmt.Errorf("subject %q is not the photo id %s of the data", brief.Clip(ev.Subject, 64), id))
 	}
 	return nil
