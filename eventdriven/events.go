@@ -25,6 +25,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/s3event"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/photo"
 )
 
@@ -96,6 +97,21 @@ func ParseObjectKey(key string) (owner, id string, err error) {
 		return "", "", fmt.Errorf("object key %q is not users/<owner>/<photo id>", key)
 	}
 	return parts[1], parts[2], nil
+}
+
+// CheckPhoto checks the photo an event's data names: id must be a photo id
+// (a UUID) and owner a user id. Event bodies are not trusted: one that
+// fails the check is forged or from a broken publisher, and a handler
+// returns the error marked Permanent, before it uses either in a key or a
+// query.
+func CheckPhoto(id, owner string) error {
+	switch {
+	case !photo.ValidID(id):
+		return fmt.Errorf("photo id %q is not a UUID", brief.Clip(id, 64))
+	case !auth.ValidUser(owner):
+		return fmt.Errorf("owner %q is not a user id", brief.Clip(owner, 80))
+	}
+	return nil
 }
 
 // EventID makes a deterministic CloudEvents id: the same input (event

@@ -15,14 +15,17 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/httpmetrics"
 	"github.com/photobench/photobench/internal/outbound"
 	"github.com/photobench/photobench/internal/pgdb"
@@ -52,6 +55,26 @@ func Open(ctx context.Context, dsn string, maxConns int32, sent *outbound.Counte
 	return &Store{pool: pool, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}, nil
 }
 
+// Connect returns a store on the catalog database that neither creates
+// nor migrates it and connects lazily, on first use: for a process whose
+// own work does not need the database (ingest, which only deletes failed
+// photos through it) and so must start while PostgreSQL is down.
+func Connect(dsn string, maxConns int32, sent *outbound.Counter) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("catalog database: parse dsn: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.ConnConfig.Tracer = sent.Tracer()
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("catalog database: %w", err)
+	}
+	return &Store{pool: pool, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}, nil
+}
+
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 
@@ -76,81 +99,103 @@ func seq(s string) string {
 }
 
 // ObjectCreated records that the original exists (an s3:ObjectCreated
-// record). Ignored when a later object event on the key was applied.
+// record). Ignored when a later object event on the key was applied. A
+// photo that is another owner's is Permanent (the key names the owner, so
+// the event is forged) and changes nothing.
 func (s *Store) ObjectCreated(ctx context.Context, id, owner string, bytes int64, createdAt time.Time, sequencer string) error {
 	now := s.now()
-	_, err := s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO photos (id, owner, bytes, created_at, updated_at, object_seq)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET bytes = EXCLUDED.bytes, created_at = EXCLUDED.created_at,
 			object_seq = EXCLUDED.object_seq, updated_at = EXCLUDED.updated_at
-		WHERE photos.object_seq < EXCLUDED.object_seq AND NOT photos.deleted`,
+		WHERE photos.object_seq < EXCLUDED.object_seq AND NOT photos.deleted AND photos.owner = EXCLUDED.owner`,
 		id, owner, bytes, createdAt.UTC().Truncate(time.Microsecond), now, seq(sequencer))
 	if err != nil {
-		return fmt.Errorf("catalog object created %s: %w", id, err)
+		return classify("object created", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.checkOwner(ctx, "object created", id, owner)
 	}
 	return nil
 }
 
 // ObjectRemoved records that the original is gone (s3:ObjectRemoved): the
 // photo becomes a tombstone that readers never see and late events cannot
-// revive. A failed photo stays as it is: the thumbnailer removed its bytes,
-// and its record with the reason remains.
+// revive. A failed photo stays as it is: the thumbnailer (or the pending
+// timeout) removed its bytes, and its record with the reason remains
+// until its owner deletes it (DeleteFailed). Another owner's photo is
+// Permanent and changes nothing.
 func (s *Store) ObjectRemoved(ctx context.Context, id, owner, sequencer string) error {
 	now := s.now()
-	_, err := s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO photos (id, owner, created_at, updated_at, object_seq, deleted)
 		VALUES ($1, $2, $3, $3, $4, true)
 		ON CONFLICT (id) DO UPDATE SET deleted = true, object_seq = EXCLUDED.object_seq, updated_at = EXCLUDED.updated_at
-		WHERE photos.object_seq < EXCLUDED.object_seq AND photos.status <> 'failed'`,
+		WHERE photos.object_seq < EXCLUDED.object_seq AND photos.status <> 'failed' AND photos.owner = EXCLUDED.owner`,
 		id, owner, now, seq(sequencer))
 	if err != nil {
-		return fmt.Errorf("catalog object removed %s: %w", id, err)
+		return classify("object removed", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.checkOwner(ctx, "object removed", id, owner)
 	}
 	return nil
 }
 
 // Thumbnailed records a photo.thumbnailed event and reports whether the
-// photo became ready by it.
+// photo became ready by it. An event naming another owner than the
+// photo's is Permanent and changes nothing.
 func (s *Store) Thumbnailed(ctx context.Context, e eventdriven.Thumbnailed) (*Ready, error) {
 	thumbs, err := json.Marshal(e.Thumbnails)
+	if err == nil && (e.Width < 0 || e.Width > math.MaxInt32 || e.Height < 0 || e.Height > math.MaxInt32 || e.Bytes < 0) {
+		err = fmt.Errorf("dimensions %dx%d or size %d out of range", e.Width, e.Height, e.Bytes)
+	}
 	if err != nil {
-		return nil, err
+		return nil, eventdriven.Permanent(fmt.Errorf("catalog thumbnailed %s: %w", e.ID, err))
 	}
 	now := s.now()
-	_, err = s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO photos (id, owner, format, width, height, bytes, thumbnails, created_at, updated_at, has_thumbnails)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
 		ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, width = EXCLUDED.width, height = EXCLUDED.height,
 			bytes = EXCLUDED.bytes, thumbnails = EXCLUDED.thumbnails, created_at = EXCLUDED.created_at,
 			updated_at = EXCLUDED.updated_at, has_thumbnails = true
-		WHERE NOT photos.deleted AND photos.status = 'pending'`,
+		WHERE NOT photos.deleted AND photos.status = 'pending' AND photos.owner = EXCLUDED.owner`,
 		e.ID, e.Owner, string(e.Format), e.Width, e.Height, e.Bytes, thumbs, e.CreatedAt.UTC().Truncate(time.Microsecond), now)
 	if err != nil {
-		return nil, fmt.Errorf("catalog thumbnailed %s: %w", e.ID, err)
+		return nil, classify("thumbnailed", e.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, s.checkOwner(ctx, "thumbnailed", e.ID, e.Owner)
 	}
 	return s.tryReady(ctx, e.ID)
 }
 
 // Tagged records a photo.tagged event and reports whether the photo became
-// ready by it.
+// ready by it. An event naming another owner than the photo's is
+// Permanent and changes nothing.
 func (s *Store) Tagged(ctx context.Context, e eventdriven.Tagged) (*Ready, error) {
 	now := s.now()
-	_, err := s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO photos (id, owner, tags, colors, hash, created_at, updated_at, has_tags)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, true)
 		ON CONFLICT (id) DO UPDATE SET tags = EXCLUDED.tags, colors = EXCLUDED.colors, hash = EXCLUDED.hash,
 			updated_at = EXCLUDED.updated_at, has_tags = true
-		WHERE NOT photos.deleted AND photos.status = 'pending'`,
+		WHERE NOT photos.deleted AND photos.status = 'pending' AND photos.owner = EXCLUDED.owner`,
 		e.ID, e.Owner, nonNil(e.Tags), nonNil(e.Colors), e.Hash, e.CreatedAt.UTC().Truncate(time.Microsecond), now)
 	if err != nil {
-		return nil, fmt.Errorf("catalog tagged %s: %w", e.ID, err)
+		return nil, classify("tagged", e.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, s.checkOwner(ctx, "tagged", e.ID, e.Owner)
 	}
 	return s.tryReady(ctx, e.ID)
 }
 
 // Failed records a photo.failed event: a pending photo becomes failed with
-// the reason, exactly once, whatever arrived before.
+// the reason, exactly once, whatever arrived before. An event naming
+// another owner than the photo's is Permanent and changes nothing.
 func (s *Store) Failed(ctx context.Context, e eventdriven.Failed) (*Ready, error) {
 	now := s.now()
 	var created time.Time
@@ -159,14 +204,14 @@ func (s *Store) Failed(ctx context.Context, e eventdriven.Failed) (*Ready, error
 		VALUES ($1, $2, 'failed', $3, $4, $4, $4)
 		ON CONFLICT (id) DO UPDATE SET status = 'failed', failure_reason = EXCLUDED.failure_reason,
 			updated_at = EXCLUDED.updated_at, ready_at = EXCLUDED.ready_at, deleted = false
-		WHERE photos.status = 'pending'
+		WHERE photos.status = 'pending' AND photos.owner = EXCLUDED.owner
 		RETURNING created_at`,
 		e.ID, e.Owner, e.Reason, now).Scan(&created)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil // already final: a replay
+		return nil, s.checkOwner(ctx, "failed", e.ID, e.Owner) // else already final: a replay
 	}
 	if err != nil {
-		return nil, fmt.Errorf("catalog failed %s: %w", e.ID, err)
+		return nil, classify("failed", e.ID, err)
 	}
 	return &Ready{ID: e.ID, Status: photo.StatusFailed, UploadToReady: now.Sub(created)}, nil
 }
@@ -184,9 +229,65 @@ func (s *Store) tryReady(ctx context.Context, id string) (*Ready, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("catalog ready %s: %w", id, err)
+		return nil, classify("ready", id, err)
 	}
 	return &Ready{ID: id, Status: photo.StatusReady, UploadToReady: now.Sub(created)}, nil
+}
+
+// ErrOtherOwner is the cause of the Permanent error of an event that
+// names an owner other than the one the catalog has for its photo: the
+// event is forged (or a publisher is broken), and it changes nothing.
+var ErrOtherOwner = errors.New("the event names an owner other than the photo's")
+
+// checkOwner is called when a write changed nothing: a replay, a late
+// event, or an event about another owner's photo, which is Permanent.
+// A photo's owner never changes once its row exists, so reading it after
+// the write is not a race. The first event about a photo id the catalog
+// has never seen sets the owner; ids are random UUIDs, so a forger would
+// have to know one before its upload's own events arrived.
+func (s *Store) checkOwner(ctx context.Context, op, id, owner string) error {
+	var got string
+	err := s.pool.QueryRow(ctx, `SELECT owner FROM photos WHERE id = $1`, id).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return classify(op, id, err)
+	}
+	if got != owner {
+		return eventdriven.Permanent(fmt.Errorf("catalog %s %s (owner %q): %w", op, id, owner, ErrOtherOwner))
+	}
+	return nil
+}
+
+// classify wraps a database error of the write op on photo id with the
+// kind that decides what the transport does with the event:
+//
+//   - SQLSTATE class 22 (data exception: a photo id that is not a UUID,
+//     22P02; a number out of range) and class 23 (integrity constraint
+//     violation: 23505, 23503, 23514) are eventdriven.Permanent: the same
+//     event fails the same way however often it is tried, so it is
+//     dead-lettered and its partition moves on.
+//   - Everything else is eventdriven.Transient: the database unreachable,
+//     restarting or out of connections, a serialization failure or
+//     deadlock (40001, 40P01), a statement timeout. The partition waits
+//     for the database, in order. A statement the database rejects for
+//     another reason (class 42, a schema the process does not match) is a
+//     deployment fault that the fixed deployment clears: it holds the
+//     partition too, rather than dead-lettering every event meanwhile.
+func classify(op, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("catalog %s %s: %w", op, id, err)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {
+		switch pgErr.Code[:2] {
+		case "22", "23":
+			return eventdriven.Permanent(err)
+		}
+	}
+	return eventdriven.Transient(err)
 }
 
 func nonNil(s []string) []string {
@@ -269,6 +370,77 @@ func (s *Store) Known(ctx context.Context, ids []string) (map[string]bool, error
 	return known, nil
 }
 
+// DeleteFailed deletes one of owner's failed photos: the catalog row is
+// all that is left of it (the thumbnailer, or the pending timeout, removed
+// its original), so there is no object whose removal event could carry the
+// deletion, and ingest writes the tombstone here. It reports whether
+// there was such a photo; NotFound-worthy cases (none, another owner's, not
+// failed, already deleted) report false. It is the one write to the
+// catalog database outside the catalog function, and it cannot race one:
+// no event changes a failed photo, nor revives a tombstone.
+func (s *Store) DeleteFailed(ctx context.Context, owner, id string) (bool, error) {
+	if err := photo.CheckID(id); err != nil {
+		return false, err
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE photos SET deleted = true, updated_at = $3
+		WHERE id = $1 AND owner = $2 AND status = 'failed' AND NOT deleted`, id, owner, s.now())
+	if err != nil {
+		return false, pgdb.Err("delete failed photo "+id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Stuck is a photo that has been pending since before a cutoff.
+type Stuck struct {
+	ID, Owner string
+	CreatedAt time.Time
+	// Stage is the last stage of the pipeline the catalog heard of:
+	// "none", "stored", "thumbnailed", "tagged" or "thumbnailed and tagged".
+	Stage string
+}
+
+// Stuck returns up to limit photos still pending that were uploaded
+// before cutoff, oldest first.
+func (s *Store) Stuck(ctx context.Context, cutoff time.Time, limit int) ([]Stuck, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, owner, created_at, object_seq <> '', has_thumbnails, has_tags FROM photos
+		WHERE status = 'pending' AND NOT deleted AND created_at < $1
+		ORDER BY created_at LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, pgdb.Err("stuck photos", err)
+	}
+	defer rows.Close()
+	var out []Stuck
+	for rows.Next() {
+		var (
+			st                     Stuck
+			stored, thumbs, tagged bool
+		)
+		if err := rows.Scan(&st.ID, &st.Owner, &st.CreatedAt, &stored, &thumbs, &tagged); err != nil {
+			return nil, pgdb.Err("stuck photos", err)
+		}
+		st.CreatedAt = st.CreatedAt.UTC()
+		switch {
+		case thumbs && tagged:
+			st.Stage = "thumbnailed and tagged"
+		case thumbs:
+			st.Stage = "thumbnailed"
+		case tagged:
+			st.Stage = "tagged"
+		case stored:
+			st.Stage = "stored"
+		default:
+			st.Stage = "none"
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgdb.Err("stuck photos", err)
+	}
+	return out, nil
+}
+
 // Metrics are the catalog's own metrics.
 type Metrics struct {
 	// UploadToReady is photobench_catalog_upload_to_ready_seconds{status}:
@@ -290,9 +462,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Handler turns events into catalog writes. Malformed events are
-// eventdriven.Permanent (dead-lettered); database errors are
-// eventdriven.Transient (the partition waits for the database).
+// MaxEventData bounds a domain event's data: the pipeline's events are a
+// few hundred bytes (a tagged event with many tags a few KiB), so anything
+// larger is not one of them and is dead-lettered unread.
+const MaxEventData = 64 << 10
+
+// Handler turns events into catalog writes. It trusts no event body: an
+// event that is malformed, too large, about a photo id that is not a
+// UUID, or names an owner other than the photo's (for an object record,
+// the owner its key encodes) is eventdriven.Permanent (dead-lettered) and
+// changes nothing; database errors are classified by what they are (see
+// classify): constraint violations Permanent, unavailability Transient
+// (the partition waits for the database).
 type Handler struct {
 	Log     *slog.Logger
 	Store   *Store
@@ -316,36 +497,63 @@ func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriv
 
 func (h *Handler) domainEvent(ctx context.Context, ev eventdriven.Event) (*Ready, error) {
 	bad := func(err error) error {
-		return eventdriven.Permanent(fmt.Errorf("%s event %s: %w", ev.Type, ev.ID, err))
+		return eventdriven.Permanent(fmt.Errorf("%s event %s: %w", brief.Clip(ev.Type, 64), brief.Clip(ev.ID, 128), err))
+	}
+	if len(ev.Data) > MaxEventData {
+		return nil, bad(fmt.Errorf("data of %d bytes is over the %d-byte limit", len(ev.Data), MaxEventData))
+	}
+	// decode reads the data into v and checks the photo id and owner it
+	// names (the fields every event has).
+	decode := func(v any, id, owner *string) error {
+		if err := json.Unmarshal(ev.Data, v); err != nil {
+			return bad(fmt.Errorf("malformed data: %w", err))
+		}
+		return checkSubject(ev, *id, *owner, bad)
 	}
 	switch ev.Type {
 	case eventdriven.TypeThumbnailed:
 		var d eventdriven.Thumbnailed
-		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.Owner == "" {
-			return nil, bad(fmt.Errorf("malformed data: %v", err))
+		if err := decode(&d, &d.ID, &d.Owner); err != nil {
+			return nil, err
 		}
-		r, err := h.Store.Thumbnailed(ctx, d)
-		return r, eventdriven.Transient(err)
+		return h.Store.Thumbnailed(ctx, d)
 	case eventdriven.TypeTagged:
 		var d eventdriven.Tagged
-		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.Owner == "" {
-			return nil, bad(fmt.Errorf("malformed data: %v", err))
+		if err := decode(&d, &d.ID, &d.Owner); err != nil {
+			return nil, err
 		}
-		r, err := h.Store.Tagged(ctx, d)
-		return r, eventdriven.Transient(err)
+		return h.Store.Tagged(ctx, d)
 	case eventdriven.TypeFailed:
 		var d eventdriven.Failed
-		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ID == "" || d.Owner == "" {
-			return nil, bad(fmt.Errorf("malformed data: %v", err))
+		if err := decode(&d, &d.ID, &d.Owner); err != nil {
+			return nil, err
 		}
-		r, err := h.Store.Failed(ctx, d)
-		return r, eventdriven.Transient(err)
+		return h.Store.Failed(ctx, d)
 	}
 	return nil, bad(fmt.Errorf("unknown event type"))
 }
 
-// objects records originals created and removed.
+// checkSubject checks what an event says its photo is: a photo id (a
+// UUID), a valid owner, and, when the event has a subject (the Kafka key
+// publishers set), the same id as its data.
+func checkSubject(ev eventdriven.Event, id, owner string, bad func(error) error) error {
+	if err := eventdriven.CheckPhoto(id, owner); err != nil {
+		return bad(err)
+	}
+	if ev.Subject != "" && !strings.EqualFold(ev.Subject, id) {
+		return bad(fmt.Errorf("subject %q is not the photo id %s of the data", brief.Clip(ev.Subject, 64), id))
+	}
+	return nil
+}
+
+// objects records originals created and removed. The transport passes
+// only records whose key is users/<owner>/<photo id>: the owner is the
+// key's, so a record about another owner's photo id is Permanent. A
+// Permanent record does not keep the message's other records from being
+// applied; a Transient error stops at once (the whole message is tried
+// again, and its writes are idempotent).
 func (h *Handler) objects(ctx context.Context, objs []eventdriven.Object) error {
+	var permanent []error
 	for _, o := range objs {
 		var err error
 		switch {
@@ -354,9 +562,11 @@ func (h *Handler) objects(ctx context.Context, objs []eventdriven.Object) error 
 		case o.Record.Removed():
 			err = h.Store.ObjectRemoved(ctx, o.ID, o.Owner, o.Version)
 		}
-		if err != nil {
-			return eventdriven.Transient(err)
+		if eventdriven.IsPermanent(err) {
+			permanent = append(permanent, err)
+		} else if err != nil {
+			return err
 		}
 	}
-	return nil
+	return eventdriven.Permanent(errors.Join(permanent...))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/photobench/photobench/auth"
+	"github.com/photobench/photobench/eventdriven/catalog"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/s3store"
 )
@@ -19,6 +20,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	openStore := s3store.FromArgs(a)
+	dsn := a.CatalogDSN()
 	return a.ServeHTTP(ctx, stdout, stderr, func(_ context.Context, d deploy.Deps) (http.Handler, func(), error) {
 		store, err := openStore(d.Sent)
 		if err != nil {
@@ -32,6 +34,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return nil, nil, err
 		}
-		return NewHandler(d.Log, store, verifier, d.Registry, d.HTTP, Options{Limits: a.Limits, MaxUploads: a.MaxUploads}), nil, nil
+		// Only deletes of failed photos use the catalog database; the pool
+		// connects on first use, so ingest starts without PostgreSQL.
+		cat, err := catalog.Connect(dsn, 2, d.Sent)
+		if err != nil {
+			return nil, nil, err
+		}
+		return NewHandler(d.Log, store, verifier, d.Registry, d.HTTP, Options{Limits: a.Limits, MaxUploads: a.MaxUploads, Failed: cat}), cat.Close, nil
 	})
 }

@@ -58,9 +58,8 @@ const DefaultMaxWait = time.Second
 const DefaultBodyTimeout = 60 * time.Second
 
 // DefaultMaxUploads is the number of uploads admitted at once when
-// Options.MaxUploads is zero: 8 per core. Ingest decodes nothing, so an
-// upload's slot is mostly waiting on the network; at the 20 MiB limit
-// that is at most 160 MiB of bodies per core.
+// Options.MaxUploads is zero: 8 per core. Ingest decodes nothing: a slot
+// covers storing a body already read, mostly waiting on MinIO.
 func DefaultMaxUploads() int { return 8 * runtime.GOMAXPROCS(0) }
 
 // Options tune the handler.
@@ -79,6 +78,15 @@ type Options struct {
 	// BodyTimeout bounds the time an upload's body may take to arrive
 	// (DefaultBodyTimeout when zero); a body cut off by it is refused.
 	BodyTimeout time.Duration
+	// Failed, if set, deletes failed photos (*catalog.Store).
+	Failed FailedPhotos
+}
+
+// FailedPhotos deletes a failed photo, of which only the catalog's record
+// is left (its original was removed when it failed). DeleteFailed reports
+// whether owner had such a photo; errors: Unavailable.
+type FailedPhotos interface {
+	DeleteFailed(ctx context.Context, owner, id string) (bool, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -121,6 +129,7 @@ type Upload struct {
 type Service struct {
 	store  *s3store.Store
 	limits imaging.Limits
+	failed FailedPhotos
 }
 
 var (
@@ -160,10 +169,17 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (photo.
 }
 
 // Delete removes the photo's original; MinIO's s3:ObjectRemoved
-// notification drives the removal of the rest, so it is pending.
+// notification drives the removal of the rest, so it is pending. A failed
+// photo has no original any more: its catalog record is deleted instead
+// (Options.Failed), at once.
 func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion, error) {
 	// Another user's photo is not under this user's key: NotFound.
 	if _, err := s.store.StatOriginal(ctx, owner, id); err != nil {
+		if photo.KindOf(err) == photo.NotFound && s.failed != nil {
+			if ok, ferr := s.failed.DeleteFailed(ctx, owner, id); ferr != nil || ok {
+				return photo.Deleted, ferr
+			}
+		}
 		return photo.DeletionPending, err
 	}
 	if err := s.store.RemoveOriginal(ctx, owner, id); err != nil {
@@ -178,7 +194,7 @@ func (s *Service) Delete(ctx context.Context, owner, id string) (photo.Deletion,
 // reg is served on /metrics; httpm measures every request.
 func NewHandler(log *slog.Logger, store *s3store.Store, verifier *auth.Verifier, reg prometheus.Gatherer, httpm *httpmetrics.Metrics, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	svc := &Service{store: store, limits: opts.Limits}
+	svc := &Service{store: store, limits: opts.Limits, failed: opts.Failed}
 	r := httpapi.NewServer(
 		httpapi.Config{Log: log, Verifier: verifier, Metrics: httpm, Gatherer: reg, Health: []httpapi.Check{{Name: "object store", Ping: store.Ping}}},
 		httpapi.Photos{Uploader: svc, Deleter: svc, Limits: opts.Limits, AdmitUpload: admitUploads(opts.MaxUploads, opts.MaxWait), BodyTimeout: opts.BodyTimeout},

@@ -215,13 +215,20 @@ type ProducerOptions struct {
 
 // Producer publishes events. It is safe for concurrent use.
 //
-// It is a kgo.Writer with RequiredAcks all (Publish returns only once the
-// broker has the events durably: single-node it costs nothing, and an event
-// a handler published is stored before the handler's input is committed),
-// the Hash balancer on the key (events of one photo go to one partition, in
-// order; kafka-go's Hash is FNV-1a like sarama's, not the Java client's
-// murmur2), and topic auto-creation off (a misspelt topic fails instead of
-// creating a one-partition topic). kafka-go's own retries apply underneath
+// It is a kgo.Writer with RequiredAcks all (Publish returns only once
+// every in-sync replica has appended the events, so an event a handler
+// published is stored before the handler's input is committed). Appended
+// is not flushed: Kafka acknowledges from the page cache and leaves fsync
+// to the operating system. The local stack runs one broker with Kafka's
+// default flush settings, so an acknowledged event survives the broker
+// being killed (the kernel still writes the page cache out) but may be lost
+// in a machine crash or power cut within the last few seconds; a
+// production cluster gets its durability from replication instead
+// (replication factor 3, min.insync.replicas 2), which acks all waits for.
+// It also uses the Hash balancer on the key (events of one photo go to one
+// partition, in order; kafka-go's Hash is FNV-1a like sarama's, not the
+// Java client's murmur2), and topic auto-creation off (a misspelt topic
+// fails instead of creating a one-partition topic). kafka-go's own retries apply underneath
 // Publish: 10 attempts, backoff 100 ms to 1 s.
 type Producer struct {
 	w    *kgo.Writer

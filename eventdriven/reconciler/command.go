@@ -2,8 +2,10 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -12,7 +14,12 @@ import (
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/s3store"
+	"github.com/photobench/photobench/internal/command"
 )
+
+// EnvPendingTimeout names the environment variable that sets the pending
+// timeout (a Go duration, e.g. "45m"; default DefaultPendingTimeout).
+const EnvPendingTimeout = "PHOTOBENCH_PENDING_TIMEOUT"
 
 // Run runs the reconciler's process (`photobench fn reconciler`; args
 // begin with the name) until ctx ends: POST / runs one pass.
@@ -20,6 +27,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a, err := deploy.ParseArgs(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	pendingTimeout := DefaultPendingTimeout
+	if v := getenv(EnvPendingTimeout); v != "" {
+		pendingTimeout, err = time.ParseDuration(v)
+		if err != nil || pendingTimeout <= 0 {
+			return fmt.Errorf("%w: fn reconciler: %s=%q is not a positive duration", command.ErrUsage, EnvPendingTimeout, v)
+		}
 	}
 	openStore := s3store.FromArgs(a)
 	dsn := a.CatalogDSN()
@@ -37,6 +51,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		r := &Reconciler{
 			Originals: store, Bucket: deploy.BucketOriginals, Catalog: cat,
 			Out: producer, Topic: deploy.TopicObjects, MinAge: a.MinAge, Log: d.Log,
+			Failed: producer, FailedTopic: deploy.TopicThumbnailed, PendingTimeout: pendingTimeout,
 		}
 		mux := chi.NewRouter()
 		mux.Use(d.HTTP.Middleware)

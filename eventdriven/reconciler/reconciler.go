@@ -11,6 +11,18 @@
 // published twice (a notification that was only late) costs work, not
 // correctness.
 //
+// The same pass ends photos stuck in pending: one the catalog has had
+// pending for longer than PendingTimeout (an event dead-lettered on its
+// way, a function failing on it without end) gets a photo.failed event
+// with the reason, e.g. "timed out in pending after 30m0s; last stage
+// reached: thumbnailed", which the catalog applies as it applies the
+// thumbnailer's (only a pending photo fails, exactly once); then its
+// original is removed, as the thumbnailer removes an invalid one. The
+// limit (DefaultPendingTimeout) is far above any backlog a benchmark
+// leaves (loadgen gives up following a photo after 2 minutes; a burst or
+// a 30-second vision outage drains in a few minutes), so only a photo that
+// would otherwise never finish reaches it.
+//
 // It is an HTTP function that a timer invokes (a Knative PingSource, an
 // EventBridge schedule, a CronJob): POST / runs one pass and answers
 // {"checked": N, "reconciled": M}; the runtime that invokes it counts M
@@ -30,6 +42,7 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven"
+	"github.com/photobench/photobench/eventdriven/catalog"
 	"github.com/photobench/photobench/eventdriven/s3event"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/photo"
@@ -44,18 +57,33 @@ const Source = "photobench:reconciler"
 // that are merely late are rarely published twice.
 const DefaultMinAge = 10 * time.Second
 
-// batch is how many originals one catalog query checks.
+// DefaultPendingTimeout is how long a photo may stay pending before the
+// reconciler fails it (PHOTOBENCH_PENDING_TIMEOUT overrides it): 15 times
+// loadgen's ready timeout, and several times the longest backlog a
+// benchmark run drains.
+const DefaultPendingTimeout = 30 * time.Minute
+
+// batch is how many originals one catalog query checks, and how many
+// stuck photos one pass fails at most.
 const batch = 500
 
 // Originals is what the reconciler reads of MinIO (*s3store.Store).
 type Originals interface {
 	ListOriginals(ctx context.Context, cutoff time.Time, fn func(s3store.Listed) error) error
 	StatOriginal(ctx context.Context, owner, id string) (s3store.ObjectInfo, error)
+	RemoveOriginal(ctx context.Context, owner, id string) error
 }
 
-// Catalog says which photos the catalog has a row for (*catalog.Store).
+// Catalog says which photos the catalog has a row for, and which are
+// stuck in pending (*catalog.Store).
 type Catalog interface {
 	Known(ctx context.Context, ids []string) (map[string]bool, error)
+	Stuck(ctx context.Context, cutoff time.Time, limit int) ([]catalog.Stuck, error)
+}
+
+// Publisher publishes domain events (*kafka.Producer).
+type Publisher interface {
+	Publish(ctx context.Context, topic string, events ...eventdriven.Event) error
 }
 
 // Writer publishes raw messages (*kafka.Producer).
@@ -76,7 +104,14 @@ type Reconciler struct {
 	Topic string
 	// MinAge is how old an original must be (default DefaultMinAge).
 	MinAge time.Duration
-	Log    *slog.Logger
+	// Failed receives the photo.failed events of photos pending longer
+	// than PendingTimeout (default DefaultPendingTimeout) on FailedTopic
+	// (the thumbnailer's topic, which the catalog reads); nil turns the
+	// pending timeout off.
+	Failed         Publisher
+	FailedTopic    string
+	PendingTimeout time.Duration
+	Log            *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -87,6 +122,9 @@ type Result struct {
 	Checked int `json:"checked"`
 	// Reconciled is how many object-created events were published again.
 	Reconciled int `json:"reconciled"`
+	// TimedOut is how many pending photos were failed for taking longer
+	// than the pending timeout.
+	TimedOut int `json:"timed_out"`
 }
 
 // Run makes one pass over the originals. On error, the events published
@@ -124,10 +162,51 @@ func (r *Reconciler) Run(ctx context.Context) (Result, error) {
 	if err == nil {
 		err = flush()
 	}
+	if err == nil && r.Failed != nil {
+		res.TimedOut, err = r.timeOut(ctx, now())
+	}
 	if err != nil {
 		return res, fmt.Errorf("reconcile: %w", err)
 	}
 	return res, nil
+}
+
+// timeOut fails the photos pending for longer than the pending timeout
+// and returns how many. The event comes first and the original's removal
+// after it, as the thumbnailer does it: a removal that fails leaves an
+// original that the owner's delete still removes, and a pass that fails
+// before the event is out finds the photo again next time.
+func (r *Reconciler) timeOut(ctx context.Context, now time.Time) (int, error) {
+	limit := r.PendingTimeout
+	if limit <= 0 {
+		limit = DefaultPendingTimeout
+	}
+	stuck, err := r.Catalog.Stuck(ctx, now.Add(-limit), batch)
+	if err != nil || len(stuck) == 0 {
+		return 0, err
+	}
+	events := make([]eventdriven.Event, len(stuck))
+	for i, st := range stuck {
+		reason := fmt.Sprintf("timed out in pending after %s; last stage reached: %s", limit, st.Stage)
+		data, _ := json.Marshal(eventdriven.Failed{ID: st.ID, Owner: st.Owner, Reason: reason}) // strings: cannot fail
+		events[i] = eventdriven.Event{
+			ID: eventdriven.EventID(eventdriven.TypeFailed, st.ID, "pending-timeout"), Source: Source,
+			Type: eventdriven.TypeFailed, Subject: st.ID, Data: data,
+		}
+	}
+	if err := r.Failed.Publish(ctx, r.FailedTopic, events...); err != nil {
+		return 0, fmt.Errorf("publish %d photo.failed events: %w", len(events), err)
+	}
+	for _, st := range stuck {
+		if r.Log != nil {
+			r.Log.WarnContext(ctx, "photo failed: pending too long", "photo", st.ID, "owner", st.Owner,
+				"uploaded", st.CreatedAt, "stage", st.Stage, "limit", limit.String())
+		}
+		if err := r.Originals.RemoveOriginal(ctx, st.Owner, st.ID); err != nil && photo.KindOf(err) != photo.NotFound && r.Log != nil {
+			r.Log.WarnContext(ctx, "remove the original of a timed-out photo", "photo", st.ID, "err", err)
+		}
+	}
+	return len(stuck), nil
 }
 
 // reemit publishes the object-created events of the listed originals that

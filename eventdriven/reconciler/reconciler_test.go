@@ -234,3 +234,75 @@ func TestHandler(t *testing.T) {
 		t.Errorf("catalog closed: %d %q, want 503 with an error", resp.StatusCode, failed.Error)
 	}
 }
+
+// A photo pending longer than the pending timeout (its tag event was
+// dead-lettered, say) ends failed with the reason, and its original is
+// removed; younger pending photos and finished ones are left alone.
+func TestPendingTimeoutFailsStuckPhotos(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	prod := kafka.NewProducer(strings.Split(stacktest.Load(t).KafkaBrokers, ","), kafka.ProducerOptions{})
+	t.Cleanup(func() { prod.Close() })
+	f.r.Failed, f.r.FailedTopic, f.r.PendingTimeout = prod, f.r.Topic, 30*time.Minute
+
+	old, young := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond), time.Now().UTC().Truncate(time.Millisecond)
+	stuck, recent, ready := f.put(t, old), f.put(t, young), f.put(t, old)
+	thumbs := map[photo.Size]photo.Thumbnail{photo.SizeSmall: {Width: 1, Height: 1, Bytes: 1}}
+	for _, p := range []struct {
+		id      string
+		created time.Time
+		tagged  bool
+	}{{stuck, old, false}, {recent, young, false}, {ready, old, true}} {
+		if err := f.cat.ObjectCreated(ctx, p.id, f.owner, 16, p.created, "1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.cat.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.id, Owner: f.owner, Format: photo.FormatJPEG, Width: 1, Height: 1, Thumbnails: thumbs, CreatedAt: p.created}); err != nil {
+			t.Fatal(err)
+		}
+		if p.tagged {
+			if _, err := f.cat.Tagged(ctx, eventdriven.Tagged{ID: p.id, Owner: f.owner, CreatedAt: p.created}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	res, err := f.r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (reconciler.Result{TimedOut: 1}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+	got := f.published(3 * time.Second)
+	if len(got) != 1 {
+		t.Fatalf("%d messages published, want 1 photo.failed", len(got))
+	}
+	var ev eventdriven.Failed
+	if err := json.Unmarshal(got[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	const reason = "timed out in pending after 30m0s; last stage reached: thumbnailed"
+	if ev.ID != stuck || ev.Owner != f.owner || ev.Reason != reason {
+		t.Errorf("published %+v, want photo %s of %s failed with %q", ev, stuck, f.owner, reason)
+	}
+	if _, err := f.store.StatOriginal(ctx, f.owner, stuck); photo.KindOf(err) != photo.NotFound {
+		t.Errorf("the timed-out photo's original: %v, want it removed", err)
+	}
+	for _, id := range []string{recent, ready} {
+		if _, err := f.store.StatOriginal(ctx, f.owner, id); err != nil {
+			t.Errorf("original of %s: %v, want it kept", id, err)
+		}
+	}
+
+	// The catalog applies the event as it applies the thumbnailer's.
+	if _, err := f.cat.Failed(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.cat.Get(ctx, f.owner, stuck)
+	if err != nil || p.Status != photo.StatusFailed || p.FailureReason != reason {
+		t.Errorf("after the event: %+v %v, want failed with the reason", p, err)
+	}
+	if res, err := f.r.Run(ctx); err != nil || res.TimedOut != 0 {
+		t.Errorf("next pass: %+v %v, want nothing timed out", res, err)
+	}
+}

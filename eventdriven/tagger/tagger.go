@@ -24,6 +24,7 @@
 package tagger
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,8 +61,9 @@ func (h *Handler) Handle(ctx context.Context, d eventdriven.Delivery) (eventdriv
 		return eventdriven.Result{}, nil
 	}
 	var t eventdriven.Thumbnailed
-	if err := json.Unmarshal(d.Event.Data, &t); err != nil || t.ID == "" || t.Owner == "" {
-		return eventdriven.Result{}, eventdriven.Permanent(fmt.Errorf("%s event %s: malformed data: %v", d.Event.Type, d.Event.ID, err))
+	if err := json.Unmarshal(d.Event.Data, &t); err != nil || eventdriven.CheckPhoto(t.ID, t.Owner) != nil {
+		return eventdriven.Result{}, eventdriven.Permanent(fmt.Errorf("%s event %s: malformed data: %v", d.Event.Type, d.Event.ID,
+			cmp.Or(err, eventdriven.CheckPhoto(t.ID, t.Owner))))
 	}
 	ev, err := h.tag(ctx, t, d.Event.ID)
 	if err != nil || ev == nil {

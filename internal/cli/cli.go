@@ -13,6 +13,7 @@ import (
 	"github.com/photobench/photobench/bench/chaos"
 	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/eventdriven/deploy"
+	"github.com/photobench/photobench/eventdriven/dlq"
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
@@ -35,6 +36,7 @@ Commands:
   monolith  run the monolith photo app
   fn        run one function of the event-driven photo app
   runtime   run the event-driven functions with scale to zero (KEDA/Knative semantics)
+  dlq       list and replay the event-driven functions' dead letters
   load      run a load scenario (open loop) against either architecture's API
   calibrate measure the load generator against vegeta and wrk on a trivial server
   bench     the side-by-side benchmark of a profile, and its trade-off report
@@ -56,6 +58,7 @@ var usages = map[string]string{
 	"token":     tokenUsage,
 	"fn":        deploy.Usage,
 	"runtime":   platform.Usage,
+	"dlq":       dlq.Usage,
 	"load":      loadgen.Usage,
 	"calibrate": calibrate.Usage,
 	"bench":     bench.Usage,
@@ -91,6 +94,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runFn(ctx, rest, getenv, stdout, stderr)
 	case "runtime":
 		return platform.Run(ctx, rest, getenv, stdout, stderr)
+	case "dlq":
+		return dlq.Run(ctx, rest, getenv, stdout, stderr)
 	case "load":
 		return loadgen.Run(ctx, rest, getenv, stdout, stderr)
 	case "calibrate":
