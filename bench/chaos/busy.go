@@ -42,15 +42,17 @@ type inFlightFunc func(ctx context.Context) (int, error)
 // counts itself in it (the HTTP middleware counts every request it
 // serves, its own scrape included).
 const (
-	gaugeHTTP    = "photobench_http_in_flight_requests"    // the monoliths, ingest: counts the scrape
+	gaugeHTTP    = "photobench_http_in_flight_requests"    // the monoliths: counts the scrape
 	gaugeEvents  = "photobench_events_in_flight"           // an event function's messages inside the delivery policy
 	gaugeRuntime = "photobench_runtime_in_flight_requests" // the runtime's activators, by function
 )
 
-// inFlightReader returns how to read what f's target is doing: the sum
-// over the function's ready replicas of their gauge (each replica's
-// address from the runtime's /status), the monolith's in-flight HTTP
-// requests, the runtime's requests in its activators; nil for the servers.
+// inFlightReader returns how to read what f's target is doing: for an
+// event function the sum over its ready replicas of their gauge (each
+// replica's address from the runtime's /status), for ingest the requests
+// its activator proxies, the monolith's in-flight HTTP requests (less the
+// scrape itself), the runtime's requests in all its activators; nil for
+// the servers.
 func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 	client := &http.Client{Timeout: 2 * time.Second}
 	switch {
@@ -59,9 +61,18 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 		if !ok {
 			return nil
 		}
-		gauge, self := gaugeEvents, 0
 		if fn.Trigger == deploy.TriggerHTTP {
-			gauge, self = gaugeHTTP, 1
+			// The API requests the runtime's activator proxies to the
+			// replicas: the replicas' own HTTP gauge counts Prometheus's
+			// scrapes (every second) and the runtime's probes as well.
+			rt, err := c.AppURL("runtime")
+			if err != nil {
+				return nil
+			}
+			label := `{function="` + f.Service + `"}`
+			return func(ctx context.Context) (int, error) {
+				return readGauge(ctx, client, rt+"/metrics", gaugeRuntime+label)
+			}
 		}
 		return func(ctx context.Context) (int, error) {
 			rt, err := c.AppURL("runtime")
@@ -77,11 +88,11 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 			}
 			n := 0
 			for _, a := range addrs {
-				v, err := readGauge(ctx, client, "http://"+a+"/metrics", gauge)
+				v, err := readGauge(ctx, client, "http://"+a+"/metrics", gaugeEvents)
 				if err != nil {
 					return 0, err
 				}
-				n += max(0, v-self)
+				n += v
 			}
 			return n, nil
 		}
@@ -179,13 +190,14 @@ func readGauge(ctx context.Context, client *http.Client, url, name string) (int,
 }
 
 // sumSamples sums the values of the samples of metric name in a text
-// exposition; a metric absent from it is an error.
+// exposition (name may end with a whole label set, `{function="ingest"}`,
+// to read that series only); a metric absent from it is an error.
 func sumSamples(sc *bufio.Scanner, name, source string) (int, error) {
 	sum, seen := 0.0, false
 	for sc.Scan() {
 		line := sc.Text()
 		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') {
+		if !ok || (rest != "" && rest[0] != ' ' && (rest[0] != '{' || strings.HasSuffix(name, "}"))) {
 			continue
 		}
 		if i := strings.LastIndexByte(rest, '}'); i >= 0 {

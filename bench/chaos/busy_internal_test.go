@@ -24,6 +24,10 @@ photobench_http_in_flight_requests 1
 	if err != nil || got != 1 {
 		t.Errorf("http in flight = %d, %v; want 1", got, err)
 	}
+	got, err = sumSamples(bufio.NewScanner(strings.NewReader(text)), `photobench_events_in_flight{function="thumbnailer"}`, "test")
+	if err != nil || got != 2 {
+		t.Errorf("the thumbnailer's series = %d, %v; want 2", got, err)
+	}
 	if _, err := sumSamples(bufio.NewScanner(strings.NewReader(text)), "photobench_runtime_in_flight_requests", "test"); err == nil {
 		t.Error("an absent metric read as 0")
 	}

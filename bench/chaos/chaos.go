@@ -160,13 +160,18 @@ type Row struct {
 	RestartedAt float64 `json:"restarted_at_seconds"`
 	// InFlightAtKill is how many calls the target was running when the
 	// SIGKILL was sent, as its own /metrics said just before: handler
-	// calls of a function's replicas (messages inside the delivery
-	// policy; ingest's HTTP requests), HTTP requests of a monolith,
-	// requests in the runtime's activators. The kill waits up to busyWait
-	// after the planned time for a reading above 0; 0 means that wait ran
-	// out (idle); -1 that the target has no such gauge (the servers) or
-	// it could not be read.
+	// calls of an event function's replicas (messages inside the
+	// delivery policy), the requests ingest's activator proxies, HTTP
+	// requests of a monolith, requests in the runtime's activators. The
+	// kill waits up to busyWait after the planned time for a reading
+	// above 0; 0 means that wait ran out (idle); -1 that the target has
+	// no such gauge (the servers) or it could not be read.
 	InFlightAtKill int `json:"in_flight_at_kill"`
+	// UploadsAtKill are the client's side of it: uploads sent before the
+	// SIGKILL and answered (or failed) after it; UploadsCut those of them
+	// not accepted.
+	UploadsAtKill int `json:"uploads_at_kill"`
+	UploadsCut    int `json:"uploads_cut"`
 
 	// Sent are the uploads the load generator started.
 	Sent int `json:"sent"`

@@ -200,7 +200,7 @@ func ids(fs []chaos.Fault) []string {
 // help lists every row.
 func TestReportMarksLossAndDuplicates(t *testing.T) {
 	rep := &chaos.Report{Started: time.Now(), Ended: time.Now(), Rows: []chaos.Row{
-		{Variant: "monolith", Fault: "monolith", Killed: []int{7}, KilledAt: 10.3, InFlightAtKill: 2, Accepted: 10, Sent: 12, Ready: 10,
+		{Variant: "monolith", Fault: "monolith", Killed: []int{7}, KilledAt: 10.3, InFlightAtKill: 2, UploadsAtKill: 3, UploadsCut: 1, Accepted: 10, Sent: 12, Ready: 10,
 			ClientErrors: map[string]int{"transport": 2}},
 		{Variant: "eventdriven", Fault: "kafka", InFlightAtKill: -1, Accepted: 10, Sent: 10, Ready: 9, Lost: 1, LostWhy: map[string]int{"no row": 1},
 			LostIDs: []string{"01a2"}, RecoverDrain: -1, Orphans: 3, OrphanPhotos: 2, OrphanAccepted: 1},
@@ -212,9 +212,9 @@ func TestReportMarksLossAndDuplicates(t *testing.T) {
 	md := chaos.Markdown(rep)
 	for _, want := range []string{
 		"1 of 3 rows pass",
-		"| monolith | monolith | 2 (at 10.3 s) | 10 / 12 | 10 | 0 | 0 | 0 | 0 | 0 | n/a | transport: 2 | 0.0 s | 0.0 s | pass |",
+		"| monolith | monolith | 2 (at 10.3 s); uploads 3, 1 cut | 10 / 12 | 10 | 0 | 0 | 0 | 0 | 0 | n/a | transport: 2 | 0.0 s | 0.0 s | pass |",
 		"| eventdriven | kafka | n/a | 10 / 10 |",
-		"| idle (at 10.0 s) |",
+		"| idle (at 10.0 s); uploads 0, 0 cut |",
 		"| 3 (2 photos, 1 accepted) |",
 		"| 1 (no row: 1) |",
 		"| never | **fail** |",

@@ -94,7 +94,7 @@ func Markdown(rep *Report) string {
 		}
 		killed := r.inFlight()
 		if len(r.Killed) > 0 {
-			killed += fmt.Sprintf(" (at %.1f s)", r.KilledAt)
+			killed += fmt.Sprintf(" (at %.1f s); uploads %d, %d cut", r.KilledAt, r.UploadsAtKill, r.UploadsCut)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %d / %d | %d | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
 			r.Variant, r.Fault, killed, r.Accepted, r.Sent, r.Ready, failed, lost, dup, r.UnackedRows, orphans, resent,
@@ -102,12 +102,15 @@ func Markdown(rep *Report) string {
 	}
 	b.WriteString(legend)
 	fmt.Fprintf(&b, "- **in flight at kill**: how many calls the killed process was running when the SIGKILL was sent, as its own\n"+
-		"  /metrics said just before (a function's replicas: `%s`, the messages inside the delivery policy, summed\n"+
-		"  over its ready replicas, found through the runtime's /status; ingest and the monoliths: `%s`, less the\n"+
-		"  scrape itself; the runtime: `%s`, the requests its activators proxy or hold). The kill waits up to\n"+
-		"  %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s; \"idle\" means that wait ran out;\n"+
-		"  n/a: a server (no such gauge). The time is the kill's, from the start of the load.\n",
-		gaugeEvents, gaugeHTTP, gaugeRuntime, s.BusyWait, s.FaultAt, busyPoll)
+		"  /metrics said just before (an event function's replicas: `%s`, the messages inside the delivery policy,\n"+
+		"  summed over its ready replicas, found through the runtime's /status; ingest: the runtime's\n"+
+		"  `%s{function=\"ingest\"}`, the API requests its activator proxies; the runtime: the same over every\n"+
+		"  function; the monoliths: `%s`, less the scrape itself, and Prometheus's own scrapes, every second, count\n"+
+		"  too). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
+		"  \"idle\" means that wait ran out; n/a: a server (no such gauge). Then the kill's time from the start of the\n"+
+		"  load, and the client's side: uploads sent before the kill and answered after it, and how many of those\n"+
+		"  were not accepted (cut).\n",
+		gaugeEvents, gaugeRuntime, gaugeHTTP, s.BusyWait, s.FaultAt, busyPoll)
 	if s.TaggerVision != "" {
 		fmt.Fprintf(&b, "- The tagger's row runs with the vision service's profile `%s` (100-300 ms per\n"+
 			"  analysis; the other rows: no added latency), so that a tagger replica has work in flight at the kill; the\n"+

@@ -127,8 +127,8 @@ func (r Row) Line() string {
 	if !r.Pass() {
 		verdict = "FAIL"
 	}
-	s := fmt.Sprintf("%s/%s: %s: in flight at kill %s, accepted %d of %d, ready %d, failed %d, lost %d, duplicated %d, orphans %d, client errors %s, uploads ok again %s, backlog drained %s (%.0f s)",
-		r.Variant, r.Fault, verdict, r.inFlight(), r.Accepted, r.Sent, r.Ready, r.Failed, r.Lost, r.Duplicated, r.Orphans,
+	s := fmt.Sprintf("%s/%s: %s: in flight at kill %s (uploads %d, %d cut), accepted %d of %d, ready %d, failed %d, lost %d, duplicated %d, orphans %d, client errors %s, uploads ok again %s, backlog drained %s (%.0f s)",
+		r.Variant, r.Fault, verdict, r.inFlight(), r.UploadsAtKill, r.UploadsCut, r.Accepted, r.Sent, r.Ready, r.Failed, r.Lost, r.Duplicated, r.Orphans,
 		counts(r.ClientErrors), seconds(r.RecoverAccept), seconds(r.RecoverDrain), r.Elapsed)
 	if r.Error != "" {
 		s += ": " + r.Error
@@ -259,6 +259,14 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		}
 	}
 	row.Accepted = len(accepted)
+	for _, r := range rs {
+		if !d.killed.IsZero() && !r.Sent.IsZero() && r.Sent.Before(d.killed) && r.Done.After(d.killed) {
+			row.UploadsAtKill++
+			if !acceptedSeq[r.Seq] {
+				row.UploadsCut++
+			}
+		}
+	}
 	for _, r := range rs {
 		if acceptedSeq[r.Seq] && r.Intended.After(lastFail) && (firstOKAfter.IsZero() || r.Done.Before(firstOKAfter)) {
 			firstOKAfter = r.Done
