@@ -42,17 +42,16 @@ type inFlightFunc func(ctx context.Context) (int, error)
 // counts itself in it (the HTTP middleware counts every request it
 // serves, its own scrape included).
 const (
-	gaugeHTTP    = "photobench_http_in_flight_requests"    // the monoliths: counts the scrape
+	gaugeHTTP    = "photobench_http_in_flight_requests"    // the monoliths, ingest: counts the scrape
 	gaugeEvents  = "photobench_events_in_flight"           // an event function's messages inside the delivery policy
 	gaugeRuntime = "photobench_runtime_in_flight_requests" // the runtime's activators, by function
 )
 
-// inFlightReader returns how to read what f's target is doing: for an
-// event function the sum over its ready replicas of their gauge (each
-// replica's address from the runtime's /status), for ingest the requests
-// its activator proxies, the monolith's in-flight HTTP requests (less the
-// scrape itself), the runtime's requests in all its activators; nil for
-// the servers.
+// inFlightReader returns how to read what f's target is doing: for a
+// function the sum over its ready replicas of their gauge (each
+// replica's address from the runtime's /status), the monolith's
+// in-flight HTTP requests (less the scrape itself), the runtime's
+// requests in its activators; nil for the servers.
 func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 	client := &http.Client{Timeout: 2 * time.Second}
 	switch {
@@ -61,18 +60,14 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 		if !ok {
 			return nil
 		}
+		// The replicas' own gauge: ingest's HTTP one counts its /metrics
+		// request too, and the runtime's probes and Prometheus's scrapes
+		// (every second, a few ms each). The runtime's per-function gauge
+		// is not used: it is set outside the activator's lock, so it can
+		// stay above 0 after the last request ended.
+		gauge, self := gaugeEvents, 0
 		if fn.Trigger == deploy.TriggerHTTP {
-			// The API requests the runtime's activator proxies to the
-			// replicas: the replicas' own HTTP gauge counts Prometheus's
-			// scrapes (every second) and the runtime's probes as well.
-			rt, err := c.AppURL("runtime")
-			if err != nil {
-				return nil
-			}
-			label := `{function="` + f.Service + `"}`
-			return func(ctx context.Context) (int, error) {
-				return readGauge(ctx, client, rt+"/metrics", gaugeRuntime+label)
-			}
+			gauge, self = gaugeHTTP, 1
 		}
 		return func(ctx context.Context) (int, error) {
 			rt, err := c.AppURL("runtime")
@@ -88,11 +83,11 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 			}
 			n := 0
 			for _, a := range addrs {
-				v, err := readGauge(ctx, client, "http://"+a+"/metrics", gaugeEvents)
+				v, err := readGauge(ctx, client, "http://"+a+"/metrics", gauge)
 				if err != nil {
 					return 0, err
 				}
-				n += v
+				n += max(0, v-self)
 			}
 			return n, nil
 		}

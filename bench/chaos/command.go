@@ -62,7 +62,7 @@ Rows (variant/fault):
   eventdriven/kafka           Kafka
   eventdriven/postgres        PostgreSQL (the catalog's database)
 --short runs eventdriven/thumbnailer, eventdriven/kafka and monolith/monolith
-with 20 s of load (about 2 minutes); the whole matrix about 8.5 (measured on
+with 20 s of load (about 3 minutes); the whole matrix about 8 (measured on
 2 cores, every row passing; a row that loses waits the whole --drain).
 
 Flags:

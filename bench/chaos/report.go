@@ -103,10 +103,9 @@ func Markdown(rep *Report) string {
 	b.WriteString(legend)
 	fmt.Fprintf(&b, "- **in flight at kill**: how many calls the killed process was running when the SIGKILL was sent, as its own\n"+
 		"  /metrics said just before (an event function's replicas: `%s`, the messages inside the delivery policy,\n"+
-		"  summed over its ready replicas, found through the runtime's /status; ingest: the runtime's\n"+
-		"  `%s{function=\"ingest\"}`, the API requests its activator proxies; the runtime: the same over every\n"+
-		"  function; the monoliths: `%s`, less the scrape itself, and Prometheus's own scrapes, every second, count\n"+
-		"  too). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
+		"  summed over its ready replicas, found through the runtime's /status; the runtime: `%s`, the requests its\n"+
+		"  activators proxy or hold; ingest's replicas and the monoliths: `%s`, less the scrape itself; Prometheus's\n"+
+		"  scrapes, every second, and the runtime's probes count too). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
 		"  \"idle\" means that wait ran out; n/a: a server (no such gauge). Then the kill's time from the start of the\n"+
 		"  load, and the client's side: uploads sent before the kill and answered after it, and how many of those\n"+
 		"  were not accepted (cut).\n",

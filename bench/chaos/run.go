@@ -479,9 +479,6 @@ func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down, 
 		// A function scaled to zero has no replica to kill: wait a little
 		// for the load to wake one; then for one to be busy.
 		deadline := time.Now().Add(busyWait)
-		if read != nil {
-			d.inFlight = waitBusy(ctx, read, wait)
-		}
 		for {
 			rt := stack.PIDs(c)["runtime"]
 			if rt == 0 {
@@ -492,6 +489,12 @@ func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down, 
 				break
 			}
 			sleep.For(ctx, 100*time.Millisecond)
+		}
+		// The replicas are found before the wait for work, so that the
+		// kill follows the reading at once (a replica the runtime starts
+		// meanwhile is spared).
+		if read != nil {
+			d.inFlight = waitBusy(ctx, read, wait)
 		}
 		d.killed = time.Now()
 		if len(d.pids) == 0 {
