@@ -12,13 +12,17 @@
 //     damage);
 //   - Config.Rate uploads per second for Config.Duration (loadgen, in
 //     process, upload only, four users of the row's own);
-//   - at a third of the load, SIGKILL of the row's target; Config.Down
-//     later it is started again (stack.Start), or, for a function's
-//     replicas, the runtime starts new ones itself, at once;
+//   - at a third of the load, SIGKILL of the row's target, at a moment
+//     it has work in flight when its own /metrics tells (busy.go: a
+//     function's replicas, a monolith, the runtime; waiting up to 10 s
+//     for one); Config.Down later it is started again (stack.Start), or,
+//     for a function's replicas, the runtime starts new ones itself, at
+//     once;
 //   - after the load, a bounded wait (Config.Drain) until every accepted
 //     photo is final;
-//   - the accounting (Row): accepted, ready, failed with their reasons,
-//     lost, duplicated, client errors, and the two recovery times.
+//   - the accounting (Row): the calls in flight at the kill, accepted,
+//     ready, failed with their reasons, lost, duplicated, orphaned files
+//     and objects, client errors, and the two recovery times.
 //
 // A row passes with 0 lost and 0 duplicated. Execute runs the rows and
 // Write puts the table in results/chaos.md (and chaos.json beside it);
@@ -154,6 +158,20 @@ type Row struct {
 	// the kill, since the runtime starts new ones at once).
 	KilledAt    float64 `json:"killed_at_seconds"`
 	RestartedAt float64 `json:"restarted_at_seconds"`
+	// InFlightAtKill is how many calls the target was running when the
+	// SIGKILL was sent, as its own /metrics said just before: handler
+	// calls of an event function's replicas (messages inside the
+	// delivery policy), the requests ingest's activator proxies, HTTP
+	// requests of a monolith, requests in the runtime's activators. The
+	// kill waits up to busyWait after the planned time for a reading
+	// above 0; 0 means that wait ran out (idle); -1 that the target has
+	// no such gauge (the servers) or it could not be read.
+	InFlightAtKill int `json:"in_flight_at_kill"`
+	// UploadsAtKill are the client's side of it: uploads sent before the
+	// SIGKILL and answered (or failed) after it; UploadsCut those of them
+	// not accepted.
+	UploadsAtKill int `json:"uploads_at_kill"`
+	UploadsCut    int `json:"uploads_cut"`
 
 	// Sent are the uploads the load generator started.
 	Sent int `json:"sent"`
@@ -192,6 +210,15 @@ type Row struct {
 	// after a crash, harmless while the catalog's upserts are idempotent,
 	// so shown, not a failure.
 	ResentEvents int `json:"resent_events"`
+	// Orphans are the files (monoliths: on disk) or objects (event-driven:
+	// the originals and thumbnails buckets) of the row's users whose photo
+	// has no row after the drain; OrphanPhotos the distinct photos they
+	// belong to; OrphanAccepted those photos the client saw accepted
+	// (counted lost too). Orphans of uploads the client saw fail are
+	// garbage, not a failure.
+	Orphans        int `json:"orphans"`
+	OrphanPhotos   int `json:"orphan_photos"`
+	OrphanAccepted int `json:"orphan_accepted"`
 
 	// RecoverAccept is how long after RestartedAt uploads were accepted
 	// again for good: the answer to the first upload started after the
@@ -243,5 +270,10 @@ type Settings struct {
 	Photos      string  `json:"photos"`
 	Partitions  int     `json:"kafka_partitions"`
 	NotifyQueue bool    `json:"minio_notify_queue"`
-	Short       bool    `json:"short"`
+	// BusyWait bounds the wait after the planned kill for work in flight.
+	BusyWait float64 `json:"busy_wait_seconds"`
+	// TaggerVision is the vision service's profile during the tagger's
+	// row (more work per event, so that a replica is busy when killed).
+	TaggerVision string `json:"tagger_row_vision_profile"`
+	Short        bool   `json:"short"`
 }

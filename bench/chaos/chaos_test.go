@@ -67,6 +67,25 @@ func TestShortMatrix(t *testing.T) {
 				r.Duplicated, r.DuplicateRows, r.DifferentThumbnails)
 		}
 	}
+	// The kill waits for work in flight: the function's replicas and the
+	// monolith are read from their /metrics (Kafka has no gauge), and at
+	// least one row killed a process in the middle of calls.
+	busy := 0
+	for _, r := range rep.Rows {
+		measured := r.InFlightAtKill >= 0
+		if want := r.Fault != "kafka"; measured != want {
+			t.Errorf("%s/%s: in flight at kill %d: measured %v, want %v", r.Variant, r.Fault, r.InFlightAtKill, measured, want)
+		}
+		if r.InFlightAtKill > 0 {
+			busy++
+		}
+		if r.OrphanAccepted > r.Lost || r.OrphanAccepted > r.OrphanPhotos || r.OrphanPhotos > r.Orphans {
+			t.Errorf("%s/%s: orphans %d of %d photos, %d accepted, with %d lost", r.Variant, r.Fault, r.Orphans, r.OrphanPhotos, r.OrphanAccepted, r.Lost)
+		}
+	}
+	if busy == 0 {
+		t.Error("no row killed its target with work in flight")
+	}
 	// The synchronous monolith answers nothing while it is down: the
 	// client saw it.
 	for _, r := range rep.Rows {
@@ -181,10 +200,11 @@ func ids(fs []chaos.Fault) []string {
 // help lists every row.
 func TestReportMarksLossAndDuplicates(t *testing.T) {
 	rep := &chaos.Report{Started: time.Now(), Ended: time.Now(), Rows: []chaos.Row{
-		{Variant: "monolith", Fault: "monolith", Accepted: 10, Sent: 12, Ready: 10, ClientErrors: map[string]int{"transport": 2}},
-		{Variant: "eventdriven", Fault: "kafka", Accepted: 10, Sent: 10, Ready: 9, Lost: 1, LostWhy: map[string]int{"no row": 1},
-			LostIDs: []string{"01a2"}, RecoverDrain: -1},
-		{Variant: "eventdriven", Fault: "catalog", Accepted: 10, Sent: 10, Ready: 10, Duplicated: 1, DuplicateRows: 1},
+		{Variant: "monolith", Fault: "monolith", Killed: []int{7}, KilledAt: 10.3, InFlightAtKill: 2, UploadsAtKill: 3, UploadsCut: 1, Accepted: 10, Sent: 12, Ready: 10,
+			ClientErrors: map[string]int{"transport": 2}},
+		{Variant: "eventdriven", Fault: "kafka", InFlightAtKill: -1, Accepted: 10, Sent: 10, Ready: 9, Lost: 1, LostWhy: map[string]int{"no row": 1},
+			LostIDs: []string{"01a2"}, RecoverDrain: -1, Orphans: 3, OrphanPhotos: 2, OrphanAccepted: 1},
+		{Variant: "eventdriven", Fault: "catalog", Killed: []int{8}, KilledAt: 10, Accepted: 10, Sent: 10, Ready: 10, Duplicated: 1, DuplicateRows: 1},
 	}}
 	if rep.Pass() || !rep.Rows[0].Pass() || rep.Rows[1].Pass() || rep.Rows[2].Pass() {
 		t.Errorf("pass: report %v, rows %v %v %v", rep.Pass(), rep.Rows[0].Pass(), rep.Rows[1].Pass(), rep.Rows[2].Pass())
@@ -192,7 +212,10 @@ func TestReportMarksLossAndDuplicates(t *testing.T) {
 	md := chaos.Markdown(rep)
 	for _, want := range []string{
 		"1 of 3 rows pass",
-		"| monolith | monolith | 10 / 12 | 10 | 0 | 0 | 0 | 0 | n/a | transport: 2 | 0.0 s | 0.0 s | pass |",
+		"| monolith | monolith | 2 (at 10.3 s); uploads 3, 1 cut | 10 / 12 | 10 | 0 | 0 | 0 | 0 | 0 | n/a | transport: 2 | 0.0 s | 0.0 s | pass |",
+		"| eventdriven | kafka | n/a | 10 / 10 |",
+		"| idle (at 10.0 s); uploads 0, 0 cut |",
+		"| 3 (2 photos, 1 accepted) |",
 		"| 1 (no row: 1) |",
 		"| never | **fail** |",
 		"| 1 (1 rows, 0 thumbnails) |",

@@ -37,10 +37,16 @@ photobench bench runs (and a bench refuses while it runs): the lock
 $PHOTOBENCH_STACK_DIR/bench.lock.
 
 Each row: a probe upload must become final first; then --rate uploads/s for
---duration; SIGKILL at a third of it; the killed service started again --down
+--duration; SIGKILL at a third of it, or, when the target's own /metrics
+tells its work in flight (a function's replicas, a monolith, the runtime),
+at the first moment in the 10 s after that when it has some (the row records
+how many calls it cut, or "idle"); the killed service started again --down
 later (a function's replicas are started again by the runtime, at once); then
-at most --drain for every accepted photo to be final. A line per row on
-stderr; the table in FILE (Markdown) and FILE with .json (every figure).
+at most --drain for every accepted photo to be final, and a count of the
+files and objects no photo row points to (orphans). The tagger's row slows
+the vision service to 100-300 ms per analysis, so that the tagger is busy. A
+line per row on stderr; the table in FILE (Markdown) and FILE with .json
+(every figure).
 
 Rows (variant/fault):
   monolith/monolith           the synchronous monolith's process
@@ -56,7 +62,7 @@ Rows (variant/fault):
   eventdriven/kafka           Kafka
   eventdriven/postgres        PostgreSQL (the catalog's database)
 --short runs eventdriven/thumbnailer, eventdriven/kafka and monolith/monolith
-with 20 s of load (about 2 minutes); the whole matrix about 8.5 (measured on
+with 20 s of load (about 3 minutes); the whole matrix about 8 (measured on
 2 cores, every row passing; a row that loses waits the whole --drain).
 
 Flags:

@@ -62,8 +62,8 @@ func Markdown(rep *Report) string {
 		"then at most %.0f s for every accepted photo to be final. Kafka topics have %d partitions; MinIO's notification queue is %s.\n\n",
 		s.Rate, s.Users, s.Photos, s.Timeout, s.Duration, s.FaultAt, s.Down, s.Drain, s.Partitions, onOff(s.NotifyQueue))
 
-	b.WriteString("| variant | fault | accepted / sent | ready | failed (reasons) | lost | duplicated | unacked rows | re-sent events | client errors | uploads ok again | backlog drained | verdict |\n")
-	b.WriteString("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |\n")
+	b.WriteString("| variant | fault | in flight at kill | accepted / sent | ready | failed (reasons) | lost | duplicated | unacked rows | orphans | re-sent events | client errors | uploads ok again | backlog drained | verdict |\n")
+	b.WriteString("| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | --- |\n")
 	for _, r := range rep.Rows {
 		failed := fmt.Sprint(r.Failed)
 		if len(r.FailedReasons) > 0 {
@@ -88,11 +88,34 @@ func Markdown(rep *Report) string {
 		if r.Error != "" {
 			verdict += ": " + strings.ReplaceAll(r.Error, "|", "/")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d / %d | %d | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n",
-			r.Variant, r.Fault, r.Accepted, r.Sent, r.Ready, failed, lost, dup, r.UnackedRows, resent,
+		orphans := fmt.Sprint(r.Orphans)
+		if r.Orphans > 0 {
+			orphans += fmt.Sprintf(" (%d photos, %d accepted)", r.OrphanPhotos, r.OrphanAccepted)
+		}
+		killed := r.inFlight()
+		if len(r.Killed) > 0 {
+			killed += fmt.Sprintf(" (at %.1f s); uploads %d, %d cut", r.KilledAt, r.UploadsAtKill, r.UploadsCut)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d / %d | %d | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
+			r.Variant, r.Fault, killed, r.Accepted, r.Sent, r.Ready, failed, lost, dup, r.UnackedRows, orphans, resent,
 			counts(r.ClientErrors), seconds(r.RecoverAccept), seconds(r.RecoverDrain), verdict)
 	}
 	b.WriteString(legend)
+	fmt.Fprintf(&b, "- **in flight at kill**: how many calls the killed process was running when the SIGKILL was sent, as its own\n"+
+		"  /metrics said just before (an event function's replicas: `%s`, the messages inside the delivery policy,\n"+
+		"  summed over its ready replicas, found through the runtime's /status; the runtime: `%s`, the requests its\n"+
+		"  activators proxy or hold; ingest's replicas and the monoliths: `%s`, less the scrape itself; Prometheus's\n"+
+		"  scrapes, every second, and the runtime's probes count too). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
+		"  \"idle\" means that wait ran out; n/a: a server (no such gauge). Then the kill's time from the start of the\n"+
+		"  load, and the client's side: uploads sent before the kill and answered after it, and how many of those\n"+
+		"  were not accepted (cut).\n",
+		gaugeEvents, gaugeRuntime, gaugeHTTP, s.BusyWait, s.FaultAt, busyPoll)
+	if s.TaggerVision != "" {
+		fmt.Fprintf(&b, "- The tagger's row runs with the vision service's profile `%s` (100-300 ms per\n"+
+			"  analysis; the other rows: no added latency), so that a tagger replica has work in flight at the kill; the\n"+
+			"  rate is the same.\n", s.TaggerVision)
+	}
+	b.WriteString("- A row passes with 0 lost and 0 duplicated.\n")
 	for _, r := range rep.Rows {
 		if len(r.LostIDs) > 0 {
 			ids := r.LostIDs
@@ -130,8 +153,24 @@ How each column is counted (package bench/chaos):
   uploads still failed at the end of the load.
 - **backlog drained**: from the restart until every photo accepted before it was final (stores
   polled every 0.5 s); "never" when some never were.
-- A row passes with 0 lost and 0 duplicated.
+- **orphans**: after the drain, files (monoliths: originals and thumbnails on disk) or objects
+  (event-driven: the originals and thumbnails buckets) of the row's users whose photo has no row;
+  in brackets the photos they belong to and how many of those the client saw accepted (those are
+  counted lost as well). Orphans of uploads the client saw fail are garbage, not a failure. The
+  count is taken before any orphan sweep could run: the monolith's sweep (where present) removes
+  only files older than its grace (10 min), and no row's files are that old.
 `
+
+// inFlight formats InFlightAtKill: the count, "idle" for 0, "n/a".
+func (r Row) inFlight() string {
+	switch {
+	case r.InFlightAtKill < 0:
+		return "n/a"
+	case r.InFlightAtKill == 0:
+		return "idle"
+	}
+	return fmt.Sprint(r.InFlightAtKill)
+}
 
 func onOff(b bool) string {
 	if b {

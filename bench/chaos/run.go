@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -74,8 +75,11 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 		Rate: cfg.Rate, Duration: cfg.Duration.Seconds(), FaultAt: FaultAt(cfg.Duration).Seconds(),
 		Down: cfg.Down.Seconds(), Drain: cfg.Drain.Seconds(), Users: users, Timeout: requestTimeout.Seconds(),
 		Photos: "16 synthetic JPEGs, 0.3 and 1 MP", Partitions: cfg.Stack.KafkaPartitions,
-		NotifyQueue: cfg.Stack.MinIONotifyQueue, Short: cfg.Short,
+		NotifyQueue: cfg.Stack.MinIONotifyQueue, Short: cfg.Short, BusyWait: busyWaitOf(cfg).Seconds(),
 	}}
+	if slices.ContainsFunc(cfg.Faults, func(f Fault) bool { return f.Name == "tagger" }) {
+		rep.Settings.TaggerVision = taggerVision
+	}
 	set, err := loadgen.LoadPhotos(photos, 1, cfg.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
@@ -123,8 +127,8 @@ func (r Row) Line() string {
 	if !r.Pass() {
 		verdict = "FAIL"
 	}
-	s := fmt.Sprintf("%s/%s: %s: accepted %d of %d, ready %d, failed %d, lost %d, duplicated %d, client errors %s, uploads ok again %s, backlog drained %s (%.0f s)",
-		r.Variant, r.Fault, verdict, r.Accepted, r.Sent, r.Ready, r.Failed, r.Lost, r.Duplicated,
+	s := fmt.Sprintf("%s/%s: %s: in flight at kill %s (uploads %d, %d cut), accepted %d of %d, ready %d, failed %d, lost %d, duplicated %d, orphans %d, client errors %s, uploads ok again %s, backlog drained %s (%.0f s)",
+		r.Variant, r.Fault, verdict, r.inFlight(), r.UploadsAtKill, r.UploadsCut, r.Accepted, r.Sent, r.Ready, r.Failed, r.Lost, r.Duplicated, r.Orphans,
 		counts(r.ClientErrors), seconds(r.RecoverAccept), seconds(r.RecoverDrain), r.Elapsed)
 	if r.Error != "" {
 		s += ": " + r.Error
@@ -202,6 +206,14 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 	go func() { finals.run(pctx); close(pollDone) }()
 	defer func() { stopPoll(); <-pollDone }()
 
+	if f.Name == "tagger" {
+		restore, err := slowVision(ctx, c)
+		if err != nil {
+			row.Error = err.Error()
+			return row
+		}
+		defer restore()
+	}
 	t0 := time.Now()
 	results, err := loadgen.Attack(ctx, sc, tgt.Target, loadgen.WithClient(client))
 	if err != nil {
@@ -209,13 +221,14 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		return row
 	}
 	dealt := make(chan dealing, 1)
-	go func() { dealt <- deal(ctx, c, f, t0, FaultAt(cfg.Duration), cfg.Down) }()
+	go func() { dealt <- deal(ctx, c, f, t0, FaultAt(cfg.Duration), cfg.Down, busyWaitOf(cfg)) }()
 	var rs []loadgen.Result
 	for r := range results {
 		rs = append(rs, r)
 	}
 	d := <-dealt
 	row.Killed = d.pids
+	row.InFlightAtKill = d.inFlight
 	row.KilledAt = d.killed.Sub(t0).Seconds()
 	row.RestartedAt = d.restarted.Sub(t0).Seconds()
 	if d.err != nil {
@@ -246,6 +259,14 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		}
 	}
 	row.Accepted = len(accepted)
+	for _, r := range rs {
+		if !d.killed.IsZero() && !r.Sent.IsZero() && r.Sent.Before(d.killed) && r.Done.After(d.killed) {
+			row.UploadsAtKill++
+			if !acceptedSeq[r.Seq] {
+				row.UploadsCut++
+			}
+		}
+	}
 	for _, r := range rs {
 		if acceptedSeq[r.Seq] && r.Intended.After(lastFail) && (firstOKAfter.IsZero() || r.Done.Before(firstOKAfter)) {
 			firstOKAfter = r.Done
@@ -341,6 +362,9 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 			row.UnackedRows++
 		}
 	}
+	if err := row.countOrphans(ctx, st, owners, rows, accepted); err != nil && row.Error == "" {
+		row.Error = "list the stored files: " + brief.OneLine(err.Error())
+	}
 	row.DuplicateRows = max(0, row.UnackedRows-unanswered)
 	row.Duplicated = row.DuplicateRows + row.DifferentThumbnails
 	if f.Variant == EventDriven {
@@ -354,6 +378,36 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 	}
 	sort.Strings(row.LostIDs)
 	return row
+}
+
+// countOrphans counts the stored files or objects of owners whose photo
+// has no row (rows, after the drain): Orphans of them, OrphanPhotos
+// distinct photos, OrphanAccepted photos the client saw accepted (those
+// are lost already).
+func (r *Row) countOrphans(ctx context.Context, st store, owners []string, rows map[string]stored, accepted map[string]upload) error {
+	files, err := st.stored(ctx, owners)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for id := range rows {
+		have[strings.ToLower(id)] = true
+	}
+	acked := map[string]bool{}
+	for id := range accepted {
+		acked[strings.ToLower(id)] = true
+	}
+	for id, n := range files {
+		if have[id] {
+			continue
+		}
+		r.Orphans += n
+		r.OrphanPhotos++
+		if acked[id] {
+			r.OrphanAccepted++
+		}
+	}
+	return nil
 }
 
 // lose counts id as lost, for why.
@@ -386,17 +440,27 @@ func readRows(ctx context.Context, st store, owners []string) (map[string]stored
 type dealing struct {
 	pids              []int
 	killed, restarted time.Time
-	err               error
+	// inFlight is the target's calls in flight as last read before the
+	// SIGKILL (notMeasured: no gauge to read).
+	inFlight int
+	err      error
 }
 
-// deal kills f's target at t0+at and, for a service, starts it again
-// down later.
-func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down time.Duration) (d dealing) {
+// deal kills f's target at t0+at, or, for a target whose work in
+// flight it can read (inFlightReader), at the first moment after that
+// when some is, within wait; for a service, it starts it again down
+// later.
+func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down, wait time.Duration) (d dealing) {
+	d.inFlight = notMeasured
 	if !sleep.Until(ctx, t0.Add(at)) {
 		return dealing{err: ctx.Err()}
 	}
+	read := inFlightReader(c, f)
 	switch f.Kind {
 	case KindService:
+		if read != nil {
+			d.inFlight = waitBusy(ctx, read, wait)
+		}
 		pid, err := stack.Kill(c, f.Service)
 		d.killed = time.Now()
 		if err != nil {
@@ -413,8 +477,8 @@ func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down t
 		d.restarted = time.Now()
 	case KindReplicas:
 		// A function scaled to zero has no replica to kill: wait a little
-		// for the load to wake one.
-		deadline := time.Now().Add(10 * time.Second)
+		// for the load to wake one; then for one to be busy.
+		deadline := time.Now().Add(busyWait)
 		for {
 			rt := stack.PIDs(c)["runtime"]
 			if rt == 0 {
@@ -426,9 +490,15 @@ func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down t
 			}
 			sleep.For(ctx, 100*time.Millisecond)
 		}
+		// The replicas are found before the wait for work, so that the
+		// kill follows the reading at once (a replica the runtime starts
+		// meanwhile is spared).
+		if read != nil {
+			d.inFlight = waitBusy(ctx, read, wait)
+		}
 		d.killed = time.Now()
 		if len(d.pids) == 0 {
-			d.err = fmt.Errorf("no replica of %s ran within 10 s of the fault", f.Service)
+			d.err = fmt.Errorf("no replica of %s ran within %s of the fault", f.Service, busyWait)
 			return d
 		}
 		for _, pid := range d.pids {

@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	miniogo "github.com/minio/minio-go/v7"
 
+	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/s3store"
 	"github.com/photobench/photobench/imaging"
+	"github.com/photobench/photobench/internal/minio"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/monolith/disk"
 	"github.com/photobench/photobench/photo"
@@ -29,6 +37,10 @@ type store interface {
 	rows(ctx context.Context, owners []string) (map[string]stored, error)
 	original(ctx context.Context, owner, id string) ([]byte, error)
 	thumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error)
+	// stored returns the ids (lower case) of the files or objects kept
+	// for owners, with how many there are of each: originals and
+	// thumbnails.
+	stored(ctx context.Context, owners []string) (map[string]int, error)
 	close()
 }
 
@@ -49,7 +61,7 @@ func openStore(ctx context.Context, c stack.Config, variant string) (store, erro
 			pool.Close()
 			return nil, fmt.Errorf("chaos: %w", err)
 		}
-		return &monolithStore{pool: pool, files: files}, nil
+		return &monolithStore{pool: pool, files: files, dir: dir}, nil
 	case EventDriven:
 		pool, err := openPool(ctx, c.DatabaseDSN("catalog"))
 		if err != nil {
@@ -60,7 +72,12 @@ func openStore(ctx context.Context, c stack.Config, variant string) (store, erro
 			pool.Close()
 			return nil, fmt.Errorf("chaos: %w", err)
 		}
-		return &eventStore{pool: pool, objects: objects}, nil
+		client, err := minio.New(c.S3Endpoint(), c.S3AccessKey, c.S3SecretKey, nil)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("chaos: %w", err)
+		}
+		return &eventStore{pool: pool, objects: objects, client: client}, nil
 	}
 	return nil, fmt.Errorf("chaos: unknown variant %q", variant)
 }
@@ -104,6 +121,7 @@ func queryRows(ctx context.Context, pool *pgxpool.Pool, sql string, owners []str
 type monolithStore struct {
 	pool  *pgxpool.Pool
 	files *disk.Store
+	dir   string
 }
 
 func (s *monolithStore) rows(ctx context.Context, owners []string) (map[string]stored, error) {
@@ -126,11 +144,44 @@ func (s *monolithStore) thumbnail(_ context.Context, owner, id string, size phot
 	return s.files.Read(p)
 }
 
+// stored lists <dir>/originals/<owner>/<id> and
+// <dir>/thumbnails/<owner>/<id>-<size>.jpg (package disk's layout).
+func (s *monolithStore) stored(_ context.Context, owners []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, owner := range owners {
+		for _, kind := range []string{"originals", "thumbnails"} {
+			entries, err := os.ReadDir(filepath.Join(s.dir, kind, owner))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("chaos: %w", err)
+			}
+			for _, e := range entries {
+				if id := photoIDPrefix(e.Name()); id != "" {
+					out[id]++
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// photoIDPrefix is the photo id a file or key element starts with (an
+// original's name, "<id>-<size>.jpg"), lower case; "" if none.
+func photoIDPrefix(name string) string {
+	if len(name) < 36 || !photo.ValidID(name[:36]) {
+		return ""
+	}
+	return strings.ToLower(name[:36])
+}
+
 func (s *monolithStore) close() { s.pool.Close() }
 
 type eventStore struct {
 	pool    *pgxpool.Pool
 	objects *s3store.Store
+	client  *miniogo.Client
 }
 
 func (s *eventStore) rows(ctx context.Context, owners []string) (map[string]stored, error) {
@@ -143,6 +194,26 @@ func (s *eventStore) original(ctx context.Context, owner, id string) ([]byte, er
 
 func (s *eventStore) thumbnail(ctx context.Context, owner, id string, size photo.Size) ([]byte, error) {
 	return s.objects.GetThumbnail(ctx, owner, id, size)
+}
+
+// stored lists the originals (users/<owner>/<id>) and thumbnails
+// (users/<owner>/<id>/<size>.jpg) buckets.
+func (s *eventStore) stored(ctx context.Context, owners []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, owner := range owners {
+		for _, bucket := range []string{deploy.BucketOriginals, deploy.BucketThumbnails} {
+			prefix := "users/" + owner + "/"
+			for oi := range s.client.ListObjects(ctx, bucket, miniogo.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+				if oi.Err != nil {
+					return nil, fmt.Errorf("chaos: list %s/%s: %w", bucket, prefix, oi.Err)
+				}
+				if id := photoIDPrefix(strings.TrimPrefix(oi.Key, prefix)); id != "" {
+					out[id]++
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *eventStore) close() { s.pool.Close() }

@@ -53,6 +53,10 @@ type Metrics struct {
 	// rebalances are eager: every member stops while one happens, so a
 	// replica joining or leaving pauses all of them).
 	Rebalances *prometheus.CounterVec
+	// InFlight is photobench_events_in_flight{function}: messages inside
+	// the delivery policy now (from the first handler call to success or
+	// dead-lettering): what a crash of the process interrupts.
+	InFlight *prometheus.GaugeVec
 }
 
 // NewMetrics creates the consumer metrics and registers them with reg (a
@@ -90,9 +94,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "photobench_consumer_rebalances_total",
 			Help: "Consumer group rebalances the function's reader took part in.",
 		}, []string{"function"}),
+		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "photobench_events_in_flight",
+			Help: "Messages being handled now (first handler call to success or dead-lettering).",
+		}, []string{"function"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.HandledTotal, m.HandlingDuration, m.DeliveryDelay, m.RetriesTotal, m.DLQWritesTotal, m.ConsumerLag, m.Rebalances)
+		reg.MustRegister(m.HandledTotal, m.HandlingDuration, m.DeliveryDelay, m.RetriesTotal, m.DLQWritesTotal, m.ConsumerLag, m.Rebalances, m.InFlight)
 	}
 	return m
 }
@@ -101,6 +109,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // "DLQ writes" panels show 0 rather than no data before the first event.
 func (m *Metrics) init(function string, topics []string) {
 	m.Rebalances.WithLabelValues(function)
+	m.InFlight.WithLabelValues(function)
 	for _, t := range topics {
 		m.HandledTotal.WithLabelValues(function, t, OutcomeOK)
 		m.HandledTotal.WithLabelValues(function, t, OutcomeDeadLettered)

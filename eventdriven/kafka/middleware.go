@@ -106,12 +106,16 @@ func OnFirstSuccess(f func()) Middleware {
 // whole policy: the delivery delay of every delivery, and for each message
 // acknowledged its outcome (OutcomeOK or OutcomeDeadLettered) and its
 // handling time, retries and backoff included. A message left
-// uncommitted is not counted: it will be delivered again.
+// uncommitted is not counted: it will be delivered again. The in-flight
+// gauge counts every message inside the policy.
 func Measure(function string, mt *Metrics) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, m *Message) error {
 			mt.DeliveryDelay.WithLabelValues(function, m.Topic).Observe(max(time.Since(m.Time), 0).Seconds())
 			start := time.Now()
+			inFlight := mt.InFlight.WithLabelValues(function)
+			inFlight.Inc()
+			defer inFlight.Dec()
 			if err := next(ctx, m); err != nil {
 				return err
 			}

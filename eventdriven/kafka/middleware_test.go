@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	kgo "github.com/segmentio/kafka-go"
 
 	"github.com/photobench/photobench/eventdriven/kafka"
@@ -53,6 +54,27 @@ func TestRecoverTurnsAPanicIntoAnError(t *testing.T) {
 	ok := kafka.Recover(log)(func(context.Context, *kafka.Message) error { return nil })
 	if err := ok(context.Background(), kafka.NewMessage(context.Background(), kgo.Message{})); err != nil {
 		t.Errorf("a handler that does not panic: %v", err)
+	}
+}
+
+// Measure's in-flight gauge counts a message while its handler runs, and
+// not after, whether it succeeded or was left uncommitted.
+func TestMeasureCountsMessagesInFlight(t *testing.T) {
+	mt := kafka.NewMetrics(nil)
+	gauge := func() float64 {
+		var m dto.Metric
+		if err := mt.InFlight.WithLabelValues("f").Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetGauge().GetValue()
+	}
+	var during float64
+	for _, result := range []error{nil, errors.New("left")} {
+		h := kafka.Measure("f", mt)(func(context.Context, *kafka.Message) error { during = gauge(); return result })
+		h(context.Background(), kafka.NewMessage(context.Background(), kgo.Message{Topic: "t"}))
+		if during != 1 || gauge() != 0 {
+			t.Errorf("handler returning %v: in flight %v during the call, %v after; want 1, then 0", result, during, gauge())
+		}
 	}
 }
 

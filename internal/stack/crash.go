@@ -89,3 +89,15 @@ func Children(pid int, args ...string) []int {
 	}
 	return out
 }
+
+// AppURL is the base URL (http://host:port) of the named app of c, where
+// its /metrics is (the runtime's /status too): how the fault matrix reads
+// what a process is doing before it kills it.
+func (c Config) AppURL(name string) (string, error) {
+	for _, s := range apps() {
+		if a, ok := s.(app); ok && a.svc == name {
+			return "http://" + c.addr(a.port(c)), nil
+		}
+	}
+	return "", fmt.Errorf("app url: %q is not an app of the stack", name)
+}

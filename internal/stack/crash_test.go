@@ -56,3 +56,24 @@ func TestKillRefusesWhatDoesNotRun(t *testing.T) {
 		t.Error("started an unknown service")
 	}
 }
+
+// AppURL names each app's own port, and refuses servers and unknown names.
+func TestAppURL(t *testing.T) {
+	dir := t.TempDir()
+	c, err := stack.LoadConfig(func(k string) string {
+		return map[string]string{"PHOTOBENCH_STACK_DIR": dir, "PHOTOBENCH_RUNTIME_PORT": "23456", "PHOTOBENCH_MONOLITH_PORT": "23457"}[k]
+	}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"runtime": "http://127.0.0.1:23456", "monolith": "http://127.0.0.1:23457"} {
+		if got, err := c.AppURL(name); err != nil || got != want {
+			t.Errorf("AppURL(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"postgres", "mainframe"} {
+		if got, err := c.AppURL(name); err == nil {
+			t.Errorf("AppURL(%q) = %q, want an error", name, got)
+		}
+	}
+}
