@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
@@ -42,17 +43,21 @@ type inFlightFunc func(ctx context.Context) (int, error)
 // counts itself in it (the HTTP middleware counts every request it
 // serves, its own scrape included).
 const (
-	gaugeHTTP    = "photobench_http_in_flight_requests"    // the monoliths, ingest: counts the scrape
-	gaugeEvents  = "photobench_events_in_flight"           // an event function's messages inside the delivery policy
-	gaugeRuntime = "photobench_runtime_in_flight_requests" // the runtime's activators, by function
+	gaugeHTTP   = "photobench_http_in_flight_requests" // the monoliths, ingest: counts the scrape
+	gaugeEvents = "photobench_events_in_flight"        // an event function's messages inside the delivery policy
 )
 
-// inFlightReader returns how to read what f's target is doing: for a
-// function the sum over its ready replicas of their gauge (each
-// replica's address from the runtime's /status), the monolith's
-// in-flight HTTP requests (less the scrape itself), the runtime's
-// requests in its activators; nil for the servers.
-func inFlightReader(c stack.Config, f Fault) inFlightFunc {
+// inFlightReader returns how to read what f's target is doing: for an
+// event function the sum over its ready replicas of their gauge (each
+// replica's address from the runtime's /status); for the targets that
+// serve the uploads themselves (the monoliths, the runtime, whose
+// activators proxy them) the uploads the client has sent and not had
+// answered (uploading): a server's own in-flight gauge counts
+// Prometheus's scrapes and the runtime's probes too, so it read 1 while
+// no upload was in flight; for ingest's replicas both: an upload in
+// flight at the client and one inside a replica (its gauge less the
+// scrape itself); nil for the servers.
+func inFlightReader(c stack.Config, f Fault, uploading func() int) inFlightFunc {
 	client := &http.Client{Timeout: 2 * time.Second}
 	switch {
 	case f.Kind == KindReplicas:
@@ -81,6 +86,9 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 			if len(addrs) == 0 {
 				return 0, fmt.Errorf("no ready replica of %s", f.Service)
 			}
+			if fn.Trigger == deploy.TriggerHTTP && uploading() == 0 {
+				return 0, nil
+			}
 			n := 0
 			for _, a := range addrs {
 				v, err := readGauge(ctx, client, "http://"+a+"/metrics", gauge)
@@ -92,21 +100,25 @@ func inFlightReader(c stack.Config, f Fault) inFlightFunc {
 			return n, nil
 		}
 	case f.Name == "monolith" || f.Name == "runtime":
-		base, err := c.AppURL(f.Service)
-		if err != nil {
-			return nil
-		}
-		gauge, self := gaugeHTTP, 1
-		if f.Name == "runtime" {
-			gauge, self = gaugeRuntime, 0
-		}
-		return func(ctx context.Context) (int, error) {
-			v, err := readGauge(ctx, client, base+"/metrics", gauge)
-			return max(0, v-self), err
-		}
+		return func(context.Context) (int, error) { return uploading(), nil }
 	}
 	return nil
 }
+
+// countingTransport counts the requests it has sent and not had
+// answered: the uploads in flight at the client.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	defer t.n.Add(-1)
+	return t.next.RoundTrip(r)
+}
+
+func (t *countingTransport) inFlight() int { return int(t.n.Load()) }
 
 // waitBusy polls read until it says work is in flight or wait passes, and
 // returns the last reading (notMeasured if none succeeded).

@@ -101,15 +101,16 @@ func Markdown(rep *Report) string {
 			counts(r.ClientErrors), seconds(r.RecoverAccept), seconds(r.RecoverDrain), verdict)
 	}
 	b.WriteString(legend)
-	fmt.Fprintf(&b, "- **in flight at kill**: how many calls the killed process was running when the SIGKILL was sent, as its own\n"+
-		"  /metrics said just before (an event function's replicas: `%s`, the messages inside the delivery policy,\n"+
-		"  summed over its ready replicas, found through the runtime's /status; the runtime: `%s`, the requests its\n"+
-		"  activators proxy or hold; ingest's replicas and the monoliths: `%s`, less the scrape itself; Prometheus's\n"+
-		"  scrapes, every second, and the runtime's probes count too). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
+	fmt.Fprintf(&b, "- **in flight at kill**: the work the killed process had when the SIGKILL was sent, read just before: an event\n"+
+		"  function's replicas: `%s` from their own /metrics, the messages inside the delivery policy, summed over its\n"+
+		"  ready replicas (found through the runtime's /status); the monoliths and the runtime: the uploads the client had\n"+
+		"  sent and not had answered (a server's own in-flight gauge counts Prometheus's scrapes and the runtime's probes\n"+
+		"  too: it read 1 with no upload in flight); ingest's replicas: an upload in flight at the client and `%s` above 0\n"+
+		"  in a replica (less the scrape itself). The kill waits up to %.0f s after the planned time (%.0f s) for a reading above 0, polling every %s;\n"+
 		"  \"idle\" means that wait ran out; n/a: a server (no such gauge). Then the kill's time from the start of the\n"+
 		"  load, and the client's side: uploads sent before the kill and answered after it, and how many of those\n"+
 		"  were not accepted (cut).\n",
-		gaugeEvents, gaugeRuntime, gaugeHTTP, s.BusyWait, s.FaultAt, busyPoll)
+		gaugeEvents, gaugeHTTP, s.BusyWait, s.FaultAt, busyPoll)
 	if s.TaggerVision != "" {
 		fmt.Fprintf(&b, "- The tagger's row runs with the vision service's profile `%s` (100-300 ms per\n"+
 			"  analysis; the other rows: no added latency), so that a tagger replica has work in flight at the kill; the\n"+

@@ -197,7 +197,8 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		Photos: photos}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	client := tgt.Client(&http.Client{Transport: tr})
+	counted := &countingTransport{next: tr}
+	client := tgt.Client(&http.Client{Transport: counted})
 	defer tr.CloseIdleConnections()
 
 	pctx, stopPoll := context.WithCancel(ctx)
@@ -221,7 +222,9 @@ func runRow(ctx context.Context, cfg Config, f Fault, seed uint64, set *loadgen.
 		return row
 	}
 	dealt := make(chan dealing, 1)
-	go func() { dealt <- deal(ctx, c, f, t0, FaultAt(cfg.Duration), cfg.Down, busyWaitOf(cfg)) }()
+	go func() {
+		dealt <- deal(ctx, c, f, t0, FaultAt(cfg.Duration), cfg.Down, busyWaitOf(cfg), counted.inFlight)
+	}()
 	var rs []loadgen.Result
 	for r := range results {
 		rs = append(rs, r)
@@ -450,12 +453,12 @@ type dealing struct {
 // flight it can read (inFlightReader), at the first moment after that
 // when some is, within wait; for a service, it starts it again down
 // later.
-func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down, wait time.Duration) (d dealing) {
+func deal(ctx context.Context, c stack.Config, f Fault, t0 time.Time, at, down, wait time.Duration, uploading func() int) (d dealing) {
 	d.inFlight = notMeasured
 	if !sleep.Until(ctx, t0.Add(at)) {
 		return dealing{err: ctx.Err()}
 	}
-	read := inFlightReader(c, f)
+	read := inFlightReader(c, f, uploading)
 	switch f.Kind {
 	case KindService:
 		if read != nil {

@@ -356,16 +356,18 @@ func (a *Activator) begin() {
 	a.accumulate(time.Now())
 	a.arrived++
 	n := a.inFlight.Add(1)
-	a.mu.Unlock()
+	// Set under the lock: two requests ending together could otherwise
+	// set their counts out of order and leave the gauge at 1 while idle.
 	a.m.InFlightRequests.WithLabelValues(a.f.Name()).Set(float64(n))
+	a.mu.Unlock()
 }
 
 func (a *Activator) end() {
 	a.mu.Lock()
 	a.accumulate(time.Now())
 	n := a.inFlight.Add(-1)
-	a.mu.Unlock()
 	a.m.InFlightRequests.WithLabelValues(a.f.Name()).Set(float64(n))
+	a.mu.Unlock()
 }
 
 // accumulate adds the in-flight count times the time since the last change
