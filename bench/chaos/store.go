@@ -170,10 +170,14 @@ func (s *monolithStore) stored(_ context.Context, owners []string) (map[string]i
 // photoIDPrefix is the photo id a file or key element starts with (an
 // original's name, "<id>-<size>.jpg"), lower case; "" if none.
 func photoIDPrefix(name string) string {
-	if len(name) < 36 || !photo.ValidID(name[:36]) {
+	if len(name) < 36 {
 		return ""
 	}
-	return strings.ToLower(name[:36])
+	id, err := photo.ParseID(name[:36])
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 func (s *monolithStore) close() { s.pool.Close() }
