@@ -3,8 +3,6 @@ package chaos
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"os"
 	"strings"
 
@@ -36,16 +34,17 @@ func Scratch(home stack.Config, appBinary string) (c stack.Config, cleanup func(
 	for name := range deploy.Ports {
 		names = append(names, strings.ToUpper(name))
 	}
-	ports, err := freePorts(len(names))
+	ports, releasePorts, err := stack.FreePorts(len(names))
 	if err != nil {
 		os.RemoveAll(dir)
-		return c, nil, err
+		return c, nil, fmt.Errorf("chaos: %w", err)
 	}
 	for i, name := range names {
 		vars["PHOTOBENCH_"+name+"_PORT"] = fmt.Sprint(ports[i])
 	}
 	c, err = stack.LoadConfig(func(k string) string { return vars[k] }, dir)
 	if err != nil {
+		releasePorts()
 		os.RemoveAll(dir)
 		return c, nil, fmt.Errorf("chaos: %w", err)
 	}
@@ -54,31 +53,6 @@ func Scratch(home stack.Config, appBinary string) (c stack.Config, cleanup func(
 		_ = stack.Down(c, nil, io.Discard)
 		_ = stack.Clean(c, io.Discard)
 		os.RemoveAll(dir)
+		releasePorts()
 	}, nil
-}
-
-// freePorts returns n distinct loopback ports free now, below the
-// kernel's ephemeral range (from 32768 on Linux by default), so that no
-// port-0 listener or outgoing connection takes one before its server
-// listens.
-func freePorts(n int) ([]int, error) {
-	seen := map[int]bool{}
-	var out []int
-	for tries := 0; len(out) < n && tries < 50*n; tries++ {
-		p := 20000 + rand.IntN(12000)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		out = append(out, p)
-	}
-	if len(out) < n {
-		return nil, fmt.Errorf("chaos: found %d free loopback ports of %d", len(out), n)
-	}
-	return out, nil
 }

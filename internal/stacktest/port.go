@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"testing"
+
+	"github.com/photobench/photobench/internal/stack"
 )
 
 // FreePort returns a loopback port that is free now and that the kernel
@@ -17,16 +19,29 @@ import (
 // while the service configured with it starts; a service then fails to
 // listen, and a probe of the port can even be answered by the other
 // process (seen: the front's /healthz answered by a function replica).
+//
+// A port is free when picked, but nothing listens on it until its service
+// starts: until the test ends, FreePort gives it to no one else, in this
+// process or in another one (stack.ClaimPort; released when the test
+// ends). Without that, the dozens of ports of the scratch stacks that
+// test packages start side by side collided now and then (seen: a scratch
+// runtime could not listen on the port its own PostgreSQL had just taken).
 func FreePort(t testing.TB) int {
 	t.Helper()
 	lo, hi := 20000, ephemeralLow()-1
-	for range 200 {
+	for range 500 {
 		port := lo + rand.IntN(hi-lo+1)
+		release, ok := stack.ClaimPort(port)
+		if !ok {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
+			release()
 			continue
 		}
 		ln.Close()
+		t.Cleanup(release)
 		return port
 	}
 	t.Fatalf("no free loopback port in [%d, %d]", lo, hi)
