@@ -68,8 +68,8 @@ func ClaimPort(port int) (release func(), ok bool) {
 	}, true
 }
 
-// FreePorts claims n distinct loopback ports that are free now, in
-// [20000, 32768): below the kernel's default ephemeral range, so that no
+// FreePorts claims n distinct loopback ports that are free now, from
+// 20000 up to the kernel's ephemeral range (32768 by default), so that no
 // port-0 listener or outgoing connection takes one before its server
 // listens. release gives them all back.
 func FreePorts(n int) (ports []int, release func(), err error) {
@@ -80,7 +80,7 @@ func FreePorts(n int) (ports []int, release func(), err error) {
 		}
 	}
 	for tries := 0; len(ports) < n && tries < 50*n; tries++ {
-		p := 20000 + rand.IntN(12768)
+		p := 20000 + rand.IntN(ephemeralLow()-20000)
 		r, ok := ClaimPort(p)
 		if !ok {
 			continue
@@ -98,4 +98,17 @@ func FreePorts(n int) (ports []int, release func(), err error) {
 		return nil, nil, fmt.Errorf("found %d free loopback ports of %d", len(ports), n)
 	}
 	return ports, release, nil
+}
+
+// ephemeralLow is the lowest port of the kernel's ephemeral range, or
+// Linux's default 32768 when it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	var low, high int
+	if err == nil {
+		if n, _ := fmt.Sscan(string(b), &low, &high); n == 2 && low > 20100 {
+			return low
+		}
+	}
+	return 32768
 }

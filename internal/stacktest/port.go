@@ -1,10 +1,6 @@
 package stacktest
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"net"
-	"os"
 	"testing"
 
 	"github.com/photobench/photobench/internal/stack"
@@ -28,35 +24,10 @@ import (
 // runtime could not listen on the port its own PostgreSQL had just taken).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	lo, hi := 20000, ephemeralLow()-1
-	for range 500 {
-		port := lo + rand.IntN(hi-lo+1)
-		release, ok := stack.ClaimPort(port)
-		if !ok {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			release()
-			continue
-		}
-		ln.Close()
-		t.Cleanup(release)
-		return port
+	ports, release, err := stack.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no free loopback port in [%d, %d]", lo, hi)
-	return 0
-}
-
-// ephemeralLow is the lowest port of the kernel's ephemeral range, or
-// Linux's default 32768 when it cannot be read.
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	var low, high int
-	if err == nil {
-		if n, _ := fmt.Sscan(string(b), &low, &high); n == 2 && low > 20100 {
-			return low
-		}
-	}
-	return 32768
+	t.Cleanup(release)
+	return ports[0]
 }
