@@ -10,6 +10,8 @@ package stacktest
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,18 +170,35 @@ func TailTopic(t testing.TB, brokers, topic string) <-chan kafka.Message {
 	for _, p := range md.Topics[0].Partitions {
 		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
 	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		cancel()
-		t.Fatalf("tail topic %s: list offsets: %v", topic, err)
+	// A topic just created has leaders in the metadata before its broker
+	// serves them: ListOffsets answers "Not Leader For Partition" for a
+	// moment (seen in CI). Ask again for up to 30 s.
+	var offs *kafka.ListOffsetsResponse
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		offs, err = client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			cancel()
+			t.Fatalf("tail topic %s: list offsets: %v", topic, err)
+		}
+		var perr error
+		for _, po := range offs.Topics[topic] {
+			if po.Error != nil {
+				perr = fmt.Errorf("partition %d: %w", po.Partition, po.Error)
+				break
+			}
+		}
+		if perr == nil {
+			break
+		}
+		if !errors.Is(perr, kafka.NotLeaderForPartition) && !errors.Is(perr, kafka.LeaderNotAvailable) || time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("tail topic %s %v", topic, perr)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	out := make(chan kafka.Message, 1024)
 	done := make(chan struct{}, len(offs.Topics[topic]))
 	for _, po := range offs.Topics[topic] {
-		if po.Error != nil {
-			cancel()
-			t.Fatalf("tail topic %s partition %d: %v", topic, po.Partition, po.Error)
-		}
 		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: []string{brokers}, Topic: topic, Partition: po.Partition,
 			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
