@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -196,11 +195,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil || filepath.Base(exe) != "photobench" {
+	if sc.AppBinary = stack.SelfBinary(); sc.AppBinary == "" {
 		return errors.New("bench: run it as the photobench binary (make bench builds bin/photobench)")
 	}
-	sc.AppBinary = exe
 	release, err := stack.LockBench(sc, "photobench bench")
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)

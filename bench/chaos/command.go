@@ -181,11 +181,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil || filepath.Base(exe) != "photobench" {
+	if o.AppBinary = stack.SelfBinary(); o.AppBinary == "" {
 		return errors.New("chaos: run it as the photobench binary (make chaos builds bin/photobench)")
 	}
-	o.AppBinary = exe
 	rep, err := Main(ctx, o, getenv, stderr)
 	if rep != nil && len(rep.Rows) > 0 {
 		fmt.Fprintf(stdout, "chaos: %s and its .json\n", o.Out)

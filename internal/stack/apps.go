@@ -178,3 +178,13 @@ func (a app) setup(ctx context.Context, c Config) error {
 	})
 	return err
 }
+
+// SelfBinary returns the path of the running program when it is the
+// photobench binary, the one the apps run from; "" otherwise (a test binary
+// calling a command's Run must not start copies of itself).
+func SelfBinary() string {
+	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "photobench" {
+		return exe
+	}
+	return ""
+}

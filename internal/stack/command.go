@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -70,11 +69,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	// The apps run from this very binary (and only from a binary named
-	// photobench: a test binary calling Run must not start copies of itself).
-	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "photobench" {
-		cfg.AppBinary = exe
-	}
+	// The apps run from this very binary, if it is photobench.
+	cfg.AppBinary = SelfBinary()
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("stack "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
