@@ -96,7 +96,8 @@ func WithClient(c *http.Client) Option { return func(o *options) { o.client = c 
 
 // Attack runs the scenario's phases back to back against the targeter and sends
 // one Result per scheduled hit on the returned channel, which is closed when the
-// last phase has ended and every request has finished, or soon after ctx is
+// last phase has ended (or a phase's live Switch was closed) and every request
+// has finished, or soon after ctx is
 // cancelled (in-flight requests are cancelled then and reported as Canceled).
 //
 // It is open loop: a hit starts at its intended time whether or not earlier ones
@@ -212,6 +213,9 @@ func (a *attack) run(ctx context.Context) {
 				a.workers.Add(1)
 				go a.worker(ctx, r)
 			}
+		}
+		if c, ok := ph.Pacer.(interface{ Closed() bool }); ok && c.Closed() {
+			return // a live schedule (Switch) ended by its owner ends the run
 		}
 		phaseStart = phaseStart.Add(ph.Duration)
 	}

@@ -170,7 +170,12 @@ func (s Spike) Expected(d time.Duration) float64 {
 
 // piecewise finds hit i in a list of constant-rate levels followed by tail forever.
 func piecewise(steps []Step, tail float64, i uint64) (time.Duration, bool) {
-	n, cum := float64(i), 0.0
+	return piecewiseAt(steps, tail, float64(i))
+}
+
+// piecewiseAt is where the integral of the levels (then tail) reaches n.
+func piecewiseAt(steps []Step, tail float64, n float64) (time.Duration, bool) {
+	cum := 0.0
 	var start time.Duration
 	for _, s := range steps {
 		if s.Rate > 0 {
@@ -319,6 +324,14 @@ func Describe(p Pacer) string {
 		return fmt.Sprintf("sine %s ± %s, period %s", r(p.Mean), r(p.Amplitude), p.Period)
 	case *Poisson:
 		return "poisson " + r(p.rate)
+	case Cycle:
+		parts := make([]string, len(p))
+		for i, s := range p {
+			parts[i] = r(s.Rate) + " for " + s.Duration.String()
+		}
+		return "cycle " + strings.Join(parts, ", ") + ", repeated"
+	case *Switch:
+		return "live (" + Describe(p.Current()) + " now)"
 	}
 	return fmt.Sprintf("%T", p)
 }
