@@ -11,8 +11,6 @@ import (
 
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/eventdriven/deploy"
-	"github.com/photobench/photobench/eventdriven/kafka"
-	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/sleep"
 	"github.com/photobench/photobench/internal/stack"
@@ -35,12 +33,6 @@ import (
 //     caches and connection pools.
 //
 // What each run started from is in results.RunStart.
-
-// The event-driven catalog's database and tables (eventdriven/catalog's
-// migrations), emptied before each run with Config.EmptyShared.
-const catalogDatabase = "catalog"
-
-var catalogTables = []string{"photos"}
 
 // deletesSettled is how long the bench waits, once the delete events of
 // emptying the buckets are handled, before the run starts: the capture
@@ -101,17 +93,17 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 			st.Objects[bucket] = n
 		}
 	case results.EventDriven:
-		lag, err := b.settle(ctx, c)
+		lag, err := stack.Settle(ctx, c, settleTimeout)
 		st.Lag = lag
 		if err != nil {
 			problem(err)
 		}
 		if b.cfg.EmptyShared && err == nil {
-			before, err := stack.Empty(ctx, c, catalogDatabase, catalogTables, deploy.Buckets)
+			before, err := stack.Empty(ctx, c, stack.CatalogDatabase, stack.CatalogTables, deploy.Buckets)
 			if err != nil {
 				problem(err)
 			} else {
-				st.Fresh = fmt.Sprintf("emptied before the run: %s.%s, buckets %s", catalogDatabase, strings.Join(catalogTables, ", "),
+				st.Fresh = fmt.Sprintf("emptied before the run: %s.%s, buckets %s", stack.CatalogDatabase, strings.Join(stack.CatalogTables, ", "),
 					strings.Join(deploy.Buckets, ", "))
 			}
 			if before > 0 {
@@ -119,7 +111,7 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 				// functions handle: let them, and let Prometheus see their
 				// counters, before the run's window opens, so that the run
 				// neither pays for nor counts the previous run's deletes.
-				if lag, err := b.settle(ctx, c); err != nil {
+				if lag, err := stack.Settle(ctx, c, settleTimeout); err != nil {
 					st.Lag = lag
 					problem(fmt.Errorf("after emptying: %w", err))
 				}
@@ -127,10 +119,10 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 				st.Fresh += fmt.Sprintf(" (%d objects; their delete events handled before the run)", before)
 			}
 		}
-		if n, err := stack.CountRows(ctx, c, catalogDatabase, "photos"); err != nil {
+		if n, err := stack.CountRows(ctx, c, stack.CatalogDatabase, "photos"); err != nil {
 			problem(err)
 		} else {
-			st.Rows["catalog.photos"] = n
+			st.Rows[stack.CatalogDatabase+".photos"] = n
 		}
 		for _, bk := range deploy.Buckets {
 			if n, err := stack.CountObjects(ctx, c, bk); err != nil {
@@ -142,40 +134,6 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 	}
 	for _, p := range st.Problems {
 		fmt.Fprintf(b.cfg.Log, "bench: %s start state: %s\n", s.arch, p)
-	}
-}
-
-// settle waits until no event function's consumer group has messages
-// left to handle, and returns each group's lag when it stopped waiting.
-func (b *bencher) settle(ctx context.Context, c stack.Config) (map[string]int64, error) {
-	brokers := []string{c.KafkaBrokers()}
-	deadline := time.Now().Add(settleTimeout)
-	for {
-		lags := map[string]int64{}
-		var total int64
-		var err error
-		for _, f := range eventFunctions() {
-			var per map[string]map[int]int64
-			if per, err = kafka.Lag(ctx, brokers, f.Group, f.Topics); err != nil {
-				break
-			}
-			for _, parts := range per {
-				for _, n := range parts {
-					lags[f.Group] += n
-					total += n
-				}
-			}
-		}
-		if err == nil && total == 0 {
-			return lags, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			if err == nil {
-				err = fmt.Errorf("consumer groups still %d messages behind after %s", total, settleTimeout)
-			}
-			return lags, err
-		}
-		time.Sleep(time.Second)
 	}
 }
 
@@ -191,25 +149,9 @@ func (b *bencher) dropRun(c stack.Config) {
 	}
 }
 
-// eventFunctions are the event-driven app's event functions as the runtime
-// runs them (consumer group and topics).
-func eventFunctions() []platform.FunctionConfig {
-	cfg, err := platform.ParseConfig(deploy.Functions)
-	if err != nil {
-		return nil
-	}
-	var out []platform.FunctionConfig
-	for _, f := range cfg.Functions {
-		if f.Kind == platform.KindEvent {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 func eventGroups() []string {
 	var gs []string
-	for _, f := range eventFunctions() {
+	for _, f := range stack.EventFunctions() {
 		gs = append(gs, f.Group)
 	}
 	return gs

@@ -342,7 +342,7 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 			cancel()
 		case p.f.Restart != "":
 			w.Description = "restart of " + p.f.Restart
-			if err := b.restart(ctx, p.f.Restart); err != nil {
+			if err := stack.Restart(ctx, b.cfg.Stack, p.f.Restart, io.Discard); err != nil {
 				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
 		}
@@ -351,17 +351,6 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 		fmt.Fprintf(b.cfg.Log, "bench: fault %q from %s to %s\n", w.Name, w.Start.Sub(t0).Round(time.Second), w.End.Sub(t0).Round(time.Second))
 	}
 	return out
-}
-
-// restart stops one of the stack's servers and starts it again.
-func (b *bencher) restart(ctx context.Context, svc string) error {
-	if err := stack.Down(b.cfg.Stack, []string{svc}, io.Discard); err != nil {
-		return err
-	}
-	servers := b.cfg.Stack
-	servers.AppBinary = ""
-	_, err := stack.Up(ctx, servers, io.Discard)
-	return err
 }
 
 // visionAdmin sets the vision service's profile: the profile's baseline, or

@@ -115,16 +115,8 @@ func TestShortMatrix(t *testing.T) {
 
 // The matrix does not start while a bench holds the stack's lock.
 func TestRefusesWhileBenchRuns(t *testing.T) {
-	dir := t.TempDir()
-	c, err := stack.LoadConfig(func(k string) string {
-		if k == "PHOTOBENCH_STACK_DIR" {
-			return dir
-		}
-		return ""
-	}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := stacktest.Unstarted(t)
+	dir := c.Dir
 	release, err := stack.LockBench(c, "photobench bench")
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/photobench/photobench/auth"
@@ -63,9 +61,9 @@ Flags:
   --secret S                the bearer tokens' signing secret (default $PHOTOBENCH_AUTH_SECRET,
                             else the development secret)
 
-A demo does not start, and stops, while a bench, a photobench load or
-another demo runs against the stack (registered with its Prometheus): each
-would disturb the other. It changes the vision profile only while nobody else
+A demo does not start, and stops, while a bench, a photobench load, a live
+session or another demo runs against the stack (registered with its
+Prometheus): each would disturb the other. It changes the vision profile only while nobody else
 has. Every target's /healthz must answer 200 within 3 s. The backlogs are
 read from $PHOTOBENCH_PROMETHEUS_URL (else the stack's Prometheus): the async
 monolith's jobs not finished (photobench_monolith_jobs), the event-driven
@@ -87,12 +85,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if busy := otherLoads(sdDir); len(busy) > 0 {
+	if busy := promsd.Loads(sdDir, os.Getpid()); len(busy) > 0 {
 		return fmt.Errorf("demo %s: another load runs against the stack (%s): each would disturb the other; wait until it ends",
 			cfg.Fault.Name, strings.Join(busy, ", "))
 	}
 	cfg.Check = func() error {
-		if busy := otherLoads(sdDir); len(busy) > 0 {
+		if busy := promsd.Loads(sdDir, os.Getpid()); len(busy) > 0 {
 			return fmt.Errorf("another load started against the stack (%s): each would disturb the other", strings.Join(busy, ", "))
 		}
 		return nil
@@ -287,29 +285,4 @@ func serveMetrics(ctx context.Context, cfg *Config, sdDir string, stderr io.Writ
 			fmt.Fprintf(stderr, "photobench: %v\n", err)
 		}
 	}, nil
-}
-
-// otherLoads names the load generators registered in the stack's discovery
-// directory whose processes are alive: a bench, a photobench load or
-// another demo (their files are <kind>-<pid>.json).
-func otherLoads(sdDir string) []string {
-	if sdDir == "" {
-		return nil
-	}
-	files, _ := filepath.Glob(filepath.Join(sdDir, "*.json"))
-	var busy []string
-	for _, f := range files {
-		kind, pid, ok := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), "-")
-		if !ok || (kind != "bench" && kind != "loadgen" && kind != "demo") {
-			continue
-		}
-		n, err := strconv.Atoi(pid)
-		if err != nil || n <= 0 || n == os.Getpid() { // not this demo's own registration
-			continue
-		}
-		if err := syscall.Kill(n, 0); err == nil || errors.Is(err, syscall.EPERM) {
-			busy = append(busy, fmt.Sprintf("%s pid %d", kind, n))
-		}
-	}
-	return busy
 }

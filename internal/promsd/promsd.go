@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/photobench/photobench/internal/atomicfile"
@@ -141,4 +144,35 @@ func scraped(ctx context.Context, promURL, addr string, after time.Time) (bool, 
 		}
 	}
 	return false, nil
+}
+
+// LoadKinds are the kinds of load generator that register their metrics
+// as <kind>-<pid> (loadgen.ServeMetrics' kind): a bench, a photobench
+// load, a demo and a live session. Each disturbs the others' figures.
+var LoadKinds = []string{"bench", "loadgen", "demo", "live"}
+
+// Loads names the load generators registered in the discovery directory
+// dir whose processes are alive ("demo pid 123"), except the process
+// self's own registration: how a demo or a live session finds out that
+// another load runs against the stack. It is nil when dir is "".
+func Loads(dir string, self int) []string {
+	if dir == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var busy []string
+	for _, f := range files {
+		kind, pid, ok := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), "-")
+		if !ok || !slices.Contains(LoadKinds, kind) {
+			continue
+		}
+		n, err := strconv.Atoi(pid)
+		if err != nil || n <= 0 || n == self {
+			continue
+		}
+		if err := syscall.Kill(n, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			busy = append(busy, fmt.Sprintf("%s pid %d", kind, n))
+		}
+	}
+	return busy
 }

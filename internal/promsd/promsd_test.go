@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +100,37 @@ func TestWaitScrapedAgainstTheStacksPrometheus(t *testing.T) {
 	defer cancel()
 	if err := promsd.WaitScraped(ctx, env.PrometheusURL, "127.0.0.1:1", start); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("unregistered address: err = %v, want the deadline", err)
+	}
+}
+
+func TestLoadsNamesOtherLiveLoads(t *testing.T) {
+	dir := t.TempDir()
+	other := exec.Command("sleep", "60")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{
+		fmt.Sprintf("bench-%d", other.Process.Pid),    // counts
+		fmt.Sprintf("live-%d", other.Process.Pid),     // counts
+		fmt.Sprintf("live-%d", os.Getpid()),           // this process's own
+		fmt.Sprintf("demo-%d", gone.Process.Pid),      // ended
+		fmt.Sprintf("monolith-%d", other.Process.Pid), // an app, not a load
+	} {
+		if _, err := promsd.Register(dir, promsd.Target{Name: name, Addr: "127.0.0.1:1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := promsd.Loads(dir, os.Getpid())
+	want := []string{fmt.Sprintf("bench pid %d", other.Process.Pid), fmt.Sprintf("live pid %d", other.Process.Pid)}
+	if !slices.Equal(got, want) {
+		t.Errorf("Loads = %q, want %q", got, want)
+	}
+	if got := promsd.Loads("", os.Getpid()); got != nil {
+		t.Errorf("no directory: Loads = %q, want none", got)
 	}
 }

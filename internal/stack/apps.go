@@ -127,7 +127,7 @@ func (c Config) AppEnv() [][2]string {
 		{"PHOTOBENCH_MONOLITH_ASYNC_URL", "http://" + c.addr(c.MonolithAsyncPort)},
 		{"PHOTOBENCH_EVENTDRIVEN_URL", "http://" + c.addr(c.FunctionPorts["front"])},
 		{"PHOTOBENCH_VISION_URL", "http://" + c.addr(c.VisionPort)},
-		{"PHOTOBENCH_CATALOG_PG_DSN", c.pgDSN("catalog")},
+		{"PHOTOBENCH_CATALOG_PG_DSN", c.pgDSN(CatalogDatabase)},
 		{"PHOTOBENCH_AUTH_SECRET", c.AuthSecret},
 	}
 }

@@ -58,6 +58,25 @@ func Start(ctx context.Context, c Config, name string, out io.Writer) error {
 	return fmt.Errorf("start: unknown service %q (known: %s)", name, strings.Join(AllNames(), ", "))
 }
 
+// Restart stops the named server of c cleanly (its stop signal, as Down
+// sends) and starts the stack's servers again (Up without the apps: only
+// the stopped one starts; every server's setup runs again, so topics,
+// buckets and notifications are back). It returns once the server is
+// ready: how the bench's restart faults and the live page's buttons
+// restart Kafka, MinIO or PostgreSQL while the apps keep running.
+func Restart(ctx context.Context, c Config, name string, out io.Writer) error {
+	if !slices.Contains(ServiceNames(), name) {
+		return fmt.Errorf("restart: %q is not a server of the stack (%s)", name, strings.Join(ServiceNames(), ", "))
+	}
+	if err := Down(c, []string{name}, out); err != nil {
+		return err
+	}
+	servers := c
+	servers.AppBinary = ""
+	_, err := Up(ctx, servers, out)
+	return err
+}
+
 // Children returns the pids of the live processes whose parent is pid
 // and whose command line starts with args after the program (for the
 // runtime's replicas of one function: "fn", name), read from /proc.

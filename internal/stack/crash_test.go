@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/photobench/photobench/internal/stack"
+	"github.com/photobench/photobench/internal/stacktest"
 )
 
 // Children finds a process's children by their arguments, as the chaos
@@ -36,16 +37,7 @@ func TestChildrenByArguments(t *testing.T) {
 // Kill and Start refuse names the stack does not know, and Kill a
 // service that does not run, without signalling anything.
 func TestKillRefusesWhatDoesNotRun(t *testing.T) {
-	dir := t.TempDir()
-	c, err := stack.LoadConfig(func(k string) string {
-		if k == "PHOTOBENCH_STACK_DIR" {
-			return dir
-		}
-		return ""
-	}, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := stacktest.Unstarted(t)
 	if _, err := stack.Kill(c, "postgres"); err == nil {
 		t.Error("killed a postgres that does not run")
 	}

@@ -88,6 +88,13 @@ func procStartTime(pid int) (start uint64, zombie bool, err error) {
 	return start, f[0] == "Z", err
 }
 
+// StartTime is when process pid started, in clock ticks since boot: of
+// the runtime's replicas (Children), the newest has the largest.
+func StartTime(pid int) (uint64, error) {
+	st, _, err := procStartTime(pid)
+	return st, err
+}
+
 // alive reports whether the recorded process still runs (and is not a
 // zombie, nor a different process that reuses the pid).
 func (r pidRecord) alive() bool {

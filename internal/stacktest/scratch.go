@@ -60,6 +60,24 @@ func Scratch(t *testing.T, env map[string]string) stack.Config {
 	return cfg
 }
 
+// Unstarted returns the configuration of a stack in a fresh directory
+// that nothing runs: for tests of what refuses, or takes the stack's
+// locks, without any server.
+func Unstarted(t testing.TB) stack.Config {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := stack.LoadConfig(func(k string) string {
+		if k == "PHOTOBENCH_STACK_DIR" {
+			return dir
+		}
+		return ""
+	}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // UpScratch starts a Scratch stack with the apps, from the photobench
 // binary make test builds, and stops it when the test ends.
 func UpScratch(t *testing.T, env map[string]string) stack.Config {
