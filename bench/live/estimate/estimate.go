@@ -154,7 +154,7 @@ type Estimate struct {
 // window is noisy), start no earlier than the Exporter's Since and end no
 // later than now. Figures that cannot be measured are NaN with a note; the
 // error is for unusable arguments and for a Prometheus that answers no
-// query.
+// query. Safe for concurrent use.
 func (e Estimator) Estimate(ctx context.Context, arch string, from, to time.Time, counts LoadCounts) (Estimate, error) {
 	out := Estimate{CPUCores: math.NaN(), PostgreSQLCores: math.NaN(), PerMillionUSD: math.NaN()}
 	opts := cost.OptionsOf(arch)
@@ -210,9 +210,12 @@ func (e Estimator) Estimate(ctx context.Context, arch string, from, to time.Time
 	load := float64(counts.Uploads) / secs
 	usd, ok := a.PerMillionAt(opts[0], load)
 	if !ok {
-		out.Note = "not priced: " + strings.Join(u.Missing, "; ")
-		if len(u.Missing) == 0 {
-			out.Note = "not priced: the cost model has no line for " + out.Option
+		// The window is a steady phase only: the idle figures' reasons are
+		// not why.
+		why := slices.DeleteFunc(slices.Clone(u.Missing), func(m string) bool { return strings.Contains(m, "idle") })
+		out.Note = "not priced: " + strings.Join(why, "; ")
+		if len(why) == 0 {
+			out.Note = "not priced: the cost model has no line for " + out.Option + " (a price or a measurement missing)"
 		}
 		return out, nil
 	}

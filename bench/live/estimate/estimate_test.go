@@ -197,3 +197,20 @@ func TestEstimateWithoutPhotosIsNotAFigure(t *testing.T) {
 		t.Errorf("no photos: CPU not measured (%s); the async monolith's process runs all the same", e.CPUNote)
 	}
 }
+
+// Without price sheets there is no price: not a figure, and the note says
+// why.
+func TestEstimateWithoutPricesIsNotAFigure(t *testing.T) {
+	_, cfg, _ := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	to := time.Now()
+	e, err := estimate.ForStack(cfg, nil, nil).Estimate(ctx, results.Monolith, to.Add(-30*time.Second), to, estimate.LoadCounts{Uploads: 30, Requests: 30, Sent: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("no prices: %s", e.Note)
+	if e.OK || !math.IsNaN(e.PerMillionUSD) || !strings.HasPrefix(e.Note, "not priced") || strings.Contains(e.Note, "idle") {
+		t.Errorf("no prices: ok %v, %g USD per million, note %q; want not ok, NaN, not priced and why", e.OK, e.PerMillionUSD, e.Note)
+	}
+}
