@@ -377,16 +377,8 @@ func asyncSettings(o monolith.AsyncOptions, workers int) map[string]string {
 // and the current run's load generator) and registers it with Prometheus.
 func (b *bencher) serveMetrics(ctx context.Context) error {
 	b.reg = prometheus.NewRegistry()
-	names := map[string]string{"postgres": "postgresql", "kafka": "kafka", "minio": "minio", "prometheus": "prometheus"}
-	b.reg.MustRegister(procstat.New(func() map[string]int {
-		out := map[string]int{}
-		for svc, pid := range stack.PIDs(b.cfg.Stack) {
-			if n, ok := names[svc]; ok {
-				out[n] = pid
-			}
-		}
-		return out
-	}), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b.reg.MustRegister(procstat.New(func() map[string]int { return stack.ServerPIDs(b.cfg.Stack) }),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)

@@ -278,7 +278,7 @@ func (b *bencher) capture(arch string, run *results.Run, dir string, partial boo
 	run.Series = map[string][]results.Series{}
 	var problems []string
 	for _, q := range results.QueriesFor(arch, b.cfg.Stack.AppSet()) {
-		raw, series, err := queryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
+		raw, series, err := QueryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
 		if err != nil {
 			problems = append(problems, q.Name+": "+err.Error())
 			continue
@@ -374,9 +374,10 @@ func (v *visionAdmin) patch(ctx context.Context, fields json.RawMessage) error {
 	return err
 }
 
-// queryRange runs one range query and returns Prometheus's answer as it came
-// and its series.
-func queryRange(ctx context.Context, promURL, expr string, start, end time.Time, step time.Duration) ([]byte, []results.Series, error) {
+// QueryRange runs one range query against the Prometheus at promURL and
+// returns its answer as it came and its series: how a run's series are
+// captured (and the live page's cost estimate, package bench/live/estimate).
+func QueryRange(ctx context.Context, promURL, expr string, start, end time.Time, step time.Duration) ([]byte, []results.Series, error) {
 	q := url.Values{}
 	q.Set("query", expr)
 	q.Set("start", fmt.Sprintf("%.3f", float64(start.UnixMilli())/1e3))

@@ -126,6 +126,24 @@ func PIDs(c Config) map[string]int {
 	return out
 }
 
+// serverComponents are the component labels of the stack's servers, by
+// service name: how their CPU and memory are exported (package procstat).
+var serverComponents = map[string]string{"postgres": "postgresql", "kafka": "kafka", "minio": "minio", "prometheus": "prometheus"}
+
+// ServerPIDs returns the process ids of the stack's running servers
+// (PostgreSQL, Kafka, MinIO, Prometheus) by their component label:
+// postgresql, kafka, minio, prometheus. The roots of the process trees
+// whose CPU a bench and a live session export.
+func ServerPIDs(c Config) map[string]int {
+	out := map[string]int{}
+	for svc, pid := range PIDs(c) {
+		if n, ok := serverComponents[svc]; ok {
+			out[n] = pid
+		}
+	}
+	return out
+}
+
 func up(ctx context.Context, c Config, svcs []service, out io.Writer) (started []string, err error) {
 	for _, d := range []string{c.Dir, filepath.Join(c.Dir, "run"), filepath.Join(c.Dir, "logs"), filepath.Join(c.Dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
