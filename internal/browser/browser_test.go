@@ -21,7 +21,9 @@ import (
 	"github.com/photobench/photobench/internal/browser"
 )
 
-const wait = 10 * time.Second
+// wait bounds each wait for the browser: generous, for a machine busy with the
+// rest of make test.
+const wait = 30 * time.Second
 
 // counterPage counts the presses of its button in JavaScript.
 const counterPage = `<!doctype html>
