@@ -15,7 +15,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 30m
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: ## install what the native stack needs (Debian packages, Kafka jars, MinIO, Prometheus), pinned, idempotent
+deps: ## install what the native stack and the tests need (Debian packages, Chromium included, Kafka jars, MinIO, Prometheus), pinned, idempotent
 	@./stack/deps.sh
 
 build: $(BIN) ## build the photobench command into bin/

@@ -2,8 +2,8 @@
 # Installs everything photobench's native stack needs, at pinned versions,
 # idempotently: a second run with everything present takes about a second.
 #
-#   - Debian packages: postgresql, a Java 17 runtime, maven (only when missing;
-#     needs root, as on CI, or sudo)
+#   - Debian packages: postgresql, a Java 17 runtime, maven, and chromium for
+#     the browser tests (only when missing; needs root, as on CI, or sudo)
 #   - the Apache Kafka broker's jars, from Maven Central via stack/kafka/pom.xml
 #   - MinIO and Prometheus servers, built with go install (Prometheus with the
 #     build tag remove_all_sd: only the file, HTTP and static service
@@ -41,6 +41,10 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then missing+=(openjdk-17-jre-headless); fi
 command -v mvn >/dev/null || missing+=(maven)
+# The browser tests' Chromium (internal/browser): Debian's, unless
+# PHOTOBENCH_CHROMIUM names another. Its text renders in DejaVu, which its
+# dependencies already bring (fontconfig's); no other fonts are needed.
+[ -x "${PHOTOBENCH_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 
 # stamped NAME VERSION: whether BIN_DIR/NAME is there at that version.
 stamped() { [ -x "$BIN_DIR/$1" ] && [ "$(cat "$BIN_DIR/$1.version" 2>/dev/null)" = "$2" ]; }
