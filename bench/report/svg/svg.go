@@ -325,6 +325,7 @@ func (c LineChart) Render() []byte {
 	xa := c.xAxis(xlo, xhi, s)
 
 	w := &svgWriter{}
+	w.b.Grow(c.sizeHint())
 	svgOpen(w, s, height, c.Title)
 	c.drawShades(w, xa, top, plotBottom)
 	for i, p := range c.Panels {
@@ -345,6 +346,18 @@ func (c LineChart) Render() []byte {
 	drawLegend(w, legend, s, plotBottom+52)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
+}
+
+// sizeHint is about the bytes the chart's SVG takes: its frame, and a
+// dozen per point.
+func (c LineChart) sizeHint() int {
+	n := 4096
+	for _, p := range c.Panels {
+		for _, l := range p.Lines {
+			n += 12 * len(l.Points)
+		}
+	}
+	return n
 }
 
 // xRange is the chart's x range: the fixed one when XMax > XMin, else
@@ -635,9 +648,13 @@ func (c LineChart) clip(l Line) Line {
 	if !(c.XMax > c.XMin) {
 		return l
 	}
+	inside := func(q Point) bool { return q.X >= c.XMin && q.X <= c.XMax }
+	if !slices.ContainsFunc(l.Points, func(q Point) bool { return !inside(q) }) {
+		return l // no copy: the live view draws every second
+	}
 	var pts []Point
 	for _, q := range l.Points {
-		if q.X >= c.XMin && q.X <= c.XMax {
+		if inside(q) {
 			pts = append(pts, q)
 		}
 	}
@@ -646,27 +663,30 @@ func (c LineChart) clip(l Line) Line {
 }
 
 // segments splits a line where a y is missing (NaN, or <= 0 on a log axis)
-// or the x gap is wider than the line allows.
+// or the x gap is wider than the line allows. The segments are runs of
+// the line's points, not copies.
 func segments(l Line, logY, logX bool) [][]Point {
 	var out [][]Point
-	var cur []Point
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, cur)
-		}
-		cur = nil
-	}
-	for _, q := range l.Points {
+	start := -1 // the current segment's first point
+	for i, q := range l.Points {
 		if !finite(q.X) || !finite(q.Y) || (logY && q.Y <= 0) || (logX && q.X <= 0) {
-			flush()
+			if start >= 0 {
+				out = append(out, l.Points[start:i])
+			}
+			start = -1
 			continue
 		}
-		if l.Gap > 0 && len(cur) > 0 && q.X-cur[len(cur)-1].X > l.Gap {
-			flush()
+		if l.Gap > 0 && start >= 0 && q.X-l.Points[i-1].X > l.Gap {
+			out = append(out, l.Points[start:i])
+			start = -1
 		}
-		cur = append(cur, q)
+		if start < 0 {
+			start = i
+		}
 	}
-	flush()
+	if start >= 0 {
+		out = append(out, l.Points[start:])
+	}
 	return out
 }
 
