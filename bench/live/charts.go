@@ -133,7 +133,7 @@ func newSpan(frames []Frame, marks []Mark, window time.Duration, size ChartSize)
 
 // shortLabel keeps a mark's label short enough for a column's chart.
 func shortLabel(s string) string {
-	const most = 18
+	const most = 20
 	if utf8.RuneCountInString(s) <= most {
 		return s
 	}

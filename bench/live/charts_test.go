@@ -195,7 +195,7 @@ func TestChartsDrawTheMarksInTheirWindowOnly(t *testing.T) {
 	for _, c := range live.Charts(frames, marks, 1, live.LiveWindow, live.ColumnSize) {
 		els := parseSVG(t, string(c.SVG))
 		all := strings.Join(texts(els), "\n")
-		for _, want := range []string{"kill thumbnailer", "restart Kafka", "a label far longe…"} {
+		for _, want := range []string{"kill thumbnailer", "restart Kafka", "a label far longer …"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("%s: mark %q not drawn; texts:\n%s", c.Key, want, all)
 			}
