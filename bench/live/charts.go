@@ -18,7 +18,7 @@ import (
 const LiveWindow = 300 * time.Second
 
 // ChartSize is the size of one chart of a column, in pixels: its width and
-// the height of its plot.
+// the height of its plot. The zero ChartSize is ColumnSize.
 type ChartSize struct{ Width, PanelHeight int }
 
 // ColumnSize fits three columns on a wide screen, and in the export (the
@@ -120,7 +120,7 @@ func newSpan(frames []Frame, marks []Mark, window time.Duration, size ChartSize)
 		s.unit, s.xlabel = 60, "minutes into the session"
 	}
 	s.lo, s.hi = lo/s.unit, hi/s.unit
-	s.cols = max(size.Width-58, 50)
+	s.cols = max(size.Width-46-12, 50) // less svg's margins of a narrow chart
 	s.gap = math.Max(2.5, 2.5*(hi-lo)/float64(s.cols)) / s.unit
 	for _, m := range marks {
 		if m.Elapsed < lo || m.Elapsed > hi {
@@ -273,6 +273,9 @@ func rise(a, b float64) float64 {
 }
 
 func newBoard(frames []Frame, marks []Mark, window time.Duration, size ChartSize) *board {
+	if size == (ChartSize{}) {
+		size = ColumnSize
+	}
 	s := newSpan(frames, marks, window, size)
 	b := &board{charts: make([][]svg.LineChart, len(Variants))}
 	for v := range Variants {

@@ -174,6 +174,9 @@ func TestChartsRenderEveryChartAsSVGInEveryColumn(t *testing.T) {
 			}
 		}
 	}
+	if zero := live.Charts(frames, marks, 1, live.LiveWindow, live.ChartSize{}); zero[0].SVG != cols[1][0].SVG {
+		t.Error("the zero ChartSize is not ColumnSize")
+	}
 	if live.Charts(frames, marks, len(live.Variants), live.LiveWindow, live.ColumnSize) != nil {
 		t.Error("charts for a variant that does not exist")
 	}
