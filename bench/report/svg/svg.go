@@ -142,6 +142,19 @@ func (c LineChart) size() size {
 
 func fmtCoord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
+// appendCoord appends fmtCoord(v), without strconv's general formatting
+// where v is a pixel (positive, not near a half tenth, where rounding v
+// times ten is exact rounding of v): the live view draws every second.
+func appendCoord(b []byte, v float64) []byte {
+	n := v * 10
+	if !math.Signbit(v) && v < 1e6 && math.Abs(n-math.Floor(n)-0.5) > 1e-6 {
+		r := int64(math.Round(n))
+		b = strconv.AppendInt(b, r/10, 10)
+		return append(b, '.', byte('0'+r%10))
+	}
+	return strconv.AppendFloat(b, v, 'f', 1, 64)
+}
+
 type svgWriter struct {
 	b strings.Builder
 }
@@ -629,9 +642,9 @@ func (c LineChart) drawLine(w *svgWriter, l Line, logY bool, xa, ya axis) {
 			if i > 0 {
 				pts = append(pts, ' ')
 			}
-			pts = strconv.AppendFloat(pts, xa.px(q.X), 'f', 1, 64)
+			pts = appendCoord(pts, xa.px(q.X))
 			pts = append(pts, ',')
-			pts = strconv.AppendFloat(pts, ya.px(q.Y), 'f', 1, 64)
+			pts = appendCoord(pts, ya.px(q.Y))
 		}
 		w.p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s/>`+"\n",
 			pts, l.Colour, width, dashAttr(l.Dash))
