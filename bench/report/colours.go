@@ -57,3 +57,12 @@ func archColour(arch string, light bool) string {
 	}
 	return dark
 }
+
+// ArchColour is an architecture's colour in the report's charts (by its
+// label: results.Monolith, MonolithAsync, EventDriven), light for its
+// secondary series; FunctionColour an event-driven function's. Other
+// charts in the report's style (the live view's) use them.
+func ArchColour(label string, light bool) string { return archColour(label, light) }
+
+// FunctionColour is an event-driven function's colour; see ArchColour.
+func FunctionColour(name string) string { return functionColour(name) }

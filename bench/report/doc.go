@@ -183,6 +183,10 @@ func mdChart(b *strings.Builder, x chart) {
 	b.WriteString("*" + mdEscape(x.caption) + "*\n")
 }
 
+// Stylesheet is the report's CSS, for other pages in its style (the live
+// view's export).
+const Stylesheet = css
+
 const css = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;border-bottom:2px solid #ddd;padding-bottom:.2em}
 h2{font-size:1.35em;margin-top:2em;border-bottom:1px solid #eee}

@@ -1,17 +1,20 @@
 // Package svg draws the report's charts as plain SVG: line charts of one or
 // more panels over a shared x axis (linear or log, with shaded phases and
-// faults, marks and legends) and grouped bar charts. No scripts, no
+// faults, marks, rules and legends) and grouped bar charts. No scripts, no
 // external fonts, no ids (the HTML report inlines several charts in one
 // document), every text escaped. What the series mean, and their colours,
 // are the caller's.
 package svg
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The chart's own colours: faults, phase shading, grid, axes, text.
@@ -62,6 +65,7 @@ type Panel struct {
 	YTick  func(float64) string
 	LogY   bool
 	YMax   float64 // fixed top (0: from the data)
+	YMin   float64 // fixed bottom of a log axis (0: from the data)
 	Lines  []Line
 	Marks  []Mark
 	Empty  string // shown when the panel has no data
@@ -80,6 +84,15 @@ type Shade struct {
 	Fault    bool
 }
 
+// Rule is a vertical line across every panel at X, labelled at the top:
+// a moment something happened.
+type Rule struct {
+	X      float64
+	Label  string
+	Colour string
+	Dashed bool
+}
+
 // LineChart is one or more panels stacked over a shared x axis.
 type LineChart struct {
 	Title  string
@@ -89,7 +102,11 @@ type LineChart struct {
 	XMin   float64 // used when xMax > xMin
 	XMax   float64
 	Shades []Shade
+	Rules  []Rule // drawn when inside the x range
 	Panels []Panel
+	// Width and PanelHeight size the chart (0: the report's 880 and 190
+	// pixels); a chart narrower than 600 pixels keeps narrower margins.
+	Width, PanelHeight float64
 }
 
 const (
@@ -102,7 +119,41 @@ const (
 	shadeH  = 16 // room for phase labels above the first panel
 )
 
-func fmtCoord(v float64) string { return fmt.Sprintf("%.1f", v) }
+// size is a chart's geometry: its width, the margins left and right of
+// the plot, and a panel's height.
+type size struct{ w, ml, mr, ph float64 }
+
+// report is the report's size (every bar chart's).
+var report = size{chartW, marginL, marginR, panelH}
+
+func (c LineChart) size() size {
+	s := report
+	if c.Width > 0 {
+		s.w = c.Width
+		if c.Width < 600 {
+			s.ml, s.mr = 46, 12
+		}
+	}
+	if c.PanelHeight > 0 {
+		s.ph = c.PanelHeight
+	}
+	return s
+}
+
+func fmtCoord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// appendCoord appends fmtCoord(v), without strconv's general formatting
+// where v is a pixel (positive, not near a half tenth, where rounding v
+// times ten is exact rounding of v): the live view draws every second.
+func appendCoord(b []byte, v float64) []byte {
+	n := v * 10
+	if !math.Signbit(v) && v < 1e6 && math.Abs(n-math.Floor(n)-0.5) > 1e-6 {
+		r := int64(math.Round(n))
+		b = strconv.AppendInt(b, r/10, 10)
+		return append(b, '.', byte('0'+r%10))
+	}
+	return strconv.AppendFloat(b, v, 'f', 1, 64)
+}
 
 type svgWriter struct {
 	b strings.Builder
@@ -114,12 +165,12 @@ func (w *svgWriter) text(x, y float64, anchor, extra, s string) {
 	w.p(`<text x="%s" y="%s" text-anchor="%s"%s>%s</text>`+"\n", fmtCoord(x), fmtCoord(y), anchor, extra, esc(s))
 }
 
-func svgOpen(w *svgWriter, height float64, title string) {
-	w.p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%.0f" viewBox="0 0 %d %.0f" role="img" font-family="sans-serif" font-size="11" fill="%s">`+"\n",
-		chartW, height, chartW, height, colText)
+func svgOpen(w *svgWriter, s size, height float64, title string) {
+	w.p(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" font-family="sans-serif" font-size="11" fill="%s">`+"\n",
+		s.w, height, s.w, height, colText)
 	w.p("<title>%s</title>\n", esc(title))
-	w.p(`<rect x="0" y="0" width="%d" height="%.0f" fill="#ffffff"/>`+"\n", chartW, height)
-	w.p(`<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>`+"\n", marginL, esc(title))
+	w.p(`<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`+"\n", s.w, height)
+	w.p(`<text x="%.0f" y="20" font-size="14" font-weight="bold">%s</text>`+"\n", s.ml, esc(title))
 }
 
 // axis maps data values to pixels, linearly or logarithmically.
@@ -232,12 +283,12 @@ type legendItem struct {
 
 // legendLayout places the items in rows and returns their positions and
 // the height they take.
-func legendLayout(items []legendItem) (pos [][2]float64, height float64) {
-	x, y := float64(marginL), 0.0
+func legendLayout(items []legendItem, s size) (pos [][2]float64, height float64) {
+	x, y := s.ml, 0.0
 	for _, it := range items {
 		w := 34 + 6.2*float64(len([]rune(it.name))) + 18
-		if x+w > chartW-marginR && x > marginL {
-			x, y = marginL, y+18
+		if x+w > s.w-s.mr && x > s.ml {
+			x, y = s.ml, y+18
 		}
 		pos = append(pos, [2]float64{x, y})
 		x += w
@@ -248,8 +299,8 @@ func legendLayout(items []legendItem) (pos [][2]float64, height float64) {
 	return pos, y + 18
 }
 
-func drawLegend(w *svgWriter, items []legendItem, top float64) {
-	pos, _ := legendLayout(items)
+func drawLegend(w *svgWriter, items []legendItem, s size, top float64) {
+	pos, _ := legendLayout(items, s)
 	for i, it := range items {
 		x, y := pos[i][0], top+pos[i][1]
 		if it.bar {
@@ -273,38 +324,53 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Render draws the chart as an SVG document.
 func (c LineChart) Render() []byte {
+	s := c.size()
 	xlo, xhi := c.xRange()
 	legend := c.legend()
-	_, legH := legendLayout(legend)
+	_, legH := legendLayout(legend, s)
 	top := float64(titleH)
 	if len(c.Shades) > 0 {
 		top += shadeH
 	}
 	n := max(len(c.Panels), 1)
-	plotBottom := top + float64(n)*panelH + float64(n-1)*panelGp
+	plotBottom := top + float64(n)*s.ph + float64(n-1)*panelGp
 	height := plotBottom + 44 + legH + 8
-	xa := c.xAxis(xlo, xhi)
+	xa := c.xAxis(xlo, xhi, s)
 
 	w := &svgWriter{}
-	svgOpen(w, height, c.Title)
+	w.b.Grow(c.sizeHint())
+	svgOpen(w, s, height, c.Title)
 	c.drawShades(w, xa, top, plotBottom)
 	for i, p := range c.Panels {
-		pTop := top + float64(i)*(panelH+panelGp)
-		c.drawPanel(w, p, xa, pTop, i == len(c.Panels)-1)
+		pTop := top + float64(i)*(s.ph+panelGp)
+		c.drawPanel(w, p, xa, s, pTop)
 	}
 	if len(c.Panels) == 0 {
-		w.text(chartW/2, top+panelH/2, "middle", ` fill="#777777"`, "no data")
+		w.text(s.w/2, top+s.ph/2, "middle", ` fill="#777777"`, "no data")
 	}
+	c.drawRules(w, xa, s, top, plotBottom)
 	// x axis
 	for _, t := range xa.ticks {
 		x := xa.px(t)
 		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", fmtCoord(x), fmtCoord(plotBottom), fmtCoord(x), fmtCoord(plotBottom+4), colAxis)
 		w.text(x, plotBottom+16, "middle", "", xa.tickText(t))
 	}
-	w.text((marginL+chartW-marginR)/2, plotBottom+32, "middle", "", c.XLabel)
-	drawLegend(w, legend, plotBottom+52)
+	w.text((s.ml+s.w-s.mr)/2, plotBottom+32, "middle", "", c.XLabel)
+	drawLegend(w, legend, s, plotBottom+52)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
+}
+
+// sizeHint is about the bytes the chart's SVG takes: its frame, and a
+// dozen per point.
+func (c LineChart) sizeHint() int {
+	n := 4096
+	for _, p := range c.Panels {
+		for _, l := range p.Lines {
+			n += 12 * len(l.Points)
+		}
+	}
+	return n
 }
 
 // xRange is the chart's x range: the fixed one when XMax > XMin, else
@@ -354,15 +420,15 @@ func (c LineChart) legend() []legendItem {
 
 // xAxis is the shared x axis over [xlo, xhi]; a linear one keeps exactly
 // that window when it is fixed or shaded, rather than rounding it out.
-func (c LineChart) xAxis(xlo, xhi float64) axis {
+func (c LineChart) xAxis(xlo, xhi float64, s size) axis {
 	xt := c.XTick
 	if xt == nil && c.LogX {
 		xt = defaultNum
 	}
 	if c.LogX {
-		return logAxis(xlo, xhi, marginL, chartW-marginR, xt)
+		return logAxis(xlo, xhi, s.ml, s.w-s.mr, xt)
 	}
-	xa := linearAxis(xlo, xhi, marginL, chartW-marginR, 10, xt)
+	xa := linearAxis(xlo, xhi, s.ml, s.w-s.mr, max(3, int(s.w/88)), xt)
 	if c.XMax > c.XMin || len(c.Shades) > 0 { // keep the exact window
 		xa.lo, xa.hi = xlo, xhi
 		var ticks []float64
@@ -407,6 +473,55 @@ func (c LineChart) drawShades(w *svgWriter, xa axis, top, plotBottom float64) {
 	}
 }
 
+// drawRules draws the rules inside the x range across every panel, from
+// top to plotBottom, each labelled at the top of the plot in the first of
+// three rows where its label overlaps no other (unlabelled when none has
+// room: the line is still drawn).
+func (c LineChart) drawRules(w *svgWriter, xa axis, s size, top, plotBottom float64) {
+	lo, hi := math.Min(xa.p0, xa.p1), math.Max(xa.p0, xa.p1)
+	var taken [3]float64 // per label row, the right end of its last label
+	for i := range taken {
+		taken[i] = math.Inf(-1)
+	}
+	for _, r := range sortedRules(c.Rules) {
+		x := xa.px(r.X)
+		if !finite(r.X) || x < lo || x > hi {
+			continue
+		}
+		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.3"%s/>`+"\n",
+			fmtCoord(x), fmtCoord(top), fmtCoord(x), fmtCoord(plotBottom), r.Colour, dashAttr(ruleDash(r.Dashed)))
+		if r.Label == "" {
+			continue
+		}
+		width := 5.6*float64(utf8.RuneCountInString(r.Label)) + 4
+		a, anchor, tx := x+3, "start", x+3
+		if a+width > s.w-s.mr {
+			a, anchor, tx = x-3-width, "end", x-3
+		}
+		for row := range taken {
+			if taken[row] < a {
+				taken[row] = a + width
+				w.text(tx, top+26+float64(row)*12, anchor, fmt.Sprintf(` font-size="10" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, r.Colour), r.Label)
+				break
+			}
+		}
+	}
+}
+
+func ruleDash(dashed bool) string {
+	if dashed {
+		return "4 3"
+	}
+	return DashSolid
+}
+
+// sortedRules is rs by x, keeping the order of rules at the same x.
+func sortedRules(rs []Rule) []Rule {
+	out := append([]Rule(nil), rs...)
+	slices.SortStableFunc(out, func(a, b Rule) int { return cmp.Compare(a.X, b.X) })
+	return out
+}
+
 // faultNames lists the labelled faults' names, in order.
 func faultNames(ss []Shade) []string {
 	var out []string
@@ -422,28 +537,28 @@ func fitsLabel(s string, width float64) bool { return 5.6*float64(len([]rune(s))
 
 // drawPanel draws one panel from top: its y axis and grid, its lines and
 // its marks, or its Empty message when it has no point to plot.
-func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last bool) {
-	bottom := top + panelH
+func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, s size, top float64) {
+	bottom := top + s.ph
 	ya, points := c.yAxis(p, top, bottom)
 	// grid and y ticks
 	for _, t := range ya.ticks {
 		y := ya.px(t)
-		w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s" stroke-width="1"/>`+"\n", marginL, fmtCoord(y), chartW-marginR, fmtCoord(y), colGrid)
-		w.text(marginL-6, y+4, "end", "", ya.tickText(t))
+		w.p(`<line x1="%.0f" y1="%s" x2="%.0f" y2="%s" stroke="%s" stroke-width="1"/>`+"\n", s.ml, fmtCoord(y), s.w-s.mr, fmtCoord(y), colGrid)
+		w.text(s.ml-6, y+4, "end", "", ya.tickText(t))
 	}
-	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(top), marginL, fmtCoord(bottom), colAxis)
-	w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(bottom), chartW-marginR, fmtCoord(bottom), colAxis)
+	w.p(`<line x1="%.0f" y1="%s" x2="%.0f" y2="%s" stroke="%s"/>`+"\n", s.ml, fmtCoord(top), s.ml, fmtCoord(bottom), colAxis)
+	w.p(`<line x1="%.0f" y1="%s" x2="%.0f" y2="%s" stroke="%s"/>`+"\n", s.ml, fmtCoord(bottom), s.w-s.mr, fmtCoord(bottom), colAxis)
 	ylab := p.YLabel
 	if p.LogY {
 		ylab += " (log scale)"
 	}
-	w.p(`<text x="%d" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", marginL+6, fmtCoord(top+12), esc(ylab))
+	w.p(`<text x="%.0f" y="%s" font-size="11" font-weight="bold">%s</text>`+"\n", s.ml+6, fmtCoord(top+12), esc(ylab))
 	if points == 0 {
 		msg := p.Empty
 		if msg == "" {
 			msg = "no data"
 		}
-		w.text((marginL+chartW-marginR)/2, top+panelH/2, "middle", ` fill="#777777"`, msg)
+		w.text((s.ml+s.w-s.mr)/2, top+s.ph/2, "middle", ` fill="#777777"`, msg)
 		return
 	}
 	for _, l := range p.Lines {
@@ -455,7 +570,7 @@ func (c LineChart) drawPanel(w *svgWriter, p Panel, xa axis, top float64, last b
 		w.p(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#000000" stroke-dasharray="2 3"/>`+"\n", fmtCoord(x), fmtCoord(y), fmtCoord(x), fmtCoord(bottom))
 		anchor := "start"
 		dx := 8.0
-		if x > chartW-240 {
+		if x > s.w-min(240, s.w/2) {
 			anchor, dx = "end", -8
 		}
 		w.text(x+dx, y-8, anchor, ` font-size="11" font-weight="bold" stroke="#ffffff" stroke-width="3" paint-order="stroke"`, m.Label)
@@ -490,6 +605,12 @@ func (c LineChart) yAxis(p Panel, top, bottom float64) (ya axis, points int) {
 		}
 	}
 	if p.LogY {
+		if p.YMin > 0 {
+			ylo = p.YMin
+		}
+		if p.YMax > 0 {
+			yhi = p.YMax
+		}
 		return logAxis(ylo, yhi, bottom, top, yt), points
 	}
 	lo := math.Min(0, ylo)
@@ -510,20 +631,23 @@ func (c LineChart) drawLine(w *svgWriter, l Line, logY bool, xa, ya axis) {
 	if width == 0 {
 		width = 1.6
 	}
+	var pts []byte // one buffer for every segment: the live view draws every second
 	for _, seg := range segments(c.clip(l), logY, c.LogX) {
-		var sb strings.Builder
-		for i, q := range seg {
-			if i > 0 {
-				sb.WriteByte(' ')
-			}
-			sb.WriteString(fmtCoord(xa.px(q.X)) + "," + fmtCoord(ya.px(q.Y)))
-		}
 		if len(seg) == 1 {
 			w.p(`<circle cx="%s" cy="%s" r="1.8" fill="%s"/>`+"\n", fmtCoord(xa.px(seg[0].X)), fmtCoord(ya.px(seg[0].Y)), l.Colour)
 			continue
 		}
+		pts = pts[:0]
+		for i, q := range seg {
+			if i > 0 {
+				pts = append(pts, ' ')
+			}
+			pts = appendCoord(pts, xa.px(q.X))
+			pts = append(pts, ',')
+			pts = appendCoord(pts, ya.px(q.Y))
+		}
 		w.p(`<polyline points="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linejoin="round"%s/>`+"\n",
-			sb.String(), l.Colour, width, dashAttr(l.Dash))
+			pts, l.Colour, width, dashAttr(l.Dash))
 		if l.Dots {
 			for _, q := range seg {
 				w.p(`<circle cx="%s" cy="%s" r="2.6" fill="%s"/>`+"\n", fmtCoord(xa.px(q.X)), fmtCoord(ya.px(q.Y)), l.Colour)
@@ -537,9 +661,13 @@ func (c LineChart) clip(l Line) Line {
 	if !(c.XMax > c.XMin) {
 		return l
 	}
+	inside := func(q Point) bool { return q.X >= c.XMin && q.X <= c.XMax }
+	if !slices.ContainsFunc(l.Points, func(q Point) bool { return !inside(q) }) {
+		return l // no copy: the live view draws every second
+	}
 	var pts []Point
 	for _, q := range l.Points {
-		if q.X >= c.XMin && q.X <= c.XMax {
+		if inside(q) {
 			pts = append(pts, q)
 		}
 	}
@@ -548,27 +676,30 @@ func (c LineChart) clip(l Line) Line {
 }
 
 // segments splits a line where a y is missing (NaN, or <= 0 on a log axis)
-// or the x gap is wider than the line allows.
+// or the x gap is wider than the line allows. The segments are runs of
+// the line's points, not copies.
 func segments(l Line, logY, logX bool) [][]Point {
 	var out [][]Point
-	var cur []Point
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, cur)
-		}
-		cur = nil
-	}
-	for _, q := range l.Points {
+	start := -1 // the current segment's first point
+	for i, q := range l.Points {
 		if !finite(q.X) || !finite(q.Y) || (logY && q.Y <= 0) || (logX && q.X <= 0) {
-			flush()
+			if start >= 0 {
+				out = append(out, l.Points[start:i])
+			}
+			start = -1
 			continue
 		}
-		if l.Gap > 0 && len(cur) > 0 && q.X-cur[len(cur)-1].X > l.Gap {
-			flush()
+		if l.Gap > 0 && start >= 0 && q.X-l.Points[i-1].X > l.Gap {
+			out = append(out, l.Points[start:i])
+			start = -1
 		}
-		cur = append(cur, q)
+		if start < 0 {
+			start = i
+		}
 	}
-	flush()
+	if start >= 0 {
+		out = append(out, l.Points[start:])
+	}
 	return out
 }
 
@@ -598,7 +729,7 @@ func (c BarChart) Render() []byte {
 	for _, s := range c.Series {
 		legend = append(legend, legendItem{name: s.Name, colour: s.Colour, bar: true})
 	}
-	_, legH := legendLayout(legend)
+	_, legH := legendLayout(legend, report)
 	ng := max(len(c.Groups), 1)
 	groupW := float64(chartW-marginL-marginR) / float64(ng)
 	rotate := false
@@ -626,7 +757,7 @@ func (c BarChart) Render() []byte {
 	}
 	ya := linearAxis(0, hi*1.08, bottom, top, 5, yt)
 	w := &svgWriter{}
-	svgOpen(w, height, c.Title)
+	svgOpen(w, report, height, c.Title)
 	for _, t := range ya.ticks {
 		y := ya.px(t)
 		w.p(`<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", marginL, fmtCoord(y), chartW-marginR, fmtCoord(y), colGrid)
@@ -648,7 +779,7 @@ func (c BarChart) Render() []byte {
 	if len(c.Groups) == 0 {
 		w.text(chartW/2, top+plotH/2, "middle", ` fill="#777777"`, "no data")
 	}
-	drawLegend(w, legend, bottom+labelH+18)
+	drawLegend(w, legend, report, bottom+labelH+18)
 	w.p("</svg>\n")
 	return []byte(w.b.String())
 }
