@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -338,4 +339,30 @@ func TestStoreContract(t *testing.T) {
 		},
 		PutThumbnailed: thumbnailed,
 	})
+}
+
+// A catalog database from before the stage times gets their columns when
+// the store opens it: its photos read back without them, and a pending one
+// records them from then on.
+func TestOpenMigratesADatabaseFromBeforeTheStageTimes(t *testing.T) {
+	env := stacktest.Load(t)
+	id := photo.NewID()
+	dsn := storetest.BeforeMigration(t, env.PGDSN, "pbtest_catalog_", os.DirFS("migrations"), "003_stages.sql",
+		`INSERT INTO photos (id, owner, bytes, created_at, updated_at, object_seq) VALUES ($1, 'alice', 1234, $2, $2, '1')`, id, created)
+	s, err := catalog.Open(context.Background(), dsn, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, err := s.Get(context.Background(), "alice", id); err != nil || p.ThumbnailedAt != nil || p.TaggedAt != nil {
+		t.Fatalf("old photo: %+v, %v; want it pending, with no stage times", p, err)
+	}
+	run(t, s, id, []step{thumbnailed, tagged})
+	p, err := s.Get(context.Background(), "alice", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != photo.StatusReady || !equalTime(p.ThumbnailedAt, thumbnailedAt) || !equalTime(p.TaggedAt, taggedAt) {
+		t.Errorf("%s, thumbnailed at %v, tagged at %v; want ready, %v, %v", p.Status, p.ThumbnailedAt, p.TaggedAt, thumbnailedAt, taggedAt)
+	}
 }

@@ -14,13 +14,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"slices"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/photobench/photobench/internal/pgdb"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/photo"
 )
@@ -266,6 +269,41 @@ func sorted(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// BeforeMigration returns the DSN of a fresh database (FreshDatabase)
+// migrated as a deployment from before a migration was: with the files of
+// migrations named before next applied (by pgdb.Open, as a store's Open
+// applies them) and seed run with args, to put rows of that schema in. A
+// test then opens its store on it: the store's Open must apply next and
+// the rest on top, and read the old rows.
+func BeforeMigration(t testing.TB, baseDSN, prefix string, migrations fs.FS, next, seed string, args ...any) string {
+	t.Helper()
+	dsn := FreshDatabase(t, baseDSN, prefix)
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil || !slices.Contains(names, next) {
+		t.Fatalf("migrations %v (%v): want %s among them", names, err, next)
+	}
+	old := fstest.MapFS{}
+	for _, name := range names {
+		if name < next {
+			b, err := fs.ReadFile(migrations, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old[name] = &fstest.MapFile{Data: b}
+		}
+	}
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, dsn, 2, old, nil)
+	if err != nil {
+		t.Fatalf("migrate to before %s: %v", next, err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, seed, args...); err != nil {
+		t.Fatalf("seed the database from before %s: %v", next, err)
+	}
+	return dsn
 }
 
 // FreshDatabase returns the DSN of a new database on baseDSN's server,
