@@ -79,6 +79,11 @@ const settle = 2 * time.Second
 //	                 (401), and many slow-body uploads that must not keep
 //	                 an ordinary upload from being served; the server is
 //	                 healthy afterwards
+//
+// Every photo a test reads is checked for its timeline: a ready photo has
+// thumbnailed_at and tagged_at, between created_at and ready_at; one not
+// ready yet has no time from the future (no ready_at, its stage times
+// before its updated_at; none at all in an eventual upload's answer).
 func Run(t *testing.T, tgt Target) {
 	t.Helper()
 	s := newSuite(t, tgt)

@@ -340,3 +340,46 @@ func TestResponseString(t *testing.T) {
 		t.Errorf("String() = %q (%d bytes): want a clipped body and the status", got, len(got))
 	}
 }
+
+func TestCheckTimeline(t *testing.T) {
+	created := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time {
+		t := created.Add(d)
+		return &t
+	}
+	const ms = time.Millisecond
+	photoOf := func(status photo.Status, thumbnailed, tagged, ready *time.Time, updated time.Time) photo.Photo {
+		return photo.Photo{ID: "p", Status: status, CreatedAt: created, UpdatedAt: updated,
+			ThumbnailedAt: thumbnailed, TaggedAt: tagged, ReadyAt: ready}
+	}
+	tests := []struct {
+		name string
+		p    photo.Photo
+		ok   bool
+	}{
+		{"ready in order", photoOf(photo.StatusReady, at(10*ms), at(20*ms), at(30*ms), *at(30 * ms)), true},
+		{"ready, tagged before thumbnailed", photoOf(photo.StatusReady, at(20*ms), at(10*ms), at(30*ms), *at(30 * ms)), true},
+		{"ready, all at once", photoOf(photo.StatusReady, at(0), at(0), at(0), created), true},
+		// A store keeps microseconds, an answer may carry nanoseconds.
+		{"ready, sub-millisecond skew", photoOf(photo.StatusReady, at(-300*time.Microsecond), at(0), at(0), created), true},
+		{"pending, accepted", photoOf(photo.StatusPending, nil, nil, nil, created), true},
+		{"pending, thumbnailed", photoOf(photo.StatusPending, at(10*ms), nil, nil, *at(10 * ms)), true},
+		{"failed after its thumbnails", photoOf(photo.StatusFailed, at(10*ms), nil, at(20*ms), *at(20 * ms)), true},
+		{"ready without thumbnailed_at", photoOf(photo.StatusReady, nil, at(20*ms), at(30*ms), *at(30 * ms)), false},
+		{"ready without tagged_at", photoOf(photo.StatusReady, at(10*ms), nil, at(30*ms), *at(30 * ms)), false},
+		{"ready without ready_at", photoOf(photo.StatusReady, at(10*ms), at(20*ms), nil, *at(30 * ms)), false},
+		{"thumbnailed before created", photoOf(photo.StatusReady, at(-10*ms), at(20*ms), at(30*ms), *at(30 * ms)), false},
+		{"tagged after ready", photoOf(photo.StatusReady, at(10*ms), at(40*ms), at(30*ms), *at(30 * ms)), false},
+		{"pending with a ready_at", photoOf(photo.StatusPending, at(10*ms), nil, at(20*ms), *at(20 * ms)), false},
+		{"pending, stage after its last update", photoOf(photo.StatusPending, at(10*ms), nil, nil, *at(5 * ms)), false},
+		{"failed, stage after it failed", photoOf(photo.StatusFailed, at(30*ms), nil, at(20*ms), *at(20 * ms)), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkTimeline(tt.p)
+			if (err == nil) != tt.ok {
+				t.Errorf("checkTimeline = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}

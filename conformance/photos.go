@@ -39,6 +39,13 @@ func (s *suite) upload(t testing.TB, u user, data []byte) (posted, ready photo.P
 	case posted.Status != wantPhotoStatus:
 		t.Fatalf("%v\nstatus %q, want %q", r, posted.Status, wantPhotoStatus)
 	}
+	if err := checkTimeline(posted); err != nil {
+		t.Errorf("%v\n%v", r, err)
+	}
+	if s.tgt.Eventual && (posted.ThumbnailedAt != nil || posted.TaggedAt != nil) {
+		t.Errorf("%v\nthe photo as accepted is thumbnailed at %v, tagged at %v: stages that have not happened yet",
+			r, posted.ThumbnailedAt, posted.TaggedAt)
+	}
 	if err := s.checkLocation(r, posted.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +66,9 @@ func (s *suite) waitReady(t testing.TB, u user, id string) photo.Photo {
 		case http.StatusOK:
 			p = photo.Photo{}
 			decodeJSON(t, r, &p)
+			if err := checkTimeline(p); err != nil {
+				t.Errorf("%v\n%v", r, err)
+			}
 			switch p.Status {
 			case photo.StatusReady:
 				return true, ""
@@ -270,9 +280,58 @@ func checkThumbSize(ow, oh, tw, th, bound int) error {
 	return nil
 }
 
+// checkTimeline checks a photo's times as one read shows them: a ready
+// photo has every stage time, each at or after created_at and at or before
+// ready_at; a photo not ready yet has no ready_at, and the stage times it
+// has fall between created_at and its last update (nothing from the
+// future); a failed one's come before it failed. thumbnailed_at and
+// tagged_at may come in either order. Times agree to a millisecond
+// (sameTime).
+func checkTimeline(p photo.Photo) error {
+	stages := []struct {
+		name string
+		at   *time.Time
+	}{{"thumbnailed_at", p.ThumbnailedAt}, {"tagged_at", p.TaggedAt}}
+	end, endName := p.UpdatedAt, "updated_at"
+	switch p.Status {
+	case photo.StatusReady, photo.StatusFailed:
+		if p.ReadyAt == nil {
+			return fmt.Errorf("%s photo %s has no ready_at", p.Status, p.ID)
+		}
+		end, endName = *p.ReadyAt, "ready_at"
+	default:
+		if p.ReadyAt != nil {
+			return fmt.Errorf("%s photo %s has a ready_at (%v)", p.Status, p.ID, *p.ReadyAt)
+		}
+	}
+	for _, st := range stages {
+		switch {
+		case st.at == nil && p.Status == photo.StatusReady:
+			return fmt.Errorf("ready photo %s has no %s", p.ID, st.name)
+		case st.at == nil:
+		case !notAfter(p.CreatedAt, *st.at) || !notAfter(*st.at, end):
+			return fmt.Errorf("%s photo %s: created_at %v, %s %v, %s %v; want them in that order",
+				p.Status, p.ID, p.CreatedAt, st.name, *st.at, endName, end)
+		}
+	}
+	return nil
+}
+
+// notAfter reports whether a is at or before b, to a millisecond.
+func notAfter(a, b time.Time) bool { return !a.After(b) || sameTime(a, b) }
+
 // sameTime reports whether two timestamps agree to a millisecond (stores
 // may keep microseconds, answers may carry nanoseconds).
 func sameTime(a, b time.Time) bool {
 	d := a.Sub(b)
 	return -time.Millisecond <= d && d <= time.Millisecond
+}
+
+// sameStage reports whether two optional times are both absent or agree
+// to a millisecond.
+func sameStage(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return sameTime(*a, *b)
 }

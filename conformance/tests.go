@@ -87,6 +87,9 @@ func samePhoto(a, b photo.Photo) error {
 		return fmt.Errorf("thumbnails %v vs %v", a.Thumbnails, b.Thumbnails)
 	case !sameTime(a.CreatedAt, b.CreatedAt):
 		return fmt.Errorf("created_at %v vs %v", a.CreatedAt, b.CreatedAt)
+	case !sameStage(a.ThumbnailedAt, b.ThumbnailedAt) || !sameStage(a.TaggedAt, b.TaggedAt) || !sameStage(a.ReadyAt, b.ReadyAt):
+		return fmt.Errorf("thumbnailed_at %v tagged_at %v ready_at %v vs %v %v %v (each is set once)",
+			a.ThumbnailedAt, a.TaggedAt, a.ReadyAt, b.ThumbnailedAt, b.TaggedAt, b.ReadyAt)
 	}
 	return nil
 }

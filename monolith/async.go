@@ -128,6 +128,9 @@ func (o AsyncOptions) withDefaults(workers int) AsyncOptions {
 // transaction and returns the photo pending; River's workers, in this
 // process, derive the photo (Service.derive, the synchronous Upload's own
 // steps) and mark it ready in the transaction that completes the job.
+// The job's stage times (photo.Photo.ThumbnailedAt, TaggedAt) are taken as
+// its steps end and written with the outcome, in that transaction: a
+// pending photo shows none, and no stage costs a write of its own.
 // Reads and deletes are the Service's.
 type Async struct {
 	*Service
@@ -327,7 +330,8 @@ func permanent(err error) bool {
 	return false
 }
 
-// failed is p failed for the reason err gives (its client-safe message).
+// failed is p failed for the reason err gives (its client-safe message),
+// with the stage times of what it completed before it failed.
 func failed(p photo.Photo, err error) photo.Photo {
 	p.Status, p.FailureReason = photo.StatusFailed, photo.MessageOf(err)
 	p.Tags, p.Colors, p.Hash = nil, nil, ""

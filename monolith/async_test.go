@@ -304,6 +304,12 @@ func TestAsyncRefusedImageFailsThePhoto(t *testing.T) {
 	if p.FailureReason != "vision cannot read the image" || len(p.Thumbnails) > 0 || len(p.Tags) > 0 {
 		t.Errorf("failed photo: reason %q, thumbnails %v, tags %v", p.FailureReason, p.Thumbnails, p.Tags)
 	}
+	// Its record says how far it got: thumbnailed, never tagged.
+	if p.ThumbnailedAt == nil || p.TaggedAt != nil || p.ReadyAt == nil ||
+		p.ThumbnailedAt.Before(p.CreatedAt) || p.ReadyAt.Before(*p.ThumbnailedAt) {
+		t.Errorf("failed photo: created at %v, thumbnailed at %v, tagged at %v, failed at %v; want created, thumbnailed, failed, in order, never tagged",
+			p.CreatedAt, p.ThumbnailedAt, p.TaggedAt, p.ReadyAt)
+	}
 	resp, body := do(t, "GET", a.URL+"/v1/photos/"+id+"/thumbnail?size=small", tok, nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("thumbnail of a failed photo: %d %s", resp.StatusCode, body)

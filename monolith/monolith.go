@@ -130,6 +130,9 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 		return photo.Photo{}, err
 	}
 	written = append(written, orig)
+	// Accepted, as the asynchronous Upload's photo is once its original
+	// is stored: the timeline's first mark, before derive's stage times.
+	p.CreatedAt = postgres.Now()
 	paths, err := s.derive(ctx, &p, data, info)
 	written = append(written, paths...)
 	if err != nil {
@@ -137,7 +140,7 @@ func (s *Service) Upload(ctx context.Context, owner string, data []byte) (p phot
 	}
 
 	now := postgres.Now()
-	p.CreatedAt, p.UpdatedAt, p.ReadyAt = now, now, &now
+	p.UpdatedAt, p.ReadyAt = now, &now
 	t := time.Now()
 	err = s.db.Insert(ctx, p)
 	s.stage("database", t)
@@ -186,8 +189,11 @@ func (s *Service) storeOriginal(p photo.Photo, data []byte) (string, error) {
 
 // derive does the work between storing photo p's original and recording
 // it: decode, thumbnails, their files, vision (stages decode, thumbnail,
-// disk, vision). It fills p's thumbnails, tags, colours and hash, and
-// returns the paths it wrote, also on error, for the caller to remove.
+// disk, vision). It fills p's thumbnails, tags, colours and hash, and the
+// stage times: ThumbnailedAt once the thumbnails are stored (it stays set
+// when vision then fails: a failed photo's record says how far it got),
+// TaggedAt once vision has answered. It returns the paths it wrote, also
+// on error, for the caller to remove.
 func (s *Service) derive(ctx context.Context, p *photo.Photo, data []byte, info imaging.Info) (written []string, err error) {
 	t := time.Now()
 	img, release, err := imaging.Decode(ctx, data, info)
@@ -209,15 +215,24 @@ func (s *Service) derive(ctx context.Context, p *photo.Photo, data []byte, info 
 		return written, err
 	}
 	s.stage("disk", t)
+	p.ThumbnailedAt = stageTime()
 
 	a, err := s.analyze(ctx, p.ID, thumbs)
 	if err != nil {
 		return written, err
 	}
+	p.TaggedAt = stageTime()
 	p.Tags = append([]string(nil), a.Tags...)
 	sort.Strings(p.Tags)
 	p.Colors, p.Hash = a.Colors, a.Hash
 	return written, nil
+}
+
+// stageTime is the time a stage of an upload ends, as stored
+// (postgres.Now), for photo.Photo's stage times.
+func stageTime() *time.Time {
+	t := postgres.Now()
+	return &t
 }
 
 // remove deletes files of photo id that are no longer wanted (why says

@@ -103,10 +103,37 @@ type Photo struct {
 	// Hash is the perceptual hash (hex), equal for visually equal photos.
 	Hash       string             `json:"hash,omitempty"`
 	Thumbnails map[Size]Thumbnail `json:"thumbnails"`
-	CreatedAt  time.Time          `json:"created_at"`
-	UpdatedAt  time.Time          `json:"updated_at"`
+	// CreatedAt is when the upload was accepted: its original stored.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// The stage times, on the server's clock, each set once: a photo's
+	// timeline is CreatedAt, then ThumbnailedAt and TaggedAt, then ReadyAt.
+	// ThumbnailedAt is when its thumbnails were stored, TaggedAt when the
+	// vision service's tags were (in either order: the event-driven tagger
+	// works on the stored small thumbnail). A ready photo has both; a
+	// failed one those of the stages it completed; a pending one those
+	// recorded so far (the event-driven catalog records each stage as its
+	// event arrives, the asynchronous monolith all of them with the
+	// outcome). Neither comes before CreatedAt or after ReadyAt.
+	ThumbnailedAt *time.Time `json:"thumbnailed_at,omitempty"`
+	TaggedAt      *time.Time `json:"tagged_at,omitempty"`
 	// ReadyAt is when the photo became ready (or failed).
 	ReadyAt *time.Time `json:"ready_at,omitempty"`
+}
+
+// InUTC returns p with every time in UTC, as the API answers them (a
+// timestamp read back from the database comes in the local time zone).
+func (p Photo) InUTC() Photo {
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	p.ThumbnailedAt, p.TaggedAt, p.ReadyAt = utc(p.ThumbnailedAt), utc(p.TaggedAt), utc(p.ReadyAt)
+	return p
 }
 
 // NewID returns a new photo id: a UUIDv7, so ids sort by creation time.

@@ -3,8 +3,9 @@
 // in any order and any number of times (MinIO's object records, the
 // thumbnailer's photo.thumbnailed or photo.failed, the tagger's
 // photo.tagged): every write is an idempotent upsert, and a photo becomes
-// ready exactly once, when both its thumbnails and its tags are in. The
-// query function reads the same database through Get and List.
+// ready exactly once, when both its thumbnails and its tags are in, each
+// recorded with its stage time (the event's time: stageTime). The query
+// function reads the same database through Get and List.
 package catalog
 
 import (
@@ -143,10 +144,29 @@ func (s *Store) ObjectRemoved(ctx context.Context, id, owner, sequencer string) 
 	return nil
 }
 
+// stageTime is when the stage an event reports ended, for a photo's stage
+// times (photo.Photo.ThumbnailedAt, TaggedAt): at, the event's time, when
+// it has one. Publishers stamp it (ce_time) on their own clock as the
+// stage's work ends: the thumbnailer once the thumbnails are stored, the
+// tagger once vision has answered; the transport stamps the publish time
+// on an event without one. An event with no time at all (CloudEvents
+// allows it) gets now, the catalog's apply time, and so does one from a
+// clock ahead of the catalog's: no stage time may come after the ready
+// time the catalog sets on its own clock.
+func stageTime(at, now time.Time) time.Time {
+	at = at.UTC().Truncate(time.Microsecond)
+	if at.IsZero() || at.After(now) {
+		return now
+	}
+	return at
+}
+
 // Thumbnailed records a photo.thumbnailed event and reports whether the
-// photo became ready by it. An event naming another owner than the
-// photo's is Permanent and changes nothing.
-func (s *Store) Thumbnailed(ctx context.Context, e eventdriven.Thumbnailed) (*Ready, error) {
+// photo became ready by it. at is the event's time (zero when it has none):
+// the photo's ThumbnailedAt, set by the first such event applied (see
+// stageTime). An event naming another owner than the photo's is Permanent
+// and changes nothing.
+func (s *Store) Thumbnailed(ctx context.Context, e eventdriven.Thumbnailed, at time.Time) (*Ready, error) {
 	thumbs, err := json.Marshal(e.Thumbnails)
 	if err == nil && (e.Width < 0 || e.Width > math.MaxInt32 || e.Height < 0 || e.Height > math.MaxInt32 || e.Bytes < 0) {
 		err = fmt.Errorf("dimensions %dx%d or size %d out of range", e.Width, e.Height, e.Bytes)
@@ -156,13 +176,15 @@ func (s *Store) Thumbnailed(ctx context.Context, e eventdriven.Thumbnailed) (*Re
 	}
 	now := s.now()
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO photos (id, owner, format, width, height, bytes, thumbnails, created_at, updated_at, has_thumbnails)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
+		INSERT INTO photos (id, owner, format, width, height, bytes, thumbnails, created_at, updated_at, has_thumbnails, thumbnailed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, $10)
 		ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, width = EXCLUDED.width, height = EXCLUDED.height,
 			bytes = EXCLUDED.bytes, thumbnails = EXCLUDED.thumbnails, created_at = EXCLUDED.created_at,
-			updated_at = EXCLUDED.updated_at, has_thumbnails = true
+			updated_at = EXCLUDED.updated_at, has_thumbnails = true,
+			thumbnailed_at = COALESCE(photos.thumbnailed_at, EXCLUDED.thumbnailed_at)
 		WHERE NOT photos.deleted AND photos.status = 'pending' AND photos.owner = EXCLUDED.owner`,
-		e.ID, e.Owner, string(e.Format), e.Width, e.Height, e.Bytes, thumbs, e.CreatedAt.UTC().Truncate(time.Microsecond), now)
+		e.ID, e.Owner, string(e.Format), e.Width, e.Height, e.Bytes, thumbs, e.CreatedAt.UTC().Truncate(time.Microsecond), now,
+		stageTime(at, now))
 	if err != nil {
 		return nil, classify("thumbnailed", e.ID, err)
 	}
@@ -173,17 +195,20 @@ func (s *Store) Thumbnailed(ctx context.Context, e eventdriven.Thumbnailed) (*Re
 }
 
 // Tagged records a photo.tagged event and reports whether the photo became
-// ready by it. An event naming another owner than the photo's is
-// Permanent and changes nothing.
-func (s *Store) Tagged(ctx context.Context, e eventdriven.Tagged) (*Ready, error) {
+// ready by it. at is the event's time (zero when it has none): the photo's
+// TaggedAt, set by the first such event applied (see stageTime). An event
+// naming another owner than the photo's is Permanent and changes nothing.
+func (s *Store) Tagged(ctx context.Context, e eventdriven.Tagged, at time.Time) (*Ready, error) {
 	now := s.now()
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO photos (id, owner, tags, colors, hash, created_at, updated_at, has_tags)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, true)
+		INSERT INTO photos (id, owner, tags, colors, hash, created_at, updated_at, has_tags, tagged_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8)
 		ON CONFLICT (id) DO UPDATE SET tags = EXCLUDED.tags, colors = EXCLUDED.colors, hash = EXCLUDED.hash,
-			updated_at = EXCLUDED.updated_at, has_tags = true
+			updated_at = EXCLUDED.updated_at, has_tags = true,
+			tagged_at = COALESCE(photos.tagged_at, EXCLUDED.tagged_at)
 		WHERE NOT photos.deleted AND photos.status = 'pending' AND photos.owner = EXCLUDED.owner`,
-		e.ID, e.Owner, nonNil(e.Tags), nonNil(e.Colors), e.Hash, e.CreatedAt.UTC().Truncate(time.Microsecond), now)
+		e.ID, e.Owner, nonNil(e.Tags), nonNil(e.Colors), e.Hash, e.CreatedAt.UTC().Truncate(time.Microsecond), now,
+		stageTime(at, now))
 	if err != nil {
 		return nil, classify("tagged", e.ID, err)
 	}
@@ -297,7 +322,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-const columns = `id::text, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, thumbnails, created_at, updated_at, ready_at`
+const columns = `id::text, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, thumbnails, created_at, updated_at, ready_at,
+	thumbnailed_at, tagged_at`
 
 func scan(row pgx.Row) (photo.Photo, error) {
 	var (
@@ -306,15 +332,11 @@ func scan(row pgx.Row) (photo.Photo, error) {
 		thumbs         []byte
 	)
 	if err := row.Scan(&p.ID, &p.Owner, &status, &p.FailureReason, &format, &p.Width, &p.Height, &p.Bytes,
-		&p.Tags, &p.Colors, &p.Hash, &thumbs, &p.CreatedAt, &p.UpdatedAt, &p.ReadyAt); err != nil {
+		&p.Tags, &p.Colors, &p.Hash, &thumbs, &p.CreatedAt, &p.UpdatedAt, &p.ReadyAt, &p.ThumbnailedAt, &p.TaggedAt); err != nil {
 		return p, err
 	}
 	p.Status, p.Format = photo.Status(status), photo.Format(format)
-	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
-	if p.ReadyAt != nil {
-		t := p.ReadyAt.UTC()
-		p.ReadyAt = &t
-	}
+	p = p.InUTC()
 	p.Thumbnails = map[photo.Size]photo.Thumbnail{}
 	if err := json.Unmarshal(thumbs, &p.Thumbnails); err != nil {
 		return p, fmt.Errorf("thumbnails of %s: %w", p.ID, err)
@@ -516,13 +538,13 @@ func (h *Handler) domainEvent(ctx context.Context, ev eventdriven.Event) (*Ready
 		if err := decode(&d, &d.ID, &d.Owner); err != nil {
 			return nil, err
 		}
-		return h.Store.Thumbnailed(ctx, d)
+		return h.Store.Thumbnailed(ctx, d, ev.Time)
 	case eventdriven.TypeTagged:
 		var d eventdriven.Tagged
 		if err := decode(&d, &d.ID, &d.Owner); err != nil {
 			return nil, err
 		}
-		return h.Store.Tagged(ctx, d)
+		return h.Store.Tagged(ctx, d, ev.Time)
 	case eventdriven.TypeFailed:
 		var d eventdriven.Failed
 		if err := decode(&d, &d.ID, &d.Owner); err != nil {

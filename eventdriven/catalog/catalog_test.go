@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,12 @@ func openStore(t *testing.T) *catalog.Store {
 
 var created = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// The times of the thumbnailed and tagged events the steps apply.
+var (
+	thumbnailedAt = created.Add(1500 * time.Millisecond)
+	taggedAt      = created.Add(2500 * time.Millisecond)
+)
+
 type step struct {
 	name string
 	do   func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error)
@@ -47,11 +54,11 @@ func objectRemoved(seq string) step {
 var thumbnailed = step{"thumbnailed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
 	return s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Format: photo.FormatJPEG, Width: 800, Height: 600, Bytes: 1234,
 		Thumbnails: map[photo.Size]photo.Thumbnail{photo.SizeSmall: {Width: 256, Height: 192, Bytes: 10}, photo.SizeLarge: {Width: 800, Height: 600, Bytes: 99}},
-		CreatedAt:  created})
+		CreatedAt:  created}, thumbnailedAt)
 }}
 
 var tagged = step{"tagged", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
-	return s.Tagged(ctx, eventdriven.Tagged{ID: id, Owner: "alice", Tags: []string{"blue", "landscape"}, Colors: []string{"#0000ff"}, Hash: "ff00", CreatedAt: created})
+	return s.Tagged(ctx, eventdriven.Tagged{ID: id, Owner: "alice", Tags: []string{"blue", "landscape"}, Colors: []string{"#0000ff"}, Hash: "ff00", CreatedAt: created}, taggedAt)
 }}
 
 var failed = step{"failed", func(s *catalog.Store, ctx context.Context, id string) (*catalog.Ready, error) {
@@ -116,16 +123,29 @@ func TestReadyWhateverTheOrderExactlyOnce(t *testing.T) {
 				len(p.Thumbnails) != 2 || !p.CreatedAt.Equal(created) || p.ReadyAt == nil {
 				t.Errorf("photo %+v", p)
 			}
+			if !equalTime(p.ThumbnailedAt, thumbnailedAt) || !equalTime(p.TaggedAt, taggedAt) {
+				t.Errorf("thumbnailed at %v, tagged at %v; want the events' %v, %v", p.ThumbnailedAt, p.TaggedAt, thumbnailedAt, taggedAt)
+			}
+			if p.ReadyAt != nil && p.ReadyAt.Before(taggedAt) {
+				t.Errorf("ready at %v, before it was tagged at %v", p.ReadyAt, taggedAt)
+			}
 		})
 	}
 }
 
 func TestPendingUntilBothAreIn(t *testing.T) {
 	s := openStore(t)
-	for _, steps := range [][]step{{objectCreated("01")}, {objectCreated("01"), thumbnailed}, {tagged}} {
-		t.Run(names(steps), func(t *testing.T) {
+	for _, tt := range []struct {
+		steps                       []step
+		wantThumbnailed, wantTagged *time.Time
+	}{
+		{[]step{objectCreated("01")}, nil, nil},
+		{[]step{objectCreated("01"), thumbnailed}, &thumbnailedAt, nil},
+		{[]step{tagged}, nil, &taggedAt},
+	} {
+		t.Run(names(tt.steps), func(t *testing.T) {
 			id := photo.NewID()
-			if n := run(t, s, id, steps); n != 0 {
+			if n := run(t, s, id, tt.steps); n != 0 {
 				t.Errorf("reported final %d times", n)
 			}
 			p, err := s.Get(context.Background(), "alice", id)
@@ -135,8 +155,93 @@ func TestPendingUntilBothAreIn(t *testing.T) {
 			if p.Status != photo.StatusPending || len(p.Thumbnails) != 0 {
 				t.Errorf("status %s, thumbnails %v: want pending with none served", p.Status, p.Thumbnails)
 			}
+			// The stages it went through so far, and nothing later.
+			if !samePtr(p.ThumbnailedAt, tt.wantThumbnailed) || !samePtr(p.TaggedAt, tt.wantTagged) || p.ReadyAt != nil {
+				t.Errorf("thumbnailed at %v, tagged at %v, ready at %v; want %v, %v, none",
+					p.ThumbnailedAt, p.TaggedAt, p.ReadyAt, tt.wantThumbnailed, tt.wantTagged)
+			}
 		})
 	}
+}
+
+// A stage time is the first applied event's time; an event without a time,
+// or with one after the catalog's clock, gets the catalog's apply time.
+func TestStageTimes(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	thumbs := map[photo.Size]photo.Thumbnail{photo.SizeSmall: {Width: 4, Height: 3, Bytes: 10}}
+	thumbnail := func(id string, at time.Time) {
+		t.Helper()
+		if _, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Format: photo.FormatJPEG, Width: 4, Height: 3,
+			Thumbnails: thumbs, CreatedAt: created}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := func(id string, at time.Time) *catalog.Ready {
+		t.Helper()
+		r, err := s.Tagged(ctx, eventdriven.Tagged{ID: id, Owner: "alice", Tags: []string{"sky"}, CreatedAt: created}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	get := func(id string) photo.Photo {
+		t.Helper()
+		p, err := s.Get(ctx, "alice", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	t.Run("the first event's time stays", func(t *testing.T) {
+		id := photo.NewID()
+		thumbnail(id, thumbnailedAt)
+		thumbnail(id, thumbnailedAt.Add(time.Minute)) // the thumbnailer ran again
+		if p := get(id); !equalTime(p.ThumbnailedAt, thumbnailedAt) {
+			t.Errorf("thumbnailed at %v after a second event, want the first's %v", p.ThumbnailedAt, thumbnailedAt)
+		}
+		tag(id, taggedAt)
+		tag(id, taggedAt.Add(time.Minute))
+		if p := get(id); p.Status != photo.StatusReady || !equalTime(p.TaggedAt, taggedAt) || !equalTime(p.ThumbnailedAt, thumbnailedAt) {
+			t.Errorf("%s, thumbnailed at %v, tagged at %v; want ready, %v, %v", p.Status, p.ThumbnailedAt, p.TaggedAt, thumbnailedAt, taggedAt)
+		}
+	})
+	t.Run("no event time or a future one is the apply time", func(t *testing.T) {
+		id := photo.NewID()
+		before := time.Now().Add(-time.Millisecond)
+		thumbnail(id, time.Time{})
+		tag(id, time.Now().Add(time.Hour))
+		after := time.Now().Add(time.Millisecond)
+		p := get(id)
+		for name, at := range map[string]*time.Time{"thumbnailed": p.ThumbnailedAt, "tagged": p.TaggedAt} {
+			if at == nil || at.Before(before) || at.After(after) {
+				t.Errorf("%s at %v, want the apply time, in [%v, %v]", name, at, before, after)
+			}
+		}
+		if p.ReadyAt == nil || p.TaggedAt == nil || p.ReadyAt.Before(*p.TaggedAt) {
+			t.Errorf("ready at %v, tagged at %v: want ready after tagged", p.ReadyAt, p.TaggedAt)
+		}
+	})
+	t.Run("a failed photo keeps the stages it completed", func(t *testing.T) {
+		id := photo.NewID()
+		thumbnail(id, thumbnailedAt)
+		if _, err := s.Failed(ctx, eventdriven.Failed{ID: id, Owner: "alice", Reason: "pending too long"}); err != nil {
+			t.Fatal(err)
+		}
+		if p := get(id); p.Status != photo.StatusFailed || !equalTime(p.ThumbnailedAt, thumbnailedAt) || p.TaggedAt != nil {
+			t.Errorf("%s, thumbnailed at %v, tagged at %v; want failed, %v, none", p.Status, p.ThumbnailedAt, p.TaggedAt, thumbnailedAt)
+		}
+	})
+}
+
+func equalTime(got *time.Time, want time.Time) bool { return got != nil && got.Equal(want) }
+
+func samePtr(got, want *time.Time) bool {
+	if got == nil || want == nil {
+		return got == want
+	}
+	return got.Equal(*want)
 }
 
 func TestDeletedStaysDeleted(t *testing.T) {
@@ -200,6 +305,19 @@ func TestOwnerIsolation(t *testing.T) {
 // The catalog keeps the storage contract every photo store keeps.
 func TestStoreContract(t *testing.T) {
 	env := stacktest.Load(t)
+	// The catalog assembles a photo from the pipeline's events: the
+	// original's object event, then the thumbnails and the tags, each
+	// event at its stage's time.
+	thumbnailed := func(t *testing.T, st storetest.Store, p photo.Photo) {
+		s, ctx := st.(*catalog.Store), context.Background()
+		if err := s.ObjectCreated(ctx, p.ID, p.Owner, p.Bytes, p.CreatedAt, "1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.ID, Owner: p.Owner, Format: p.Format,
+			Width: p.Width, Height: p.Height, Bytes: p.Bytes, Thumbnails: p.Thumbnails, CreatedAt: p.CreatedAt}, *p.ThumbnailedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	storetest.Run(t, env.PGDSN, storetest.Harness{
 		Open: func(t *testing.T, dsn string) storetest.Store {
 			s, err := catalog.Open(context.Background(), dsn, 4, nil)
@@ -209,18 +327,9 @@ func TestStoreContract(t *testing.T) {
 			t.Cleanup(s.Close)
 			return s
 		},
-		// The catalog assembles a photo from the pipeline's events: the
-		// original's object event, then the thumbnails and the tags.
 		PutReady: func(t *testing.T, st storetest.Store, p photo.Photo) {
-			s, ctx := st.(*catalog.Store), context.Background()
-			if err := s.ObjectCreated(ctx, p.ID, p.Owner, p.Bytes, p.CreatedAt, "1"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.ID, Owner: p.Owner, Format: p.Format,
-				Width: p.Width, Height: p.Height, Bytes: p.Bytes, Thumbnails: p.Thumbnails, CreatedAt: p.CreatedAt}); err != nil {
-				t.Fatal(err)
-			}
-			r, err := s.Tagged(ctx, eventdriven.Tagged{ID: p.ID, Owner: p.Owner, Tags: p.Tags, CreatedAt: p.CreatedAt})
+			thumbnailed(t, st, p)
+			r, err := st.(*catalog.Store).Tagged(context.Background(), eventdriven.Tagged{ID: p.ID, Owner: p.Owner, Tags: p.Tags, CreatedAt: p.CreatedAt}, *p.TaggedAt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,5 +337,32 @@ func TestStoreContract(t *testing.T) {
 				t.Fatalf("photo %s not ready after its events: %+v", p.ID, r)
 			}
 		},
+		PutThumbnailed: thumbnailed,
 	})
+}
+
+// A catalog database from before the stage times gets their columns when
+// the store opens it: its photos read back without them, and a pending one
+// records them from then on.
+func TestOpenMigratesADatabaseFromBeforeTheStageTimes(t *testing.T) {
+	env := stacktest.Load(t)
+	id := photo.NewID()
+	dsn := storetest.BeforeMigration(t, env.PGDSN, "pbtest_catalog_", os.DirFS("migrations"), "003_stages.sql",
+		`INSERT INTO photos (id, owner, bytes, created_at, updated_at, object_seq) VALUES ($1, 'alice', 1234, $2, $2, '1')`, id, created)
+	s, err := catalog.Open(context.Background(), dsn, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if p, err := s.Get(context.Background(), "alice", id); err != nil || p.ThumbnailedAt != nil || p.TaggedAt != nil {
+		t.Fatalf("old photo: %+v, %v; want it pending, with no stage times", p, err)
+	}
+	run(t, s, id, []step{thumbnailed, tagged})
+	p, err := s.Get(context.Background(), "alice", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != photo.StatusReady || !equalTime(p.ThumbnailedAt, thumbnailedAt) || !equalTime(p.TaggedAt, taggedAt) {
+		t.Errorf("%s, thumbnailed at %v, tagged at %v; want ready, %v, %v", p.Status, p.ThumbnailedAt, p.TaggedAt, thumbnailedAt, taggedAt)
+	}
 }

@@ -31,11 +31,11 @@ func TestWhatTheDatabaseRefusesIsPermanent(t *testing.T) {
 	id := photo.NewID()
 	for name, write := range map[string]func() error{
 		"photo id not a UUID (22P02)": func() error {
-			_, err := s.Tagged(ctx, eventdriven.Tagged{ID: "x", Owner: "alice", CreatedAt: created})
+			_, err := s.Tagged(ctx, eventdriven.Tagged{ID: "x", Owner: "alice", CreatedAt: created}, time.Time{})
 			return err
 		},
 		"width out of range": func() error {
-			_, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Width: 1 << 40, CreatedAt: created})
+			_, err := s.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: id, Owner: "alice", Width: 1 << 40, CreatedAt: created}, time.Time{})
 			return err
 		},
 		"NUL in a reason (22021)": func() error {

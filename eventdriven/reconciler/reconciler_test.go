@@ -256,11 +256,11 @@ func TestPendingTimeoutFailsStuckPhotos(t *testing.T) {
 		if err := f.cat.ObjectCreated(ctx, p.id, f.owner, 16, p.created, "1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.cat.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.id, Owner: f.owner, Format: photo.FormatJPEG, Width: 1, Height: 1, Thumbnails: thumbs, CreatedAt: p.created}); err != nil {
+		if _, err := f.cat.Thumbnailed(ctx, eventdriven.Thumbnailed{ID: p.id, Owner: f.owner, Format: photo.FormatJPEG, Width: 1, Height: 1, Thumbnails: thumbs, CreatedAt: p.created}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if p.tagged {
-			if _, err := f.cat.Tagged(ctx, eventdriven.Tagged{ID: p.id, Owner: f.owner, CreatedAt: p.created}); err != nil {
+			if _, err := f.cat.Tagged(ctx, eventdriven.Tagged{ID: p.id, Owner: f.owner, CreatedAt: p.created}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}

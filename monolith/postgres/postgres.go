@@ -78,10 +78,11 @@ func (s *Store) InTx(ctx context.Context, op string, fn func(pgx.Tx) error) erro
 // InsertTx writes a photo's row and its thumbnails' rows in tx.
 func InsertTx(ctx context.Context, tx pgx.Tx, p photo.Photo) error {
 	_, err := tx.Exec(ctx, `INSERT INTO photos
-		(id, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		(id, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at,
+			thumbnailed_at, tagged_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		p.ID, p.Owner, string(p.Status), p.FailureReason, string(p.Format), p.Width, p.Height, p.Bytes,
-		nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.CreatedAt, p.UpdatedAt, p.ReadyAt)
+		nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.CreatedAt, p.UpdatedAt, p.ReadyAt, p.ThumbnailedAt, p.TaggedAt)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,9 @@ func insertThumbnails(ctx context.Context, tx pgx.Tx, p photo.Photo) error {
 
 // FinishTx makes a pending photo final in tx: p.Status says which.
 // StatusReady records p's tags, colours, hash and thumbnails' rows, with
-// p.UpdatedAt as its ready time; StatusFailed records p.FailureReason. It
+// p.UpdatedAt as its ready time; StatusFailed records p.FailureReason.
+// Both record p's stage times (ThumbnailedAt, TaggedAt), those of a failed
+// photo being of the stages it completed before it failed. It
 // reports whether the photo was still pending, and when it was created: a
 // photo deleted meanwhile, or already final, is left as it is (ok false),
 // so a job that runs again, or runs after a delete, changes nothing.
@@ -108,10 +111,11 @@ func FinishTx(ctx context.Context, tx pgx.Tx, p photo.Photo) (created time.Time,
 		return time.Time{}, false, fmt.Errorf("finish photo %s: status %q is not final", p.ID, p.Status)
 	}
 	err = tx.QueryRow(ctx, `UPDATE photos SET status = $2, failure_reason = $3, tags = $4, colors = $5, hash = $6,
-			updated_at = $7, ready_at = $7
+			updated_at = $7, ready_at = $7, thumbnailed_at = $8, tagged_at = $9
 		WHERE id = $1 AND status = 'pending'
 		RETURNING created_at`,
-		p.ID, string(p.Status), p.FailureReason, nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.UpdatedAt).Scan(&created)
+		p.ID, string(p.Status), p.FailureReason, nonNil(p.Tags), nonNil(p.Colors), p.Hash, p.UpdatedAt,
+		p.ThumbnailedAt, p.TaggedAt).Scan(&created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -128,7 +132,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-const photoColumns = `id::text, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at`
+const photoColumns = `id::text, owner, status, failure_reason, format, width, height, bytes, tags, colors, hash, created_at, updated_at, ready_at,
+	thumbnailed_at, tagged_at`
 
 func scanPhoto(row pgx.Row) (photo.Photo, error) {
 	var (
@@ -136,14 +141,9 @@ func scanPhoto(row pgx.Row) (photo.Photo, error) {
 		status, format string
 	)
 	err := row.Scan(&p.ID, &p.Owner, &status, &p.FailureReason, &format, &p.Width, &p.Height, &p.Bytes,
-		&p.Tags, &p.Colors, &p.Hash, &p.CreatedAt, &p.UpdatedAt, &p.ReadyAt)
+		&p.Tags, &p.Colors, &p.Hash, &p.CreatedAt, &p.UpdatedAt, &p.ReadyAt, &p.ThumbnailedAt, &p.TaggedAt)
 	p.Status, p.Format = photo.Status(status), photo.Format(format)
-	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
-	if p.ReadyAt != nil {
-		t := p.ReadyAt.UTC()
-		p.ReadyAt = &t
-	}
-	return p, err
+	return p.InUTC(), err
 }
 
 // Get returns one of owner's photos. A missing photo, or another user's,

@@ -1,8 +1,8 @@
 // Package storetest is the contract of a PostgreSQL photo store's reads:
 // one suite, run against every store (the monolith's and the event-driven
 // catalog's), as package conformance runs one API suite against every app.
-// It covers what photo.Reader promises of Get and List, error kinds
-// included: a database that cannot be reached is Unavailable, never an
+// It covers what photo.Reader promises of Get and List, the stage times
+// (photo.Photo.ThumbnailedAt, TaggedAt) and error kinds included: a database that cannot be reached is Unavailable, never an
 // error of no kind (which the API answers as a bare 500).
 //
 // The suite talks to the real PostgreSQL server of the stack: each test has
@@ -14,13 +14,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"slices"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/photobench/photobench/internal/pgdb"
 	"github.com/photobench/photobench/internal/stacktest"
 	"github.com/photobench/photobench/photo"
 )
@@ -38,14 +41,18 @@ type Harness struct {
 	// missing; it is closed when the test ends.
 	Open func(t *testing.T, dsn string) Store
 	// PutReady writes p as a ready photo of p.Owner (with its Tags, Format,
-	// size and CreatedAt) through the store's own writers.
+	// size, CreatedAt and stage times) through the store's own writers.
 	PutReady func(t *testing.T, s Store, p photo.Photo)
+	// PutThumbnailed writes p as a pending photo of p.Owner whose
+	// thumbnails are stored (at p.ThumbnailedAt) and whose tags are not.
+	PutThumbnailed func(t *testing.T, s Store, p photo.Photo)
 }
 
 // Run runs the contract against fresh databases on the server that baseDSN
 // (a DSN of any database there) names.
 func Run(t *testing.T, baseDSN string, h Harness) {
 	t.Run("GetReturnsWhatWasWritten", func(t *testing.T) { getRoundTrip(t, baseDSN, h) })
+	t.Run("PendingHasOnlyTheStagesItWentThrough", func(t *testing.T) { pendingStages(t, baseDSN, h) })
 	t.Run("GetOfNoneOrAnotherUsersIsNotFound", func(t *testing.T) { getNotFound(t, baseDSN, h) })
 	t.Run("ListIsTheOwnersNewestFirstInPages", func(t *testing.T) { listPages(t, baseDSN, h) })
 	t.Run("ListFiltersByTag", func(t *testing.T) { listTag(t, baseDSN, h) })
@@ -55,9 +62,11 @@ func Run(t *testing.T, baseDSN string, h Harness) {
 
 var epoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-// readyPhoto is a ready photo of owner created i seconds after epoch.
+// readyPhoto is a ready photo of owner created i seconds after epoch,
+// thumbnailed 100 ms later, tagged 200 ms later, ready 300 ms later.
 func readyPhoto(owner string, i int, tags ...string) photo.Photo {
 	created := epoch.Add(time.Duration(i) * time.Second)
+	thumbnailed, tagged, ready := created.Add(100*time.Millisecond), created.Add(200*time.Millisecond), created.Add(300*time.Millisecond)
 	return photo.Photo{
 		ID: photo.NewID(), Owner: owner, Status: photo.StatusReady, Format: photo.FormatJPEG,
 		Width: 640, Height: 480, Bytes: 1000 + int64(i), Tags: tags,
@@ -65,7 +74,7 @@ func readyPhoto(owner string, i int, tags ...string) photo.Photo {
 			photo.SizeSmall: {Width: 256, Height: 192, Bytes: 100},
 			photo.SizeLarge: {Width: 640, Height: 480, Bytes: 900},
 		},
-		CreatedAt: created, UpdatedAt: created, ReadyAt: &created,
+		CreatedAt: created, UpdatedAt: ready, ReadyAt: &ready, ThumbnailedAt: &thumbnailed, TaggedAt: &tagged,
 	}
 }
 
@@ -99,6 +108,48 @@ func getRoundTrip(t *testing.T, baseDSN string, h Harness) {
 			t.Errorf("thumbnail %s = %+v, want %+v", size, got.Thumbnails[size], want.Thumbnails[size])
 		}
 	}
+	if !sameTime(got.ThumbnailedAt, want.ThumbnailedAt) || !sameTime(got.TaggedAt, want.TaggedAt) {
+		t.Errorf("thumbnailed at %v, tagged at %v; want %v, %v", got.ThumbnailedAt, got.TaggedAt, want.ThumbnailedAt, want.TaggedAt)
+	}
+	// The store may set the ready time itself (the catalog does, on its
+	// clock): it comes after every stage.
+	for name, at := range map[string]*time.Time{"thumbnailed": got.ThumbnailedAt, "tagged": got.TaggedAt} {
+		if at == nil || at.Before(got.CreatedAt) || got.ReadyAt == nil || got.ReadyAt.Before(*at) {
+			t.Errorf("created at %v, %s at %v, ready at %v: want them in that order", got.CreatedAt, name, at, got.ReadyAt)
+		}
+	}
+}
+
+// pendingStages: a photo read before it is ready has the stage times it
+// went through, as written, and none of a later stage.
+func pendingStages(t *testing.T, baseDSN string, h Harness) {
+	s := open(t, baseDSN, h)
+	p := readyPhoto("ann", 1)
+	p.Status, p.Tags, p.TaggedAt, p.ReadyAt, p.UpdatedAt = photo.StatusPending, nil, nil, nil, *p.ThumbnailedAt
+	h.PutThumbnailed(t, s, p)
+	got, err := s.Get(context.Background(), "ann", p.ID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	page, err := s.List(context.Background(), photo.ListQuery{Owner: "ann", Limit: 10})
+	if err != nil || len(page.Photos) != 1 {
+		t.Fatalf("List = %v, %v; want the one photo", ids(page.Photos), err)
+	}
+	for name, q := range map[string]photo.Photo{"Get": got, "List": page.Photos[0]} {
+		if q.Status != photo.StatusPending || !sameTime(q.ThumbnailedAt, p.ThumbnailedAt) || q.TaggedAt != nil || q.ReadyAt != nil {
+			t.Errorf("%s: %s, thumbnailed at %v, tagged at %v, ready at %v; want pending, %v, none, none",
+				name, q.Status, q.ThumbnailedAt, q.TaggedAt, q.ReadyAt, *p.ThumbnailedAt)
+		}
+	}
+}
+
+// sameTime reports whether two optional times are both absent, or the
+// same instant.
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 func getNotFound(t *testing.T, baseDSN string, h Harness) {
@@ -218,6 +269,41 @@ func sorted(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// BeforeMigration returns the DSN of a fresh database (FreshDatabase)
+// migrated as a deployment from before a migration was: with the files of
+// migrations named before next applied (by pgdb.Open, as a store's Open
+// applies them) and seed run with args, to put rows of that schema in. A
+// test then opens its store on it: the store's Open must apply next and
+// the rest on top, and read the old rows.
+func BeforeMigration(t testing.TB, baseDSN, prefix string, migrations fs.FS, next, seed string, args ...any) string {
+	t.Helper()
+	dsn := FreshDatabase(t, baseDSN, prefix)
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil || !slices.Contains(names, next) {
+		t.Fatalf("migrations %v (%v): want %s among them", names, err, next)
+	}
+	old := fstest.MapFS{}
+	for _, name := range names {
+		if name < next {
+			b, err := fs.ReadFile(migrations, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old[name] = &fstest.MapFile{Data: b}
+		}
+	}
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, dsn, 2, old, nil)
+	if err != nil {
+		t.Fatalf("migrate to before %s: %v", next, err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, seed, args...); err != nil {
+		t.Fatalf("seed the database from before %s: %v", next, err)
+	}
+	return dsn
 }
 
 // FreshDatabase returns the DSN of a new database on baseDSN's server,
