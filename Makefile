@@ -10,7 +10,7 @@ GOFILES  := $(shell find . -name '*.go' -not -path './.stack/*' 2>/dev/null) go.
 # Integration tests start real servers; allow for a slow first compile too.
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: help deps build up down status clean-stack test bench chaos vet loadgen-calibrate demo-vision-outage demo-slow-vision
+.PHONY: help deps build up down status clean-stack test bench chaos vet loadgen-calibrate demo-vision-outage demo-slow-vision live
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ chaos: deps build ## the fault matrix on a scratch stack of its own (about 8.5 m
 
 demo-vision-outage: build ## workshop demo against make up (about 2.5 min): a 40 s vision outage, the three apps side by side
 	@$(BIN) demo vision-outage
+
+live: build ## the workshop room against make up: a live page of the three apps side by side with fault buttons, on http://127.0.0.1:18100/ (Ctrl-C ends it)
+	@$(BIN) live $(LIVE_FLAGS)
 
 demo-slow-vision: build ## workshop demo against make up (about 2.5 min): vision 10x slower for 40 s, the three apps side by side
 	@$(BIN) demo slow-vision

@@ -26,10 +26,15 @@ type APIRun struct {
 	// line). They are called from one goroutine each and must be quick.
 	Observe      func(Result)
 	ObserveReady func(ReadyResult)
-	inFlight     atomic.Int64
-	follower     atomic.Pointer[Follower]
-	started      time.Time   // when Attack was called: the schedule's start, to within microseconds
-	following    atomic.Bool // the schedule has ended and the follower drains
+	// OnAccepted, optional, sees every upload accepted (2xx with the
+	// photo's id) when the scenario follows uploads, as the follower
+	// starts following it: where the live view learns a photo's id before
+	// it is ready. Called from the client's goroutines; must be quick.
+	OnAccepted func(Hit, UploadAnswer)
+	inFlight   atomic.Int64
+	follower   atomic.Pointer[Follower]
+	started    time.Time   // when Attack was called: the schedule's start, to within microseconds
+	following  atomic.Bool // the schedule has ended and the follower drains
 }
 
 // InFlight returns the requests sent and not yet answered.
@@ -135,6 +140,9 @@ func (r *APIRun) follow(sc *Scenario, base *http.Client) (f *Follower, readyRec 
 	r.Target.ThumbnailsOfReady(true)
 	r.Target.OnUpload(func(h Hit, a UploadAnswer) {
 		ph := sc.Phases[h.Phase]
+		if r.OnAccepted != nil {
+			r.OnAccepted(h, a)
+		}
 		f.Follow(h, ph.Name, ph.Warmup, a)
 	})
 	go func() {

@@ -88,6 +88,13 @@ func (s *Switch) Closed() bool {
 	return s.closed
 }
 
+// Origin returns when the schedule started (the first Due), zero before.
+func (s *Switch) Origin() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.origin
+}
+
 // Current returns the schedule set last.
 func (s *Switch) Current() Pacer {
 	s.mu.Lock()

@@ -163,13 +163,13 @@ func parseCommand(args []string, getenv func(string) string) (cfg Config, sdDir 
 	if err != nil {
 		return cfg, "", fmt.Errorf("demo: %w", err)
 	}
-	env := newSettings(getenv, sc)
+	env := NewEnv(getenv, sc)
 	cfg = DefaultConfig(fault)
-	cfg.MonolithURL = strings.TrimSuffix(env.lookup(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
-	cfg.MonolithAsyncURL = strings.TrimSuffix(env.lookup(async, "PHOTOBENCH_MONOLITH_ASYNC_URL"), "/")
-	cfg.EventDrivenURL = strings.TrimSuffix(env.lookup(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
-	cfg.VisionURL = strings.TrimSuffix(env.lookup(visionURL, "PHOTOBENCH_VISION_URL"), "/")
-	cfg.PrometheusURL = strings.TrimSuffix(env.lookup("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
+	cfg.MonolithURL = strings.TrimSuffix(env.Get(mono, "PHOTOBENCH_MONOLITH_URL"), "/")
+	cfg.MonolithAsyncURL = strings.TrimSuffix(env.Get(async, "PHOTOBENCH_MONOLITH_ASYNC_URL"), "/")
+	cfg.EventDrivenURL = strings.TrimSuffix(env.Get(ed, "PHOTOBENCH_EVENTDRIVEN_URL"), "/")
+	cfg.VisionURL = strings.TrimSuffix(env.Get(visionURL, "PHOTOBENCH_VISION_URL"), "/")
+	cfg.PrometheusURL = strings.TrimSuffix(env.Get("", "PHOTOBENCH_PROMETHEUS_URL"), "/")
 	cfg.CacheDir = filepath.Join(sc.Dir, "loadgen-cache")
 	cfg.Secret = auth.SecretFromEnv(getenv)
 	if secret != "" {
@@ -183,7 +183,7 @@ func parseCommand(args []string, getenv func(string) string) (cfg Config, sdDir 
 	if err := cfg.Validate(); err != nil {
 		return cfg, "", fmt.Errorf("demo %s: %w", fault.Name, err)
 	}
-	sdDir = env.lookup("", "PHOTOBENCH_PROMETHEUS_SD_DIR")
+	sdDir = env.Get("", "PHOTOBENCH_PROMETHEUS_SD_DIR")
 	if st, err := os.Stat(sdDir); sdDir != "" && (err != nil || !st.IsDir()) {
 		sdDir = "" // no stack set up here: no live metrics
 	}
@@ -206,25 +206,25 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// settings looks the demo's settings up: a flag's value, else the
-// environment, else the stack's configuration.
-type settings struct {
+// Env looks a demo's (or a live session's) settings up: a flag's value,
+// else the environment, else the stack's configuration.
+type Env struct {
 	getenv func(string) string
 	stack  map[string]string // the stack's environment, apps' included
 }
 
-// newSettings is the lookup of the environment getenv and then the stack sc.
-func newSettings(getenv func(string) string, sc stack.Config) settings {
-	e := settings{getenv: getenv, stack: map[string]string{}}
+// NewEnv is the lookup of the environment getenv and then the stack sc.
+func NewEnv(getenv func(string) string, sc stack.Config) Env {
+	e := Env{getenv: getenv, stack: map[string]string{}}
 	for _, kv := range append(sc.Env(), sc.AppEnv()...) {
 		e.stack[kv[0]] = kv[1]
 	}
 	return e
 }
 
-// lookup is flagValue when set, else the variable name from the
+// Get is flagValue when set, else the variable name from the
 // environment, else from the stack.
-func (e settings) lookup(flagValue, name string) string {
+func (e Env) Get(flagValue, name string) string {
 	if flagValue != "" {
 		return flagValue
 	}
@@ -246,7 +246,7 @@ func configProblems(cfg Config, extra []string) []string {
 		{"--target-monolith", cfg.MonolithURL}, {"--target-monolith-async", cfg.MonolithAsyncURL},
 		{"--target-eventdriven", cfg.EventDrivenURL}, {"--vision", cfg.VisionURL},
 	} {
-		if !httpURL(u.url) {
+		if !HTTPURL(u.url) {
 			problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL", u.flag, u.url))
 		}
 	}

@@ -201,14 +201,14 @@ func (c Config) Validate() error {
 		bad("unknown demo %q", c.Fault.Name)
 	}
 	for _, name := range Archs {
-		if u := c.url(name); !httpURL(u) {
+		if u := c.url(name); !HTTPURL(u) {
 			bad("%s URL %q is not an http(s) URL", name, u)
 		}
 	}
-	if !httpURL(c.VisionURL) {
+	if !HTTPURL(c.VisionURL) {
 		bad("vision URL %q is not an http(s) URL", c.VisionURL)
 	}
-	if c.PrometheusURL != "" && !httpURL(c.PrometheusURL) {
+	if c.PrometheusURL != "" && !HTTPURL(c.PrometheusURL) {
 		bad("Prometheus URL %q is not an http(s) URL", c.PrometheusURL)
 	}
 	if len(c.Secret) < auth.MinSecretLen {
@@ -234,7 +234,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func httpURL(s string) bool {
+// HTTPURL reports whether s is an absolute http(s) URL with a host.
+func HTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
@@ -397,7 +398,7 @@ func newArchRuns(ctx context.Context, c Config, client *http.Client) ([]*archRun
 		if err != nil {
 			return nil, err
 		}
-		if err := checkAuth(ctx, client, name, tgt); err != nil {
+		if err := CheckAuth(ctx, client, name, tgt); err != nil {
 			return nil, err
 		}
 		r := newArchRun(name, sc, tgt)
@@ -618,17 +619,17 @@ func liveLine(el time.Duration, c Config, runs []*archRun) string {
 	return fmt.Sprintf("%4.0fs %-10s uploads: %s | backlog %s", el.Seconds(), phase, strings.Join(parts, " | "), strings.Join(backlog, ", "))
 }
 
-// checkAuth lists user 0's photos once, so that a secret the app does not
-// share fails the demo before it starts instead of making every request a
-// 401.
-func checkAuth(ctx context.Context, client *http.Client, name string, tgt *loadgen.APITarget) error {
+// CheckAuth lists user 0's photos once, so that a secret the app does not
+// share fails a demo or a live session before it starts instead of making
+// every request a 401; an app that does not answer fails it too.
+func CheckAuth(ctx context.Context, client *http.Client, name string, tgt *loadgen.APITarget) error {
 	req, err := tgt.Target(ctx, loadgen.Hit{Op: loadgen.OpList, Intended: time.Now()})
 	if err != nil {
 		return fmt.Errorf("check the %s token: %w", name, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("check the %s token: %w", name, err)
+		return fmt.Errorf("%s at %s does not answer (is the stack up? make up): %w", name, req.URL.Host, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()

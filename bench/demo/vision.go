@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/vision"
 )
 
@@ -112,38 +109,12 @@ func (v *visionAdmin) set(ctx context.Context, method string, body []byte) error
 // queryBacklog reads a backlog (query, one series) from Prometheus now; ok
 // is false when Prometheus has no such series.
 func queryBacklog(ctx context.Context, client *http.Client, promURL, query string) (v float64, ok bool, err error) {
-	u := strings.TrimSuffix(promURL, "/") + "/api/v1/query?" + url.Values{"query": {query}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	samples, err := promsd.Query(ctx, client, promURL, query)
 	if err != nil {
-		return 0, false, fmt.Errorf("query backlog: %w", err)
+		return 0, false, fmt.Errorf("backlog: %w", err)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, false, fmt.Errorf("query backlog: %w", err)
-	}
-	defer resp.Body.Close()
-	var ans struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ans); err != nil {
-		return 0, false, fmt.Errorf("query backlog: %s: %w", resp.Status, err)
-	}
-	if ans.Status != "success" {
-		return 0, false, fmt.Errorf("query backlog: %s: %s", resp.Status, ans.Error)
-	}
-	if len(ans.Data.Result) == 0 {
+	if len(samples) == 0 {
 		return 0, false, nil
 	}
-	s, _ := ans.Data.Result[0].Value[1].(string)
-	v, err = strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false, fmt.Errorf("query backlog: value %q: %w", s, err)
-	}
-	return v, true, nil
+	return samples[0].Value, true, nil
 }

@@ -79,8 +79,8 @@ func newExport(s Snapshot) export {
 		Timeline: table{Caption: "What was pressed, and what the session did by itself, in order",
 			Header: []string{"time into the session", "kind", "what", "error"}, Code: -1, Empty: "Nothing was pressed."},
 		Summary: table{Caption: fmt.Sprintf("Each variant at the end of the session (counts since its start or the last reset; "+
-			"latencies over the last %.0f s, CPU over the last %.0f s, cost at the load of the last %.0f s)",
-			LatencyWindow.Seconds(), RateWindow.Seconds(), CostWindow.Seconds()),
+			"latencies over the last %.0f s, CPU and cost over the last %.0f s)",
+			LatencyWindow.Seconds(), CostWindow.Seconds()),
 			Header: []string{"variant", "uploads ok", "errors", "dropped", "ack p50 / p99", "ready p50 / p99", "peak backlog",
 				"dead-lettered / reconciled", "CPU (cores)", "cost per million photos"}, Code: -1},
 	}

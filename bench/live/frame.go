@@ -29,9 +29,9 @@ var Variants = demo.Archs
 
 // The sliding windows of a Frame's figures, and the photo strip's length.
 const (
-	RateWindow    = 5 * time.Second  // Offered, Achieved, CPU
+	RateWindow    = 5 * time.Second  // Offered, Achieved
 	LatencyWindow = 30 * time.Second // the percentiles
-	CostWindow    = 60 * time.Second // the cost estimate's load and usage
+	CostWindow    = 30 * time.Second // CPU and the cost estimate's load and usage
 	StripLength   = 6
 )
 
@@ -113,12 +113,15 @@ type VariantFrame struct {
 	Dropped   uint64 `json:"dropped"`
 	// Upload acknowledgement latency (intended start to answer) of the
 	// uploads answered 2xx in the last LatencyWindow, in milliseconds.
+	// AckN is how many: with fewer than 100 the p99 is the largest.
 	AckP50 Num `json:"ack_p50_ms"`
 	AckP99 Num `json:"ack_p99_ms"`
+	AckN   int `json:"ack_n"`
 	// Upload to ready (intended start to the server's ready_at) of the
 	// uploads that became ready in the last LatencyWindow, in milliseconds.
 	ReadyP50 Num `json:"ready_p50_ms"`
 	ReadyP99 Num `json:"ready_p99_ms"`
+	ReadyN   int `json:"ready_n"`
 	// Pending is the accepted uploads followed and not yet ready.
 	Pending int `json:"pending"`
 	// Backlog is the work queued: the async monolith's jobs not finished,
@@ -135,7 +138,7 @@ type VariantFrame struct {
 	DLQ        Num `json:"dlq"`
 	Reconciled Num `json:"reconciled"`
 	// CPU is the cores the variant's processes used over the last
-	// RateWindow (see CPUNote for what is counted).
+	// CostWindow (see CPUNote for what is counted).
 	CPU     Num    `json:"cpu_cores"`
 	CPUNote string `json:"cpu_note,omitempty"`
 	// CostPerMillion is the cost of a million photos at the load of the

@@ -12,6 +12,7 @@ import (
 	"github.com/photobench/photobench/bench"
 	"github.com/photobench/photobench/bench/chaos"
 	"github.com/photobench/photobench/bench/demo"
+	"github.com/photobench/photobench/bench/live"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/dlq"
 	"github.com/photobench/photobench/eventdriven/platform"
@@ -41,6 +42,7 @@ Commands:
   calibrate measure the load generator against vegeta and wrk on a trivial server
   bench     the side-by-side benchmark of a profile, and its trade-off report
   demo      a two-minute coupling demonstration against make up (workshops)
+  live      the workshop room: a live web page of the three apps side by side, with fault buttons
   chaos     the fault matrix: SIGKILL each process under load, count what is lost
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
@@ -63,6 +65,7 @@ var usages = map[string]string{
 	"calibrate": calibrate.Usage,
 	"bench":     bench.Usage,
 	"demo":      demo.Usage,
+	"live":      live.Usage,
 	"chaos":     chaos.Usage,
 }
 
@@ -106,6 +109,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return demo.Run(ctx, rest, getenv, stdout, stderr)
 	case "chaos":
 		return chaos.Run(ctx, rest, getenv, stdout, stderr)
+	case "live":
+		return live.Run(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", command.ErrUsage, cmd)
