@@ -184,10 +184,11 @@ func (v *variant) reset() {
 	v.uploadsOK, v.errors, v.dropped = 0, 0, 0
 }
 
-// window sums the buckets of the seconds in (now-d, now].
+// window sums the buckets of the d/time.Second whole seconds before
+// now's (the current second is not over yet).
 func (v *variant) window(now time.Time, d time.Duration) bucket {
 	var sum bucket
-	last := now.Unix()
+	last := now.Unix() - 1
 	for sec := last - int64(d/time.Second) + 1; sec <= last; sec++ {
 		b := v.ring[((sec%ringSeconds)+ringSeconds)%ringSeconds]
 		if b.sec != sec {
