@@ -69,6 +69,7 @@ func startSession(t *testing.T, sc stack.Config, env stacktest.Env, speed float6
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
+		hs.CloseClientConnections()
 		hs.Close()
 		cancel()
 		if err := <-done; err != nil {
@@ -310,10 +311,10 @@ func inTheBrowser(t *testing.T, sc stack.Config, env stacktest.Env) {
 	errorsBefore, err := browser.Text(ctx, `#col-monolith [data-k="errors"]`, wait)
 	step("monolith errors", err)
 	before, _ := strconv.Atoi(errorsBefore)
-	_, err = browser.WaitText(ctx, `#col-monolith [data-k="errors"]`, wait, atLeast(before+3))
+	_, err = browser.WaitText(ctx, `#col-monolith [data-k="errors"]`, wait, atLeast(before+10))
 	step("the monolith's errors rise", err)
 	for _, col := range []string{"monolith-async", "eventdriven"} {
-		_, err := browser.WaitText(ctx, "#col-"+col+` [data-k="backlog"]`, wait, atLeast(1))
+		_, err := browser.WaitText(ctx, "#col-"+col+` [data-k="backlog"]`, wait, atLeast(5))
 		step(col+"'s backlog rises", err)
 		text, err := browser.Text(ctx, "#col-"+col+` [data-k="errors"]`, wait)
 		step(col+" errors", err)
@@ -328,6 +329,8 @@ func inTheBrowser(t *testing.T, sc stack.Config, env stacktest.Env) {
 	for _, col := range []string{"monolith-async", "eventdriven"} {
 		_, err := browser.WaitText(ctx, "#col-"+col+` [data-k="backlog"]`, 2*time.Minute, func(s string) bool { return s == "0" })
 		step(col+"'s backlog drains", err)
+		_, err = browser.WaitText(ctx, "#col-"+col+` [data-k="pending"]`, 2*time.Minute, func(s string) bool { return s == "0" })
+		step(col+"'s photos all final", err)
 	}
 	step("screenshot", browser.Screenshot(ctx, filepath.Join(dir, "live-recovered.png")))
 	t.Logf("screenshots in %s", dir)

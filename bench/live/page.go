@@ -253,6 +253,15 @@ func (v *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ch := v.s.subscribe()
 	defer v.s.unsubscribe(ch)
+	for v.s.Latest().At.IsZero() { // no frame yet: wait for the first
+		select {
+		case <-r.Context().Done():
+			return
+		case <-v.s.ended:
+			return
+		case <-ch:
+		}
+	}
 	send := func() bool {
 		msg, err := v.update(r)
 		if err != nil {
@@ -272,6 +281,8 @@ func (v *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-v.s.ended:
 			return
 		case <-ch:
 			if !send() {

@@ -130,7 +130,8 @@ type Session struct {
 	subs     map[chan []byte]struct{}
 	rendered []byte // the last frame as sent to the pages
 	busy     func() error
-	control  sync.Mutex // one control at a time
+	control  sync.Mutex    // one control at a time
+	ended    chan struct{} // closed when Run returns: the pages' streams end
 }
 
 // New checks that every app accepts the session's tokens, records the
@@ -145,7 +146,7 @@ func New(ctx context.Context, c Config) (*Session, error) {
 	}
 	s := &Session{cfg: c, start: time.Now(), client: &http.Client{Timeout: 10 * time.Second},
 		counters: map[string]float64{}, totals: map[string]float64{}, est: map[string]estimate.Estimate{},
-		subs: map[chan []byte]struct{}{}, load: LoadState{Shape: ShapeConstant, Rate: c.Rate}, vision: VisionHealthy}
+		subs: map[chan []byte]struct{}{}, ended: make(chan struct{}), load: LoadState{Shape: ShapeConstant, Rate: c.Rate}, vision: VisionHealthy}
 	s.vis = vision.Admin{BaseURL: strings.TrimSuffix(c.VisionURL, "/"), Client: s.client}
 	s.busy = func() error { return nil }
 	photos, err := loadgen.LoadPhotos(demo.Photos, c.Seed, c.CacheDir)
@@ -195,6 +196,8 @@ func (s *Session) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			close(s.ended)
+			s.StopScene()
 			s.stopLoad("session ended")
 			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

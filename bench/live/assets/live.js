@@ -19,6 +19,9 @@
       var col = document.getElementById("col-" + v.label);
       if (col && u.html.columns[i] !== undefined) col.innerHTML = u.html.columns[i];
     });
+    document.querySelectorAll("button[name=state]").forEach(function (b) {
+      b.classList.toggle("on", b.value === u.frame.vision);
+    });
     document.body.dataset.frame = u.frame.at;
   });
   es.onerror = function () { say("lost the stream; reconnecting…", true); };
