@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/bench/live/ops"
 )
 
@@ -151,7 +152,14 @@ func (v *Server) view(r *http.Request) view {
 	charts := Columns(frames, marks, LiveWindow, ColumnSize)
 	vw := view{Frame: f, Presenter: v.presenter(r), Key: v.key, Shapes: Shapes, Visions: VisionStates,
 		Functions: ops.Functions(), Servers: ops.Servers, Scenes: Scenes, MaxRate: v.s.cfg.MaxRate, Stack: v.s.cfg.HaveStack}
-	for i, vf := range f.Variants {
+	variants := f.Variants
+	if len(variants) == 0 { // before the first frame: the columns, empty
+		for _, name := range Variants {
+			variants = append(variants, VariantFrame{Name: name, Label: demo.Label(name), Offered: NA, Achieved: NA,
+				AckP50: NA, AckP99: NA, ReadyP50: NA, ReadyP99: NA, Backlog: NA, DLQ: NA, Reconciled: NA, CPU: NA, CostPerMillion: NA})
+		}
+	}
+	for i, vf := range variants {
 		c := column{V: vf}
 		if i < len(charts) {
 			c.Charts = charts[i]
