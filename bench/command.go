@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/command"
+	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -194,6 +196,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sc, err := stack.LoadConfig(getenv, ".stack")
 	if err != nil {
 		return err
+	}
+	// A demo, a live page or a photobench load running against the stack
+	// would load the machine and the shared event-driven app during the
+	// runs: refuse, as they refuse while a bench runs.
+	if busy := promsd.Loads(sc.SDDir(), os.Getpid()); len(busy) > 0 {
+		return fmt.Errorf("bench: another load runs against the stack (%s): it would disturb the figures; wait until it ends", strings.Join(busy, ", "))
 	}
 	if sc.AppBinary = stack.SelfBinary(); sc.AppBinary == "" {
 		return errors.New("bench: run it as the photobench binary (make bench builds bin/photobench)")
