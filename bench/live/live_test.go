@@ -249,6 +249,21 @@ func streamOfAScene(t *testing.T, sc stack.Config, env stacktest.Env) {
 			t.Errorf("%s: no backlog during the outage", label)
 		}
 	}
+	// The export holds the session: its timeline's controls, escaped.
+	resp, err := http.Get(base + "/export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if cd := resp.Header.Get("Content-Disposition"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(cd, "attachment;") {
+		t.Fatalf("export: %s, Content-Disposition %q", resp.Status, cd)
+	}
+	for _, want := range []string{"vision outage-fail", "vision-outage 4/4: end", "<svg"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the export has no %q", want)
+		}
+	}
 	// Stop the load, then every backlog drains: every upload accepted
 	// during the outage is done.
 	press(t, base, url.Values{"action": {"stop"}})

@@ -147,6 +147,7 @@ type column struct {
 
 func (v *Server) view(r *http.Request) view {
 	f := v.s.Latest()
+	f.Load, f.Vision = v.s.State() // the controls show what is set now, also before the first frame
 	marks := v.s.Marks()
 	frames := v.s.Frames()
 	charts := Columns(frames, marks, LiveWindow, ColumnSize)

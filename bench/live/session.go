@@ -225,6 +225,14 @@ func (s *Session) Marks() []Mark {
 	return append([]Mark(nil), s.marks...)
 }
 
+// State returns the load and the vision state as set now (the last frame
+// may be up to a tick older).
+func (s *Session) State() (LoadState, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load, s.vision
+}
+
 // Latest returns the last frame (zero before the first).
 func (s *Session) Latest() Frame {
 	s.mu.Lock()
