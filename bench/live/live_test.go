@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -281,16 +282,20 @@ func streamOfAScene(t *testing.T, sc stack.Config, env stacktest.Env) {
 	}
 }
 
-// screenshots is where the browser test saves its screenshots:
-// $PHOTOBENCH_LIVE_SCREENSHOTS, else a directory of the test's own.
+// screenshots is where the browser test saves its screenshots of each
+// state (live-healthy.png, live-outage.png, live-recovered.png; failed.png
+// when a step fails): $PHOTOBENCH_LIVE_SCREENSHOTS, else
+// photobench-live-screenshots-UID in the temporary directory, kept after the
+// test and overwritten by the next run (the test logs where).
 func screenshots(t *testing.T) string {
-	if d := os.Getenv("PHOTOBENCH_LIVE_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
+	d := os.Getenv("PHOTOBENCH_LIVE_SCREENSHOTS")
+	if d == "" {
+		d = filepath.Join(os.TempDir(), fmt.Sprintf("photobench-live-screenshots-%d", os.Getuid()))
 	}
-	return t.TempDir()
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func atLeast(n int) func(string) bool {
