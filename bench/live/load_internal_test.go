@@ -188,7 +188,7 @@ func TestPrune(t *testing.T) {
 // adds to its group, a new process counts from 0, a process whose
 // counter fell (restarted) counts from 0 again, and kinds stay apart.
 func TestIncreasesPerProcess(t *testing.T) {
-	s := &Session{counters: map[string]float64{}, totals: map[string]float64{}}
+	s := &Session{counters: map[string]float64{}, totals: map[string]float64{}, baseline: map[string]bool{}}
 	cold := func(inst, fn string, v float64) promsd.Sample {
 		return promsd.Sample{Labels: map[string]string{"instance": inst, "function": fn}, Value: v}
 	}
@@ -220,6 +220,25 @@ func TestIncreasesPerProcess(t *testing.T) {
 	check("third frame", s.increases("cold", []promsd.Sample{cold("a:1", "thumbnail", 1), cold("c:1", "tagger", 5), cold("d:1", "thumbnail", 4)}, "function"),
 		map[string]float64{"thumbnail": 6 + 1, "tagger": 3})
 	check("no samples", s.increases("cold", nil, "function"), map[string]float64{"thumbnail": 7, "tagger": 3})
+}
+
+// A kind whose query failed on the first frame takes its baseline on the
+// first frame it is read: what its processes counted before the session
+// (a bench's dead letters) is not the session's.
+func TestIncreasesBaselineOfALateKind(t *testing.T) {
+	s := &Session{counters: map[string]float64{}, totals: map[string]float64{}, baseline: map[string]bool{}}
+	reconciled := func(v float64) []promsd.Sample {
+		return []promsd.Sample{{Labels: map[string]string{"instance": "r:1", "function": "reconciler"}, Value: v}}
+	}
+	s.increases("cold", nil, "function") // the first frame: only the cold starts answered
+	s.frames = append(s.frames, Frame{})
+	if got := s.increases("reconciled", reconciled(40), ""); got[""] != 0 {
+		t.Errorf("first reading: %v, want no increase", got)
+	}
+	s.frames = append(s.frames, Frame{})
+	if got := s.increases("reconciled", reconciled(43), ""); got[""] != 3 {
+		t.Errorf("second reading: %v, want 3", got)
+	}
 }
 
 func TestNumJSON(t *testing.T) {
