@@ -123,6 +123,7 @@ type Session struct {
 	latest   Frame
 	counters map[string]float64 // per-process counters' last values (cold starts, DLQ, reconciled)
 	totals   map[string]float64 // their increases since the session started
+	baseline map[string]bool    // the kinds of counters read once (a kind's first reading is its baseline)
 	est      map[string]estimate.Estimate
 	estAt    time.Time
 	scene    *sceneRun
@@ -145,7 +146,7 @@ func New(ctx context.Context, c Config) (*Session, error) {
 		c.Log = io.Discard
 	}
 	s := &Session{cfg: c, start: time.Now(), client: &http.Client{Timeout: 10 * time.Second},
-		counters: map[string]float64{}, totals: map[string]float64{}, est: map[string]estimate.Estimate{},
+		counters: map[string]float64{}, totals: map[string]float64{}, baseline: map[string]bool{}, est: map[string]estimate.Estimate{},
 		subs: map[chan []byte]struct{}{}, ended: make(chan struct{}), load: LoadState{Shape: ShapeConstant, Rate: c.Rate}, vision: VisionHealthy}
 	s.vis = vision.Admin{BaseURL: strings.TrimSuffix(c.VisionURL, "/"), Client: s.client}
 	s.busy = func() error { return nil }
@@ -384,11 +385,13 @@ func (s *Session) fromPrometheus(ctx context.Context, f *Frame) {
 
 // increases adds up the per-process counters' rises since the session
 // started, by the label by ("" for one total), and returns the totals.
-// A series seen for the first time after the first frame (a new replica)
-// counts from 0; a value below the last one (a restarted process with
-// the same address) counts from 0 again. Called with s.mu held.
+// The kind's first reading is only a baseline; a series seen for the
+// first time after it (a new replica) counts from 0; a value below the
+// last one (a restarted process with the same address) counts from 0
+// again. Called with s.mu held.
 func (s *Session) increases(kind string, samples []promsd.Sample, by string) map[string]float64 {
-	first := len(s.frames) == 0
+	first := !s.baseline[kind]
+	s.baseline[kind] = true
 	out := map[string]float64{}
 	for _, smp := range samples {
 		key := kind + "\x00" + labelKey(smp.Labels)
