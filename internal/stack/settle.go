@@ -100,3 +100,58 @@ func Published(ctx context.Context, c Config, topic string) (int64, error) {
 	}
 	return 0, fmt.Errorf("published to %s: no event function reads it", topic)
 }
+
+// EmptyEventDriven gives the event-driven app of c an empty start while it
+// runs: it empties the originals bucket, then the thumbnails bucket, waits
+// until the originals' delete events are in Kafka (Published grew by as
+// many) and handled (Settle), and only then empties the catalog's tables
+// (CatalogTables). Emptying the catalog first, or before the delete events
+// are handled, leaves a tombstone row for each photo the catalog learns of
+// deleted afterwards. Each wait is bounded by timeout. It returns the
+// objects removed from each bucket.
+func EmptyEventDriven(ctx context.Context, c Config, timeout time.Duration) (originals, thumbnails int64, err error) {
+	before, err := Published(ctx, c, deploy.TopicObjects)
+	if err != nil {
+		return 0, 0, err
+	}
+	if originals, err = Empty(ctx, c, CatalogDatabase, nil, []string{deploy.BucketOriginals}); err != nil {
+		return 0, 0, err
+	}
+	// The thumbnails go at once too; the thumbnailer's own removal of
+	// them, on each original's delete event, finds them gone.
+	if thumbnails, err = Empty(ctx, c, CatalogDatabase, nil, []string{deploy.BucketThumbnails}); err != nil {
+		return originals, 0, err
+	}
+	if err := waitPublished(ctx, c, deploy.TopicObjects, before+originals, timeout); err != nil {
+		return originals, thumbnails, fmt.Errorf("%w: the photos are on their way out, the catalog is not emptied yet", err)
+	}
+	if lag, err := Settle(ctx, c, timeout); err != nil {
+		return originals, thumbnails, fmt.Errorf("the delete events were not all handled (%w; lag %v): the catalog is not emptied yet", err, lag)
+	}
+	if _, err := Empty(ctx, c, CatalogDatabase, CatalogTables, nil); err != nil {
+		return originals, thumbnails, err
+	}
+	return originals, thumbnails, nil
+}
+
+// waitPublished waits until at least want messages were ever written to
+// topic (Published), for up to timeout.
+func waitPublished(ctx context.Context, c Config, topic string, want int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := Published(ctx, c, topic)
+		if err == nil && n >= want {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if err == nil {
+				err = fmt.Errorf("%d of the delete events not in %s after %s", want-n, topic, timeout)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -95,59 +94,16 @@ func Reset(ctx context.Context, c stack.Config, out io.Writer) error {
 	return nil
 }
 
-// resetEventDriven empties the event-driven app's buckets, originals
-// first, waits until their delete events are published and handled, then
-// empties its catalog.
+// resetEventDriven empties the event-driven app (stack.EmptyEventDriven:
+// buckets first, their delete events handled, then the catalog).
 func resetEventDriven(ctx context.Context, c stack.Config, out io.Writer) error {
-	before, err := stack.Published(ctx, c, deploy.TopicObjects)
+	originals, thumbnails, err := stack.EmptyEventDriven(ctx, c, settleTimeout)
 	if err != nil {
 		return fmt.Errorf("eventdriven: %w", err)
 	}
-	originals, err := stack.Empty(ctx, c, stack.CatalogDatabase, nil, []string{deploy.BucketOriginals})
-	if err != nil {
-		return fmt.Errorf("eventdriven: %w", err)
-	}
-	// The thumbnails go at once too; the thumbnailer's own removal of
-	// them, on each original's delete event, finds them gone.
-	thumbnails, err := stack.Empty(ctx, c, stack.CatalogDatabase, nil, []string{deploy.BucketThumbnails})
-	if err != nil {
-		return fmt.Errorf("eventdriven: %w", err)
-	}
-	fmt.Fprintf(out, "reset: eventdriven: removed %d originals and %d thumbnails; waiting for their delete events to be handled\n",
-		originals, thumbnails)
-	if err := waitPublished(ctx, c, deploy.TopicObjects, before+originals); err != nil {
-		return fmt.Errorf("eventdriven: %w: its photos are on their way out, the catalog is not emptied yet", err)
-	}
-	if lag, err := stack.Settle(ctx, c, settleTimeout); err != nil {
-		return fmt.Errorf("eventdriven: the delete events were not all handled (%w; lag %v): its photos are on their way out, the catalog is not emptied yet", err, lag)
-	}
-	if _, err := stack.Empty(ctx, c, stack.CatalogDatabase, stack.CatalogTables, nil); err != nil {
-		return fmt.Errorf("eventdriven: %w", err)
-	}
-	fmt.Fprintf(out, "reset: eventdriven: emptied %s.%s\n", stack.CatalogDatabase, strings.Join(stack.CatalogTables, ", "))
+	fmt.Fprintf(out, "reset: eventdriven: removed %d originals and %d thumbnails, their delete events handled; emptied %s.%s\n",
+		originals, thumbnails, stack.CatalogDatabase, strings.Join(stack.CatalogTables, ", "))
 	return nil
-}
-
-// waitPublished waits until at least want messages were ever written to
-// topic (stack.Published), for up to settleTimeout.
-func waitPublished(ctx context.Context, c stack.Config, topic string, want int64) error {
-	deadline := time.Now().Add(settleTimeout)
-	for {
-		n, err := stack.Published(ctx, c, topic)
-		if err == nil && n >= want {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			if err == nil {
-				err = fmt.Errorf("%d of the delete events not in %s after %s", want-n, topic, settleTimeout)
-			}
-			return err
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // resetMonoliths stops both monoliths, empties them, and starts them again
