@@ -114,13 +114,10 @@ func (b *bencher) observeStart(ctx context.Context, c stack.Config, s step, st *
 			}
 			if before > 0 {
 				// Every object removed is an object-removed event the
-				// functions handle: let them, and let Prometheus see their
-				// counters, before the run's window opens, so that the run
-				// neither pays for nor counts the previous run's deletes.
-				if lag, err := stack.Settle(ctx, c, settleTimeout); err != nil {
-					st.Lag = lag
-					problem(fmt.Errorf("after emptying: %w", err))
-				}
+				// functions handle (EmptyEventDriven waited for that): let
+				// Prometheus see their counters before the run's window
+				// opens, so that the run neither pays for nor counts the
+				// previous run's deletes.
 				sleep.For(ctx, deletesSettled)
 				st.Fresh += fmt.Sprintf(" (%d objects; their delete events handled before the run)", before)
 			}

@@ -255,13 +255,17 @@ func Scenario(c Config) *loadgen.Scenario {
 		Name: "demo-" + c.Fault.Name, Seed: c.Seed, Users: c.Users, MaxInFlight: 64, Timeout: c.Timeout,
 		Mix:    []loadgen.Weight{{Op: loadgen.OpUpload, Weight: 60}, {Op: loadgen.OpGet, Weight: 20}, {Op: loadgen.OpList, Weight: 20}},
 		Phases: []loadgen.Phase{phase(PhaseBefore, c.Before), phase(PhaseFault, c.During), phase(PhaseAfter, c.After)},
-		Photos: Photos,
-		// Polls back off to 4 s: upload-to-ready comes from the server's
-		// ready_at, so slower polling loses no precision, and a backlog of
-		// pending photos must not become a load of its own.
-		Ready: loadgen.ReadyConfig{Follow: true, Timeout: c.ReadyTimeout, MinPoll: 200 * time.Millisecond,
-			MaxPoll: 4 * time.Second, MaxFollowing: loadgen.DefaultMaxFollowing},
+		Photos: Photos, Ready: Follow(c.ReadyTimeout),
 	}
+}
+
+// Follow is how demos and the live page follow uploads until ready, for
+// at most timeout each: polls back off to 4 s, since upload-to-ready comes
+// from the server's ready_at (slower polling loses no precision) and a
+// backlog of pending photos must not become a load of its own.
+func Follow(timeout time.Duration) loadgen.ReadyConfig {
+	return loadgen.ReadyConfig{Follow: true, Timeout: timeout, MinPoll: 200 * time.Millisecond,
+		MaxPoll: 4 * time.Second, MaxFollowing: loadgen.DefaultMaxFollowing}
 }
 
 // Outcome is what a demo run measured: the input of Summarize.

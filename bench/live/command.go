@@ -231,13 +231,16 @@ func parse(args []string, getenv func(string) string) (options, stack.Config, er
 // isLoopback reports whether addr (host:port) listens on loopback only.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
+	return err == nil && loopbackName(host)
+}
+
+// loopbackName reports whether host (a name or an address, IPv6 with or
+// without brackets) is loopback: localhost, 127.0.0.0/8 or ::1.
+func loopbackName(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
 }
 

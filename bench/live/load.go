@@ -51,12 +51,7 @@ func scenario(c Config, sw *loadgen.Switch) *loadgen.Scenario {
 	return &loadgen.Scenario{
 		Name: "live", Seed: c.Seed, Users: c.Users, MaxInFlight: 64, Timeout: c.Timeout, Mix: Mix,
 		Phases: []loadgen.Phase{{Name: "live", Duration: c.MaxLoad, Pacer: sw}},
-		Photos: demo.Photos,
-		// As in the demos: polls back off to 4 s (upload-to-ready comes
-		// from the server's ready_at, so slower polling loses no
-		// precision, and a backlog must not become a load of its own).
-		Ready: loadgen.ReadyConfig{Follow: true, Timeout: 5 * time.Minute, MinPoll: 200 * time.Millisecond,
-			MaxPoll: 4 * time.Second, MaxFollowing: loadgen.DefaultMaxFollowing},
+		Photos: demo.Photos, Ready: demo.Follow(5 * time.Minute),
 	}
 }
 
@@ -210,7 +205,6 @@ func (v *variant) figures(now time.Time, f *VariantFrame) {
 	offered := 0.0
 	pending := 0
 	var polls uint64
-	live := v.runs[:0]
 	for _, r := range v.runs {
 		if o := r.sw.Origin(); !o.IsZero() {
 			el := now.Sub(o)
@@ -218,9 +212,7 @@ func (v *variant) figures(now time.Time, f *VariantFrame) {
 		}
 		pending += r.api.Following()
 		polls += r.api.Polls()
-		live = append(live, r)
 	}
-	v.runs = live
 	w := v.window(now, RateWindow)
 	f.Offered = Num(offered / RateWindow.Seconds())
 	f.Achieved = Num(float64(w.ok) / RateWindow.Seconds())

@@ -103,8 +103,7 @@ func (v *Server) checkHost(next http.Handler) http.Handler {
 			if err != nil {
 				host = r.Host
 			}
-			ip := net.ParseIP(strings.Trim(host, "[]"))
-			if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			if !loopbackName(host) {
 				writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": "this page is served to loopback names only (localhost, 127.0.0.1, [::1])"})
 				return
 			}

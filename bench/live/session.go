@@ -128,8 +128,7 @@ type Session struct {
 	estAt    time.Time
 	scene    *sceneRun
 	caption  string
-	subs     map[chan []byte]struct{}
-	rendered []byte // the last frame as sent to the pages
+	subs     map[chan struct{}]struct{}
 	busy     func() error
 	control  sync.Mutex    // one control at a time
 	ended    chan struct{} // closed when Run returns: the pages' streams end
@@ -147,7 +146,7 @@ func New(ctx context.Context, c Config) (*Session, error) {
 	}
 	s := &Session{cfg: c, start: time.Now(), client: &http.Client{Timeout: 10 * time.Second},
 		counters: map[string]float64{}, totals: map[string]float64{}, baseline: map[string]bool{}, est: map[string]estimate.Estimate{},
-		subs: map[chan []byte]struct{}{}, ended: make(chan struct{}), load: LoadState{Shape: ShapeConstant, Rate: c.Rate}, vision: VisionHealthy}
+		subs: map[chan struct{}]struct{}{}, ended: make(chan struct{}), load: LoadState{Shape: ShapeConstant, Rate: c.Rate}, vision: VisionHealthy}
 	s.vis = vision.Admin{BaseURL: strings.TrimSuffix(c.VisionURL, "/"), Client: s.client}
 	s.busy = func() error { return nil }
 	photos, err := loadgen.LoadPhotos(demo.Photos, c.Seed, c.CacheDir)

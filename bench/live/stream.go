@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 )
@@ -12,25 +11,18 @@ import (
 // subscribe returns a channel that gets a signal after every frame, until
 // unsubscribe. A page that has not taken the last signal yet misses the
 // next one rather than holding the session up.
-func (s *Session) subscribe() chan []byte {
-	ch := make(chan []byte, 1)
+func (s *Session) subscribe() chan struct{} {
+	ch := make(chan struct{}, 1)
 	s.mu.Lock()
 	s.subs[ch] = struct{}{}
 	s.mu.Unlock()
 	return ch
 }
 
-func (s *Session) unsubscribe(ch chan []byte) {
+func (s *Session) unsubscribe(ch chan struct{}) {
 	s.mu.Lock()
 	delete(s.subs, ch)
 	s.mu.Unlock()
-}
-
-// Watchers returns how many pages watch the session.
-func (s *Session) Watchers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.subs)
 }
 
 // broadcast signals every page that a new frame is there.
@@ -39,7 +31,7 @@ func (s *Session) broadcast() {
 	defer s.mu.Unlock()
 	for ch := range s.subs {
 		select {
-		case ch <- nil:
+		case ch <- struct{}{}:
 		default:
 		}
 	}
@@ -108,7 +100,5 @@ var funcs = template.FuncMap{
 		d := time.Duration(sec) * time.Second
 		return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 	},
-	"pct":   func(n int) bool { return n >= 100 },
-	"label": func(s string) string { return strings.ReplaceAll(s, "-", "") },
-	"has":   func(list []string, s string) bool { return slices.Contains(list, s) },
+	"pct": func(n int) bool { return n >= 100 },
 }
