@@ -46,6 +46,7 @@ Commands:
   chaos     the fault matrix: SIGKILL each process under load, count what is lost
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
+  version   print the version and commit (also --version)
   help      show this help, or a command's: photobench help monolith
 
 Run photobench COMMAND -h for a command's flags.
@@ -84,6 +85,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 		}
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "-version", "--version":
+		printVersion(stdout)
 		return nil
 	case "stack":
 		return stack.Run(ctx, rest, getenv, stdout, stderr)
