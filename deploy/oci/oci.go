@@ -232,6 +232,9 @@ func WriteLayout(dir string, img v1.Image, refName string) error {
 		return fmt.Errorf("write layout: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700 would hide the layout from other users
+		return fmt.Errorf("write layout: %w", err)
+	}
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return fmt.Errorf("write layout: %w", err)

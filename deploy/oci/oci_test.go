@@ -108,6 +108,9 @@ func TestImage(t *testing.T) {
 	ref := strings.TrimPrefix(reg.URL, "http://") + "/photobench/photobench:" + testVersion
 	out := runImage(t, binary, dir, "--push", ref)
 
+	if st, err := os.Stat(filepath.Join(dir, "image")); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("layout directory: %v, %v; want mode 0755", st, err)
+	}
 	fromLayout := layoutImage(t, filepath.Join(dir, "image"))
 	tag, err := name.NewTag("photobench:" + testVersion)
 	if err != nil {
@@ -285,11 +288,9 @@ func checkFiles(t *testing.T, img v1.Image) {
 }
 
 func TestImageRefusesDynamicBinary(t *testing.T) {
-	// The test binary itself is built with cgo on (the race detector needs it)
-	// or, without -race, is still a Go binary whose CGO_ENABLED setting is not
-	// guaranteed; a binary built here with cgo on is the honest case.
+	// A binary built with cgo needs a C library the image does not have.
 	root, _ := filepath.Abs("../..")
-	out := filepath.Join(t.TempDir(), "vision")
+	out := filepath.Join(t.TempDir(), "photobench-cgo")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/photobench")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
@@ -299,5 +300,32 @@ func TestImageRefusesDynamicBinary(t *testing.T) {
 	_, err := oci.Build(oci.Spec{Binary: out})
 	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED") {
 		t.Fatalf("Build of a cgo binary: %v, want a CGO_ENABLED error", err)
+	}
+}
+
+func TestImageUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"every problem at once", []string{"--binary", "/nonexistent/photobench", "--created", "yesterday", "--push", "Bad Ref"},
+			[]string{"--binary", "--created", "--push"}},
+		{"bad tag", []string{"--binary", "oci_test.go", "--version", "v1", "--revision", "x", "--created", testCreated, "--tag", "a:b:c:d"},
+			[]string{"--tag"}},
+		{"arguments", []string{"extra"}, []string{"unexpected arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := oci.Run(context.Background(), tt.args, os.Getenv, io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
 	}
 }
