@@ -10,7 +10,7 @@ GOFILES  := $(shell find . -name '*.go' -not -path './.stack/*' 2>/dev/null) go.
 # Integration tests start real servers; allow for a slow first compile too.
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: help deps build up down status clean-stack test bench chaos vet loadgen-calibrate demo-vision-outage demo-slow-vision live
+.PHONY: image help deps build up down status clean-stack test bench chaos vet loadgen-calibrate demo-vision-outage demo-slow-vision live
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,16 @@ build: $(BIN) ## build the photobench command into bin/
 
 $(BIN): $(GOFILES)
 	$(GO) build -o $(BIN) ./cmd/photobench
+
+# make image: the binary inside is built here (static, with the version and
+# commit); photobench image only packs it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_LDFLAGS = -X github.com/photobench/photobench/internal/cli.version=$(VERSION) -X github.com/photobench/photobench/internal/cli.commit=$(COMMIT)
+
+image: build ## the container image with no Docker: dist/image/ (OCI layout), dist/photobench.tar (docker load); IMAGE_FLAGS='--push REF' pushes it
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(IMAGE_LDFLAGS)' -o dist/photobench-linux ./cmd/photobench
+	@$(BIN) image --binary dist/photobench-linux --version '$(VERSION)' --revision '$(COMMIT)' $(IMAGE_FLAGS)
 
 up: deps build ## start PostgreSQL, Kafka, MinIO and Prometheus on loopback; writes .stack/env
 	@$(BIN) stack up

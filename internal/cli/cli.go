@@ -13,6 +13,7 @@ import (
 	"github.com/photobench/photobench/bench/chaos"
 	"github.com/photobench/photobench/bench/demo"
 	"github.com/photobench/photobench/bench/live"
+	"github.com/photobench/photobench/deploy/oci"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/dlq"
 	"github.com/photobench/photobench/eventdriven/platform"
@@ -46,6 +47,8 @@ Commands:
   chaos     the fault matrix: SIGKILL each process under load, count what is lost
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
+  image     build the container image (OCI layout and tarball, no Docker needed)
+  version   print the version and commit (also --version)
   help      show this help, or a command's: photobench help monolith
 
 Run photobench COMMAND -h for a command's flags.
@@ -67,6 +70,7 @@ var usages = map[string]string{
 	"demo":      demo.Usage,
 	"live":      live.Usage,
 	"chaos":     chaos.Usage,
+	"image":     oci.Usage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -85,6 +89,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version", "-version", "--version":
+		printVersion(stdout)
+		return nil
+	case "image":
+		return oci.Run(ctx, rest, getenv, stdout, stderr)
 	case "stack":
 		return stack.Run(ctx, rest, getenv, stdout, stderr)
 	case "monolith":
