@@ -96,14 +96,10 @@ func parseDocs(t *testing.T, name string, b []byte) []k8sDoc {
 	}
 }
 
-func ceilSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
-
-// TestManifestsMatchConfig checks the Kubernetes manifests against the
-// runtime's configuration: one scaler per function with the same numbers,
-// and the files committed under deploy/k8s are what Manifests generates
-// now. `go test ./eventdriven/platform -run Manifests -args -update`
-// rewrites them.
-func TestManifestsMatchConfig(t *testing.T) {
+// generateManifests returns functions.yaml and the manifests Manifests
+// generates from it.
+func generateManifests(t *testing.T) (platform.Config, map[string][]byte) {
+	t.Helper()
 	cfg, err := platform.LoadConfig(functionsYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +108,18 @@ func TestManifestsMatchConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, files
+}
+
+func ceilSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+
+// TestManifestsMatchConfig checks the Kubernetes manifests against the
+// runtime's configuration: one scaler per function with the same numbers,
+// and the files committed under deploy/k8s are what Manifests generates
+// now. `go test ./eventdriven/platform -run Manifests -args -update`
+// rewrites them.
+func TestManifestsMatchConfig(t *testing.T) {
+	cfg, files := generateManifests(t)
 	if *updateManifests {
 		writeManifests(t, files)
 	}

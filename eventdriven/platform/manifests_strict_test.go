@@ -1,0 +1,351 @@
+package platform_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// The strict decoding of Kubernetes manifests: every document of a YAML
+// stream is converted to JSON and decoded into the Go type its apiVersion
+// and kind name, taken from the projects' own modules (k8s.io/api, KEDA's
+// apis/keda/v1alpha1, Knative Serving's pkg/apis/serving/v1) at the
+// versions go.mod pins. A field the type does not have, a field spelt in
+// the wrong case, a duplicate key, a value of the wrong type or a kind
+// missing from manifestKinds is an error; then the type's own offline
+// validation runs where the module has one.
+
+// manifestKind is how one apiVersion/kind is decoded and checked.
+type manifestKind struct {
+	// new returns an empty object of the kind's Go type.
+	new func() metav1.Object
+	// validate is the kind's own validation beyond decoding (nil: none).
+	validate func(ctx context.Context, obj metav1.Object) error
+}
+
+// manifestKinds is every apiVersion/kind a generated manifest may hold.
+var manifestKinds = map[string]manifestKind{
+	"apps/v1 Deployment": {
+		new: func() metav1.Object { return &appsv1.Deployment{} },
+		validate: func(_ context.Context, obj metav1.Object) error {
+			// The API server's own check: the selector selects the
+			// template's pods.
+			d := obj.(*appsv1.Deployment)
+			sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+			if err != nil {
+				return fmt.Errorf("spec.selector: %w", err)
+			}
+			if sel.Empty() || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+				return fmt.Errorf("spec.selector %q does not select the template's labels %v", sel, d.Spec.Template.Labels)
+			}
+			return nil
+		},
+	},
+	"v1 Service":   {new: func() metav1.Object { return &corev1.Service{} }},
+	"v1 ConfigMap": {new: func() metav1.Object { return &corev1.ConfigMap{} }},
+	"v1 Secret":    {new: func() metav1.Object { return &corev1.Secret{} }},
+	"autoscaling/v2 HorizontalPodAutoscaler": {
+		new: func() metav1.Object { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	},
+	"keda.sh/v1alpha1 ScaledObject": {
+		new: func() metav1.Object { return &kedav1alpha1.ScaledObject{} },
+		// The offline part of KEDA's admission webhook (verifyReplicaCount,
+		// verifyFallback, verifyTriggers, and the scaling modifiers); its
+		// other checks read the cluster (the target workload, other
+		// ScaledObjects and HPAs, LimitRanges).
+		validate: func(_ context.Context, obj metav1.Object) error {
+			so := obj.(*kedav1alpha1.ScaledObject)
+			if err := kedav1alpha1.CheckReplicaCountBoundsAreValid(so); err != nil {
+				return err
+			}
+			if err := kedav1alpha1.CheckFallbackValid(so); err != nil {
+				return err
+			}
+			if err := kedav1alpha1.ValidateTriggers(so.Spec.Triggers); err != nil {
+				return err
+			}
+			if so.IsUsingModifiers() {
+				if _, err := kedav1alpha1.ValidateAndCompileScalingModifiers(so); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	},
+	"keda.sh/v1alpha1 TriggerAuthentication": {
+		new: func() metav1.Object { return &kedav1alpha1.TriggerAuthentication{} },
+		validate: func(_ context.Context, obj metav1.Object) error {
+			_, err := obj.(*kedav1alpha1.TriggerAuthentication).ValidateCreate(nil)
+			return err
+		},
+	},
+	"serving.knative.dev/v1 Service": {
+		new: func() metav1.Object { return &servingv1.Service{} },
+		// Knative's webhook defaults, then validates; both need no cluster
+		// (the defaults of Knative's config maps stand in for the
+		// cluster's).
+		validate: func(ctx context.Context, obj metav1.Object) error {
+			s := obj.(*servingv1.Service).DeepCopy()
+			ctx = apis.WithinCreate(ctx)
+			s.SetDefaults(ctx)
+			// Knative's warnings (the container's securityContext left at
+			// Kubernetes' defaults) do not fail admission; its errors do.
+			if err := s.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
+				return err
+			}
+			return nil
+		},
+	},
+	"sources.knative.dev/v1 PingSource": {
+		new: func() metav1.Object { return &pingSource{} },
+		validate: func(ctx context.Context, obj metav1.Object) error {
+			p := obj.(*pingSource)
+			if p.Spec.Schedule == "" {
+				return errors.New("spec.schedule: missing")
+			}
+			if err := p.Spec.Sink.Validate(ctx); err != nil {
+				return fmt.Errorf("spec.sink: %w", err)
+			}
+			return nil
+		},
+	},
+}
+
+// pingSource is Knative Eventing's PingSource (sources.knative.dev/v1).
+// Knative Eventing's module cannot be fetched here (the module proxy does
+// not serve it), so its five own fields are written out; the sink and
+// the CloudEvent overrides are Knative's shared duck types from
+// knative.dev/pkg, which Knative Serving's module brings.
+type pingSource struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		duckv1.SourceSpec `json:",inline"`
+		Schedule          string `json:"schedule,omitempty"`
+		Timezone          string `json:"timezone,omitempty"`
+		ContentType       string `json:"contentType,omitempty"`
+		Data              string `json:"data,omitempty"`
+		DataBase64        string `json:"dataBase64,omitempty"`
+	} `json:"spec,omitempty"`
+}
+
+// decodeManifests decodes every document of the YAML stream b strictly
+// into its kind's Go type, runs that kind's validation, and returns the
+// objects. Documents holding only comments are skipped.
+func decodeManifests(ctx context.Context, b []byte) ([]metav1.Object, error) {
+	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	var objs []metav1.Object
+	for i := 0; ; i++ {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		// Strict: a duplicate key is an error.
+		j, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if string(bytes.TrimSpace(j)) == "null" {
+			continue
+		}
+		obj, err := decodeObject(ctx, j)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		objs = append(objs, obj)
+	}
+}
+
+// decodeObject decodes one JSON object strictly. It decodes with
+// sigs.k8s.io/json, the API server's decoder, rather than encoding/json
+// with DisallowUnknownFields: encoding/json matches names without regard
+// to case, so `Replicas:` would pass as `replicas:` and be dropped by the
+// API server.
+func decodeObject(ctx context.Context, j []byte) (metav1.Object, error) {
+	var tm metav1.TypeMeta
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &tm); err != nil {
+		return nil, fmt.Errorf("apiVersion and kind: %w", err)
+	}
+	key := tm.APIVersion + " " + tm.Kind
+	k, ok := manifestKinds[key]
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %q", key)
+	}
+	obj := k.new()
+	strict, err := kjson.UnmarshalStrict(j, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	if len(strict) > 0 {
+		return nil, fmt.Errorf("%s %s: %w", key, obj.GetName(), errors.Join(strict...))
+	}
+	// Every object of the manifests lives in a namespace.
+	errs := apivalidation.ValidateObjectMetaAccessor(obj, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	if err := errs.ToAggregate(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", key, obj.GetName(), err)
+	}
+	if k.validate != nil {
+		if err := k.validate(ctx, obj); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", key, obj.GetName(), err)
+		}
+	}
+	return obj, nil
+}
+
+// TestManifestsDecodeStrictly decodes every manifest Manifests generates
+// from functions.yaml, and every YAML file under deploy/k8s, strictly
+// into the Kubernetes, KEDA and Knative types.
+func TestManifestsDecodeStrictly(t *testing.T) {
+	_, files := generateManifests(t)
+	onDisk, err := filepath.Glob(filepath.Join(k8sDir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) == 0 {
+		t.Fatalf("no YAML files under %s", k8sDir)
+	}
+	for _, p := range onDisk {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["deploy/k8s/"+filepath.Base(p)] = b
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			objs, err := decodeManifests(t.Context(), files[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) == 0 {
+				t.Fatal("no objects")
+			}
+		})
+	}
+}
+
+// TestStrictDecoderRejects shows the decoder failing on hostile documents
+// (and passing their well-formed originals).
+func TestStrictDecoderRejects(t *testing.T) {
+	const deployment = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: catalog, namespace: photobench}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: catalog}}
+  template:
+    metadata: {labels: {app: catalog}}
+    spec:
+      containers: [{name: catalog, image: img}]
+`
+	const scaledObject = `
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: catalog, namespace: photobench}
+spec:
+  scaleTargetRef: {name: catalog}
+  minReplicaCount: 0
+  maxReplicaCount: 4
+  pollingInterval: 1
+  triggers:
+    - type: kafka
+      metadata: {bootstrapServers: "kafka:9092", consumerGroup: catalog, topic: t}
+`
+	const knativeService = `
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: query, namespace: photobench}
+spec:
+  template:
+    metadata:
+      annotations: {autoscaling.knative.dev/window: 10s}
+    spec:
+      containers: [{image: img, ports: [{containerPort: 8080}]}]
+`
+	tests := []struct {
+		name    string
+		doc     string
+		wantErr string // a substring of the error; "" for none
+	}{
+		{name: "Deployment", doc: deployment},
+		{name: "ScaledObject", doc: scaledObject},
+		{name: "Knative Service", doc: knativeService},
+		{name: "Deployment with a misspelled field", wantErr: `unknown field "spec.replica"`,
+			doc: strings.Replace(deployment, "replicas:", "replica:", 1)},
+		{name: "Deployment with a field in the wrong case", wantErr: `unknown field "spec.Replicas"`,
+			doc: strings.Replace(deployment, "replicas:", "Replicas:", 1)},
+		{name: "Deployment with a misspelled container field", wantErr: `unknown field "spec.template.spec.containers[0].imag"`,
+			doc: strings.Replace(deployment, "image: img", "imag: img", 1)},
+		{name: "Deployment with a string for a number", wantErr: "cannot unmarshal string",
+			doc: strings.Replace(deployment, "replicas: 1", `replicas: "1"`, 1)},
+		{name: "Deployment with a duplicate key", wantErr: "already set in map",
+			doc: strings.Replace(deployment, "replicas: 1", "replicas: 1\n  replicas: 2", 1)},
+		{name: "Deployment whose selector misses its pods", wantErr: "does not select",
+			doc: strings.Replace(deployment, "matchLabels: {app: catalog}", "matchLabels: {app: other}", 1)},
+		{name: "Deployment without a namespace", wantErr: "metadata.namespace",
+			doc: strings.Replace(deployment, ", namespace: photobench", "", 1)},
+		{name: "ScaledObject with a misspelled field", wantErr: `unknown field "spec.pollingIntervall"`,
+			doc: strings.Replace(scaledObject, "pollingInterval:", "pollingIntervall:", 1)},
+		{name: "ScaledObject with min above max", wantErr: "MinReplicaCount=5 must be less than MaxReplicaCount=4",
+			doc: strings.Replace(scaledObject, "minReplicaCount: 0", "minReplicaCount: 5", 1)},
+		{name: "ScaledObject without triggers", wantErr: "no triggers",
+			doc: scaledObject[:strings.Index(scaledObject, "  triggers:")]},
+		{name: "Knative Service with a misspelled field", wantErr: `unknown field "spec.template.spec.containers[0].ports[0].containerport"`,
+			doc: strings.Replace(knativeService, "containerPort", "containerport", 1)},
+		{name: "Knative Service with a window below Knative's minimum", wantErr: "autoscaling.knative.dev/window",
+			doc: strings.Replace(knativeService, "window: 10s", "window: 1s", 1)},
+		{name: "an unknown kind", wantErr: `unknown kind "monitoring.coreos.com/v1 PodMonitor"`,
+			doc: "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: x, namespace: y}\n"},
+		{name: "a kind of another version", wantErr: `unknown kind "autoscaling/v1 HorizontalPodAutoscaler"`,
+			doc: "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: x, namespace: y}\n"},
+		{name: "a document without a kind", wantErr: `unknown kind " "`,
+			doc: "metadata: {name: x}\n"},
+		{name: "a bad document after good ones", wantErr: "document 2:",
+			doc: deployment + "---\n" + scaledObject + "---\n" + strings.Replace(deployment, "replicas:", "replica:", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeManifests(t.Context(), []byte(tt.doc))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err = %v, want none", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("no error, want one with %q", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("err = %v, want one with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
