@@ -48,6 +48,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/bench/target"
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/eventdriven/kafka"
 	"github.com/photobench/photobench/eventdriven/platform"
@@ -79,6 +80,13 @@ type Config struct {
 	// command sets it (it stops the stack's own apps first); tests that
 	// share the stack with other packages leave it off.
 	EmptyShared bool
+	// Target, if set, is a deployment the bench did not start (photobench
+	// bench --target): its apps are not started, stopped or emptied; the
+	// runs go to its URLs, the series come from its Prometheus, the faults
+	// through its hooks. Stack then matters only when Target.Stack names
+	// the native stack its servers are (settings, versions, CPU, start
+	// state). Nil: the local stack, apps started for every run.
+	Target *target.Target
 }
 
 // appsOf lists the apps each architecture runs on.
@@ -109,15 +117,22 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	if cfg.Profile == nil {
 		return nil, errors.New("bench: no profile")
 	}
-	if cfg.Stack.AppBinary == "" {
+	if cfg.Stack.AppBinary == "" && cfg.Target == nil {
 		return nil, errors.New("bench: the photobench binary that runs the apps is unknown")
 	}
 	if len(cfg.Archs) == 0 {
-		cfg.Archs = append([]string(nil), results.Archs...)
+		for _, a := range results.Archs {
+			if cfg.Target == nil || cfg.Target.Variants[a] != "" {
+				cfg.Archs = append(cfg.Archs, a)
+			}
+		}
 	}
 	for _, a := range cfg.Archs {
 		if appsOf[a] == nil {
 			return nil, fmt.Errorf("bench: unknown architecture %q (want %s)", a, strings.Join(results.Archs, ", "))
+		}
+		if cfg.Target != nil && cfg.Target.Variants[a] == "" {
+			return nil, fmt.Errorf("bench: the target %s gives no URL for %s", cfg.Target.Name, a)
 		}
 	}
 	if cfg.Log == nil {
@@ -133,7 +148,7 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	b := &bencher{cfg: cfg, start: time.Now(), id: strconv.FormatInt(time.Now().UnixMilli(), 36),
 		steps: plan(p, cfg.Archs, p.OrderSeed), sweeps: newSweeps(p.SweepSLO())}
 	res := &results.Results{Profile: p.Name, Description: p.Description,
-		Started: time.Now().UTC(), Machine: Fingerprint(cfg.Stack), Settings: b.settings(),
+		Started: time.Now().UTC(), Machine: b.fingerprint(), Settings: b.settings(),
 		SteadyPhase: p.Steady, IdlePhase: p.Idle, SLO: p.SLO.Seconds(), SLOReady: p.SLOReady.Seconds(),
 		SweepSLO: p.SweepSLO(), OrderSeed: p.OrderSeed, Seeds: seeds(p, cfg.Stack.VisionSeed)}
 	for i, s := range b.steps {
@@ -145,33 +160,13 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	}
 	res.Machine.Load = hostLoad(ctx, loadWindow)
 
-	// The servers; apps left running by `make up` are stopped so that one
-	// architecture runs at a time.
-	servers := cfg.Stack
-	servers.AppBinary = ""
-	fmt.Fprintf(cfg.Log, "bench: starting the stack's servers (those not running)\n")
-	started, err := stack.Up(ctx, servers, cfg.Log)
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer func() {
-		if len(started) > 0 {
-			fmt.Fprintf(cfg.Log, "bench: stopping the servers it started: %s\n", strings.Join(started, ", "))
-			_ = stack.Down(cfg.Stack, started, io.Discard)
-		}
-	}()
-	var running []string
-	pids := stack.PIDs(cfg.Stack)
-	for _, a := range stack.AppNames() {
-		if pids[a] != 0 {
-			running = append(running, a)
-		}
-	}
-	if len(running) > 0 {
-		fmt.Fprintf(cfg.Log, "bench: stopping the apps that run already (%s) so that one architecture runs at a time; `make up` starts them again\n", strings.Join(running, ", "))
-		if err := stack.Down(cfg.Stack, running, cfg.Log); err != nil {
+	defer b.stopServers()
+	if cfg.Target != nil {
+		if err := b.checkTarget(ctx); err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
+	} else if err := b.startServers(ctx); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 
 	if err := b.serveMetrics(ctx); err != nil {
@@ -210,7 +205,7 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	res.Ended = time.Now().UTC()
 	res.Partial = ctx.Err() != nil
 	for _, a := range cfg.Archs {
-		res.Queries = append(res.Queries, results.QueriesFor(a, cfg.Stack.AppSet())...)
+		res.Queries = append(res.Queries, results.QueriesFor(a, b.appSet())...)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(cfg.Out, "queries.json"), res.Queries); err != nil {
 		return res, fmt.Errorf("bench: %w", err)
@@ -246,7 +241,45 @@ type bencher struct {
 	runReg  *prometheus.Registry // the load generator's exporter of the current run
 	srv     *http.Server
 	unreg   func() error
-	metrics string // host:port of the bench's /metrics
+	metrics string   // host:port of the bench's /metrics, as Prometheus scrapes it
+	started []string // the servers startServers started
+}
+
+// startServers starts the local stack's servers that do not run and stops
+// the apps left running by `make up`, so that one architecture runs at a
+// time.
+func (b *bencher) startServers(ctx context.Context) error {
+	cfg := b.cfg
+	servers := cfg.Stack
+	servers.AppBinary = ""
+	fmt.Fprintf(cfg.Log, "bench: starting the stack's servers (those not running)\n")
+	started, err := stack.Up(ctx, servers, cfg.Log)
+	b.started = started
+	if err != nil {
+		return err
+	}
+	var running []string
+	pids := stack.PIDs(cfg.Stack)
+	for _, a := range stack.AppNames() {
+		if pids[a] != 0 {
+			running = append(running, a)
+		}
+	}
+	if len(running) > 0 {
+		fmt.Fprintf(cfg.Log, "bench: stopping the apps that run already (%s) so that one architecture runs at a time; `make up` starts them again\n", strings.Join(running, ", "))
+		if err := stack.Down(cfg.Stack, running, cfg.Log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopServers stops the servers startServers started.
+func (b *bencher) stopServers() {
+	if len(b.started) > 0 {
+		fmt.Fprintf(b.cfg.Log, "bench: stopping the servers it started: %s\n", strings.Join(b.started, ", "))
+		_ = stack.Down(b.cfg.Stack, b.started, io.Discard)
+	}
 }
 
 // left estimates the time the bench still needs after the current step.
@@ -318,7 +351,40 @@ func (b *bencher) settings() map[string]string {
 			set["scaling_"+f.Name] = f.Describe()
 		}
 	}
+	if t := b.cfg.Target; t != nil {
+		b.targetSettings(set, t)
+	}
 	return set
+}
+
+// stackSettings are the settings read from the native stack: a target
+// without one has its own, which the bench cannot read.
+var stackSettings = []string{"minio_notify_queue", "eventdriven_runtime", "kafka_partitions", "kafka_heap_mb",
+	"minio_notify_target", "kafka_topics", "pool_sizes", "postgres_server", "monolith_storage", "monolith_tuning"}
+
+// targetSettings rewrites the settings that differ on a target: what runs
+// start from, the vision seed (the stand-in is not restarted), and, without
+// a native stack to read, the servers' and apps' settings.
+func (b *bencher) targetSettings(set map[string]string, t *target.Target) {
+	set["deployment"] = "target " + t.Describe()
+	set["start_state"] = "target: every run starts from the deployment's state as it is (the bench starts, restarts and empties nothing); the vision profile is set to the profile's before each run"
+	set["vision_seed"] = "the target's: its vision stand-in is not restarted between runs, so the architectures do not draw the same latency and error sequence"
+	var restarts []string
+	for _, s := range target.Servers {
+		restarts = append(restarts, s+": "+t.Restart[s].String())
+	}
+	set["restart_hooks"] = strings.Join(restarts, "; ")
+	if b.stackKnown() {
+		return
+	}
+	for _, k := range stackSettings {
+		set[k] = "the target's (not read by the bench)"
+	}
+	for k := range set {
+		if strings.HasPrefix(k, "scaling_") {
+			set[k] = "the target's, not read by the bench (photobench's generated manifests carry: " + set[k] + ")"
+		}
+	}
 }
 
 // startState says what every run starts from.
@@ -377,26 +443,37 @@ func asyncSettings(o monolith.AsyncOptions, workers int) map[string]string {
 // and the current run's load generator) and registers it with Prometheus.
 func (b *bencher) serveMetrics(ctx context.Context) error {
 	b.reg = prometheus.NewRegistry()
-	b.reg.MustRegister(procstat.New(func() map[string]int { return stack.ServerPIDs(b.cfg.Stack) }),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if b.stackKnown() {
+		b.reg.MustRegister(procstat.New(func() map[string]int { return stack.ServerPIDs(b.cfg.Stack) }))
+	}
+	listen, sdDir, advertise := "127.0.0.1:0", b.cfg.Stack.SDDir(), ""
+	if t := b.cfg.Target; t != nil {
+		listen, sdDir, advertise = t.Metrics.Listen, t.Metrics.FileSD, t.Metrics.Advertise
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
 	b.metrics = ln.Addr().String()
+	if advertise != "" {
+		b.metrics = advertise
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.GathererFunc(b.gather), promhttp.HandlerOpts{}))
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go b.srv.Serve(ln)
-	b.unreg, err = promsd.Register(b.cfg.Stack.SDDir(), promsd.Target{Name: fmt.Sprintf("bench-%d", os.Getpid()),
-		Addr: b.metrics, Labels: map[string]string{"source": "bench"}}) // no component label: the series carry their own
-	if err != nil {
-		return err
+	if sdDir != "" {
+		b.unreg, err = promsd.Register(sdDir, promsd.Target{Name: fmt.Sprintf("bench-%d", os.Getpid()),
+			Addr: b.metrics, Labels: map[string]string{"source": "bench"}}) // no component label: the series carry their own
+		if err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(b.cfg.Log, "bench: waiting for Prometheus to discover the bench's metrics (up to 20 s)\n")
+	fmt.Fprintf(b.cfg.Log, "bench: waiting for Prometheus to discover the bench's metrics at %s (up to 20 s)\n", b.metrics)
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), b.metrics, time.Now()); err != nil {
+	if err := promsd.WaitScraped(wctx, b.promURL(), b.metrics, time.Now()); err != nil {
 		return err
 	}
 	return nil

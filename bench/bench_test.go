@@ -89,18 +89,7 @@ experiments:
 // other's events (another package's vision-outage test saw its photos made
 // ready by this run's healthy vision).
 func TestBenchRunsAndCapturesAProfile(t *testing.T) {
-	cfg := stacktest.Scratch(t, nil)
-	// Its servers are started here, so that the bench (which stops the
-	// servers it started) leaves them up for the checks after it.
-	if _, err := stack.Up(context.Background(), cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
-	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
-	p, err := bench.ParseProfile([]byte(tinyProfile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, p := scratchServers(t)
 	out := t.TempDir()
 	var log strings.Builder
 	res, err := bench.RunProfile(context.Background(), bench.Config{Profile: p, Out: out, Stack: cfg,
@@ -152,6 +141,25 @@ func TestBenchRunsAndCapturesAProfile(t *testing.T) {
 			break
 		}
 	}
+}
+
+// scratchServers starts the servers of a scratch stack, without the apps,
+// and returns its configuration (the apps to run from bin/photobench) and
+// the tiny profile. The servers are started here, so that a bench (which
+// stops the servers it started) leaves them up for the checks after it.
+func scratchServers(t *testing.T) (stack.Config, *bench.Profile) {
+	t.Helper()
+	cfg := stacktest.Scratch(t, nil)
+	if _, err := stack.Up(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Down(cfg, nil, io.Discard) })
+	cfg.AppBinary = filepath.Join(stacktest.RepoRoot(t), "bin", "photobench")
+	p, err := bench.ParseProfile([]byte(tinyProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, p
 }
 
 // checkStart checks the state a run started from: a monolith from empty

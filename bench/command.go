@@ -16,6 +16,7 @@ import (
 	"github.com/photobench/photobench/bench/cost"
 	"github.com/photobench/photobench/bench/report"
 	"github.com/photobench/photobench/bench/results"
+	"github.com/photobench/photobench/bench/target"
 	"github.com/photobench/photobench/internal/command"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
@@ -23,7 +24,7 @@ import (
 
 // Usage is the help of `photobench bench`.
 const Usage = `Usage:
-  photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST] [--order-seed N]
+  photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST] [--order-seed N] [--target FILE]
   photobench bench --report-only DIR
   photobench bench --compare DIR_A DIR_B
 
@@ -82,6 +83,14 @@ Profiles (built in):
 A profile file (.yaml) in the same format may be given instead (see
 bench/profiles/).
 
+A deployment the bench did not start (a Kubernetes cluster, docker compose):
+--target FILE names its variants' URLs, its Prometheus, the vision
+stand-in's admin API and the commands that restart its servers ("none" for
+faults it cannot inject; they are recorded as not injected). The bench
+then starts, restarts and empties nothing: every run starts from the
+deployment's state as it is, and the report's fingerprint says where it ran.
+The format: bench/target (package doc), deploy/README.md.
+
 Flags:
   --profile P        a built-in profile or a profile file (default quick)
   --out DIR          the run directory (default results/<UTC date>-<profile>)
@@ -89,6 +98,8 @@ Flags:
                      (default monolith,monolith-async,eventdriven)
   --order-seed N     seed of the runs' order (default: the profile's
                      order_seed, else 20261207)
+  --target FILE      run against the deployment FILE describes instead of
+                     the local stack (default --arch: the variants it names)
   --report-only DIR  write the report again from DIR/results.json, run nothing
   --compare A B      compare the headline ratios of two reports (run directories,
                      e.g. two back-to-back runs of quick): a Markdown table on
@@ -102,6 +113,8 @@ signs the tokens (default: the stack's development secret).
 // commandConfig is photobench bench's command line.
 type commandConfig struct {
 	profile, out, reportOnly string
+	target                   string   // a target file; "" is the local stack
+	archsSet                 bool     // --arch was given
 	compare                  []string // two run directories
 	archs                    []string
 	orderSeed                *int64 // nil: the profile's
@@ -118,6 +131,7 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	fs.StringVar(&c.out, "out", "", "")
 	fs.StringVar(&archs, "arch", strings.Join(results.Archs, ","), "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
+	fs.StringVar(&c.target, "target", "", "")
 	compare := fs.Bool("compare", false, "")
 	fs.Func("order-seed", "", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -138,6 +152,7 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("%w: bench: unexpected arguments %q", command.ErrUsage, fs.Args())
 	}
+	fs.Visit(func(f *flag.Flag) { c.archsSet = c.archsSet || f.Name == "arch" })
 	seen := map[string]bool{}
 	for _, a := range strings.Split(archs, ",") {
 		a = strings.TrimSpace(a)
@@ -193,6 +208,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.orderSeed != nil {
 		p.OrderSeed = *c.orderSeed
 	}
+	var tgt *target.Target
+	if c.target != "" {
+		if tgt, err = target.Load(c.target); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if !c.archsSet {
+			c.archs = variantsOf(tgt)
+		}
+	}
+	if tgt != nil && tgt.Stack != "" {
+		// The target's servers are a native stack of this machine: read
+		// that one.
+		env := getenv
+		getenv = func(k string) string {
+			if k == "PHOTOBENCH_STACK_DIR" {
+				return tgt.Stack
+			}
+			return env(k)
+		}
+	}
 	sc, err := stack.LoadConfig(getenv, ".stack")
 	if err != nil {
 		return err
@@ -200,20 +235,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// A demo, a live page or a photobench load running against the stack
 	// would load the machine and the shared event-driven app during the
 	// runs: refuse, as they refuse while a bench runs.
-	if busy := promsd.Loads(sc.SDDir(), os.Getpid()); len(busy) > 0 {
+	sdDir := sc.SDDir()
+	if tgt != nil {
+		sdDir = tgt.Metrics.FileSD
+	}
+	if busy := promsd.Loads(sdDir, os.Getpid()); sdDir != "" && len(busy) > 0 {
 		return fmt.Errorf("bench: another load runs against the stack (%s): it would disturb the figures; wait until it ends", strings.Join(busy, ", "))
 	}
-	if sc.AppBinary = stack.SelfBinary(); sc.AppBinary == "" {
+	if sc.AppBinary = stack.SelfBinary(); sc.AppBinary == "" && tgt == nil {
 		return errors.New("bench: run it as the photobench binary (make bench builds bin/photobench)")
 	}
-	release, err := stack.LockBench(sc, "photobench bench")
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+	if tgt == nil || tgt.Stack != "" {
+		release, err := stack.LockBench(sc, "photobench bench")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer release()
 	}
-	defer release()
 	secret := []byte(sc.AuthSecret)
 	cfg := Config{Profile: p, Out: c.out, Stack: sc, Archs: c.archs, Secret: secret,
-		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr, EmptyShared: true}
+		Cache: filepath.Join(sc.Dir, "loadgen-cache"), Log: stderr, EmptyShared: tgt == nil, Target: tgt}
 	if command.IsTerminal(stderr) {
 		cfg.Live = stderr
 	}
@@ -258,4 +299,16 @@ func writeReport(dir string, res *results.Results, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "report: %s and %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "report.html"))
 	return nil
+}
+
+// variantsOf lists the architectures a target names, in results.Archs
+// order.
+func variantsOf(t *target.Target) []string {
+	var out []string
+	for _, a := range results.Archs {
+		if t.Variants[a] != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

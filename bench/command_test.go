@@ -44,3 +44,40 @@ func TestRefusesWhileAnotherLoadRuns(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal naming the live session", err)
 	}
 }
+
+// A bad target file, or a target whose Prometheus does not answer, stops
+// the bench with a one-line error before any run.
+func TestTargetErrors(t *testing.T) {
+	c := stacktest.Unstarted(t)
+	getenv := func(k string) string {
+		if k == "PHOTOBENCH_STACK_DIR" {
+			return c.Dir
+		}
+		return ""
+	}
+	dir := t.TempDir()
+	closed := fmt.Sprintf("http://127.0.0.1:%d", stacktest.FreePort(t))
+	for _, tc := range []struct{ name, file, want string }{
+		{"unknown field", "name: x\nprometheus: " + closed + "\nvariants: {monolith: " + closed + "}\nvision: none\nmetrics: {listen: '127.0.0.1:0', file_sd: " + dir + "}\nregion: eu\n", "field region not found"},
+		{"missing file", "", "no such file"},
+		{"prometheus down", "name: x\nprometheus: " + closed + "\nvariants: {monolith: " + closed + "}\nvision: none\nmetrics: {listen: '127.0.0.1:0', file_sd: " + dir + "}\n", "target x: prometheus does not answer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "target.yaml")
+			if tc.file != "" {
+				if err := os.WriteFile(file, []byte(tc.file), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := filepath.Join(t.TempDir(), "r")
+			var stdout bytes.Buffer
+			err := bench.Run(context.Background(), []string{"--target", file, "--out", out}, getenv, &stdout, &stdout)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(out, "results.json")); !os.IsNotExist(err) {
+				t.Errorf("results written despite the error (%v)", err)
+			}
+		})
+	}
+}

@@ -55,6 +55,10 @@ func (b *bencher) runStack(s step, index int) (stack.Config, results.RunStart) {
 	c := b.cfg.Stack
 	st := results.RunStart{Index: index, Block: s.block, Position: s.position, Arch: s.arch,
 		Scenario: s.name, Repeat: s.repeat, SweepRate: s.sweepRate}
+	if t := b.cfg.Target; t != nil {
+		st.Shared = fmt.Sprintf("target %s: the apps and their state as the deployment has them (not started, restarted or emptied by the bench); the vision profile set to the profile's", t.Name)
+		return c, st
+	}
 	switch s.arch {
 	case results.Monolith, results.MonolithAsync:
 		c.RunID = fmt.Sprintf("%s%03d", b.id, index)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -55,30 +56,6 @@ func (b *bencher) stopMetrics() {
 	}
 }
 
-// urlVar names the variable of the stack's environment contract that holds
-// each architecture's public API.
-var urlVar = map[string]string{
-	results.Monolith:      "PHOTOBENCH_MONOLITH_URL",
-	results.MonolithAsync: "PHOTOBENCH_MONOLITH_ASYNC_URL",
-	results.EventDriven:   "PHOTOBENCH_EVENTDRIVEN_URL",
-}
-
-// appURL is the base URL of an architecture's public API.
-func appURL(c stack.Config, arch string) string { return appEnv(c, urlVar[arch]) }
-
-func visionURL(c stack.Config) string { return appEnv(c, "PHOTOBENCH_VISION_URL") }
-
-// appEnv is the value of the variable name in the stack's apps' environment
-// contract, "" if it has none.
-func appEnv(c stack.Config, name string) string {
-	for _, kv := range c.AppEnv() {
-		if kv[0] == name {
-			return kv[1]
-		}
-	}
-	return ""
-}
-
 // appAddr is the host:port an app serves its /metrics on.
 func appAddr(c stack.Config, app string) string {
 	port := map[string]int{"vision": c.VisionPort, "monolith": c.MonolithPort, "monolith-async": c.MonolithAsyncPort,
@@ -110,24 +87,35 @@ func (b *bencher) runOne(ctx context.Context, s step, index int) (results.Run, r
 	if err := os.MkdirAll(filepath.Join(dir, "prom"), 0o755); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(b.cfg.Log, "bench: [%d/%d] %s, %s, repeat %d (block %d, position %d): starting %s\n", b.current, len(b.steps),
-		s.arch, s.name, s.repeat, s.block, s.position, strings.Join(appsOf[s.arch], ", "))
-	start.Load = hostLoad(ctx, loadWindow)
-	defer b.dropRun(rc)
-	started, err := stack.UpApps(ctx, rc, appsOf[s.arch], io.Discard)
-	defer func() {
-		if len(started) > 0 {
-			_ = stack.Down(rc, started, io.Discard)
-		}
-	}()
-	if err != nil {
-		return fail(err)
+	what := "starting " + strings.Join(appsOf[s.arch], ", ")
+	if t := b.cfg.Target; t != nil {
+		what = "against " + b.apiURL(s.arch) + " (target " + t.Name + ")"
 	}
-	b.waitScraped(ctx, s.arch)
-	b.observeStart(ctx, rc, s, &start)
-	vis := &visionAdmin{Admin: vision.Admin{BaseURL: visionURL(b.cfg.Stack)}, baseline: b.cfg.Profile.Vision}
-	if err := vis.reset(ctx); err != nil {
-		return fail(err)
+	fmt.Fprintf(b.cfg.Log, "bench: [%d/%d] %s, %s, repeat %d (block %d, position %d): %s\n", b.current, len(b.steps),
+		s.arch, s.name, s.repeat, s.block, s.position, what)
+	start.Load = hostLoad(ctx, loadWindow)
+	if b.cfg.Target == nil {
+		defer b.dropRun(rc)
+		started, err := stack.UpApps(ctx, rc, appsOf[s.arch], io.Discard)
+		defer func() {
+			if len(started) > 0 {
+				_ = stack.Down(rc, started, io.Discard)
+			}
+		}()
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if b.stackKnown() {
+		b.waitScraped(ctx, s.arch)
+		b.observeStart(ctx, rc, s, &start)
+	}
+	var vis *visionAdmin
+	if u := b.visionURL(); u != "" {
+		vis = &visionAdmin{Admin: vision.Admin{BaseURL: u}, baseline: b.cfg.Profile.Vision}
+		if err := vis.reset(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	ld, err := b.newLoad(s)
 	if err != nil {
@@ -156,7 +144,7 @@ func (b *bencher) runOne(ctx context.Context, s step, index int) (results.Run, r
 func (b *bencher) waitScraped(ctx context.Context, arch string) {
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	for _, a := range appsOf[arch] {
-		if err := promsd.WaitScraped(wctx, b.cfg.Stack.PrometheusURL(), appAddr(b.cfg.Stack, a), time.Now()); err != nil && ctx.Err() == nil {
+		if err := promsd.WaitScraped(wctx, b.promURL(), appAddr(b.cfg.Stack, a), time.Now()); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(b.cfg.Log, "bench: %s: %v (its first seconds may be missing from the series)\n", a, brief.OneLine(err.Error()))
 		}
 	}
@@ -186,7 +174,7 @@ func (b *bencher) newLoad(s step) (*load, error) {
 			return nil, err
 		}
 	}
-	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: appURL(b.cfg.Stack, s.arch), Secret: b.cfg.Secret,
+	tgt, err := loadgen.NewAPITarget(loadgen.APIConfig{BaseURL: b.apiURL(s.arch), Secret: b.cfg.Secret,
 		Users: sc.Users, Seed: sc.Seed, TokenTTL: sc.Duration() + sc.Ready.Timeout + time.Hour, Photos: photos})
 	if err != nil {
 		return nil, err
@@ -274,11 +262,11 @@ func (b *bencher) capture(arch string, run *results.Run, dir string, partial boo
 		fmt.Fprintf(b.cfg.Log, "bench: %s: schedule done, all uploads final; capturing\n", arch)
 		time.Sleep(time.Until(end))
 	}
-	_ = promsd.WaitScraped(cctx, b.cfg.Stack.PrometheusURL(), b.metrics, end)
+	_ = promsd.WaitScraped(cctx, b.promURL(), b.metrics, end)
 	run.Series = map[string][]results.Series{}
 	var problems []string
-	for _, q := range results.QueriesFor(arch, b.cfg.Stack.AppSet()) {
-		raw, series, err := QueryRange(cctx, b.cfg.Stack.PrometheusURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
+	for _, q := range results.QueriesFor(arch, b.appSet()) {
+		raw, series, err := QueryRange(cctx, b.promURL(), q.Expr, run.Start.Add(-captureMargin), end, time.Second)
 		if err != nil {
 			problems = append(problems, q.Name+": "+err.Error())
 			continue
@@ -329,6 +317,8 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 		}
 		w := results.Window{Name: p.f.Text, Start: time.Now().UTC()}
 		switch {
+		case p.f.Vision != nil && vis == nil:
+			w.Description = "vision profile " + string(p.f.Vision) + " (not injected: the target has no vision admin API)"
 		case p.f.Vision != nil:
 			w.Description = "vision profile " + string(p.f.Vision)
 			if err := vis.patch(ctx, p.f.Vision); err != nil {
@@ -342,7 +332,9 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 			cancel()
 		case p.f.Restart != "":
 			w.Description = "restart of " + p.f.Restart
-			if err := stack.Restart(ctx, b.cfg.Stack, p.f.Restart, io.Discard); err != nil {
+			if err := b.restart(ctx, p.f.Restart); errors.Is(err, errNoHook) {
+				w.Description += " (" + err.Error() + ")"
+			} else if err != nil {
 				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
 		}

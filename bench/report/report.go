@@ -521,6 +521,9 @@ func machineTable(m results.Machine) table {
 		cores = fmt.Sprint(m.Cores)
 	}
 	rows := [][]string{{"CPU", orNotRecorded(m.CPU)}, {"cores", cores}, {"memory", mem}, {"OS", orNotRecorded(m.OS)}, {"kernel", orNotRecorded(m.Kernel)}}
+	if m.Deployment != "" {
+		rows = append([][]string{{"deployment", m.Deployment}}, rows...)
+	}
 	if m.Commit != "" {
 		c := m.Commit
 		if m.Dirty {

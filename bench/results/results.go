@@ -95,6 +95,11 @@ type Machine struct {
 	Commit       string `json:"commit"`
 	Dirty        bool   `json:"dirty"`
 	CommitSource string `json:"commit_source"`
+	// Deployment says where the runs went: the local native stack (the
+	// bench started the apps) or a target deployment it did not start
+	// (photobench bench --target), with its URLs. Empty in results
+	// written before it was recorded: the local stack.
+	Deployment string `json:"deployment,omitempty"`
 	// Load is the host's load just before the bench started.
 	Load HostLoad `json:"load"`
 }

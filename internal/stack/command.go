@@ -20,6 +20,9 @@ const Usage = `Usage:
   photobench stack up                 start every service not running yet; wait until ready;
                                       create databases, topics, buckets; write .stack/env
   photobench stack down [SERVICE...]  stop the services (default all) by the pids up recorded
+  photobench stack restart SERVER     stop a server (postgres, kafka, minio, prometheus) cleanly
+                                      and start it again, the apps left running; returns once
+                                      it is ready (the bench's restart faults, as a command)
   photobench stack status [--check]   say what runs and whether it answers
                                       (--check: exit 1 unless every service is ready)
   photobench stack exec -- CMD [ARG...]
@@ -58,7 +61,7 @@ Environment (all optional):
   PHOTOBENCH_JAVA                    java launcher (default java)
 `
 
-// Run runs `photobench stack SUBCOMMAND`: up, down, status, exec, clean or
+// Run runs `photobench stack SUBCOMMAND`: up, down, restart, status, exec, clean or
 // help, on the stack configured by the environment (LoadConfig).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -94,6 +97,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case "down":
 		return Down(cfg, fs.Args(), stdout)
+	case "restart":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: stack restart wants one server (%s)", command.ErrUsage, strings.Join(ServiceNames(), ", "))
+		}
+		return Restart(ctx, cfg, fs.Arg(0), stdout)
 	case "status":
 		return printStatus(ctx, cfg, check, stdout)
 	case "clean":
