@@ -205,7 +205,7 @@ func checkScaledObject(t *testing.T, f platform.FunctionConfig, d k8sDoc) {
 	}
 	intEq := func(field string, got *int, want int) {
 		if got == nil || *got != want {
-			t.Errorf("%s: %s = %v, want %d", f.Name, field, got, want)
+			t.Errorf("%s: %s = %v, want %d", f.Name, field, deref(got), want)
 		}
 	}
 	intEq("minReplicaCount", s.MinReplicaCount, f.MinReplicaCount)
@@ -356,4 +356,12 @@ functions:
 			}
 		})
 	}
+}
+
+// deref is *p, or "missing" for nil.
+func deref(p *int) any {
+	if p == nil {
+		return "missing"
+	}
+	return *p
 }
