@@ -212,9 +212,10 @@ type scrapeConfig struct {
 }
 
 // checkScrapeConfig decodes the plain Prometheus snippet strictly into
-// scrapeConfig (Prometheus's own loader is not in this module's graph: its
-// module would move the k8s.io pins) and checks its relabelling rules as
-// Prometheus would.
+// scrapeConfig and checks its relabelling rules as Prometheus would
+// (Prometheus's Go loader is not in this module's graph: its module would
+// move the k8s.io pins; TestScrapeConfigLoadsInPrometheus runs the
+// binary's).
 func checkScrapeConfig(b []byte) error {
 	j, err := yaml.YAMLToJSONStrict(b)
 	if err != nil {
