@@ -116,10 +116,9 @@ func generateManifests(t *testing.T) (platform.Config, map[string][]byte) {
 func ceilSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
 // TestManifestsMatchConfig checks the Kubernetes manifests against the
-// runtime's configuration: one scaler per function with the same numbers,
-// and the files committed under deploy/k8s are what Manifests generates
-// now. `go test ./eventdriven/platform -run Manifests -args -update`
-// rewrites them.
+// runtime's configuration, field by field: one scaler per function with the
+// same numbers and stabilisation settings. deploy/kube's tests hold the
+// files under deploy/k8s/base to what Manifests generates.
 func TestManifestsMatchConfig(t *testing.T) {
 	cfg, files := generateManifests(t)
 
