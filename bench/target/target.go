@@ -19,7 +19,7 @@
 //	  eventdriven: http://127.0.0.1:18090
 //	vision: http://127.0.0.1:18081       # the vision stand-in ("none": vision faults not injected)
 //	restart:                             # restart faults: a command per server, or none
-//	  kafka: [kubectl, -n, photobench, rollout, restart, statefulset/kafka]
+//	  kafka: [sh, -c, "kubectl rollout restart sts/kafka && kubectl rollout status sts/kafka"]
 //	  postgres: none
 //	metrics:                             # how that Prometheus finds the bench's /metrics
 //	  listen: 127.0.0.1:0                # where the bench serves them

@@ -114,3 +114,17 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Fatalf("error %v does not name %s", err, path)
 	}
 }
+
+// Every target file the repository ships parses.
+func TestShippedTargetFilesParse(t *testing.T) {
+	root := filepath.Join("..", "..")
+	files := []string{filepath.Join(root, "deploy", "k8s", "target-dev.yaml")}
+	if extra, err := filepath.Glob(filepath.Join(root, "compose", "target*.yaml")); err == nil {
+		files = append(files, extra...)
+	}
+	for _, f := range files {
+		if _, err := target.Load(f); err != nil {
+			t.Error(err)
+		}
+	}
+}
