@@ -374,6 +374,7 @@ func (b *bencher) targetSettings(set map[string]string, t *target.Target) {
 		restarts = append(restarts, s+": "+t.Restart[s].String())
 	}
 	set["restart_hooks"] = strings.Join(restarts, "; ")
+	set["runtime_series"] = "photobench_runtime_* (replicas, desired replicas, lag, cold starts, replica-seconds) exist only where photobench's own runtime runs the functions (the local stack, compose); under KEDA and Knative they do not, and their charts and the replica-seconds cost input stay empty"
 	if b.stackKnown() {
 		return
 	}

@@ -134,7 +134,7 @@ func TestTargetAgreesWithDefault(t *testing.T) {
 		}
 	}
 	for k := range via.Settings {
-		if _, ok := def.Settings[k]; !ok && k != "deployment" && k != "restart_hooks" {
+		if _, ok := def.Settings[k]; !ok && k != "deployment" && k != "restart_hooks" && k != "runtime_series" {
 			t.Errorf("setting %s only through the target", k)
 		}
 	}
