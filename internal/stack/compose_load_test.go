@@ -15,7 +15,7 @@ import (
 
 // composeDefaultImage is the photobench image the compose file runs when
 // PHOTOBENCH_IMAGE is unset: the tag compose/README.md gives make image.
-const composeDefaultImage = "photobench:compose"
+const composeDefaultImage = "photobench:dev"
 
 // composeTestSecret stands in for the PHOTOBENCH_AUTH_SECRET a user sets.
 const composeTestSecret = "compose-test-secret-0123456789abcdef-0123456789"
@@ -162,7 +162,7 @@ func TestComposeAppChecksRejectDrift(t *testing.T) {
 			s := p.Services["monolith"]
 			s.Image = "photobench-fork:v1"
 			p.Services["monolith"] = s
-		}, `service "monolith" runs image "photobench-fork:v1", want the photobench image "photobench:compose"`},
+		}, `service "monolith" runs image "photobench-fork:v1", want the photobench image "photobench:dev"`},
 		{"an environment value that is not the contract's", func(p *types.Project) {
 			s := p.Services["monolith-async"]
 			v := "127.0.0.1:19092"
