@@ -19,6 +19,7 @@ import (
 	"github.com/photobench/photobench/eventdriven/platform"
 	"github.com/photobench/photobench/internal/brief"
 	"github.com/photobench/photobench/internal/command"
+	"github.com/photobench/photobench/internal/healthcheck"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/loadgen"
 	"github.com/photobench/photobench/loadgen/calibrate"
@@ -48,6 +49,7 @@ Commands:
   vision    run the vision service (stand-in for a cloud vision API)
   token     print a bearer token for a user
   image     build the container image (OCI layout and tarball, no Docker needed)
+  healthcheck  GET a URL, exit 0 on 2xx (container healthchecks without a shell)
   version   print the version and commit (also --version)
   help      show this help, or a command's: photobench help monolith
 
@@ -71,6 +73,8 @@ var usages = map[string]string{
 	"live":      live.Usage,
 	"chaos":     chaos.Usage,
 	"image":     oci.Usage,
+
+	"healthcheck": healthcheck.Usage,
 }
 
 // Run runs the photobench command line. args excludes the program name.
@@ -94,6 +98,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "image":
 		return oci.Run(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck.Run(ctx, rest, getenv, stdout, stderr)
 	case "stack":
 		return stack.Run(ctx, rest, getenv, stdout, stderr)
 	case "monolith":

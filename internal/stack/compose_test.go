@@ -1,8 +1,8 @@
 package stack_test
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,17 +10,18 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/photobench/photobench/eventdriven/deploy"
 	"github.com/photobench/photobench/internal/stack"
 )
 
 // The compose stack (compose/docker-compose.yml) cannot run on the machines
-// that run these tests: they have no container engine. These tests keep it
-// consistent with the native stack instead, by reading the file as Compose
-// would (YAML, then ${VAR:-default} interpolation) under the same
-// environment that stack.LoadConfig reads.
+// that run these tests: they have no container engine. These tests load it
+// with a real compose implementation's loader (compose-go, as docker
+// compose does; compose_load_test.go) and keep it consistent with the
+// native stack under the same environment that stack.LoadConfig reads.
 
 var (
 	composeFilePath    = filepath.Join("..", "..", "compose", "docker-compose.yml")
@@ -28,27 +29,33 @@ var (
 )
 
 // composeRoleLabel says what a compose service is: composeRoleServer (one of
-// stack.ServiceNames()), composeRoleInit (a one-shot job that creates
-// topics or buckets) or composeRoleUI (Grafana).
+// stack.ServiceNames()), composeRoleApp (one of the apps the native stack
+// runs beside them), composeRoleInit (a one-shot job that creates topics
+// or buckets), composeRoleUI (Grafana) or composeRoleBench (the benchmark).
 const (
 	composeRoleLabel  = "photobench.role"
 	composeRoleServer = "server"
+	composeRoleApp    = "app"
 	composeRoleInit   = "init"
 	composeRoleUI     = "ui"
+	composeRoleBench  = "bench"
 )
 
-// composeFile is the part of a Compose file these tests read.
+// composeFile is the part of a loaded Compose project these tests read.
 type composeFile struct {
-	Services map[string]composeService `yaml:"services"`
+	Services map[string]composeService
 }
 
 type composeService struct {
-	Image       string            `yaml:"image"`
-	Labels      composeStringMap  `yaml:"labels"`
-	Environment composeStringMap  `yaml:"environment"`
-	Ports       []composePort     `yaml:"ports"`
-	Entrypoint  composeStringList `yaml:"entrypoint"`
-	Command     composeStringList `yaml:"command"`
+	Image       string
+	Labels      map[string]string
+	Environment map[string]string
+	Ports       []composePort
+	Entrypoint  []string
+	Command     []string
+	// NetworkMode is "service:NAME" for a service that shares NAME's
+	// network namespace (and whose ports NAME publishes).
+	NetworkMode string
 }
 
 // script is everything the service runs, for checks that a command uses a
@@ -57,52 +64,8 @@ func (s composeService) script() string {
 	return strings.Join(append(slices.Clone(s.Entrypoint), s.Command...), "\n")
 }
 
-// composeStringMap reads Compose's two spellings of labels and environment:
-// a mapping, or a list of KEY=VALUE strings.
-type composeStringMap map[string]string
-
-func (m *composeStringMap) UnmarshalYAML(n *yaml.Node) error {
-	out := map[string]string{}
-	switch n.Kind {
-	case yaml.MappingNode:
-		if err := n.Decode(&out); err != nil {
-			return err
-		}
-	case yaml.SequenceNode:
-		var items []string
-		if err := n.Decode(&items); err != nil {
-			return err
-		}
-		for _, item := range items {
-			k, v, _ := strings.Cut(item, "=")
-			out[k] = v
-		}
-	default:
-		return fmt.Errorf("line %d: want a mapping or a list of KEY=VALUE", n.Line)
-	}
-	*m = out
-	return nil
-}
-
-// composeStringList reads a command or entrypoint: a list, or one string.
-type composeStringList []string
-
-func (l *composeStringList) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*l = []string{n.Value}
-		return nil
-	}
-	var items []string
-	if err := n.Decode(&items); err != nil {
-		return err
-	}
-	*l = items
-	return nil
-}
-
-// composePort is one published port, from the short syntax
-// ([HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]) or the long one.
-// Published is 0 when the engine picks the host port.
+// composePort is one published port. Published is 0 when the engine picks
+// the host port.
 type composePort struct {
 	HostIP    string
 	Published int
@@ -110,192 +73,93 @@ type composePort struct {
 	Spec      string // as written, for messages
 }
 
-func (p *composePort) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return p.parseShort(n.Value)
-	case yaml.MappingNode:
-		var long struct {
-			Target    string `yaml:"target"`
-			Published string `yaml:"published"`
-			HostIP    string `yaml:"host_ip"`
+// composeFileOf is the part of project these tests read. Services of
+// inactive profiles are left out.
+func composeFileOf(project *types.Project) (composeFile, error) {
+	f := composeFile{Services: map[string]composeService{}}
+	for name, s := range project.Services {
+		cs := composeService{
+			Image:       s.Image,
+			Labels:      map[string]string(s.Labels),
+			Environment: map[string]string{},
+			Entrypoint:  s.Entrypoint,
+			Command:     s.Command,
+			NetworkMode: s.NetworkMode,
 		}
-		if err := n.Decode(&long); err != nil {
-			return err
+		for k, v := range s.Environment {
+			if v != nil {
+				cs.Environment[k] = *v
+			}
 		}
-		p.Spec = fmt.Sprintf("{host_ip: %s, published: %s, target: %s}", long.HostIP, long.Published, long.Target)
-		p.HostIP = long.HostIP
-		return p.setPorts(long.Published, long.Target)
-	default:
-		return fmt.Errorf("line %d: want a port string or mapping", n.Line)
-	}
-}
-
-func (p *composePort) parseShort(s string) error {
-	p.Spec = s
-	s, _, _ = strings.Cut(s, "/") // protocol
-	if strings.Contains(s, "[") {
-		return fmt.Errorf("port %q: IPv6 host addresses are not supported here", p.Spec)
-	}
-	parts := strings.Split(s, ":")
-	switch len(parts) {
-	case 1:
-		return p.setPorts("", parts[0])
-	case 2:
-		return p.setPorts(parts[0], parts[1])
-	case 3:
-		p.HostIP = parts[0]
-		return p.setPorts(parts[1], parts[2])
-	}
-	return fmt.Errorf("port %q: want [HOST_IP:][HOST_PORT:]CONTAINER_PORT", p.Spec)
-}
-
-func (p *composePort) setPorts(published, target string) error {
-	var err error
-	if published != "" {
-		if p.Published, err = strconv.Atoi(published); err != nil {
-			return fmt.Errorf("port %q: host port %q is not a single port number", p.Spec, published)
+		for _, p := range s.Ports {
+			cp := composePort{HostIP: p.HostIP, Target: int(p.Target),
+				Spec: fmt.Sprintf("%s:%s:%d", p.HostIP, p.Published, p.Target)}
+			if p.Published != "" {
+				n, err := strconv.Atoi(p.Published)
+				if err != nil {
+					return f, fmt.Errorf("service %q: port %s: host port %q is not a single port number", name, cp.Spec, p.Published)
+				}
+				cp.Published = n
+			}
+			cs.Ports = append(cs.Ports, cp)
 		}
-	}
-	if p.Target, err = strconv.Atoi(target); err != nil {
-		return fmt.Errorf("port %q: container port %q is not a single port number", p.Spec, target)
-	}
-	return nil
-}
-
-// loadCompose parses the Compose file as Compose does: YAML first, then
-// interpolation of every value (not of keys) with lookup.
-func loadCompose(t *testing.T, raw []byte, lookup func(string) (string, bool)) composeFile {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("parse %s: %v", composeFilePath, err)
-	}
-	if err := interpolateNode(&doc, lookup); err != nil {
-		t.Fatalf("interpolate %s: %v", composeFilePath, err)
-	}
-	var f composeFile
-	if err := doc.Decode(&f); err != nil {
-		t.Fatalf("decode %s: %v", composeFilePath, err)
+		f.Services[name] = cs
 	}
 	if len(f.Services) == 0 {
-		t.Fatalf("%s defines no services", composeFilePath)
+		return f, fmt.Errorf("%s defines no services", composeFilePath)
 	}
-	return f
-}
-
-func interpolateNode(n *yaml.Node, lookup func(string) (string, bool)) error {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			if err := interpolateNode(c, lookup); err != nil {
-				return err
-			}
-		}
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			if err := interpolateNode(n.Content[i], lookup); err != nil {
-				return err
-			}
-		}
-	case yaml.ScalarNode:
-		v, err := interpolate(n.Value, lookup)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		n.Value = v
-	}
-	// An alias shares its anchor's node, which is interpolated where it is
-	// defined.
-	return nil
-}
-
-// interpolate expands the subset of Compose's syntax that the project uses:
-// $$ (a literal $), $NAME, ${NAME}, ${NAME:-default} (default when unset or
-// empty) and ${NAME-default} (default when unset). Anything else is an
-// error, so that the file cannot use syntax these tests would misread.
-func interpolate(s string, lookup func(string) (string, bool)) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] != '$' {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		rest := s[i+1:]
-		switch {
-		case strings.HasPrefix(rest, "$"):
-			b.WriteByte('$')
-			i += 2
-		case strings.HasPrefix(rest, "{"):
-			end := strings.IndexByte(rest, '}')
-			if end < 0 {
-				return "", fmt.Errorf("unclosed ${ in %q", s)
-			}
-			v, err := expandVar(rest[1:end], lookup)
-			if err != nil {
-				return "", fmt.Errorf("%q: %w", s, err)
-			}
-			b.WriteString(v)
-			i += 1 + end + 1
-		default:
-			n := composeNameLen(rest)
-			if n == 0 {
-				return "", fmt.Errorf("lone $ in %q: write a literal $ as $$", s)
-			}
-			v, _ := lookup(rest[:n])
-			b.WriteString(v)
-			i += 1 + n
-		}
-	}
-	return b.String(), nil
-}
-
-func expandVar(expr string, lookup func(string) (string, bool)) (string, error) {
-	n := composeNameLen(expr)
-	if n == 0 {
-		return "", fmt.Errorf("${%s}: not a variable name", expr)
-	}
-	name, op := expr[:n], expr[n:]
-	v, set := lookup(name)
-	switch {
-	case op == "":
-		return v, nil
-	case strings.Contains(op, "$"):
-		return "", fmt.Errorf("${%s}: nested interpolation is not supported here", expr)
-	case strings.HasPrefix(op, ":-"):
-		if v == "" {
-			return op[2:], nil
-		}
-		return v, nil
-	case strings.HasPrefix(op, "-"):
-		if !set {
-			return op[1:], nil
-		}
-		return v, nil
-	}
-	return "", fmt.Errorf("${%s}: only ${NAME}, ${NAME:-default} and ${NAME-default} are supported here", expr)
-}
-
-func composeNameLen(s string) int {
-	for i, c := range s {
-		letter := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return i
-		}
-	}
-	return len(s)
+	return f, nil
 }
 
 // composeCase is the compose stack and the native configuration under one
 // environment.
 type composeCase struct {
-	file composeFile
-	cfg  stack.Config
+	project *types.Project
+	file    composeFile
+	cfg     stack.Config
 	// ports are the host ports each server service must publish.
 	ports map[string][]int
 	// envFile holds compose/env's exported values, interpolated.
 	envFile map[string]string
+	// image is the photobench image every app must run.
+	image string
+}
+
+// newComposeCase loads the compose file under env and the native
+// configuration under the same environment.
+func newComposeCase(t *testing.T, env map[string]string, ports map[string][]int) composeCase {
+	t.Helper()
+	project, err := loadComposeProject(context.Background(), composeFilePath, env)
+	if err != nil {
+		t.Fatalf("load %s: %v", composeFilePath, err)
+	}
+	c, err := composeCaseOf(project, env, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func composeCaseOf(project *types.Project, env map[string]string, ports map[string][]int) (composeCase, error) {
+	cfg, err := stack.LoadConfig(func(k string) string { return env[k] }, ".stack")
+	if err != nil {
+		return composeCase{}, err
+	}
+	// The apps' ports count only when the stack runs apps.
+	cfg.AppBinary = "photobench"
+	f, err := composeFileOf(project)
+	if err != nil {
+		return composeCase{}, err
+	}
+	envFile, err := dotenv.GetEnvFromFile(composeLoaderEnv(env), []string{composeEnvFilePath})
+	if err != nil {
+		return composeCase{}, fmt.Errorf("read %s: %w", composeEnvFilePath, err)
+	}
+	image := env["PHOTOBENCH_IMAGE"]
+	if image == "" {
+		image = composeDefaultImage
+	}
+	return composeCase{project: project, file: f, cfg: cfg, ports: ports, envFile: envFile, image: image}, nil
 }
 
 func (c composeCase) servicesWithRole(role string) []string {
@@ -333,50 +197,55 @@ func (c composeCase) server(t *testing.T, name string) composeService {
 	return s
 }
 
+// composeEnvironments are the environments every compose check runs under:
+// the defaults, and every override variable set, which must move both
+// stacks alike.
+var composeEnvironments = []struct {
+	name string
+	env  map[string]string
+	// ports are the host ports each server must publish under env.
+	ports map[string][]int
+}{
+	{
+		name: "default environment",
+		env:  map[string]string{"PHOTOBENCH_AUTH_SECRET": composeTestSecret},
+		ports: map[string][]int{
+			"postgres":   {stack.DefaultPGPort},
+			"kafka":      {stack.DefaultKafkaPort, stack.DefaultKafkaControllerPort},
+			"minio":      {stack.DefaultMinIOPort},
+			"prometheus": {stack.DefaultPrometheusPort},
+		},
+	},
+	{
+		name: "overridden ports, partitions and image",
+		env: map[string]string{
+			"PHOTOBENCH_AUTH_SECRET":           composeTestSecret,
+			"PHOTOBENCH_IMAGE":                 "registry.example.org/team/photobench:v1.2.3",
+			"PHOTOBENCH_PG_PORT":               "25432",
+			"PHOTOBENCH_KAFKA_PORT":            "29092",
+			"PHOTOBENCH_KAFKA_CONTROLLER_PORT": "29093",
+			"PHOTOBENCH_MINIO_PORT":            "29000",
+			"PHOTOBENCH_PROMETHEUS_PORT":       "29090",
+			"PHOTOBENCH_KAFKA_PARTITIONS":      "12",
+			"PHOTOBENCH_VISION_PORT":           "28081",
+			"PHOTOBENCH_MONOLITH_PORT":         "28080",
+			"PHOTOBENCH_MONOLITH_ASYNC_PORT":   "28082",
+			"PHOTOBENCH_RUNTIME_PORT":          "28096",
+			"PHOTOBENCH_FRONT_PORT":            "28090",
+			"PHOTOBENCH_INGEST_PORT":           "28091",
+			"PHOTOBENCH_QUERY_PORT":            "28092",
+			"PHOTOBENCH_RECONCILER_PORT":       "28097",
+		},
+		ports: map[string][]int{
+			"postgres":   {25432},
+			"kafka":      {29092, 29093},
+			"minio":      {29000},
+			"prometheus": {29090},
+		},
+	},
+}
+
 func TestComposeMatchesNativeStack(t *testing.T) {
-	raw, err := os.ReadFile(composeFilePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawEnv, err := os.ReadFile(composeEnvFilePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	environments := []struct {
-		name string
-		env  map[string]string
-		// ports are the host ports each server must publish under env.
-		ports map[string][]int
-	}{
-		{
-			name: "default environment",
-			env:  nil,
-			ports: map[string][]int{
-				"postgres":   {stack.DefaultPGPort},
-				"kafka":      {stack.DefaultKafkaPort, stack.DefaultKafkaControllerPort},
-				"minio":      {stack.DefaultMinIOPort},
-				"prometheus": {stack.DefaultPrometheusPort},
-			},
-		},
-		{
-			// The same override variables must move both stacks alike.
-			name: "overridden ports and partitions",
-			env: map[string]string{
-				"PHOTOBENCH_PG_PORT":               "25432",
-				"PHOTOBENCH_KAFKA_PORT":            "29092",
-				"PHOTOBENCH_KAFKA_CONTROLLER_PORT": "29093",
-				"PHOTOBENCH_MINIO_PORT":            "29000",
-				"PHOTOBENCH_PROMETHEUS_PORT":       "29090",
-				"PHOTOBENCH_KAFKA_PARTITIONS":      "12",
-			},
-			ports: map[string][]int{
-				"postgres":   {25432},
-				"kafka":      {29092, 29093},
-				"minio":      {29000},
-				"prometheus": {29090},
-			},
-		},
-	}
 	checks := []struct {
 		name string
 		fn   func(*testing.T, composeCase)
@@ -390,20 +259,11 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 		{"minio notifies the native target", checkComposeMinIONotify},
 		{"credentials match", checkComposeCredentials},
 		{"env file exports the native contract", checkComposeEnvFile},
+		{"apps run as natively", checkComposeApps},
 	}
-	for _, e := range environments {
+	for _, e := range composeEnvironments {
 		t.Run(e.name, func(t *testing.T) {
-			lookup := func(k string) (string, bool) { v, ok := e.env[k]; return v, ok }
-			cfg, err := stack.LoadConfig(func(k string) string { return e.env[k] }, ".stack")
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := composeCase{
-				file:    loadCompose(t, raw, lookup),
-				cfg:     cfg,
-				ports:   e.ports,
-				envFile: parseComposeEnvFile(t, rawEnv, lookup),
-			}
+			c := newComposeCase(t, e.env, e.ports)
 			for _, check := range checks {
 				t.Run(check.name, func(t *testing.T) { check.fn(t, c) })
 			}
@@ -412,7 +272,7 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 }
 
 func checkComposeRoles(t *testing.T, c composeCase) {
-	valid := []string{composeRoleServer, composeRoleInit, composeRoleUI}
+	valid := []string{composeRoleServer, composeRoleApp, composeRoleInit, composeRoleUI, composeRoleBench}
 	for name, s := range c.file.Services {
 		if role := s.Labels[composeRoleLabel]; !slices.Contains(valid, role) {
 			t.Errorf("service %q: label %s is %q, want one of %v", name, composeRoleLabel, role, valid)
@@ -451,8 +311,9 @@ func checkComposeServers(t *testing.T, c composeCase) {
 	}
 }
 
-// (b) Servers publish exactly the native ports, and every service publishes
-// on 127.0.0.1 only.
+// (b) Servers publish exactly the native ports (and those of the apps that
+// share their network namespace, checked with the apps), and every
+// service publishes on 127.0.0.1 only.
 func checkComposePorts(t *testing.T, c composeCase) {
 	native := map[string][]int{}
 	for _, p := range c.cfg.Ports() {
@@ -477,7 +338,11 @@ func checkComposePorts(t *testing.T, c composeCase) {
 		if s.Labels[composeRoleLabel] != composeRoleServer {
 			continue
 		}
-		got, want := slices.Sorted(slices.Values(published)), slices.Sorted(slices.Values(c.ports[name]))
+		want := slices.Clone(c.ports[name])
+		for _, joined := range c.joining(name) {
+			want = append(want, c.nativeAppPorts()[joined]...)
+		}
+		got, want := slices.Sorted(slices.Values(published)), slices.Sorted(slices.Values(want))
 		if !slices.Equal(got, want) {
 			t.Errorf("service %q publishes host ports %v, want the native stack's %v", name, got, want)
 		}
@@ -656,32 +521,4 @@ func checkComposeEnvFile(t *testing.T, c composeCase) {
 			t.Errorf("%s exports %s=%q, the native stack %q", composeEnvFilePath, kv[0], got, kv[1])
 		}
 	}
-}
-
-// parseComposeEnvFile reads `export NAME="value"` lines. Values are
-// interpolated with lookup, except those that refer to $PWD, which the
-// shell fills in.
-func parseComposeEnvFile(t *testing.T, raw []byte, lookup func(string) (string, bool)) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for i, line := range strings.Split(string(raw), "\n") {
-		line, ok := strings.CutPrefix(strings.TrimSpace(line), "export ")
-		if !ok {
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("%s:%d: want export NAME=\"value\"", composeEnvFilePath, i+1)
-		}
-		value = strings.Trim(value, `"`)
-		if !strings.Contains(value, "$PWD") {
-			v, err := interpolate(value, lookup)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", composeEnvFilePath, i+1, err)
-			}
-			value = v
-		}
-		out[name] = value
-	}
-	return out
 }
