@@ -29,9 +29,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 IMAGE_LDFLAGS = -X github.com/photobench/photobench/internal/cli.version=$(VERSION) -X github.com/photobench/photobench/internal/cli.commit=$(COMMIT)
 
-image: build ## the container image with no Docker: dist/image/ (OCI layout), dist/photobench.tar (docker load); IMAGE_FLAGS='--push REF' pushes it
+# The tag compose/docker-compose.yml and deploy/k8s run; the version label
+# says which build it is.
+IMAGE_TAG ?= photobench:dev
+
+image: build ## the container image with no Docker: dist/image/ (OCI layout), dist/photobench.tar (docker load), tagged photobench:dev (IMAGE_TAG); IMAGE_FLAGS='--push REF' pushes it
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(IMAGE_LDFLAGS)' -o dist/photobench-linux ./cmd/photobench
-	@$(BIN) image --binary dist/photobench-linux --version '$(VERSION)' --revision '$(COMMIT)' $(IMAGE_FLAGS)
+	@$(BIN) image --binary dist/photobench-linux --tag '$(IMAGE_TAG)' --version '$(VERSION)' --revision '$(COMMIT)' $(IMAGE_FLAGS)
 
 up: deps build ## start PostgreSQL, Kafka, MinIO and Prometheus on loopback; writes .stack/env
 	@$(BIN) stack up

@@ -35,7 +35,7 @@ const (
 	// Namespace is the namespace of every app object.
 	Namespace = "photobench"
 	// Image is the image reference of every app container: what
-	// `make image VERSION=dev` tags (deploy/oci names it photobench:VERSION).
+	// `make image` tags (IMAGE_TAG in the Makefile).
 	// An overlay changes it with kustomize's images transformer (name
 	// photobench).
 	Image = "photobench:dev"
