@@ -296,7 +296,11 @@ func monolith(mode, image, namespace string, scaleDownWindow int32) []any {
 			},
 		},
 	}
-	return []any{a.deployment(image, namespace, 1), a.service(namespace), hpa}
+	d := a.deployment(image, namespace, 1)
+	// The HPA owns the count: a replicas field would reset it to 1 on
+	// every kubectl apply.
+	d.Spec.Replicas = nil
+	return []any{d, a.service(namespace), hpa}
 }
 
 // vision is the vision stand-in: one replica, because the bench sets its
