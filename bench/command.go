@@ -26,6 +26,7 @@ import (
 const Usage = `Usage:
   photobench bench [--profile NAME|FILE] [--out DIR] [--arch LIST] [--order-seed N] [--target FILE]
   photobench bench --report-only DIR
+  photobench bench --print-target
   photobench bench --compare DIR_A DIR_B
 
 Runs a profile's experiments against each architecture on the native
@@ -100,6 +101,8 @@ Flags:
                      order_seed, else 20261207)
   --target FILE      run against the deployment FILE describes instead of
                      the local stack (default --arch: the variants it names)
+  --print-target     print the local stack (make up's) as a target file, a
+                     start for one of your own; run nothing
   --report-only DIR  write the report again from DIR/results.json, run nothing
   --compare A B      compare the headline ratios of two reports (run directories,
                      e.g. two back-to-back runs of quick): a Markdown table on
@@ -113,8 +116,9 @@ signs the tokens (default: the stack's development secret).
 // commandConfig is photobench bench's command line.
 type commandConfig struct {
 	profile, out, reportOnly string
-	target                   string   // a target file; "" is the local stack
-	archsSet                 bool     // --arch was given
+	target                   string // a target file; "" is the local stack
+	archsSet                 bool   // --arch was given
+	printTarget              bool
 	compare                  []string // two run directories
 	archs                    []string
 	orderSeed                *int64 // nil: the profile's
@@ -132,6 +136,7 @@ func parseCommand(args []string, now time.Time) (commandConfig, error) {
 	fs.StringVar(&archs, "arch", strings.Join(results.Archs, ","), "")
 	fs.StringVar(&c.reportOnly, "report-only", "", "")
 	fs.StringVar(&c.target, "target", "", "")
+	fs.BoolVar(&c.printTarget, "print-target", false, "")
 	compare := fs.Bool("compare", false, "")
 	fs.Func("order-seed", "", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -191,6 +196,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprint(stdout, out.String())
 		fmt.Fprintf(stderr, "bench: %d headline ratio(s) unstable between the two reports\n", n)
+		return nil
+	}
+	if c.printTarget {
+		sc, err := stack.LoadConfig(getenv, ".stack")
+		if err != nil {
+			return err
+		}
+		if sc.AppBinary = stack.SelfBinary(); sc.AppBinary == "" {
+			sc.AppBinary = "photobench"
+		}
+		data, err := target.Local(sc).Marshal()
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		fmt.Fprintf(stdout, "# The local stack (make up) as a bench target: photobench bench --target FILE.\n%s", data)
 		return nil
 	}
 	if c.reportOnly != "" {

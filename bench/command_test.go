@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/photobench/photobench/bench"
+	"github.com/photobench/photobench/bench/target"
 	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stacktest"
 )
@@ -79,5 +81,34 @@ func TestTargetErrors(t *testing.T) {
 				t.Errorf("results written despite the error (%v)", err)
 			}
 		})
+	}
+}
+
+// --print-target writes the local stack as a target file that --target
+// reads back as the same description.
+func TestPrintTarget(t *testing.T) {
+	c := stacktest.Unstarted(t)
+	getenv := func(k string) string {
+		if k == "PHOTOBENCH_STACK_DIR" {
+			return c.Dir
+		}
+		return ""
+	}
+	var out, errb bytes.Buffer
+	if err := bench.Run(context.Background(), []string{"--print-target"}, getenv, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "local.yaml")
+	if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := target.Load(file)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := target.Local(c)
+	want.Restart, got.Restart = nil, nil // the binary: the test's is not photobench
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("printed\n%+v\nwant\n%+v", got, want)
 	}
 }
