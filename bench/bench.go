@@ -151,6 +151,9 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 		Started: time.Now().UTC(), Machine: b.fingerprint(), Settings: b.settings(),
 		SteadyPhase: p.Steady, IdlePhase: p.Idle, SLO: p.SLO.Seconds(), SLOReady: p.SLOReady.Seconds(),
 		SweepSLO: p.SweepSLO(), OrderSeed: p.OrderSeed, Seeds: seeds(p, cfg.Stack.VisionSeed)}
+	if cfg.Target != nil {
+		delete(res.Seeds, "vision") // the target's stand-in keeps its own
+	}
 	for i, s := range b.steps {
 		res.Planned = append(res.Planned, fmt.Sprintf("%d. block %d: %s %s repeat %d", i+1, s.block, s.arch, s.name, s.repeat))
 	}
