@@ -109,8 +109,9 @@ const (
 
 // RunProfile runs cfg's profile and returns what it collected, also saved as
 // results.json in cfg.Out. An error is returned for what stops the whole
-// bench (the stack does not start, the run directory cannot be written); a
-// failed architecture run is recorded as failed and the bench goes on. A
+// bench (the stack does not start, a target's Prometheus or API does not
+// answer, the run directory cannot be written); a failed architecture run
+// is recorded as failed and the bench goes on. A
 // cancelled ctx stops the run in progress, keeps what was collected (marked
 // partial) and skips the rest.
 func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
@@ -121,10 +122,9 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 		return nil, errors.New("bench: the photobench binary that runs the apps is unknown")
 	}
 	if len(cfg.Archs) == 0 {
-		for _, a := range results.Archs {
-			if cfg.Target == nil || cfg.Target.Variants[a] != "" {
-				cfg.Archs = append(cfg.Archs, a)
-			}
+		cfg.Archs = append([]string(nil), results.Archs...)
+		if cfg.Target != nil {
+			cfg.Archs = cfg.Target.Archs()
 		}
 	}
 	for _, a := range cfg.Archs {
@@ -207,6 +207,9 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	}
 	res.Ended = time.Now().UTC()
 	res.Partial = ctx.Err() != nil
+	if !b.stackKnown() {
+		storageReported(res)
+	}
 	for _, a := range cfg.Archs {
 		res.Queries = append(res.Queries, results.QueriesFor(a, b.appSet())...)
 	}
@@ -363,7 +366,8 @@ func (b *bencher) settings() map[string]string {
 // stackSettings are the settings read from the native stack: a target
 // without one has its own, which the bench cannot read.
 var stackSettings = []string{"minio_notify_queue", "eventdriven_runtime", "kafka_partitions", "kafka_heap_mb",
-	"minio_notify_target", "kafka_topics", "pool_sizes", "postgres_server", "monolith_storage", "monolith_tuning"}
+	"minio_notify_target", "kafka_topics", "pool_sizes", "postgres_server", "monolith_storage", "monolith_tuning",
+	"prometheus_scrape", "monolith_async_workers"}
 
 // targetSettings rewrites the settings that differ on a target: what runs
 // start from, the vision seed (the stand-in is not restarted), and, without
@@ -384,10 +388,33 @@ func (b *bencher) targetSettings(set map[string]string, t *target.Target) {
 	for _, k := range stackSettings {
 		set[k] = "the target's (not read by the bench)"
 	}
+	set["prometheus_scrape"] = "the target's Prometheus's (deploy/k8s/prometheus and compose/prometheus.yml set " + stack.ScrapeInterval + ")"
+	set["monolith_async_workers"] = "the target's (deploy/k8s sets 8, 4 x its 2-core limit; compose leaves the default, 4 x the host's cores)"
 	for k := range set {
+		if strings.HasPrefix(k, "monolith_async_") && k != "monolith_async_workers" && k != "monolith_async_mode" {
+			set[k] = "the target's, not read by the bench (photobench monolith's default: " + set[k] + ")"
+		}
 		if strings.HasPrefix(k, "scaling_") {
 			set[k] = "the target's, not read by the bench (photobench's generated manifests carry: " + set[k] + ")"
 		}
+	}
+}
+
+// storageReported sets the monolith_storage setting of a target without a
+// native stack to what its monoliths reported (photobench_monolith_info's
+// storage label): the cost model prices the photos on disk or in S3 by it.
+func storageReported(res *results.Results) {
+	seen := map[string]bool{}
+	for _, run := range res.Runs {
+		for _, s := range run.Series[results.QMonolithInfo] {
+			if st := s.Labels["storage"]; st != "" {
+				seen[st] = true
+			}
+		}
+	}
+	if len(seen) > 0 {
+		res.Settings["monolith_storage"] = strings.Join(slices.Sorted(maps.Keys(seen)), ", ") +
+			": as the target's monoliths report it (photobench_monolith_info)"
 	}
 }
 

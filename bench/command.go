@@ -31,8 +31,9 @@ const Usage = `Usage:
 
 Runs a profile's experiments against each architecture on the native
 stack (starting the servers that do not run; stopping the apps that do, so
-one architecture runs at a time), captures Prometheus's series and the load
-generator's histograms, and writes the trade-off report:
+one architecture runs at a time), or against a deployment it did not start
+(--target, below), captures Prometheus's series and the load generator's
+histograms, and writes the trade-off report:
 
   DIR/report.md, DIR/report.html   the report (HTML self-contained, SVG charts)
   DIR/charts/*.svg                 the charts, also linked from report.md
@@ -234,7 +235,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("bench: %w", err)
 		}
 		if !c.archsSet {
-			c.archs = variantsOf(tgt)
+			c.archs = tgt.Archs()
 		}
 	}
 	if tgt != nil && tgt.Stack != "" {
@@ -319,16 +320,4 @@ func writeReport(dir string, res *results.Results, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "report: %s and %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "report.html"))
 	return nil
-}
-
-// variantsOf lists the architectures a target names, in results.Archs
-// order.
-func variantsOf(t *target.Target) []string {
-	var out []string
-	for _, a := range results.Archs {
-		if t.Variants[a] != "" {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,7 +108,12 @@ func TestPrintTarget(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	want := target.Local(c)
-	want.Restart, got.Restart = nil, nil // the binary: the test's is not photobench
+	for s, h := range want.Restart { // the binary differs: the test's is not photobench
+		if len(got.Restart[s]) != len(h) || !slices.Equal(got.Restart[s][1:], h[1:]) {
+			t.Errorf("restart %s: %v, want %v", s, got.Restart[s], h)
+		}
+	}
+	want.Restart, got.Restart = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("printed\n%+v\nwant\n%+v", got, want)
 	}

@@ -65,7 +65,13 @@ func (b *bencher) restart(ctx context.Context, server string) error {
 	if len(hook) == 0 {
 		return errNoHook
 	}
-	return runHook(ctx, hook)
+	var env []string
+	if t.Stack != "" {
+		// The stack the target names, as the bench read it (a
+		// `photobench stack restart` hook reads the environment).
+		env = []string{"PHOTOBENCH_STACK_DIR=" + t.Stack}
+	}
+	return runHook(ctx, hook, env)
 }
 
 // errNoHook is a fault the target cannot inject.
@@ -74,13 +80,13 @@ var errNoHook = errors.New("not injected: the target file gives no restart comma
 // hookTimeout bounds a target's restart command.
 const hookTimeout = 5 * time.Minute
 
-// runHook runs a target's command with the bench's environment; a failure
-// names its exit and the last line it printed.
-func runHook(ctx context.Context, hook target.Hook) error {
+// runHook runs a target's command with the bench's environment and env; a
+// failure names its exit and the last line it printed.
+func runHook(ctx context.Context, hook target.Hook, env []string) error {
 	hctx, cancel := context.WithTimeout(ctx, hookTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(hctx, hook[0], hook[1:]...)
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -142,19 +148,17 @@ func (b *bencher) fingerprint() results.Machine {
 		m.Deployment = "the local native stack; the bench started each architecture's apps for every run"
 		return m
 	}
-	c := b.cfg.Stack
-	if t.Stack == "" {
-		c = stack.Config{}
-		if exe, err := os.Executable(); err == nil {
-			c.AppBinary = exe
-		}
-	}
-	m := Fingerprint(c)
-	if t.Stack == "" {
-		for _, k := range []string{"postgresql", "kafka", "minio", "prometheus", "java"} {
-			delete(m.Versions, k)
-		}
+	var m results.Machine
+	if t.Stack != "" {
+		m = Fingerprint(b.cfg.Stack)
+	} else {
+		m = hostFingerprint()
+		exe, _ := os.Executable()
+		binaryFingerprint(&m, exe)
 		m.CommitSource += " of the bench (the target's apps are not checked)"
+		if v, ok := m.Versions["photobench"]; ok {
+			m.Versions["photobench"] = v + " (the bench's binary)"
+		}
 	}
 	m.Deployment = "target " + t.Describe() + ": a deployment the bench did not start"
 	return m

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,5 +36,50 @@ func TestTargetRestartHooks(t *testing.T) {
 		if err := b.restart(ctx, s); !errors.Is(err, errNoHook) {
 			t.Errorf("%s: %v, want not injected", s, err)
 		}
+	}
+	// A target naming a native stack: its hooks get that stack's directory.
+	b.cfg.Target.Stack = "/srv/photobench/.stack"
+	b.cfg.Target.Restart["kafka"] = target.Hook{"sh", "-c", `echo "$PHOTOBENCH_STACK_DIR" > ` + mark}
+	if err := b.restart(ctx, "kafka"); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(mark); strings.TrimSpace(string(data)) != "/srv/photobench/.stack" {
+		t.Errorf("the hook saw PHOTOBENCH_STACK_DIR=%q", data)
+	}
+}
+
+// A target without a native stack: the bench records nothing of a stack it
+// cannot read, and says so; its fingerprint is the bench's machine and
+// binary.
+func TestTargetWithoutStackRecordsNoStack(t *testing.T) {
+	p, err := ParseProfile([]byte("name: t\nexperiments:\n  - name: e\n    scenario:\n      name: e\n      seed: 1\n      users: 1\n      mix: {list: 1}\n      phases: [{name: steady, duration: 1s, pacer: {type: constant, rate: 1}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target.Target{Name: "kind", Prometheus: "http://127.0.0.1:9", Variants: map[string]string{"monolith": "http://127.0.0.1:9"},
+		Vision: target.None, Metrics: target.Metrics{Listen: "0.0.0.0:9464", Advertise: "bench:9464"}}
+	b := &bencher{cfg: Config{Profile: p, Target: tg, Archs: []string{"monolith-async"}}}
+	set := b.settings()
+	for _, k := range append(slices.Clone(stackSettings), "monolith_async_fetch_poll") {
+		if !strings.Contains(set[k], "the target's") {
+			t.Errorf("setting %s = %q: want it marked the target's", k, set[k])
+		}
+	}
+	for _, k := range []string{"deployment", "start_state", "vision_seed", "restart_hooks", "runtime_series"} {
+		if set[k] == "" {
+			t.Errorf("setting %s not recorded", k)
+		}
+	}
+	if !strings.Contains(set["restart_hooks"], "kafka: none") {
+		t.Errorf("restart_hooks %q", set["restart_hooks"])
+	}
+	m := b.fingerprint()
+	for _, k := range []string{"postgresql", "kafka", "minio", "prometheus", "java"} {
+		if v, ok := m.Versions[k]; ok {
+			t.Errorf("version %s = %q recorded for a target without a stack", k, v)
+		}
+	}
+	if !strings.HasPrefix(m.Deployment, "target kind (") || m.Cores == 0 || !strings.Contains(m.CommitSource, "of the bench") {
+		t.Errorf("fingerprint %+v", m)
 	}
 }

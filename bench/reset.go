@@ -34,6 +34,12 @@ import (
 //     caches and connection pools.
 //
 // What each run started from is in results.RunStart.
+//
+// A target (Config.Target) is a deployment the bench did not start: none
+// of the above happens there; each run starts from the state the
+// deployment is in, the vision stand-in is set to the profile's profile
+// but not restarted, and RunStart.Shared says so. With Target.Stack, the
+// start state is still read (rows, objects, consumer-group lag).
 
 // deletesSettled is how long the bench waits, once the delete events of
 // emptying the buckets are handled, before the run starts: the capture

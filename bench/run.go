@@ -64,8 +64,9 @@ func appAddr(c stack.Config, app string) string {
 }
 
 // runOne runs one step, the index-th run made (1-based): start the
-// architecture from its start state, run the scenario with its faults,
-// collect, stop. It returns the run and the state it started from.
+// architecture from its start state (on a target: take it as it is), run
+// the scenario with its faults, collect, stop what it started. It returns
+// the run and the state it started from.
 func (b *bencher) runOne(ctx context.Context, s step, index int) (results.Run, results.RunStart) {
 	run := results.Run{Arch: s.arch, Scenario: s.name, Repeat: s.repeat, Status: results.StatusOK,
 		SweepRate: s.sweepRate,
@@ -319,6 +320,8 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 		switch {
 		case p.f.Vision != nil && vis == nil:
 			w.Description = "vision profile " + string(p.f.Vision) + " (not injected: the target has no vision admin API)"
+			w.NotInjected = true
+			sleep.Until(ctx, p.end) // the planned window, for the record
 		case p.f.Vision != nil:
 			w.Description = "vision profile " + string(p.f.Vision)
 			if err := vis.patch(ctx, p.f.Vision); err != nil {
@@ -334,6 +337,7 @@ func (b *bencher) injectFaults(ctx context.Context, s step, t0 time.Time, vis *v
 			w.Description = "restart of " + p.f.Restart
 			if err := b.restart(ctx, p.f.Restart); errors.Is(err, errNoHook) {
 				w.Description += " (" + err.Error() + ")"
+				w.NotInjected = true
 			} else if err != nil {
 				w.Description += " (FAILED: " + brief.OneLine(err.Error()) + ")"
 			}
@@ -558,6 +562,34 @@ func fmtDur(d time.Duration) string {
 // that runs the apps (c.AppBinary). The host's load is RunProfile's to
 // sample.
 func Fingerprint(c stack.Config) results.Machine {
+	m := hostFingerprint()
+	m.Versions["kafka"] = stack.Versions["KAFKA_VERSION"]
+	m.Versions["minio"] = stack.Versions["MINIO_VERSION"]
+	m.Versions["prometheus"] = stack.Versions["PROMETHEUS_VERSION"]
+	if out, err := execOutput(filepath.Join(c.PGBinDir, "postgres"), "--version"); err == nil {
+		m.Versions["postgresql"] = strings.TrimSpace(strings.TrimPrefix(out, "postgres (PostgreSQL)"))
+	}
+	// The JVM that runs Kafka: `java -version` prints to stderr, e.g.
+	// openjdk version "17.0.13" 2024-10-15.
+	if out, err := exec.Command(c.Java, "-version").CombinedOutput(); err == nil {
+		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		m.Versions["java"] = first
+	}
+	binaryFingerprint(&m, c.AppBinary)
+	return m
+}
+
+// binaryFingerprint records the commit and Go build of a photobench binary.
+func binaryFingerprint(m *results.Machine, binary string) {
+	m.Commit, m.Dirty, m.CommitSource = commitOf(binary)
+	if info, err := buildinfo.ReadFile(binary); err == nil {
+		m.Versions["photobench"] = info.GoVersion + " " + info.Main.Version
+	}
+}
+
+// hostFingerprint describes this machine: its CPU, memory, kernel, OS and
+// Go's version.
+func hostFingerprint() results.Machine {
 	m := results.Machine{Cores: runtime.NumCPU(), Versions: map[string]string{"go": runtime.Version()}}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
@@ -585,22 +617,6 @@ func Fingerprint(c stack.Config) results.Machine {
 				m.OS = strings.Trim(v, `"`)
 			}
 		}
-	}
-	m.Versions["kafka"] = stack.Versions["KAFKA_VERSION"]
-	m.Versions["minio"] = stack.Versions["MINIO_VERSION"]
-	m.Versions["prometheus"] = stack.Versions["PROMETHEUS_VERSION"]
-	if out, err := execOutput(filepath.Join(c.PGBinDir, "postgres"), "--version"); err == nil {
-		m.Versions["postgresql"] = strings.TrimSpace(strings.TrimPrefix(out, "postgres (PostgreSQL)"))
-	}
-	// The JVM that runs Kafka: `java -version` prints to stderr, e.g.
-	// openjdk version "17.0.13" 2024-10-15.
-	if out, err := exec.Command(c.Java, "-version").CombinedOutput(); err == nil {
-		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		m.Versions["java"] = first
-	}
-	m.Commit, m.Dirty, m.CommitSource = commitOf(c.AppBinary)
-	if info, err := buildinfo.ReadFile(c.AppBinary); err == nil {
-		m.Versions["photobench"] = info.GoVersion + " " + info.Main.Version
 	}
 	return m
 }

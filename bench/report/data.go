@@ -512,10 +512,10 @@ func (s faultScen) faults(archs []string) map[string]*faultStats {
 	out := map[string]*faultStats{}
 	for _, a := range archs {
 		run := s.ref[a]
-		if run == nil || len(run.Faults) == 0 {
+		if run == nil || len(run.Injected()) == 0 {
 			continue
 		}
-		fs := faultStatsOf(run, run.Faults[0])
+		fs := faultStatsOf(run, run.Injected()[0])
 		out[a] = &fs
 	}
 	return out
@@ -524,8 +524,8 @@ func (s faultScen) faults(archs []string) map[string]*faultStats {
 // faultName is the name of the scenario's first fault.
 func (s faultScen) faultName(archs []string) string {
 	for _, a := range archs {
-		if run := s.ref[a]; run != nil && len(run.Faults) > 0 {
-			return run.Faults[0].Name
+		if run := s.ref[a]; run != nil && len(run.Injected()) > 0 {
+			return run.Injected()[0].Name
 		}
 	}
 	return "the fault"
@@ -558,7 +558,7 @@ func (v *view) faultScens() []faultScen {
 	var kept []faultScen
 	for _, s := range out {
 		for _, a := range v.archs {
-			if run := s.ref[a]; run != nil && len(run.Faults) > 0 {
+			if run := s.ref[a]; run != nil && len(run.Injected()) > 0 {
 				kept = append(kept, s)
 				break
 			}

@@ -242,15 +242,16 @@ func (v *view) faultFigures() []hfig {
 	for _, a := range v.archs {
 		h := hfig{key: "fault_upload_error_share", unit: "share of uploads", variant: a, format: fmtPct}
 		for _, run := range v.r.Runs {
-			if run.Arch != a || run.Scenario != sc.name || !usable(run) || len(run.Faults) == 0 {
+			faults := run.Injected()
+			if run.Arch != a || run.Scenario != sc.name || !usable(run) || len(faults) == 0 {
 				continue
 			}
-			fs := faultStatsOf(&run, run.Faults[0])
+			fs := faultStatsOf(&run, faults[0])
 			if !fs.havePhase || fs.phaseStats.Scheduled == 0 {
 				continue
 			}
 			h.phase = fs.phase
-			h.name = fmt.Sprintf("uploads failed during %s (scenario %s)", run.Faults[0].Name, sc.name)
+			h.name = fmt.Sprintf("uploads failed during %s (scenario %s)", faults[0].Name, sc.name)
 			h.runs = append(h.runs, hrun{scenario: run.Scenario, repeat: run.Repeat, value: float64(fs.phaseStats.Errors) / float64(fs.phaseStats.Scheduled),
 				samples: int64(fs.phaseStats.Scheduled)})
 		}

@@ -260,8 +260,8 @@ func (v *view) findPhases() {
 				best, v.burst = ps.All.TargetRate, ps.Name
 			}
 		}
-		if v.outage == "" && len(run.Faults) > 0 {
-			v.outage, _ = overlapPhase(run, run.Faults[0])
+		if f := run.Injected(); v.outage == "" && len(f) > 0 {
+			v.outage, _ = overlapPhase(run, f[0])
 		}
 	}
 }
@@ -342,7 +342,7 @@ func (v *view) shades() []svg.Shade {
 		if run == nil {
 			continue
 		}
-		for _, f := range run.Faults {
+		for _, f := range run.Injected() {
 			label := ""
 			if !labelled[f.Name] {
 				label, labelled[f.Name] = f.Name, true
@@ -402,6 +402,9 @@ func (v *view) summarySection(d *doc) {
 			if ph, ok := overlapPhase(run, f); ok {
 				s += " during " + ph
 			}
+			if f.NotInjected {
+				s += " (not injected: the target could not take it; the figures of that phase measure no fault)"
+			}
 			faults = append(faults, s)
 		}
 	}
@@ -413,8 +416,12 @@ func (v *view) summarySection(d *doc) {
 	for _, a := range v.archs {
 		archNames = append(archNames, archName(a))
 	}
-	what += fmt.Sprintf(". The same open-loop schedule (same seed, same vision profile) ran against %s in turn on one machine, from %s to %s.",
-		joinAnd(archNames), r.Started.UTC().Format("15:04:05"), r.Ended.UTC().Format("15:04:05 UTC"))
+	where := "in turn on one machine"
+	if strings.HasPrefix(r.Machine.Deployment, "target ") {
+		where = "in turn, on a deployment the bench did not start (" + r.Machine.Deployment + "; the Machine table is the bench's machine)"
+	}
+	what += fmt.Sprintf(". The same open-loop schedule (same seed, same vision profile) ran against %s %s, from %s to %s.",
+		joinAnd(archNames), where, r.Started.UTC().Format("15:04:05"), r.Ended.UTC().Format("15:04:05 UTC"))
 	if v.scenario != "" {
 		what += fmt.Sprintf(" Scenario %q: %s.", v.scenario, strings.Join(phases, "; "))
 	}
@@ -547,7 +554,11 @@ func machineTable(m results.Machine) table {
 			rows = append(rows, []string{k + " version", orNotRecorded(m.Versions[k])})
 		}
 	}
-	return table{caption: "Machine", header: []string{"", "value"}, rows: rows}
+	caption := "Machine"
+	if strings.HasPrefix(m.Deployment, "target ") {
+		caption = "Machine (the bench's; a target's nodes are not recorded)"
+	}
+	return table{caption: caption, header: []string{"", "value"}, rows: rows}
 }
 
 // settings lists the knobs that shape the figures, the phases the cost

@@ -156,6 +156,9 @@ type Window struct {
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
 	Description string    `json:"description,omitempty"` // e.g. "constant 10/s", "vision outage: fail"
+	// NotInjected marks a fault the deployment could not take (a target
+	// without the hook): its window is kept, its figures measure no fault.
+	NotInjected bool `json:"not_injected,omitempty"`
 }
 
 // Point is one second of the generator's own view, per operation ("ready" is
@@ -234,6 +237,18 @@ func (r *Results) RunsOf(arch, scenario string) []Run {
 	for _, run := range r.Runs {
 		if run.Arch == arch && run.Scenario == scenario {
 			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// Injected returns the run's faults that were injected: a fault a target
+// could not take is left out of every figure about faults.
+func (r Run) Injected() []Window {
+	var out []Window
+	for _, f := range r.Faults {
+		if !f.NotInjected {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -22,9 +22,10 @@
 //	  kafka: [sh, -c, "kubectl rollout restart sts/kafka && kubectl rollout status sts/kafka"]
 //	  postgres: none
 //	metrics:                             # how that Prometheus finds the bench's /metrics
-//	  listen: 127.0.0.1:0                # where the bench serves them
-//	  file_sd: /prometheus/targets       # a directory its file_sd_configs watch, or
-//	  advertise: bench:9464              # the host:port its static scrape config names
+//	  listen: 0.0.0.0:9464               # where the bench serves them
+//	  advertise: bench:9464              # the host:port its scrape config names, and/or
+//	  # file_sd: /prometheus/targets     # a directory its file_sd_configs watch (with
+//	                                     # listen 127.0.0.1:0 alone: the bound address)
 //	stack: .stack                        # optional: the servers are this machine's native
 //	                                     # stack in that directory (settings, versions, CPU)
 //
@@ -54,8 +55,9 @@ const None = "none"
 // The architectures a target names (those of bench/results).
 var Archs = []string{"monolith", "monolith-async", "eventdriven"}
 
-// Servers are the servers a restart fault may name.
-var Servers = []string{"kafka", "minio", "postgres"}
+// Servers are the servers a restart fault may name (a profile's restart
+// faults: bench/profile.go).
+var Servers = []string{"kafka", "postgres"}
 
 // Target is a deployment the bench drives but did not start.
 type Target struct {
@@ -200,6 +202,9 @@ func (t *Target) Validate() error {
 		if _, _, err := net.SplitHostPort(m.Advertise); err != nil {
 			return fmt.Errorf("metrics.advertise: want host:port, got %q", m.Advertise)
 		}
+		if _, port, _ := net.SplitHostPort(m.Listen); port == "0" {
+			return fmt.Errorf("metrics: listen %s picks a port at random, which advertise %s cannot name: give listen a fixed port", m.Listen, m.Advertise)
+		}
 	} else if host, _, _ := net.SplitHostPort(m.Listen); host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
 		return fmt.Errorf("metrics: listen %s is every interface, which a scraper cannot dial: give advertise, the host:port the Prometheus reaches the bench at", m.Listen)
 	}
@@ -212,6 +217,17 @@ func checkURL(field, s string) error {
 		return fmt.Errorf("%s: want an http(s) URL, got %q", field, s)
 	}
 	return nil
+}
+
+// Archs lists the architectures t names, in the order of Archs.
+func (t *Target) Archs() []string {
+	var out []string
+	for _, a := range Archs {
+		if t.Variants[a] != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Marshal writes t as a target file.

@@ -45,19 +45,20 @@ func TestParseReadsEveryField(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
-	for _, c := range []struct{ name, edit, want string }{
-		{"unknown field", "name: kind\n", "name: kind\nregion: eu\n"},
-		{"no name", "name: kind\n", "name: \"\"\n"},
-		{"prometheus not a URL", "prometheus: http://127.0.0.1:9090", "prometheus: 127.0.0.1:9090"},
-		{"unknown architecture", "  monolith: http", "  lambda: http"},
-		{"variant not a URL", "  monolith: http://127.0.0.1:18080", "  monolith: ftp://127.0.0.1:18080"},
-		{"vision neither URL nor none", "vision: none", "vision: off"},
-		{"hook a string", "  postgres: none", "  postgres: systemctl restart postgresql"},
-		{"empty hook", "  postgres: none", "  postgres: []"},
-		{"unknown server", "  postgres: none", "  redis: none"},
-		{"listen not host:port", "listen: 0.0.0.0:9464", "listen: 9464"},
-		{"nowhere to register", "  advertise: bench.photobench:9464\n", ""},
-		{"every interface without advertise", "  advertise: bench.photobench:9464\n", "  file_sd: /tmp/targets\n"},
+	for _, c := range []struct{ name, edit, want, err string }{
+		{"unknown field", "name: kind\n", "name: kind\nregion: eu\n", "field region not found"},
+		{"no name", "name: kind\n", "name: \"\"\n", "name: empty"},
+		{"prometheus not a URL", "prometheus: http://127.0.0.1:9090", "prometheus: 127.0.0.1:9090", "prometheus: want an http(s) URL"},
+		{"unknown architecture", "  monolith: http", "  lambda: http", `unknown architecture "lambda"`},
+		{"variant not a URL", "  monolith: http://127.0.0.1:18080", "  monolith: ftp://127.0.0.1:18080", "variants.monolith: want an http(s) URL"},
+		{"vision neither URL nor none", "vision: none", "vision: off", "vision: want an http(s) URL"},
+		{"hook a string", "  postgres: none", "  postgres: systemctl restart postgresql", "want a command as a list"},
+		{"empty hook", "  postgres: none", "  postgres: []", "empty command"},
+		{"unknown server", "  postgres: none", "  minio: none", `unknown server "minio"`},
+		{"listen not host:port", "listen: 0.0.0.0:9464", "listen: 9464", "metrics.listen: want host:port"},
+		{"nowhere to register", "  advertise: bench.photobench:9464\n", "", "metrics: give file_sd"},
+		{"every interface without advertise", "  advertise: bench.photobench:9464\n", "  file_sd: /tmp/targets\n", "every interface"},
+		{"advertise with a random port", "listen: 0.0.0.0:9464", "listen: 0.0.0.0:0", "picks a port at random"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := strings.Replace(good, c.edit, c.want, 1)
@@ -66,8 +67,8 @@ func TestParseRejects(t *testing.T) {
 			}
 			if tg, err := target.Parse([]byte(in)); err == nil {
 				t.Fatalf("accepted %+v", tg)
-			} else if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans lines: %q", err)
+			} else if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("error %q: want one line containing %q", err, c.err)
 			}
 		})
 	}
