@@ -3,7 +3,8 @@
 // HorizontalPodAutoscaler each), the vision stand-in, the event-driven
 // functions (KEDA and Knative, from eventdriven/platform.Manifests), and
 // the scrape configuration that gives every app pod the labels the
-// bench's Prometheus queries select on. Base is the kustomize base under
+// bench's Prometheus queries select on and scrapes the bench's own
+// /metrics, every ScrapeInterval (1 s, as the native stack). Base is the kustomize base under
 // deploy/k8s/base; the overlays beside it (dev, cloud) are written by
 // hand. The tests decode every document strictly into the Go types of
 // k8s.io/api, KEDA, Knative Serving and the Prometheus operator, and build
@@ -18,6 +19,7 @@ import (
 	"strconv"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/platform"
+	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/monolith/s3"
 )
 
@@ -56,7 +59,7 @@ const (
 // Base returns the kustomize base for cfg, keyed by file name:
 // platform.Manifests' files, namespace.yaml, monolith.yaml,
 // monolith-async.yaml, vision.yaml and the kustomization.yaml listing them.
-// The PodMonitor is apart (PodMonitorFile): a cluster without the
+// The PodMonitor and ScrapeConfig are apart (PodMonitorFile): a cluster without the
 // Prometheus operator has no such kind and would refuse the whole apply.
 func Base(cfg platform.Config, image, namespace string) (map[string][]byte, error) {
 	files, err := platform.Manifests(cfg, image, namespace)
@@ -343,6 +346,17 @@ func Relabels() []Relabel {
 	}
 }
 
+// ScrapeInterval is the scrape interval and timeout of every scrape
+// configuration generated here: the native stack's (stack.ScrapeInterval).
+// A benchmark setting: production scrapes every 15 s to 60 s, and a
+// cluster's default (30 s or 1 m) would leave the bench's rate(...[5s])
+// queries empty and average bursts and cold starts away.
+const ScrapeInterval = stack.ScrapeInterval
+
+// BenchTarget is the placeholder of the bench's /metrics address in the
+// scrape configurations: the target file's metrics.advertise replaces it.
+const BenchTarget = "BENCH_HOST:9464"
+
 func podMonitor(namespace string) *monitoringv1.PodMonitor {
 	var rs []monitoringv1.RelabelConfig
 	for _, r := range Relabels() {
@@ -357,6 +371,8 @@ func podMonitor(namespace string) *monitoringv1.PodMonitor {
 	}
 	ep := monitoringv1.PodMetricsEndpoint{PortNumber: ptr(int32(platform.ContainerPort)), Path: "/metrics"}
 	ep.RelabelConfigs = rs
+	ep.Interval = monitoringv1.Duration(ScrapeInterval)
+	ep.ScrapeTimeout = monitoringv1.Duration(ScrapeInterval)
 	return &monitoringv1.PodMonitor{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "PodMonitor"},
 		ObjectMeta: metav1.ObjectMeta{Name: "photobench", Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "photobench"}},
@@ -370,14 +386,43 @@ func podMonitor(namespace string) *monitoringv1.PodMonitor {
 	}
 }
 
+// benchScrapeConfig is the operator's ScrapeConfig of the bench's own
+// /metrics, which no pod serves: the static BenchTarget, with
+// source="bench" and job Job, as the plain snippet's bench job.
+func benchScrapeConfig(namespace string) *monitoringv1alpha1.ScrapeConfig {
+	return &monitoringv1alpha1.ScrapeConfig{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1alpha1", Kind: "ScrapeConfig"},
+		ObjectMeta: metav1.ObjectMeta{Name: "photobench-bench", Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "photobench"}},
+		Spec: monitoringv1alpha1.ScrapeConfigSpec{
+			StaticConfigs: []monitoringv1alpha1.StaticConfig{{
+				Targets: []monitoringv1alpha1.Target{BenchTarget},
+				Labels:  map[string]string{"source": "bench"},
+			}},
+			MetricsPath:    ptr("/metrics"),
+			ScrapeInterval: ptr(monitoringv1.Duration(ScrapeInterval)),
+			ScrapeTimeout:  ptr(monitoringv1.Duration(ScrapeInterval)),
+			RelabelConfigs: []monitoringv1.RelabelConfig{{TargetLabel: "job", Replacement: ptr(Job), Action: "replace"}},
+		},
+	}
+}
+
 // PodMonitorFile is where, under deploy/k8s, PodMonitor is written.
 const PodMonitorFile = "prometheus/podmonitor.yaml"
 
-// PodMonitor returns the Prometheus operator's PodMonitor of the apps in
-// namespace: ScrapeConfig's relabelling for clusters with the operator.
+// PodMonitor returns, for clusters with the Prometheus operator, the
+// PodMonitor of the apps in namespace (ScrapeConfig's relabelling) and a
+// ScrapeConfig (monitoring.coreos.com/v1alpha1) of the bench's own
+// /metrics at BenchTarget, both scraped every ScrapeInterval.
 func PodMonitor(namespace string) ([]byte, error) {
 	return marshal("# For clusters with the Prometheus operator: kubectl apply -f deploy/k8s/"+PodMonitorFile+"\n"+
-		"# ("+ScrapeConfigFile+" is the same relabelling for a plain Prometheus).\n", podMonitor(namespace))
+		"# after replacing BENCH_HOST with the address the bench's /metrics is reached at from\n"+
+		"# the cluster (the target file's metrics.advertise). The PodMonitor scrapes the apps,\n"+
+		"# the ScrapeConfig the bench; the Prometheus resource's podMonitorSelector and\n"+
+		"# scrapeConfigSelector (and their namespace selectors) must select them.\n"+
+		"# ("+ScrapeConfigFile+" is the same for a plain Prometheus.)\n"+
+		"# Scraped every "+ScrapeInterval+", as the native stack: a benchmark setting (production\n"+
+		"# uses 15-60 s); a coarser interval leaves the bench's rate(...[5s]) queries empty.\n",
+		podMonitor(namespace), benchScrapeConfig(namespace))
 }
 
 // ScrapeConfigFile is where, under deploy/k8s, ScrapeConfig is written.
@@ -412,11 +457,15 @@ func ScrapeConfig(namespace string) ([]byte, error) {
 			"job_name":              Job,
 			"kubernetes_sd_configs": []map[string]any{{"role": "pod", "namespaces": map[string]any{"names": []string{namespace}}}},
 			"relabel_configs":       rules,
+			"scrape_interval":       ScrapeInterval,
+			"scrape_timeout":        ScrapeInterval,
 		},
 		{
 			"job_name":        Job + "-bench",
-			"static_configs":  []map[string]any{{"targets": []string{"BENCH_HOST:9464"}, "labels": map[string]string{"source": "bench"}}},
+			"static_configs":  []map[string]any{{"targets": []string{BenchTarget}, "labels": map[string]string{"source": "bench"}}},
 			"relabel_configs": []map[string]any{{"target_label": "job", "replacement": Job, "action": "replace"}},
+			"scrape_interval": ScrapeInterval,
+			"scrape_timeout":  ScrapeInterval,
 		},
 	}}
 	y, err := yaml.Marshal(cfg)
@@ -424,8 +473,10 @@ func ScrapeConfig(namespace string) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte("# Generated by deploy/kube.ScrapeConfig. Do not edit: go test ./deploy/kube -run Manifests -args -update\n"+
-		"# For a Prometheus without the operator (the operator's clusters use base/podmonitor.yaml):\n"+
+		"# For a Prometheus without the operator (the operator's clusters use "+PodMonitorFile+"):\n"+
 		"# merge these scrape_configs into its prometheus.yml, and replace BENCH_HOST with the\n"+
 		"# address the bench's /metrics is reached at from the cluster (the target file's\n"+
-		"# metrics.advertise). Its service account needs get/list/watch on pods in "+namespace+".\n"), y...), nil
+		"# metrics.advertise). Its service account needs get/list/watch on pods in "+namespace+".\n"+
+		"# Both jobs scrape every "+ScrapeInterval+", as the native stack: a benchmark setting (production\n"+
+		"# uses 15-60 s); a coarser interval leaves the bench's rate(...[5s]) queries empty.\n"), y...), nil
 }

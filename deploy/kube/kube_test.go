@@ -191,6 +191,8 @@ func (e *kindError) Error() string {
 type scrapeConfig struct {
 	ScrapeConfigs []struct {
 		JobName             string `json:"job_name"`
+		ScrapeInterval      string `json:"scrape_interval,omitempty"`
+		ScrapeTimeout       string `json:"scrape_timeout,omitempty"`
 		KubernetesSDConfigs []struct {
 			Role       string `json:"role"`
 			Namespaces struct {
@@ -431,5 +433,33 @@ func TestScrapeConfigRejects(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestReadmeBenchSecret holds deploy/README.md's bench command to the dev
+// overlay's secret: the bench signs its users' tokens with
+// PHOTOBENCH_AUTH_SECRET from its environment, which must be the apps'.
+func TestReadmeBenchSecret(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(k8sDir, "overlays", "dev", "secret.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		StringData map[string]string `json:"stringData"`
+	}
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	secret := s.StringData["PHOTOBENCH_AUTH_SECRET"]
+	if secret == "" {
+		t.Fatal("overlays/dev/secret.yaml sets no PHOTOBENCH_AUTH_SECRET")
+	}
+	readme, err := os.ReadFile(filepath.Join(k8sDir, "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "PHOTOBENCH_AUTH_SECRET=" + secret + " photobench bench --target deploy/k8s/target-dev.yaml"
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("deploy/README.md does not show %q", want)
 	}
 }

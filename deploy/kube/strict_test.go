@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -27,6 +30,9 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/photobench/photobench/deploy/kube"
+	"github.com/photobench/photobench/internal/stack"
 )
 
 // checkRelabel is Prometheus's own check of a relabelling rule that can
@@ -118,6 +124,36 @@ var manifestKinds = map[string]manifestKind{
 					if err := checkRelabel(r.Action, r.Regex, r.TargetLabel); err != nil {
 						return fmt.Errorf("spec.podMetricsEndpoints[%d].relabelings[%d]: %w", i, j, err)
 					}
+				}
+			}
+			return nil
+		},
+	},
+	"monitoring.coreos.com/v1alpha1 ScrapeConfig": {
+		new: func() metav1.Object { return &monitoringv1alpha1.ScrapeConfig{} },
+		// As for the PodMonitor: the CRD's schema (the strict decode),
+		// the relabelling rules, and what Prometheus refuses at reload:
+		// a static config without targets, a timeout above the interval.
+		validate: func(_ context.Context, obj metav1.Object) error {
+			sc := obj.(*monitoringv1alpha1.ScrapeConfig)
+			for i, st := range sc.Spec.StaticConfigs {
+				if len(st.Targets) == 0 {
+					return fmt.Errorf("spec.staticConfigs[%d].targets: none", i)
+				}
+			}
+			for j, r := range sc.Spec.RelabelConfigs {
+				if err := checkRelabel(r.Action, r.Regex, r.TargetLabel); err != nil {
+					return fmt.Errorf("spec.relabelings[%d]: %w", j, err)
+				}
+			}
+			if sc.Spec.ScrapeInterval != nil && sc.Spec.ScrapeTimeout != nil {
+				iv, err1 := time.ParseDuration(string(*sc.Spec.ScrapeInterval))
+				to, err2 := time.ParseDuration(string(*sc.Spec.ScrapeTimeout))
+				if err := errors.Join(err1, err2); err != nil {
+					return fmt.Errorf("spec.scrapeInterval/scrapeTimeout: %w", err)
+				}
+				if to > iv {
+					return fmt.Errorf("spec.scrapeTimeout %s is above spec.scrapeInterval %s", to, iv)
 				}
 			}
 			return nil
@@ -329,6 +365,16 @@ spec:
         - {sourceLabels: [__meta_kubernetes_pod_label_photobench_component], regex: .+, action: keep}
         - {sourceLabels: [__meta_kubernetes_pod_label_photobench_component], targetLabel: component, action: replace}
 `
+	const scrapeConfig = `
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: ScrapeConfig
+metadata: {name: photobench-bench, namespace: photobench}
+spec:
+  scrapeInterval: 1s
+  scrapeTimeout: 1s
+  staticConfigs: [{targets: ['BENCH_HOST:9464'], labels: {source: bench}}]
+  relabelings: [{targetLabel: job, replacement: photobench, action: replace}]
+`
 	tests := []struct {
 		name    string
 		doc     string
@@ -370,6 +416,13 @@ spec:
 			doc: strings.Replace(podMonitor, "portNumber: 8080", `portNumber: "8080"`, 1)},
 		{name: "PodMonitor with a bad regex", wantErr: "regex",
 			doc: strings.Replace(podMonitor, "regex: .+", "regex: '(.+'", 1)},
+		{name: "ScrapeConfig", doc: scrapeConfig},
+		{name: "ScrapeConfig with a misspelled field", wantErr: `unknown field "spec.staticConfigs[0].target"`,
+			doc: strings.Replace(scrapeConfig, "{targets:", "{target:", 1)},
+		{name: "ScrapeConfig with a timeout above its interval", wantErr: "scrapeTimeout",
+			doc: strings.Replace(scrapeConfig, "scrapeTimeout: 1s", "scrapeTimeout: 2s", 1)},
+		{name: "ScrapeConfig whose replace has no target", wantErr: "targetLabel",
+			doc: strings.Replace(scrapeConfig, "targetLabel: job, ", "", 1)},
 		{name: "Namespace", doc: "apiVersion: v1\nkind: Namespace\nmetadata: {name: photobench}\n"},
 		{name: "StatefulSet whose selector misses its pods", wantErr: "does not select",
 			doc: strings.NewReplacer("apps/v1\nkind: Deployment", "apps/v1\nkind: StatefulSet", "matchLabels: {app: catalog}", "matchLabels: {app: other}").Replace(deployment)},
@@ -392,5 +445,74 @@ spec:
 				t.Fatalf("err = %v, want one with %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestPrometheusOperatorScrapesEverything holds the operator's file to
+// what the bench's queries need: the apps through the PodMonitor and the
+// bench's own /metrics through the ScrapeConfig (static BENCH_HOST:9464,
+// job photobench, source="bench"), each every stack.ScrapeInterval, the
+// native stack's (a cluster's default of 30 s or 1 m leaves the bench's
+// rate(...[5s]) queries empty).
+func TestPrometheusOperatorScrapesEverything(t *testing.T) {
+	b, err := kube.PodMonitor(kube.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decodeManifests(t.Context(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pms, scs int
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *monitoringv1.PodMonitor:
+			pms++
+			for i, ep := range o.Spec.PodMetricsEndpoints {
+				if string(ep.Interval) != stack.ScrapeInterval || string(ep.ScrapeTimeout) != stack.ScrapeInterval {
+					t.Errorf("PodMonitor endpoint %d: interval %q, scrapeTimeout %q, want %s each", i, ep.Interval, ep.ScrapeTimeout, stack.ScrapeInterval)
+				}
+			}
+		case *monitoringv1alpha1.ScrapeConfig:
+			scs++
+			sp := o.Spec
+			if sp.ScrapeInterval == nil || string(*sp.ScrapeInterval) != stack.ScrapeInterval || sp.ScrapeTimeout == nil || string(*sp.ScrapeTimeout) != stack.ScrapeInterval {
+				t.Errorf("ScrapeConfig: scrapeInterval %v, scrapeTimeout %v, want %s each", sp.ScrapeInterval, sp.ScrapeTimeout, stack.ScrapeInterval)
+			}
+			if len(sp.StaticConfigs) != 1 || !slices.Equal(sp.StaticConfigs[0].Targets, []monitoringv1alpha1.Target{kube.BenchTarget}) || sp.StaticConfigs[0].Labels["source"] != "bench" {
+				t.Errorf("ScrapeConfig: static configs %+v, want %s with source=bench", sp.StaticConfigs, kube.BenchTarget)
+			}
+			job := false
+			for _, r := range sp.RelabelConfigs {
+				job = job || r.TargetLabel == "job" && r.Replacement != nil && *r.Replacement == kube.Job
+			}
+			if !job {
+				t.Errorf("ScrapeConfig: no relabelling sets job=%s", kube.Job)
+			}
+		}
+	}
+	if pms != 1 || scs != 1 {
+		t.Errorf("%s: %d PodMonitors and %d ScrapeConfigs, want one each", kube.PodMonitorFile, pms, scs)
+	}
+}
+
+// TestPlainScrapeConfigInterval holds every job of the plain Prometheus
+// snippet to the native stack's scrape interval and timeout.
+func TestPlainScrapeConfigInterval(t *testing.T) {
+	b, err := kube.ScrapeConfig(kube.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c scrapeConfig
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ScrapeConfigs) == 0 {
+		t.Fatal("no scrape_configs")
+	}
+	for _, sc := range c.ScrapeConfigs {
+		if sc.ScrapeInterval != stack.ScrapeInterval || sc.ScrapeTimeout != stack.ScrapeInterval {
+			t.Errorf("job %s: scrape_interval %q, scrape_timeout %q, want %s each", sc.JobName, sc.ScrapeInterval, sc.ScrapeTimeout, stack.ScrapeInterval)
+		}
 	}
 }

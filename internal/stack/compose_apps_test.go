@@ -191,6 +191,18 @@ func composeAppProblems(c composeCase) []string {
 	if len(benches) != 1 {
 		add("want one service labelled %s: %s, found %v", composeRoleLabel, composeRoleBench, benches)
 	}
+	// The bench runs as the host's user, who cannot enter the image's
+	// working directory (/home/nonroot, 0700, owned by 65532): it must set
+	// one any user may enter, and keep its stack directory writable there.
+	for _, b := range benches {
+		s := c.project.Services[b]
+		if s.WorkingDir != "/tmp" {
+			add("service %q: working_dir is %q, want /tmp: it runs as PHOTOBENCH_UID, which cannot enter the image's /home/nonroot", b, s.WorkingDir)
+		}
+		if dir := s.Environment["PHOTOBENCH_STACK_DIR"]; dir == nil || !strings.HasPrefix(*dir, "/tmp/") {
+			add("service %q: PHOTOBENCH_STACK_DIR is not under /tmp, where any user may write", b)
+		}
+	}
 
 	addrs, ps := c.composeAddrs()
 	problems = append(problems, ps...)
@@ -443,4 +455,35 @@ func composeTargetProblems(c composeCase, f composeTargetFile, addrs map[int]str
 		}
 	}
 	return problems
+}
+
+// TestComposeBenchRunDocsUseAliases holds the documented way to run the
+// bench service: `docker compose run` registers the service name on the
+// network only with --use-aliases, and prometheus.yml scrapes the bench's
+// own metrics at bench:9464, so every `run ... bench` shown must carry it.
+func TestComposeBenchRunDocsUseAliases(t *testing.T) {
+	files := []string{
+		filepath.Join("..", "..", "compose", "docker-compose.yml"),
+		filepath.Join("..", "..", "compose", "README.md"),
+		filepath.Join("..", "..", "deploy", "README.md"),
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown := 0
+		for i, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, "docker compose") || !strings.Contains(line, " run ") {
+				continue
+			}
+			shown++
+			if !strings.Contains(line, "run --rm --use-aliases bench") {
+				t.Errorf("%s:%d runs the bench without --use-aliases (Prometheus cannot resolve bench:9464): %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+		if shown == 0 {
+			t.Errorf("%s shows no `docker compose ... run` of the bench", f)
+		}
+	}
 }
