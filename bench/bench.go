@@ -146,7 +146,10 @@ func RunProfile(ctx context.Context, cfg Config) (*results.Results, error) {
 	}
 	p := cfg.Profile
 	b := &bencher{cfg: cfg, start: time.Now(), id: strconv.FormatInt(time.Now().UnixMilli(), 36),
-		steps: plan(p, cfg.Archs, p.OrderSeed), sweeps: newSweeps(p.SweepSLO())}
+		steps: plan(p, cfg.Archs, p.OrderSeed), sweeps: newSweeps(p.SweepSLO()), where: cfg.Target}
+	if b.where == nil {
+		b.where = target.Local(cfg.Stack)
+	}
 	res := &results.Results{Profile: p.Name, Description: p.Description,
 		Started: time.Now().UTC(), Machine: b.fingerprint(), Settings: b.settings(),
 		SteadyPhase: p.Steady, IdlePhase: p.Idle, SLO: p.SLO.Seconds(), SLOReady: p.SLOReady.Seconds(),
@@ -249,6 +252,10 @@ type bencher struct {
 	unreg   func() error
 	metrics string   // host:port of the bench's /metrics, as Prometheus scrapes it
 	started []string // the servers startServers started
+	// where is the deployment the runs go to: Config.Target, or the local
+	// stack described as one (target.Local), so that both paths take their
+	// URLs, Prometheus and app set from the same description.
+	where *target.Target
 }
 
 // startServers starts the local stack's servers that do not run and stops

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +14,7 @@ import (
 	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/bench/target"
 	"github.com/photobench/photobench/internal/brief"
+	"github.com/photobench/photobench/internal/healthcheck"
 	"github.com/photobench/photobench/internal/stack"
 )
 
@@ -25,30 +26,18 @@ import (
 // the one a target file names.
 func (b *bencher) stackKnown() bool { return b.cfg.Target == nil || b.cfg.Target.Stack != "" }
 
-// where is the deployment the runs go to: Config.Target, or the local
-// stack described as one (target.Local), so that both paths take their
-// URLs, Prometheus and app set from the same description.
-func (b *bencher) where() *target.Target {
-	if b.cfg.Target != nil {
-		return b.cfg.Target
-	}
-	return target.Local(b.cfg.Stack)
-}
+func (b *bencher) promURL() string { return b.where.Prometheus }
 
-func (b *bencher) promURL() string { return strings.TrimSuffix(b.where().Prometheus, "/") }
-
-func (b *bencher) appSet() string { return b.where().AppSet }
+func (b *bencher) appSet() string { return b.where.AppSet }
 
 // apiURL is the base URL of an architecture's public API.
-func (b *bencher) apiURL(arch string) string {
-	return strings.TrimSuffix(b.where().Variants[arch], "/")
-}
+func (b *bencher) apiURL(arch string) string { return b.where.Variants[arch] }
 
 // visionURL is the vision stand-in's base URL, "" when the target says
 // none.
 func (b *bencher) visionURL() string {
-	if v := b.where().Vision; v != target.None {
-		return strings.TrimSuffix(v, "/")
+	if v := b.where.Vision; v != target.None {
+		return v
 	}
 	return ""
 }
@@ -59,7 +48,7 @@ func (b *bencher) visionURL() string {
 func (b *bencher) restart(ctx context.Context, server string) error {
 	t := b.cfg.Target
 	if t == nil {
-		return stack.Restart(ctx, b.cfg.Stack, server, &bytes.Buffer{})
+		return stack.Restart(ctx, b.cfg.Stack, server, io.Discard)
 	}
 	hook := t.Restart[server]
 	if len(hook) == 0 {
@@ -108,19 +97,8 @@ func (b *bencher) checkTarget(ctx context.Context) error {
 	t := b.cfg.Target
 	fmt.Fprintf(b.cfg.Log, "bench: target %s: a deployment the bench did not start; its apps are not started, restarted or emptied between runs\n", t.Name)
 	check := func(what, url string) error {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(cctx, http.MethodGet, url, nil)
-		if err != nil {
-			return fmt.Errorf("target %s: %s: %w", t.Name, what, err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		if err := healthcheck.Check(ctx, url, 10*time.Second); err != nil {
 			return fmt.Errorf("target %s: %s does not answer: %w", t.Name, what, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("target %s: %s answers %s", t.Name, url, resp.Status)
 		}
 		return nil
 	}
@@ -160,6 +138,6 @@ func (b *bencher) fingerprint() results.Machine {
 			m.Versions["photobench"] = v + " (the bench's binary)"
 		}
 	}
-	m.Deployment = "target " + t.Describe() + ": a deployment the bench did not start"
+	m.Deployment = results.TargetPrefix + t.Describe() + ": a deployment the bench did not start"
 	return m
 }

@@ -417,7 +417,7 @@ func (v *view) summarySection(d *doc) {
 		archNames = append(archNames, archName(a))
 	}
 	where := "in turn on one machine"
-	if strings.HasPrefix(r.Machine.Deployment, "target ") {
+	if r.Machine.OnTarget() {
 		where = "in turn, on a deployment the bench did not start (" + r.Machine.Deployment + "; the Machine table is the bench's machine)"
 	}
 	what += fmt.Sprintf(". The same open-loop schedule (same seed, same vision profile) ran against %s %s, from %s to %s.",
@@ -555,7 +555,7 @@ func machineTable(m results.Machine) table {
 		}
 	}
 	caption := "Machine"
-	if strings.HasPrefix(m.Deployment, "target ") {
+	if m.OnTarget() {
 		caption = "Machine (the bench's; a target's nodes are not recorded)"
 	}
 	return table{caption: caption, header: []string{"", "value"}, rows: rows}

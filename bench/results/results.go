@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/photobench/photobench/internal/atomicfile"
@@ -103,6 +104,13 @@ type Machine struct {
 	// Load is the host's load just before the bench started.
 	Load HostLoad `json:"load"`
 }
+
+// TargetPrefix starts Machine.Deployment when the runs went to a target.
+const TargetPrefix = "target "
+
+// OnTarget says whether the runs went to a deployment the bench did not
+// start.
+func (m Machine) OnTarget() bool { return strings.HasPrefix(m.Deployment, TargetPrefix) }
 
 // Query is one captured Prometheus range query.
 type Query struct {

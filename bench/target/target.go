@@ -45,15 +45,13 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/photobench/photobench/bench/results"
 	"github.com/photobench/photobench/internal/stack"
 )
 
 // None is the value that says a hook does not exist: the fault is recorded
 // as not injected.
 const None = "none"
-
-// The architectures a target names (those of bench/results).
-var Archs = []string{"monolith", "monolith-async", "eventdriven"}
 
 // Servers are the servers a restart fault may name (a profile's restart
 // faults: bench/profile.go).
@@ -159,6 +157,12 @@ func Parse(data []byte) (*Target, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
+	// Base URLs without a trailing slash: callers append paths.
+	t.Prometheus = strings.TrimSuffix(t.Prometheus, "/")
+	t.Vision = strings.TrimSuffix(t.Vision, "/")
+	for a, u := range t.Variants {
+		t.Variants[a] = strings.TrimSuffix(u, "/")
+	}
 	return &t, nil
 }
 
@@ -171,11 +175,11 @@ func (t *Target) Validate() error {
 		return err
 	}
 	if len(t.Variants) == 0 {
-		return fmt.Errorf("variants: none (want some of %s)", strings.Join(Archs, ", "))
+		return fmt.Errorf("variants: none (want some of %s)", strings.Join(results.Archs, ", "))
 	}
 	for _, a := range sortedKeys(t.Variants) {
-		if !slices.Contains(Archs, a) {
-			return fmt.Errorf("variants: unknown architecture %q (want some of %s)", a, strings.Join(Archs, ", "))
+		if !slices.Contains(results.Archs, a) {
+			return fmt.Errorf("variants: unknown architecture %q (want some of %s)", a, strings.Join(results.Archs, ", "))
 		}
 		if err := checkURL("variants."+a, t.Variants[a]); err != nil {
 			return err
@@ -219,10 +223,10 @@ func checkURL(field, s string) error {
 	return nil
 }
 
-// Archs lists the architectures t names, in the order of Archs.
+// Archs lists the architectures t names, in the order of results.Archs.
 func (t *Target) Archs() []string {
 	var out []string
-	for _, a := range Archs {
+	for _, a := range results.Archs {
 		if t.Variants[a] != "" {
 			out = append(out, a)
 		}
@@ -247,7 +251,7 @@ func (t *Target) Marshal() ([]byte, error) {
 // Describe is one line for the report: the name and the URLs.
 func (t *Target) Describe() string {
 	var vs []string
-	for _, a := range Archs {
+	for _, a := range results.Archs {
 		if u, ok := t.Variants[a]; ok {
 			vs = append(vs, a+" "+u)
 		}
@@ -267,9 +271,9 @@ func sortedKeys[V any](m map[string]V) []string {
 // urlVar names the variable of the stack's environment contract that holds
 // each architecture's public API.
 var urlVar = map[string]string{
-	"monolith":       "PHOTOBENCH_MONOLITH_URL",
-	"monolith-async": "PHOTOBENCH_MONOLITH_ASYNC_URL",
-	"eventdriven":    "PHOTOBENCH_EVENTDRIVEN_URL",
+	results.Monolith:      "PHOTOBENCH_MONOLITH_URL",
+	results.MonolithAsync: "PHOTOBENCH_MONOLITH_ASYNC_URL",
+	results.EventDriven:   "PHOTOBENCH_EVENTDRIVEN_URL",
 }
 
 // Local describes the native stack c (its apps as `make up` runs them) as
