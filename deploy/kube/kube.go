@@ -30,6 +30,7 @@ import (
 
 	"github.com/photobench/photobench/auth"
 	"github.com/photobench/photobench/eventdriven/platform"
+	"github.com/photobench/photobench/internal/promsd"
 	"github.com/photobench/photobench/internal/stack"
 	"github.com/photobench/photobench/monolith/s3"
 )
@@ -53,7 +54,7 @@ const (
 	// HPAUtilization is the monoliths' HPA target: the average CPU use of
 	// their pods as a percentage of the CPU request, the same 70 % Knative
 	// targets for the HTTP functions (target-utilization-percentage).
-	HPAUtilization = 70
+	HPAUtilization = platform.DefaultTargetUtilization
 )
 
 // Base returns the kustomize base for cfg, keyed by file name:
@@ -341,7 +342,7 @@ func Relabels() []Relabel {
 	return []Relabel{
 		{Source: meta(platform.LabelComponent), Target: "component", Action: "replace"},
 		{Source: meta(platform.LabelArchitecture), Target: "architecture", Action: "replace"},
-		{Source: meta(platform.LabelAppSet), Target: "app_set", Action: "replace"},
+		{Source: meta(platform.LabelAppSet), Target: promsd.AppSetLabel, Action: "replace"},
 		{Target: "job", Replacement: Job, Action: "replace"},
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/photobench/photobench/internal/healthcheck"
 )
 
 // service is one server of the stack. Up drives each through
@@ -313,22 +314,15 @@ func setupWithRetry(ctx context.Context, c Config, s service) error {
 	}
 }
 
-// httpOK is a readiness probe: GET url answers 200.
+// httpOK is a readiness probe: GET url answers 2xx within probeTimeout
+// (the same probe as the containers' `photobench healthcheck`).
 func httpOK(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s answered %s", url, resp.Status)
-	}
-	return nil
+	return healthcheck.Check(ctx, url, probeTimeout)
 }
+
+// probeTimeout bounds one readiness probe; the caller's context bounds
+// the wait.
+const probeTimeout = 5 * time.Second
 
 func portFree(host string, port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
